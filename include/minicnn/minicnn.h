@@ -1,0 +1,19 @@
+/* minicnn: a miniature training framework for small CNNs. Umbrella header. */
+#ifndef MINICNN_MINICNN_H
+#define MINICNN_MINICNN_H
+
+#define MC_VERSION_MAJOR 0
+#define MC_VERSION_MINOR 1
+#define MC_VERSION_PATCH 0
+#define MC_VERSION_STRING "0.1.0"
+
+#include <minicnn/status.h>
+#include <minicnn/ctx.h>
+#include <minicnn/tensor.h>
+#include <minicnn/param.h>
+#include <minicnn/text.h>
+#include <minicnn/init.h>
+#include <minicnn/layer.h>
+#include <minicnn/groupnorm.h>
+
+#endif

@@ -1,0 +1,68 @@
+/* Internals shared by the library's files; not installed. */
+#ifndef MINICNN_INTERNAL_H
+#define MINICNN_INTERNAL_H
+
+#include <stddef.h>
+
+#include <minicnn/minicnn.h>
+
+/* Zero-filled array of n elements of `size` bytes; NULL on overflow or failure (no message). */
+void *mc__calloc(mc_ctx *ctx, size_t n, size_t size);
+
+/* Copy of s ("" for NULL) through the context's allocator; NULL on failure. */
+char *mc__strdup(mc_ctx *ctx, const char *s);
+
+/* Records "out of memory while <what>" and returns MC_ERR_NOMEM. */
+mc_status mc__nomem(mc_ctx *ctx, const char *what);
+
+/* The closest of `candidates` (NULL-terminated) to `word` within a small edit distance, or
+ * NULL: for "did you mean" hints. */
+const char *mc__closest(const char *word, const char *const *candidates);
+
+/* Fills the base of a freshly allocated layer. `name` is copied; NULL means "". Returns MC_OK
+ * or MC_ERR_NOMEM (the caller then frees the layer memory itself). */
+mc_status mc__layer_init(mc_layer *layer, mc_ctx *ctx, const mc_layer_vtable *vt,
+                         const char *name, int num_inputs, const char *const *input_names);
+
+/* "Layer 'gn1'" or, for an unnamed layer, "groupNormalizationLayer (unnamed)": how messages
+ * name a layer. Writes into buf and returns it. */
+const char *mc__layer_label(const mc_layer *layer, char *buf, size_t cap);
+#define MC__LABEL_CAP 160
+
+/* A nonnegative finite learn-rate or L2 factor, or MC_ERR_INVALID naming `option`. */
+mc_status mc__check_factor(mc_ctx *ctx, const char *label, const char *option, double value);
+
+/* Initializers, resolved at create time from an mc_initializer. */
+typedef enum mc__init_kind {
+    MC__INIT_ONES = 1 << 0,
+    MC__INIT_ZEROS = 1 << 1,
+    MC__INIT_NARROW_NORMAL = 1 << 2,
+    MC__INIT_GLOROT = 1 << 3,
+    MC__INIT_HE = 1 << 4,
+    MC__INIT_FUNCTION = 1 << 5
+} mc__init_kind;
+
+typedef struct mc__init {
+    mc__init_kind kind;
+    mc_init_fn fn;
+    void *user;
+} mc__init;
+
+/* Resolves `init` for `option` ("ScaleInitializer") among the kinds in `allowed` (a mask of
+ * MC__INIT_*), using `fallback` when init is all zero. Unknown names, or a name and a function
+ * both, are MC_ERR_INVALID with a message naming the option and the names it accepts. */
+mc_status mc__init_resolve(mc_ctx *ctx, const char *label, const char *option,
+                           const mc_initializer *init, unsigned allowed, mc__init_kind fallback,
+                           mc__init *out);
+
+/* The MATLAB name of an initializer kind ("narrow-normal"); "function" for a callback. */
+const char *mc__init_name(mc__init_kind kind);
+
+/* Fills `values` (n) for a parameter of MATLAB size `size`; fan_in / fan_out are used by
+ * glorot and he. A function's failure or non-finite output is reported with `label` and
+ * `option`. Returns MC_OK or the failure's status. */
+mc_status mc__init_fill(mc_ctx *ctx, const char *label, const char *option, const mc__init *init,
+                        const mc_shape *size, double fan_in, double fan_out, float *values,
+                        size_t n);
+
+#endif

@@ -1,0 +1,110 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+mc_shape mc_shape_make(int ndim, const int *dims)
+{
+    mc_shape s;
+    memset(&s, 0, sizeof s);
+    if (ndim < 0 || ndim > MC_MAX_DIMS)
+        return s;
+    s.ndim = ndim;
+    for (int i = 0; i < ndim; i++)
+        s.dims[i] = dims[i];
+    return s;
+}
+
+size_t mc_shape_numel(const mc_shape *shape)
+{
+    size_t n = 1;
+    for (int i = 0; i < shape->ndim; i++) {
+        if (shape->dims[i] <= 0)
+            return 0;
+        if (n > SIZE_MAX / (size_t)shape->dims[i])
+            return 0;
+        n *= (size_t)shape->dims[i];
+    }
+    return n;
+}
+
+mc_data_kind mc_shape_kind(const mc_shape *shape)
+{
+    switch (shape->ndim) {
+    case 2:
+        return MC_DATA_FEATURE;
+    case 3:
+        return MC_DATA_SEQUENCE;
+    case 4:
+        return MC_DATA_IMAGE2D;
+    case 5:
+        return MC_DATA_IMAGE3D;
+    default:
+        return MC_DATA_INVALID;
+    }
+}
+
+int mc_shape_format(const mc_shape *shape, const char *sep, char *buf, size_t cap)
+{
+    int need = 0;
+    if (cap > 0)
+        buf[0] = '\0';
+    for (int i = 0; i < shape->ndim; i++) {
+        size_t used = (size_t)need < cap ? (size_t)need : cap;
+        int k = snprintf(buf + used, cap - used, "%s%d", i ? sep : "", shape->dims[i]);
+        if (k < 0)
+            return k;
+        need += k;
+    }
+    return need;
+}
+
+mc_status mc_tensor_create(mc_ctx *ctx, const mc_shape *shape, mc_tensor *t)
+{
+    memset(t, 0, sizeof *t);
+    size_t n = mc_shape_numel(shape);
+    if (shape->ndim < 1 || shape->ndim > MC_MAX_DIMS || n == 0) {
+        char dims[128];
+        mc_shape_format(shape, "x", dims, sizeof dims);
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "cannot create a tensor of shape [%s] (%d dimensions): every "
+                           "dimension must be positive, 1 to %d of them, and the size must fit "
+                           "in memory",
+                           dims, shape->ndim, MC_MAX_DIMS);
+    }
+    float *data = mc__calloc(ctx, n, sizeof(float));
+    if (data == NULL)
+        return mc__nomem(ctx, "creating a tensor");
+    t->shape = *shape;
+    t->data = data;
+    t->owned = 1;
+    return MC_OK;
+}
+
+mc_tensor mc_tensor_view(float *data, const mc_shape *shape)
+{
+    mc_tensor t;
+    t.shape = *shape;
+    t.data = data;
+    t.owned = 0;
+    return t;
+}
+
+void mc_tensor_release(mc_ctx *ctx, mc_tensor *t)
+{
+    if (t->owned)
+        mc_free(ctx, t->data);
+    memset(t, 0, sizeof *t);
+}
+
+size_t mc_tensor_numel(const mc_tensor *t)
+{
+    return t->data == NULL ? 0 : mc_shape_numel(&t->shape);
+}
+
+void mc_param_zero_grad(mc_param *p)
+{
+    size_t n = mc_tensor_numel(&p->grad);
+    if (n > 0)
+        memset(p->grad.data, 0, n * sizeof(float));
+}

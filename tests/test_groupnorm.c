@@ -1,0 +1,1507 @@
+/* groupNormalizationLayer: options, validation, display, values, gradients, allocation. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gradcheck.h"
+#include "testutil.h"
+
+/* ---- An independent double-precision oracle ------------------------------------------- */
+
+/* x, y: (N, C, S); scale, offset: (C). Textbook form: each element looks up its group. */
+static void oracle_forward(const double *x, double *y, const double *scale,
+                           const double *offset, int N, int C, size_t S, int G, double eps)
+{
+    const int per = C / G;
+    for (int n = 0; n < N; n++) {
+        for (int g = 0; g < G; g++) {
+            double sum = 0.0, count = 0.0;
+            for (int c = 0; c < C; c++)
+                for (size_t s = 0; s < S && c / per == g; s++, count++)
+                    sum += x[((size_t)n * C + c) * S + s];
+            const double mean = sum / count;
+            double var = 0.0;
+            for (int c = 0; c < C; c++)
+                for (size_t s = 0; s < S && c / per == g; s++) {
+                    const double d = x[((size_t)n * C + c) * S + s] - mean;
+                    var += d * d / count;
+                }
+            for (int c = 0; c < C; c++)
+                for (size_t s = 0; s < S && c / per == g; s++) {
+                    const size_t i = ((size_t)n * C + c) * S + s;
+                    y[i] = scale[c] * (x[i] - mean) / sqrt(var + eps) + offset[c];
+                }
+        }
+    }
+}
+
+typedef struct problem {
+    int N, C, G;
+    size_t S;
+    double eps;
+    double *x, *scale, *offset, *w; /* w: the weights of L = sum(w .* y) */
+} problem;
+
+static double oracle_loss(const problem *p)
+{
+    size_t n = (size_t)p->N * p->C * p->S;
+    double *y = test_doubles(n);
+    oracle_forward(p->x, y, p->scale, p->offset, p->N, p->C, p->S, p->G, p->eps);
+    double L = 0.0;
+    for (size_t i = 0; i < n; i++)
+        L += p->w[i] * y[i];
+    free(y);
+    return L;
+}
+
+static double oracle_derivative(const problem *p, double *v, double h)
+{
+    const double saved = *v;
+    *v = saved + h;
+    const double lp = oracle_loss(p);
+    *v = saved - h;
+    const double lm = oracle_loss(p);
+    *v = saved;
+    return (lp - lm) / (2.0 * h);
+}
+
+/* ---- Helpers -------------------------------------------------------------------------- */
+
+typedef struct fixture_layer {
+    test_alloc alloc;
+    mc_ctx *ctx;
+    mc_layer *layer;
+} fixture_layer;
+
+static mc_layer *make_layer(mc_ctx *ctx, const mc_groupnorm_options *o)
+{
+    mc_layer *l = NULL;
+    mc_status st = mc_groupnorm_create(ctx, o, &l);
+    ck_assert_msg(st == MC_OK, "create failed: %s", mc_ctx_message(ctx));
+    return l;
+}
+
+static void setup_ok(mc_layer *l, const mc_shape *in)
+{
+    mc_shape out;
+    mc_status st = mc_layer_setup(l, in, 1, &out);
+    ck_assert_msg(st == MC_OK, "setup failed: %s", mc_ctx_message(l->ctx));
+    ck_assert_int_eq(out.ndim, in->ndim);
+    for (int d = 0; d < in->ndim; d++)
+        ck_assert_int_eq(out.dims[d], in->dims[d]);
+}
+
+static size_t spatial(const mc_shape *s)
+{
+    size_t S = 1;
+    for (int d = 2; d < s->ndim; d++)
+        S *= (size_t)s->dims[d];
+    return S;
+}
+
+static void set_param(mc_layer *l, const char *name, const float *v)
+{
+    for (int i = 0; i < mc_layer_num_params(l); i++) {
+        mc_param *p = mc_layer_param(l, i);
+        if (strcmp(p->name, name) == 0) {
+            memcpy(p->value.data, v, mc_tensor_numel(&p->value) * sizeof(float));
+            return;
+        }
+    }
+    ck_abort_msg("no parameter %s", name);
+}
+
+static mc_param *get_param(mc_layer *l, const char *name)
+{
+    for (int i = 0; i < mc_layer_num_params(l); i++)
+        if (strcmp(mc_layer_param(l, i)->name, name) == 0)
+            return mc_layer_param(l, i);
+    ck_abort_msg("no parameter %s", name);
+    return NULL;
+}
+
+static void forward_ok(mc_layer *l, float *x, float *y, const mc_shape *s, mc_mode mode)
+{
+    mc_tensor in = mc_tensor_view(x, s), out = mc_tensor_view(y, s);
+    mc_status st = mc_layer_forward(l, &in, 1, &out, mode);
+    ck_assert_msg(st == MC_OK, "forward failed: %s", mc_ctx_message(l->ctx));
+}
+
+static void backward_ok(mc_layer *l, float *x, float *y, float *dy, float *dx, const mc_shape *s)
+{
+    mc_tensor in = mc_tensor_view(x, s), out = mc_tensor_view(y, s);
+    mc_tensor dout = mc_tensor_view(dy, s), din = mc_tensor_view(dx, s);
+    mc_status st = mc_layer_backward(l, &in, 1, &out, &dout, dx != NULL ? &din : NULL);
+    ck_assert_msg(st == MC_OK, "backward failed: %s", mc_ctx_message(l->ctx));
+}
+
+static char *describe(mc_layer *l, mc_describe what)
+{
+    char *text = NULL;
+    ck_assert_int_eq(mc_layer_describe(l, what, &text), MC_OK);
+    return text;
+}
+
+/* ---- Options, properties and display --------------------------------------------------- */
+
+START_TEST(test_defaults_and_properties)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_groupnorm_options o = mc_groupnorm_default(4);
+    ck_assert_int_eq(o.groups_mode, MC_GROUPS_COUNT);
+    ck_assert_int_eq(o.num_groups, 4);
+    ck_assert(o.epsilon == 1e-5);
+    ck_assert_int_eq(o.num_channels, 0);
+    ck_assert_ptr_null(o.scale_initializer.name);
+    ck_assert(o.scale_initializer.fn == NULL);
+    ck_assert(o.scale_learn_rate_factor == 1.0 && o.offset_learn_rate_factor == 1.0);
+    ck_assert(o.scale_l2_factor == 1.0 && o.offset_l2_factor == 1.0);
+    o.scale_learn_rate_factor = 2.0;
+    o.offset_learn_rate_factor = 0.0;
+    o.scale_l2_factor = 0.5;
+    o.offset_l2_factor = 3.0;
+    mc_layer *l = make_layer(ctx, &o);
+    ck_assert_str_eq(mc_layer_name(l), "");
+    ck_assert_int_eq(mc_layer_num_inputs(l), 1);
+    ck_assert_int_eq(mc_layer_num_outputs(l), 1);
+    ck_assert_str_eq(mc_layer_input_name(l, 0), "in");
+    ck_assert_str_eq(mc_layer_output_name(l, 0), "out");
+    ck_assert_ptr_null(mc_layer_input_name(l, 1));
+    ck_assert_int_eq(mc_groupnorm_num_channels(l), 0);
+    ck_assert_int_eq(mc_groupnorm_num_groups(l), 4);
+    ck_assert_int_eq(mc_layer_num_params(l), 2);
+    ck_assert_int_eq(mc_layer_num_buffers(l), 0);
+    mc_param *off = mc_layer_param(l, 0), *sc = mc_layer_param(l, 1);
+    ck_assert_str_eq(off->name, "Offset");
+    ck_assert_str_eq(sc->name, "Scale");
+    ck_assert(sc->lr_factor == 2.0 && off->lr_factor == 0.0);
+    ck_assert(sc->l2_factor == 0.5 && off->l2_factor == 3.0);
+    ck_assert_ptr_null(sc->value.data); /* empty until set up */
+    ck_assert_ptr_null(mc_layer_param(l, 2));
+
+    mc_shape s = test_shape(4, 2, 8, 3, 3);
+    setup_ok(l, &s);
+    ck_assert_int_eq(mc_groupnorm_num_channels(l), 8);
+    ck_assert_int_eq(sc->value.shape.ndim, 3);
+    ck_assert_int_eq(sc->value.shape.dims[2], 8);
+    for (int c = 0; c < 8; c++) {
+        ck_assert(sc->value.data[c] == 1.0f);
+        ck_assert(off->value.data[c] == 0.0f);
+        ck_assert(sc->grad.data[c] == 0.0f);
+    }
+    ck_assert_int_eq(mc_layer_set_name(l, "gn9"), MC_OK);
+    ck_assert_str_eq(mc_layer_name(l), "gn9");
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+START_TEST(test_display_reference_example)
+{
+    /* layer = groupNormalizationLayer(3,'Name','groupnorm') */
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_groupnorm_options o = mc_groupnorm_default(3);
+    o.name = "groupnorm";
+    mc_layer *l = make_layer(ctx, &o);
+    char *text = describe(l, MC_DESCRIBE_PROPERTIES);
+    ck_assert_str_eq(text, "  GroupNormalizationLayer with properties:\n"
+                           "\n"
+                           "           Name: 'groupnorm'\n"
+                           "    NumChannels: 'auto'\n"
+                           "\n"
+                           "   Hyperparameters\n"
+                           "      NumGroups: 3\n"
+                           "        Epsilon: 1.0000e-05\n"
+                           "\n"
+                           "   Learnable Parameters\n"
+                           "         Offset: []\n"
+                           "          Scale: []\n"
+                           "\n"
+                           "  Show all properties\n");
+    mc_free(ctx, text);
+    text = describe(l, MC_DESCRIBE_SUMMARY);
+    ck_assert_str_eq(text, "Group normalization");
+    mc_free(ctx, text);
+    ck_assert_str_eq(l->vt->type_label, "Group Normalization");
+    ck_assert_str_eq(l->vt->class_name, "GroupNormalizationLayer");
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* After setup the display shows NumChannels and the sizes MATLAB gives Scale and Offset. */
+START_TEST(test_display_after_setup)
+{
+    static const struct {
+        int ndim;
+        int dims[5];
+        const char *size;
+    } kinds[] = {
+        {2, {5, 6}, "[6\xc3\x97" "1 single]"},
+        {3, {5, 6, 7}, "[6\xc3\x97" "1 single]"},
+        {4, {5, 6, 7, 7}, "[1\xc3\x97" "1\xc3\x97" "6 single]"},
+        {5, {5, 6, 2, 3, 3}, "[1\xc3\x97" "1\xc3\x97" "1\xc3\x97" "6 single]"},
+    };
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        mc_groupnorm_options o = mc_groupnorm_default(2);
+        o.name = "gn1";
+        o.epsilon = 0.001;
+        mc_layer *l = make_layer(ctx, &o);
+        mc_shape s = mc_shape_make(kinds[k].ndim, kinds[k].dims);
+        setup_ok(l, &s);
+        char *text = describe(l, MC_DESCRIBE_PROPERTIES);
+        char want[600];
+        snprintf(want, sizeof want,
+                 "  GroupNormalizationLayer with properties:\n\n"
+                 "           Name: 'gn1'\n"
+                 "    NumChannels: 6\n\n"
+                 "   Hyperparameters\n"
+                 "      NumGroups: 2\n"
+                 "        Epsilon: 1.0000e-03\n\n"
+                 "   Learnable Parameters\n"
+                 "         Offset: %s\n"
+                 "          Scale: %s\n\n"
+                 "  Show all properties\n",
+                 kinds[k].size, kinds[k].size);
+        ck_assert_str_eq(text, want);
+        mc_free(ctx, text);
+        mc_layer_destroy(l);
+    }
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+static mc_status fill_ramp(void *user, mc_ctx *ctx, const mc_shape *size, float *v, size_t n)
+{
+    (void)ctx;
+    (void)size;
+    int *calls = user;
+    ++*calls;
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)i + 0.5f;
+    return MC_OK;
+}
+
+START_TEST(test_display_all_properties)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    int calls = 0;
+    mc_groupnorm_options o = mc_groupnorm_default(0);
+    o.groups_mode = MC_GROUPS_ALL_CHANNELS;
+    o.name = "ln";
+    o.epsilon = 0.25;
+    o.scale_initializer.fn = fill_ramp;
+    o.scale_initializer.user = &calls;
+    o.offset_initializer.name = "narrow-normal";
+    o.scale_learn_rate_factor = 2;
+    o.offset_learn_rate_factor = 0.5;
+    o.scale_l2_factor = 0;
+    o.offset_l2_factor = 1e-3;
+    mc_layer *l = make_layer(ctx, &o);
+    char *text = describe(l, MC_DESCRIBE_ALL);
+    ck_assert_str_eq(text, "  GroupNormalizationLayer with properties:\n\n"
+                           "                     Name: 'ln'\n"
+                           "                NumInputs: 1\n"
+                           "               InputNames: {'in'}\n"
+                           "               NumOutputs: 1\n"
+                           "              OutputNames: {'out'}\n"
+                           "              NumChannels: 'auto'\n\n"
+                           "   Hyperparameters\n"
+                           "                NumGroups: 'all-channels'\n"
+                           "                  Epsilon: 0.2500\n\n"
+                           "   Learnable Parameters\n"
+                           "                   Offset: []\n"
+                           "                    Scale: []\n\n"
+                           "   Parameters and Initialization\n"
+                           "         ScaleInitializer: [function_handle]\n"
+                           "        OffsetInitializer: 'narrow-normal'\n\n"
+                           "   Learn Rate and Regularization\n"
+                           "     ScaleLearnRateFactor: 2\n"
+                           "    OffsetLearnRateFactor: 0.5000\n"
+                           "            ScaleL2Factor: 0\n"
+                           "           OffsetL2Factor: 1.0000e-03\n");
+    mc_free(ctx, text);
+    mc_layer_destroy(l);
+
+    o = mc_groupnorm_default(0);
+    o.groups_mode = MC_GROUPS_CHANNEL_WISE;
+    l = make_layer(ctx, &o);
+    text = describe(l, MC_DESCRIBE_PROPERTIES);
+    ck_assert_ptr_nonnull(strstr(text, "      NumGroups: 'channel-wise'\n"));
+    ck_assert_ptr_nonnull(strstr(text, "           Name: ''\n"));
+    mc_free(ctx, text);
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+START_TEST(test_parse_groups)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_groups_mode mode;
+    int g = -1;
+    ck_assert_int_eq(mc_groupnorm_parse_groups(ctx, "all-channels", &mode, &g), MC_OK);
+    ck_assert_int_eq(mode, MC_GROUPS_ALL_CHANNELS);
+    ck_assert_int_eq(g, 1);
+    ck_assert_int_eq(mc_groupnorm_parse_groups(ctx, "channel-wise", &mode, &g), MC_OK);
+    ck_assert_int_eq(mode, MC_GROUPS_CHANNEL_WISE);
+    ck_assert_int_eq(mc_groupnorm_parse_groups(ctx, "32", &mode, &g), MC_OK);
+    ck_assert_int_eq(mode, MC_GROUPS_COUNT);
+    ck_assert_int_eq(g, 32);
+    const char *bad[] = {"0", "-2", "2.5", "", "all_channels", "99999999999", "3x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(mc_groupnorm_parse_groups(ctx, bad[i], &mode, &g), MC_ERR_INVALID);
+        ck_assert_ptr_nonnull(strstr(mc_ctx_message(ctx), "\"all-channels\" or \"channel-wise\""));
+    }
+    mc_groupnorm_parse_groups(ctx, "chanel-wise", &mode, &g);
+    ck_assert_ptr_nonnull(strstr(mc_ctx_message(ctx), "did you mean \"channel-wise\""));
+    mc_ctx_destroy(ctx);
+}
+END_TEST
+
+/* ---- Validation ----------------------------------------------------------------------- */
+
+/* Creation must fail with `status` and a message containing `needle`. */
+static void expect_create_error(const mc_groupnorm_options *o, mc_status status,
+                                const char *needle)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_layer *l = (mc_layer *)&a; /* must be reset to NULL */
+    mc_status st = mc_groupnorm_create(ctx, o, &l);
+    ck_assert_msg(st == status, "expected %s, got %s (%s)", mc_status_name(status),
+                  mc_status_name(st), mc_ctx_message(ctx));
+    ck_assert_ptr_null(l);
+    ck_assert_msg(strstr(mc_ctx_message(ctx), needle) != NULL, "message \"%s\" lacks \"%s\"",
+                  mc_ctx_message(ctx), needle);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+
+/* Setup for `shape` must fail with `status` and exactly `message`, or a message containing
+ * `needle` when exact is false. */
+static void expect_setup_error(const mc_groupnorm_options *o, mc_shape shape, mc_status status,
+                               const char *message, int exact)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_layer *l = make_layer(ctx, o);
+    mc_shape out;
+    mc_status st = mc_layer_setup(l, &shape, 1, &out);
+    ck_assert_msg(st == status, "expected %s, got %s (%s)", mc_status_name(status),
+                  mc_status_name(st), mc_ctx_message(ctx));
+    if (exact)
+        ck_assert_str_eq(mc_ctx_message(ctx), message);
+    else
+        ck_assert_msg(strstr(mc_ctx_message(ctx), message) != NULL,
+                      "message \"%s\" lacks \"%s\"", mc_ctx_message(ctx), message);
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+
+START_TEST(test_groups_must_divide_channels)
+{
+    mc_groupnorm_options o = mc_groupnorm_default(3);
+    o.name = "gn1";
+    expect_setup_error(&o, test_shape(4, 2, 20, 24, 24), MC_ERR_SHAPE,
+                       "Layer 'gn1': the number of groups (3) must divide the number of input "
+                       "channels (20)",
+                       1);
+    o.num_groups = 32;
+    expect_setup_error(&o, test_shape(4, 2, 20, 24, 24), MC_ERR_SHAPE,
+                       "Layer 'gn1': the number of groups (32) exceeds the number of input "
+                       "channels (20)",
+                       1);
+    o.num_groups = 6;
+    o.name = NULL;
+    expect_setup_error(&o, test_shape(2, 8, 4), MC_ERR_SHAPE,
+                       "groupNormalizationLayer (unnamed): the number of groups (6) exceeds the "
+                       "number of input channels (4)",
+                       1);
+    /* With NumChannels given, the same rules apply at creation. */
+    o = mc_groupnorm_default(3);
+    o.name = "gn1";
+    o.num_channels = 20;
+    expect_create_error(&o, MC_ERR_INVALID, "Layer 'gn1': the number of groups (3) must divide "
+                                            "NumChannels (20)");
+    o.num_groups = 40;
+    expect_create_error(&o, MC_ERR_INVALID, "the number of groups (40) exceeds NumChannels (20)");
+}
+END_TEST
+
+START_TEST(test_groups_must_be_positive)
+{
+    int bad[] = {0, -1, -32};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mc_groupnorm_options o = mc_groupnorm_default(bad[i]);
+        o.name = "gn1";
+        char want[160];
+        snprintf(want, sizeof want,
+                 "Layer 'gn1': the number of groups must be a positive integer, "
+                 "\"all-channels\" or \"channel-wise\", not %d",
+                 bad[i]);
+        expect_create_error(&o, MC_ERR_INVALID, want);
+    }
+    mc_groupnorm_options o = mc_groupnorm_default(1);
+    o.groups_mode = (mc_groups_mode)7;
+    expect_create_error(&o, MC_ERR_INVALID, "unknown groups mode 7");
+}
+END_TEST
+
+START_TEST(test_epsilon_validation)
+{
+    double bad[] = {9.99e-6, 0.0, -1.0, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mc_groupnorm_options o = mc_groupnorm_default(2);
+        o.name = "gn1";
+        o.epsilon = bad[i];
+        expect_create_error(&o, MC_ERR_INVALID,
+                            "Layer 'gn1': Epsilon must be a finite number of at least 1e-05");
+    }
+    mc_groupnorm_options o = mc_groupnorm_default(2);
+    o.epsilon = 1e-5; /* the boundary itself is allowed */
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_layer_destroy(make_layer(ctx, &o));
+    mc_ctx_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_factor_validation)
+{
+    static const char *names[] = {"ScaleLearnRateFactor", "OffsetLearnRateFactor",
+                                  "ScaleL2Factor", "OffsetL2Factor"};
+    double bad[] = {-1e-9, -2.0, NAN, INFINITY};
+    for (int f = 0; f < 4; f++) {
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            mc_groupnorm_options o = mc_groupnorm_default(2);
+            o.name = "gn1";
+            double *field[] = {&o.scale_learn_rate_factor, &o.offset_learn_rate_factor,
+                               &o.scale_l2_factor, &o.offset_l2_factor};
+            *field[f] = bad[i];
+            char want[160];
+            snprintf(want, sizeof want, "Layer 'gn1': %s must be a nonnegative finite number",
+                     names[f]);
+            expect_create_error(&o, MC_ERR_INVALID, want);
+        }
+    }
+}
+END_TEST
+
+static mc_status fail_init(void *user, mc_ctx *ctx, const mc_shape *size, float *v, size_t n)
+{
+    (void)user;
+    (void)size;
+    (void)v;
+    return mc_ctx_fail(ctx, MC_ERR_CALLBACK, "cannot fill %zu values", n);
+}
+
+static mc_status nan_init(void *user, mc_ctx *ctx, const mc_shape *size, float *v, size_t n)
+{
+    (void)user;
+    (void)ctx;
+    (void)size;
+    for (size_t i = 0; i < n; i++)
+        v[i] = i == 2 ? NAN : 1.0f;
+    return MC_OK;
+}
+
+START_TEST(test_initializer_validation)
+{
+    mc_groupnorm_options o = mc_groupnorm_default(2);
+    o.name = "gn1";
+    o.scale_initializer.name = "narrow_normal";
+    expect_create_error(&o, MC_ERR_INVALID,
+                        "Layer 'gn1': unknown ScaleInitializer 'narrow_normal' (did you mean "
+                        "'narrow-normal'?); expected 'ones', 'zeros', 'narrow-normal' or a "
+                        "function");
+    o.scale_initializer.name = NULL;
+    o.offset_initializer.name = "glorot"; /* a weights initializer, not one for offsets */
+    expect_create_error(&o, MC_ERR_INVALID, "unknown OffsetInitializer 'glorot'");
+    o.offset_initializer.name = "ones";
+    o.offset_initializer.fn = fill_ramp;
+    expect_create_error(&o, MC_ERR_INVALID,
+                        "OffsetInitializer is given both as the name 'ones' and as a function");
+
+    /* A failing or non-finite user function fails setup with its reason. */
+    o = mc_groupnorm_default(2);
+    o.name = "gn1";
+    o.scale_initializer.fn = fail_init;
+    expect_setup_error(&o, test_shape(2, 3, 4), MC_ERR_CALLBACK,
+                       "Layer 'gn1': the ScaleInitializer function failed: cannot fill 4 values",
+                       1);
+    o.scale_initializer.fn = NULL;
+    o.offset_initializer.fn = nan_init;
+    expect_setup_error(&o, test_shape(2, 3, 4), MC_ERR_NUMERIC,
+                       "Layer 'gn1': the OffsetInitializer function returned nan at element 3 of "
+                       "4; initial values must be finite",
+                       1);
+}
+END_TEST
+
+START_TEST(test_channel_validation)
+{
+    mc_groupnorm_options o = mc_groupnorm_default(2);
+    o.name = "gn1";
+    o.num_channels = -3;
+    expect_create_error(&o, MC_ERR_INVALID,
+                        "Layer 'gn1': NumChannels must be 'auto' (0) or a positive integer, not -3");
+    o.num_channels = 16;
+    expect_setup_error(&o, test_shape(4, 2, 20, 5, 5), MC_ERR_SHAPE,
+                       "Layer 'gn1': NumChannels is 16 but the input has 20 channels", 1);
+
+    const float v4[4] = {1, 2, 3, 4}, v5[5] = {1, 2, 3, 4, 5};
+    o = mc_groupnorm_default(2);
+    o.name = "gn1";
+    o.scale = v4;
+    o.scale_len = 4;
+    expect_setup_error(&o, test_shape(4, 2, 6, 5, 5), MC_ERR_SHAPE,
+                       "Layer 'gn1': Scale has 4 elements but the input has 6 channels", 1);
+    o.scale = NULL;
+    o.offset = v4;
+    o.offset_len = 4;
+    expect_setup_error(&o, test_shape(2, 2, 8), MC_ERR_SHAPE,
+                       "Layer 'gn1': Offset has 4 elements but the input has 8 channels", 1);
+    o.num_channels = 6;
+    expect_create_error(&o, MC_ERR_SHAPE,
+                        "Layer 'gn1': the initial Offset has 4 elements but NumChannels is 6");
+    o.num_channels = 0;
+    o.scale = v5;
+    o.scale_len = 5;
+    expect_create_error(&o, MC_ERR_SHAPE,
+                        "Layer 'gn1': the initial Scale has 5 elements but the initial Offset "
+                        "has 4");
+    const float bad[4] = {1, NAN, 3, 4};
+    o.scale = bad;
+    o.scale_len = 4;
+    expect_create_error(&o, MC_ERR_INVALID, "the initial Scale has the non-finite value nan at "
+                                            "element 2");
+    o.scale_len = 0;
+    expect_create_error(&o, MC_ERR_INVALID, "the initial Scale is given with 0 elements");
+
+    /* After 'auto' is resolved, the channel count is fixed. */
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    o = mc_groupnorm_default(2);
+    o.name = "gn1";
+    mc_layer *l = make_layer(ctx, &o);
+    mc_shape s = test_shape(2, 3, 4), s2 = test_shape(2, 3, 6), out;
+    setup_ok(l, &s);
+    ck_assert_int_eq(mc_layer_setup(l, &s2, 1, &out), MC_ERR_SHAPE);
+    ck_assert_str_eq(mc_ctx_message(ctx),
+                     "Layer 'gn1': NumChannels is 4 but the input has 6 channels");
+    /* Other shapes with the same channels are fine, and Scale follows the input kind. */
+    mc_shape s3 = test_shape(4, 5, 4, 2, 2);
+    setup_ok(l, &s3);
+    ck_assert_int_eq(get_param(l, "Scale")->value.shape.ndim, 3);
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+START_TEST(test_input_shape_validation)
+{
+    mc_groupnorm_options o = mc_groupnorm_default(1);
+    o.name = "gn1";
+    expect_setup_error(&o, test_shape(1, 4), MC_ERR_SHAPE,
+                       "Layer 'gn1': input 1 has shape [4]; expected 2 to 5 positive dimensions",
+                       0);
+    expect_setup_error(&o, test_shape(4, 2, 0, 3, 3), MC_ERR_SHAPE, "has shape [2x0x3x3]", 0);
+
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_layer *l = make_layer(ctx, &o);
+    float x[24] = {0}, y[24] = {0};
+    mc_shape s = test_shape(3, 2, 3, 4);
+    mc_tensor in = mc_tensor_view(x, &s), out = mc_tensor_view(y, &s);
+    ck_assert_int_eq(mc_layer_forward(l, &in, 1, &out, MC_MODE_TRAINING), MC_ERR_STATE);
+    ck_assert_str_eq(mc_ctx_message(ctx), "Layer 'gn1': forward called before setup");
+    mc_shape small = test_shape(3, 1, 3, 4);
+    setup_ok(l, &small);
+    ck_assert_int_eq(mc_layer_forward(l, &in, 1, &out, MC_MODE_TRAINING), MC_ERR_SHAPE);
+    ck_assert_str_eq(mc_ctx_message(ctx), "Layer 'gn1': forward with a batch of 2 observations; "
+                                          "the layer was set up for 1 to 1");
+    setup_ok(l, &s);
+    mc_shape other = test_shape(3, 2, 4, 3);
+    mc_tensor bad = mc_tensor_view(y, &other);
+    ck_assert_int_eq(mc_layer_forward(l, &in, 1, &bad, MC_MODE_TRAINING), MC_ERR_SHAPE);
+    ck_assert_str_eq(mc_ctx_message(ctx),
+                     "Layer 'gn1': output 1 has shape [2x4x3]; expected [2x3x4]");
+    ck_assert_int_eq(mc_layer_forward(l, &in, 2, &out, MC_MODE_TRAINING), MC_ERR_INVALID);
+    ck_assert_str_eq(mc_ctx_message(ctx), "Layer 'gn1': forward got 2 inputs, but the layer has 1");
+    /* A smaller batch than set up is fine. */
+    ck_assert_int_eq(mc_layer_forward(l, &in, 1, &out, MC_MODE_TRAINING), MC_OK);
+    mc_tensor in1 = mc_tensor_view(x, &small), out1 = mc_tensor_view(y, &small);
+    ck_assert_int_eq(mc_layer_forward(l, &in1, 1, &out1, MC_MODE_TRAINING), MC_OK);
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* ---- Initialization ------------------------------------------------------------------- */
+
+typedef struct size_probe {
+    int calls;
+    mc_shape seen;
+} size_probe;
+
+static mc_status record_size(void *user, mc_ctx *ctx, const mc_shape *size, float *v, size_t n)
+{
+    (void)ctx;
+    size_probe *p = user;
+    p->calls++;
+    p->seen = *size;
+    for (size_t i = 0; i < n; i++)
+        v[i] = -2.0f * (float)i;
+    return MC_OK;
+}
+
+START_TEST(test_initializers)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 42);
+    /* narrow-normal: N(0, 0.01^2) from the context's RNG, reproducible from the seed. */
+    mc_groupnorm_options o = mc_groupnorm_default(1);
+    o.scale_initializer.name = "narrow-normal";
+    o.offset_initializer.name = "ONES"; /* names are case-insensitive, as in MATLAB */
+    mc_layer *l = make_layer(ctx, &o);
+    const int C = 20000;
+    mc_shape s = test_shape(2, 1, C);
+    setup_ok(l, &s);
+    const float *v = get_param(l, "Scale")->value.data;
+    double sum = 0, sq = 0;
+    for (int c = 0; c < C; c++) {
+        sum += v[c];
+        sq += (double)v[c] * v[c];
+    }
+    double mean = sum / C, sd = sqrt(sq / C - mean * mean);
+    ck_assert_msg(fabs(mean) < 4 * 0.01 / sqrt(C), "mean %g", mean);
+    ck_assert_msg(fabs(sd - 0.01) < 0.0003, "sd %g", sd);
+    for (int c = 0; c < C; c++)
+        ck_assert(get_param(l, "Offset")->value.data[c] == 1.0f);
+    float first = v[0];
+    mc_layer_destroy(l);
+    mc_rng_seed(ctx, 42);
+    l = make_layer(ctx, &o);
+    setup_ok(l, &s);
+    ck_assert(get_param(l, "Scale")->value.data[0] == first);
+    mc_layer_destroy(l);
+
+    /* zeros, and a function that receives MATLAB's size of the parameter. */
+    size_probe probe = {0};
+    o = mc_groupnorm_default(1);
+    o.scale_initializer.name = "zeros";
+    o.offset_initializer.fn = record_size;
+    o.offset_initializer.user = &probe;
+    l = make_layer(ctx, &o);
+    mc_shape img = test_shape(4, 2, 3, 5, 5);
+    setup_ok(l, &img);
+    ck_assert_int_eq(probe.calls, 1);
+    ck_assert_int_eq(probe.seen.ndim, 3);
+    ck_assert_int_eq(probe.seen.dims[0], 1);
+    ck_assert_int_eq(probe.seen.dims[1], 1);
+    ck_assert_int_eq(probe.seen.dims[2], 3);
+    ck_assert(get_param(l, "Offset")->value.data[2] == -4.0f);
+    ck_assert(get_param(l, "Scale")->value.data[1] == 0.0f);
+    setup_ok(l, &img); /* a second setup keeps the values: no re-initialization */
+    ck_assert_int_eq(probe.calls, 1);
+    mc_layer_destroy(l);
+    l = make_layer(ctx, &o);
+    mc_shape feat = test_shape(2, 2, 3);
+    setup_ok(l, &feat);
+    ck_assert_int_eq(probe.seen.ndim, 2);
+    ck_assert_int_eq(probe.seen.dims[0], 3);
+    ck_assert_int_eq(probe.seen.dims[1], 1);
+    mc_layer_destroy(l);
+    l = make_layer(ctx, &o);
+    mc_shape vol = test_shape(5, 2, 3, 2, 2, 2);
+    setup_ok(l, &vol);
+    ck_assert_int_eq(probe.seen.ndim, 4);
+    ck_assert_int_eq(probe.seen.dims[3], 3);
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+START_TEST(test_explicit_values_win)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    size_probe probe = {0};
+    float scale[4] = {0.5f, 1.5f, -2.0f, 3.0f}, offset[4] = {1, 2, 3, 4};
+    mc_groupnorm_options o = mc_groupnorm_default(2);
+    o.scale = scale;
+    o.scale_len = 4;
+    o.offset = offset;
+    o.offset_len = 4;
+    o.scale_initializer.fn = record_size;
+    o.scale_initializer.user = &probe;
+    o.offset_initializer.fn = record_size;
+    o.offset_initializer.user = &probe;
+    mc_layer *l = make_layer(ctx, &o);
+    scale[0] = 99.0f; /* the layer keeps its own copy */
+    char *text = describe(l, MC_DESCRIBE_PROPERTIES);
+    ck_assert_ptr_nonnull(strstr(text, "          Scale: [1\xc3\x97" "1\xc3\x97" "4 single]\n"));
+    mc_free(ctx, text);
+    mc_shape s = test_shape(2, 3, 4);
+    setup_ok(l, &s);
+    ck_assert_int_eq(probe.calls, 0);
+    const mc_param *sc = get_param(l, "Scale"), *of = get_param(l, "Offset");
+    ck_assert(sc->value.data[0] == 0.5f && sc->value.data[2] == -2.0f);
+    ck_assert(of->value.data[3] == 4.0f);
+    ck_assert_int_eq(sc->value.shape.ndim, 2); /* reshaped to C x 1 for feature input */
+    ck_assert_int_eq(sc->value.shape.dims[0], 4);
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* ---- Values --------------------------------------------------------------------------- */
+
+START_TEST(test_hand_computed)
+{
+    /* Feature input x = [1 3], one group: mean 2, variance 1, r = 1/sqrt(1 + 1e-5).
+     * Scale [2 0.5], offset [1 -1]: y = [1 - 2r, 0.5r - 1].
+     * With dy = [1 0]: dOffset = [1 0], dScale = [-r 0], and
+     * dx = r * (g - mean(g) - xhat * mean(g .* xhat)) with g = scale .* dy = [2 0]:
+     *    = r * [1 - r^2, r^2 - 1] = +-r * 1e-5 / (1 + 1e-5). */
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_groupnorm_options o = mc_groupnorm_default(1);
+    const float scale[2] = {2.0f, 0.5f}, offset[2] = {1.0f, -1.0f};
+    o.scale = scale;
+    o.scale_len = 2;
+    o.offset = offset;
+    o.offset_len = 2;
+    mc_layer *l = make_layer(ctx, &o);
+    mc_shape s = test_shape(2, 1, 2);
+    setup_ok(l, &s);
+    float x[2] = {1.0f, 3.0f}, y[2], dy[2] = {1.0f, 0.0f}, dx[2];
+    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+    const double r = 1.0 / sqrt(1.0 + 1e-5);
+    ck_assert_double_eq_tol(y[0], 1.0 - 2.0 * r, 1e-6);
+    ck_assert_double_eq_tol(y[1], 0.5 * r - 1.0, 1e-6);
+    backward_ok(l, x, y, dy, dx, &s);
+    ck_assert_double_eq_tol(get_param(l, "Offset")->grad.data[0], 1.0, 1e-7);
+    ck_assert_double_eq_tol(get_param(l, "Offset")->grad.data[1], 0.0, 1e-7);
+    ck_assert_double_eq_tol(get_param(l, "Scale")->grad.data[0], -r, 1e-6);
+    ck_assert_double_eq_tol(get_param(l, "Scale")->grad.data[1], 0.0, 1e-7);
+    const double dx0 = r * 1e-5 / (1.0 + 1e-5);
+    ck_assert_double_eq_tol(dx[0], dx0, 1e-7);
+    ck_assert_double_eq_tol(dx[1], -dx0, 1e-7);
+    mc_layer_destroy(l);
+
+    /* 2-D image, 4 channels in 2 groups, 1x2 pixels, scale 1, offset 0:
+     * group 1 = [0 2 4 6] (mean 3, var 5), group 2 = [1 1 1 5] (mean 2, var 3). */
+    o = mc_groupnorm_default(2);
+    l = make_layer(ctx, &o);
+    mc_shape img = test_shape(4, 1, 4, 1, 2);
+    setup_ok(l, &img);
+    float xi[8] = {0, 2, 4, 6, 1, 1, 1, 5}, yi[8];
+    forward_ok(l, xi, yi, &img, MC_MODE_INFERENCE);
+    const double r1 = 1.0 / sqrt(5.0 + 1e-5), r2 = 1.0 / sqrt(3.0 + 1e-5);
+    const double want[8] = {-3 * r1, -1 * r1, 1 * r1, 3 * r1, -r2, -r2, -r2, 3 * r2};
+    for (int i = 0; i < 8; i++)
+        ck_assert_double_eq_tol(yi[i], want[i], 1e-6);
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* Layer normalization (all channels together) and instance normalization (each channel
+ * alone), computed here without the notion of groups. */
+static void layer_norm_ref(const float *x, double *y, int N, int C, size_t S, double eps)
+{
+    const size_t m = (size_t)C * S;
+    for (int n = 0; n < N; n++) {
+        const float *xn = x + (size_t)n * m;
+        double mean = 0, var = 0;
+        for (size_t i = 0; i < m; i++)
+            mean += xn[i];
+        mean /= (double)m;
+        for (size_t i = 0; i < m; i++)
+            var += (xn[i] - mean) * (xn[i] - mean);
+        var /= (double)m;
+        for (size_t i = 0; i < m; i++)
+            y[(size_t)n * m + i] = (xn[i] - mean) / sqrt(var + eps);
+    }
+}
+
+static void instance_norm_ref(const float *x, double *y, int N, int C, size_t S, double eps)
+{
+    for (size_t nc = 0; nc < (size_t)N * C; nc++)
+        layer_norm_ref(x + nc * S, y + nc * S, 1, 1, S, eps);
+}
+
+START_TEST(test_layer_and_instance_norm)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    test_rng r = {7};
+    const int N = 3, C = 6;
+    const size_t S = 10;
+    mc_shape s = test_shape(3, N, C, (int)S);
+    const size_t n = (size_t)N * C * S;
+    float *x = test_floats(n), *y = test_floats(n);
+    double *ref = test_doubles(n);
+    test_fill_normal(&r, x, n, 1.5, 2.0);
+    const struct {
+        mc_groups_mode mode;
+        int groups;
+        int instance;
+    } cases[] = {
+        {MC_GROUPS_ALL_CHANNELS, 0, 0},
+        {MC_GROUPS_COUNT, 1, 0},
+        {MC_GROUPS_CHANNEL_WISE, 0, 1},
+        {MC_GROUPS_COUNT, C, 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        mc_groupnorm_options o = mc_groupnorm_default(cases[k].groups);
+        o.groups_mode = cases[k].mode;
+        mc_layer *l = make_layer(ctx, &o);
+        setup_ok(l, &s);
+        ck_assert_int_eq(mc_groupnorm_num_groups(l), cases[k].instance ? C : 1);
+        forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+        if (cases[k].instance)
+            instance_norm_ref(x, ref, N, C, S, 1e-5);
+        else
+            layer_norm_ref(x, ref, N, C, S, 1e-5);
+        size_t at;
+        double err = test_max_abs_diff(y, ref, n, &at);
+        ck_assert_msg(err < 2e-6, "case %zu: |y - ref| = %g at %zu", k, err, at);
+        mc_layer_destroy(l);
+    }
+    free(x);
+    free(y);
+    free(ref);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* Adding a constant to every value of a group leaves that group's output unchanged; scaling
+ * them by k > 0 changes it only through Epsilon: xhat becomes xhat * k sqrt(v + eps) /
+ * sqrt(k^2 v + eps), with v the group's variance. */
+START_TEST(test_shift_and_scale_invariance)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    test_rng r = {11};
+    const int N = 2, C = 8, G = 4;
+    mc_shape s = test_shape(4, N, C, 3, 4);
+    const size_t n = mc_shape_numel(&s), per_group = 2 * 12;
+    const size_t groups[2] = {1 * per_group, (size_t)C * 12 + 3 * per_group}; /* (0,1), (1,3) */
+    float *x = test_floats(n), *x2 = test_floats(n), *y = test_floats(n), *y2 = test_floats(n);
+    double *ref = test_doubles(n);
+    test_fill_normal(&r, x, n, 0.0, 1.0);
+    mc_groupnorm_options o = mc_groupnorm_default(G);
+    mc_layer *l = make_layer(ctx, &o);
+    setup_ok(l, &s);
+    float scale[8], offset[8];
+    test_fill_normal(&r, scale, 8, 1.0, 0.5);
+    test_fill_normal(&r, offset, 8, 0.0, 0.5);
+    set_param(l, "Scale", scale);
+    set_param(l, "Offset", offset);
+    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+    const struct {
+        double shift, factor, tol;
+    } cases[] = {{10.0, 1.0, 5e-6}, {-1000.0, 1.0, 2e-4}, {0.0, 3.0, 2e-6},
+                 {0.0, 1e-2, 2e-5}, {5.0, 7.0, 1e-5}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        memcpy(x2, x, n * sizeof(float));
+        for (size_t i = 0; i < n; i++)
+            ref[i] = y[i];
+        for (int gi = 0; gi < 2; gi++) {
+            const size_t b = groups[gi];
+            double mean = 0, v = 0;
+            for (size_t i = 0; i < per_group; i++)
+                mean += x[b + i] / (double)per_group;
+            for (size_t i = 0; i < per_group; i++)
+                v += (x[b + i] - mean) * (x[b + i] - mean) / (double)per_group;
+            const double kf = cases[k].factor, eps = 1e-5;
+            const double f = kf * sqrt(v + eps) / sqrt(kf * kf * v + eps);
+            for (size_t i = 0; i < per_group; i++) {
+                const int c = (int)(((b + i) / 12) % (size_t)C);
+                x2[b + i] = (float)(x[b + i] * kf + cases[k].shift);
+                ref[b + i] = offset[c] + ((double)y[b + i] - offset[c]) * f;
+            }
+        }
+        forward_ok(l, x2, y2, &s, MC_MODE_TRAINING);
+        size_t at;
+        double err = test_max_abs_diff(y2, ref, n, &at);
+        ck_assert_msg(err < cases[k].tol, "shift %g factor %g: |y - expected| = %g at %zu",
+                      cases[k].shift, cases[k].factor, err, at);
+    }
+    /* ...while the transformed groups' inputs did change, so the check can fail. */
+    ck_assert(x2[per_group] != x[per_group]);
+    free(x);
+    free(x2);
+    free(y);
+    free(y2);
+    free(ref);
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* 1e4 + 0.01 * noise normalizes to variance var / (var + eps), i.e. unit variance up to
+ * Epsilon's share (the one-pass E[x^2] - E[x]^2 form returns variance 0 here). */
+START_TEST(test_large_offset)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    test_rng r = {3};
+    const int N = 2, C = 4, G = 2;
+    mc_shape s = test_shape(4, N, C, 8, 8);
+    const size_t n = mc_shape_numel(&s), m = n / ((size_t)N * G);
+    for (int pass = 0; pass < 2; pass++) {
+        const double eps = pass == 0 ? 1e-5 : 1e-8 + 1e-5; /* the default, and just above */
+        float *x = test_floats(n), *y = test_floats(n);
+        test_fill_normal(&r, x, n, 1e4, 0.01);
+        mc_groupnorm_options o = mc_groupnorm_default(G);
+        o.epsilon = eps;
+        mc_layer *l = make_layer(ctx, &o);
+        setup_ok(l, &s);
+        forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+        for (size_t g = 0; g < (size_t)N * G; g++) {
+            double mx = 0, vx = 0, my = 0, vy = 0;
+            for (size_t i = 0; i < m; i++) {
+                mx += x[g * m + i];
+                my += y[g * m + i];
+            }
+            mx /= (double)m;
+            my /= (double)m;
+            for (size_t i = 0; i < m; i++) {
+                vx += (x[g * m + i] - mx) * (x[g * m + i] - mx) / (double)m;
+                vy += (y[g * m + i] - my) * (y[g * m + i] - my) / (double)m;
+            }
+            ck_assert_msg(vx > 5e-5, "the input's spread survived float rounding: %g", vx);
+            const double want = vx / (vx + eps);
+            ck_assert_msg(fabs(vy - want) < 1e-4 * want, "group %zu: var(y) %.9g, want %.9g", g,
+                          vy, want);
+            ck_assert_msg(fabs(my) < 1e-5, "group %zu: mean(y) %g", g, my);
+        }
+        free(x);
+        free(y);
+        mc_layer_destroy(l);
+    }
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* A group whose values are all equal: y = Offset exactly, every gradient finite. */
+START_TEST(test_constant_group)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    test_rng r = {5};
+    mc_shape s = test_shape(4, 1, 4, 3, 3);
+    const size_t n = 36;
+    float x[36], y[36], dy[36], dx[36];
+    test_fill_normal(&r, x, n, 0.0, 1.0);
+    test_fill_normal(&r, dy, n, 0.0, 1.0);
+    for (size_t i = 0; i < 18; i++)
+        x[i] = 1234.5f; /* group 1: channels 1 and 2 */
+    const float scale[4] = {2, -3, 0.5f, 1}, offset[4] = {0.25f, -0.75f, 1.5f, 2};
+    mc_groupnorm_options o = mc_groupnorm_default(2);
+    o.scale = scale;
+    o.scale_len = 4;
+    o.offset = offset;
+    o.offset_len = 4;
+    mc_layer *l = make_layer(ctx, &o);
+    setup_ok(l, &s);
+    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+    for (size_t i = 0; i < 18; i++)
+        ck_assert_msg(y[i] == offset[i / 9], "y[%zu] = %.9g, want %.9g", i, y[i], offset[i / 9]);
+    backward_ok(l, x, y, dy, dx, &s);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(isfinite(dx[i]), "dx[%zu] = %g", i, dx[i]);
+    for (int c = 0; c < 4; c++) {
+        ck_assert(isfinite(get_param(l, "Scale")->grad.data[c]));
+        ck_assert(isfinite(get_param(l, "Offset")->grad.data[c]));
+    }
+    ck_assert(get_param(l, "Scale")->grad.data[0] == 0.0f); /* xhat is 0 there */
+    /* With x constant, dx = r * (g - mean(g)), g = scale .* dy. */
+    const double rr = 1.0 / sqrt(1e-5);
+    double mean_g = 0;
+    for (size_t i = 0; i < 18; i++)
+        mean_g += scale[i / 9] * dy[i] / 18.0;
+    for (size_t i = 0; i < 18; i++)
+        ck_assert_double_eq_tol(dx[i], rr * (scale[i / 9] * dy[i] - mean_g), 1e-3);
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+START_TEST(test_modes_agree)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    test_rng r = {9};
+    mc_shape s = test_shape(4, 3, 4, 2, 5);
+    float x[120], y1[120], y2[120];
+    test_fill_normal(&r, x, 120, 2.0, 3.0);
+    mc_groupnorm_options o = mc_groupnorm_default(2);
+    mc_layer *l = make_layer(ctx, &o);
+    setup_ok(l, &s);
+    forward_ok(l, x, y1, &s, MC_MODE_TRAINING);
+    forward_ok(l, x, y2, &s, MC_MODE_INFERENCE);
+    ck_assert_mem_eq(y1, y2, sizeof y1);
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* ---- Fixtures from PyTorch -------------------------------------------------------------- */
+
+typedef struct torch_case {
+    char name[64];
+    char groups[32];
+    mc_shape shape;
+    double eps;
+    size_t n, C;
+    double *v[8]; /* x scale offset dy y dx dscale doffset */
+} torch_case;
+
+static const char *const case_keys[8] = {"x", "scale", "offset", "dy", "y", "dx", "dscale",
+                                         "doffset"};
+
+/* The next line of the text at *p (terminated in place), or NULL at the end. */
+static char *next_line(char **p)
+{
+    char *s = *p;
+    if (*s == '\0')
+        return NULL;
+    char *e = strchr(s, '\n');
+    if (e != NULL) {
+        *e = '\0';
+        *p = e + 1;
+    } else {
+        *p = s + strlen(s);
+    }
+    return s;
+}
+
+/* Parses the next case of the fixture text at *p; returns 0 at the end. */
+static int next_case(char **p, torch_case *tc)
+{
+    memset(tc, 0, sizeof *tc);
+    char *line;
+    int have = 0;
+    while ((line = next_line(p)) != NULL) {
+        if (line[0] == '#')
+            continue;
+        char key[32];
+        int used = 0;
+        ck_assert_int_eq(sscanf(line, "%31s%n", key, &used), 1);
+        char *rest = line + used;
+        if (strcmp(key, "case") == 0) {
+            ck_assert_int_eq(sscanf(rest, "%63s", tc->name), 1);
+            have = 1;
+        } else if (strcmp(key, "shape") == 0) {
+            int k = 0, nd = (int)strtol(rest, &rest, 10);
+            ck_assert(nd >= 2 && nd <= 5);
+            int dims[5];
+            for (k = 0; k < nd; k++)
+                dims[k] = (int)strtol(rest, &rest, 10);
+            tc->shape = mc_shape_make(nd, dims);
+            tc->n = mc_shape_numel(&tc->shape);
+            tc->C = (size_t)dims[1];
+        } else if (strcmp(key, "groups") == 0) {
+            ck_assert_int_eq(sscanf(rest, "%31s", tc->groups), 1);
+        } else if (strcmp(key, "eps") == 0) {
+            tc->eps = strtod(rest, NULL);
+        } else if (strcmp(key, "end") == 0) {
+            ck_assert(have);
+            for (int k = 0; k < 8; k++)
+                ck_assert_msg(tc->v[k] != NULL, "%s lacks %s", tc->name, case_keys[k]);
+            return 1;
+        } else {
+            int k = 0;
+            while (k < 8 && strcmp(key, case_keys[k]) != 0)
+                k++;
+            ck_assert_msg(k < 8, "unknown key %s", key);
+            size_t count = (k == 1 || k == 2 || k >= 6) ? tc->C : tc->n;
+            tc->v[k] = test_doubles(count);
+            for (size_t i = 0; i < count; i++) {
+                char *end;
+                tc->v[k][i] = strtod(rest, &end);
+                ck_assert_msg(end != rest, "%s: %s has fewer than %zu values", tc->name, key,
+                              count);
+                rest = end;
+            }
+        }
+    }
+    ck_assert(!have);
+    return 0;
+}
+
+static float *to_floats(const double *v, size_t n)
+{
+    float *f = test_floats(n);
+    for (size_t i = 0; i < n; i++)
+        f[i] = (float)v[i];
+    return f;
+}
+
+static double max_abs(const double *v, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(v[i]));
+    return m;
+}
+
+START_TEST(test_torch_fixtures)
+{
+    char *text = test_read_fixture("groupnorm_torch.txt");
+    ck_assert_msg(text != NULL, "tests/fixtures/groupnorm_torch.txt is missing");
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    char *p = text;
+    int cases = 0;
+    torch_case tc;
+    while (next_case(&p, &tc)) {
+        mc_groupnorm_options o = mc_groupnorm_default(0);
+        ck_assert_int_eq(mc_groupnorm_parse_groups(ctx, tc.groups, &o.groups_mode, &o.num_groups),
+                         MC_OK);
+        o.epsilon = tc.eps;
+        float *scale = to_floats(tc.v[1], tc.C), *offset = to_floats(tc.v[2], tc.C);
+        o.scale = scale;
+        o.scale_len = tc.C;
+        o.offset = offset;
+        o.offset_len = tc.C;
+        mc_layer *l = make_layer(ctx, &o);
+        setup_ok(l, &tc.shape);
+        float *x = to_floats(tc.v[0], tc.n), *dy = to_floats(tc.v[3], tc.n);
+        float *y = test_floats(tc.n), *dx = test_floats(tc.n);
+        forward_ok(l, x, y, &tc.shape, MC_MODE_TRAINING);
+        backward_ok(l, x, y, dy, dx, &tc.shape);
+        const float *got[4] = {y, dx, get_param(l, "Scale")->grad.data,
+                               get_param(l, "Offset")->grad.data};
+        for (int k = 0; k < 4; k++) {
+            size_t count = k < 2 ? tc.n : tc.C, at;
+            const double *want = tc.v[4 + k];
+            /* float32 rounding of values of this magnitude, with room for sums */
+            double tol = 2e-6 * fmax(1.0, max_abs(want, count)) * (k >= 2 ? 10.0 : 1.0);
+            double err = test_max_abs_diff(got[k], want, count, &at);
+            ck_assert_msg(err <= tol, "%s: %s differs from PyTorch by %g at %zu (%.9g vs %.9g)",
+                          tc.name, case_keys[4 + k], err, at, (double)got[k][at], want[at]);
+        }
+        free(scale);
+        free(offset);
+        free(x);
+        free(dy);
+        free(y);
+        free(dx);
+        for (int k = 0; k < 8; k++)
+            free(tc.v[k]);
+        mc_layer_destroy(l);
+        cases++;
+    }
+    ck_assert_int_eq(cases, 6);
+    free(text);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* ---- Gradients ------------------------------------------------------------------------ */
+
+/* For every input kind and every way of choosing groups: the backward pass against central
+ * differences of (1) the double-precision oracle, tightly, and (2) the layer's own float
+ * forward pass. Scale and Offset are random, not ones and zeros. */
+START_TEST(test_gradients)
+{
+    static const struct {
+        int ndim;
+        int dims[5];
+    } kinds[] = {
+        {2, {3, 6}}, {3, {2, 6, 4}}, {4, {2, 6, 3, 3}}, {5, {2, 4, 2, 2, 3}}};
+    static const mc_groups_mode modes[] = {MC_GROUPS_COUNT, MC_GROUPS_ALL_CHANNELS,
+                                           MC_GROUPS_CHANNEL_WISE};
+    const int k = _i / 3, mi = _i % 3;
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    test_rng r = {100 + (uint64_t)_i};
+    mc_shape s = mc_shape_make(kinds[k].ndim, kinds[k].dims);
+    const int N = s.dims[0], C = s.dims[1];
+    const size_t S = spatial(&s), n = mc_shape_numel(&s);
+    mc_groupnorm_options o = mc_groupnorm_default(2);
+    o.groups_mode = modes[mi];
+    o.epsilon = 1e-4;
+    mc_layer *l = make_layer(ctx, &o);
+    setup_ok(l, &s);
+    const int G = mc_groupnorm_num_groups(l);
+    ck_assert_int_eq(G, modes[mi] == MC_GROUPS_COUNT ? 2 : modes[mi] == MC_GROUPS_ALL_CHANNELS ? 1 : C);
+    float *x = test_floats(n), *y = test_floats(n), *w = test_floats(n), *dx = test_floats(n);
+    float scale[8], offset[8];
+    test_fill_normal(&r, x, n, 0.5, 1.0);
+    test_fill_normal(&r, w, n, 0.0, 1.0);
+    test_fill_normal(&r, scale, (size_t)C, 1.0, 0.5);
+    test_fill_normal(&r, offset, (size_t)C, 0.0, 0.5);
+    set_param(l, "Scale", scale);
+    set_param(l, "Offset", offset);
+    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+    backward_ok(l, x, y, w, dx, &s);
+
+    problem pr = {N, C, G, S, 1e-4, test_doubles(n), test_doubles((size_t)C),
+                  test_doubles((size_t)C), test_doubles(n)};
+    for (size_t i = 0; i < n; i++) {
+        pr.x[i] = x[i];
+        pr.w[i] = w[i];
+    }
+    for (int c = 0; c < C; c++) {
+        pr.scale[c] = scale[c];
+        pr.offset[c] = offset[c];
+    }
+    const double h = 1e-6, atol = 2e-5, rtol = 1e-4;
+    for (size_t i = 0; i < n; i++) {
+        double num = oracle_derivative(&pr, &pr.x[i], h);
+        ck_assert_msg(fabs(dx[i] - num) <= atol + rtol * fabs(num),
+                      "kind %d mode %d: dx[%zu] = %.9g, oracle %.9g", k, mi, i, dx[i], num);
+    }
+    for (int c = 0; c < C; c++) {
+        double ds = oracle_derivative(&pr, &pr.scale[c], h);
+        double db = oracle_derivative(&pr, &pr.offset[c], h);
+        double gs = get_param(l, "Scale")->grad.data[c], gb = get_param(l, "Offset")->grad.data[c];
+        ck_assert_msg(fabs(gs - ds) <= atol + rtol * fabs(ds), "dScale[%d] = %.9g, oracle %.9g",
+                      c, gs, ds);
+        ck_assert_msg(fabs(gb - db) <= atol + rtol * fabs(db), "dOffset[%d] = %.9g, oracle %.9g",
+                      c, gb, db);
+    }
+
+    mc_tensor in = mc_tensor_view(x, &s);
+    gradcheck_result res;
+    gradcheck_layer(l, &in, 1, 1e-2, 2e-3, 1e-2, &res);
+    ck_assert_int_eq(res.checked, (int)n + 2 * C);
+    ck_assert_msg(res.failed == 0, "kind %d mode %d: %d of %d wrong; first %s", k, mi,
+                  res.failed, res.checked, res.first);
+
+    free(x);
+    free(y);
+    free(w);
+    free(dx);
+    free(pr.x);
+    free(pr.scale);
+    free(pr.offset);
+    free(pr.w);
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* The large-offset case keeps accurate gradients too. */
+START_TEST(test_gradients_large_offset)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    test_rng r = {77};
+    mc_shape s = test_shape(3, 2, 4, 6);
+    const size_t n = 48;
+    float x[48], y[48], w[48], dx[48];
+    test_fill_normal(&r, x, n, 1e4, 0.01);
+    test_fill_normal(&r, w, n, 0.0, 1.0);
+    mc_groupnorm_options o = mc_groupnorm_default(2);
+    mc_layer *l = make_layer(ctx, &o);
+    setup_ok(l, &s);
+    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+    backward_ok(l, x, y, w, dx, &s);
+    problem pr = {2, 4, 2, 6, 1e-5, test_doubles(n), test_doubles(4), test_doubles(4),
+                  test_doubles(n)};
+    for (size_t i = 0; i < n; i++) {
+        pr.x[i] = x[i];
+        pr.w[i] = w[i];
+    }
+    for (int c = 0; c < 4; c++)
+        pr.scale[c] = 1.0;
+    double worst = 0, largest = 0;
+    for (size_t i = 0; i < n; i++) {
+        double num = oracle_derivative(&pr, &pr.x[i], 1e-7);
+        worst = fmax(worst, fabs(dx[i] - num));
+        largest = fmax(largest, fabs(num));
+    }
+    ck_assert_msg(largest > 10.0, "gradients of order 1/sd expected, got %g", largest);
+    ck_assert_msg(worst <= 1e-3 * largest, "dx off by %g (largest %g)", worst, largest);
+    for (int c = 0; c < 4; c++) {
+        double ds = oracle_derivative(&pr, &pr.scale[c], 1e-6);
+        ck_assert_double_eq_tol(get_param(l, "Scale")->grad.data[c], ds, 1e-4 + 1e-4 * fabs(ds));
+    }
+    free(pr.x);
+    free(pr.scale);
+    free(pr.offset);
+    free(pr.w);
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* Parameter gradients accumulate (+=) across backward passes; the input gradient is written
+ * (=), whatever the array held before. Skipping dx leaves parameter gradients the same. */
+START_TEST(test_accumulation_contract)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    test_rng r = {13};
+    mc_shape s = test_shape(4, 2, 4, 3, 3);
+    const size_t n = 72;
+    float x[72], y[72], dy[72], dx1[72], dx2[72];
+    test_fill_normal(&r, x, n, 0.0, 1.0);
+    test_fill_normal(&r, dy, n, 0.0, 1.0);
+    mc_groupnorm_options o = mc_groupnorm_default(2);
+    mc_layer *l = make_layer(ctx, &o);
+    setup_ok(l, &s);
+    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+    backward_ok(l, x, y, dy, dx1, &s);
+    float gs1[4], gb1[4];
+    memcpy(gs1, get_param(l, "Scale")->grad.data, sizeof gs1);
+    memcpy(gb1, get_param(l, "Offset")->grad.data, sizeof gb1);
+    for (size_t i = 0; i < n; i++)
+        dx2[i] = 1e6f;
+    backward_ok(l, x, y, dy, dx2, &s);
+    ck_assert_mem_eq(dx1, dx2, sizeof dx1);
+    for (int c = 0; c < 4; c++) {
+        ck_assert(gs1[c] != 0.0f && gb1[c] != 0.0f);
+        ck_assert_float_eq_tol(get_param(l, "Scale")->grad.data[c], 2 * gs1[c], 1e-6f * fabsf(gs1[c]));
+        ck_assert_float_eq_tol(get_param(l, "Offset")->grad.data[c], 2 * gb1[c], 1e-6f * fabsf(gb1[c]));
+    }
+    mc_param_zero_grad(get_param(l, "Scale"));
+    mc_param_zero_grad(get_param(l, "Offset"));
+    backward_ok(l, x, y, dy, NULL, &s);
+    ck_assert_mem_eq(get_param(l, "Scale")->grad.data, gs1, sizeof gs1);
+    ck_assert_mem_eq(get_param(l, "Offset")->grad.data, gb1, sizeof gb1);
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* ---- Allocation failure --------------------------------------------------------------- */
+
+/* Fails the k-th allocation of create + setup + describe for every k until all succeed:
+ * each failure is MC_ERR_NOMEM with a message, and nothing leaks. */
+static void run_alloc_failures(int with_values)
+{
+    const float v[6] = {1, 2, 3, 4, 5, 6};
+    long k = 1;
+    for (;; k++) {
+        test_alloc a;
+        mc_ctx *ctx = test_ctx(&a, 1);
+        const long live_ctx = a.live;
+        a.fail_at = a.count + k;
+        mc_groupnorm_options o = mc_groupnorm_default(3);
+        o.name = "gn1";
+        o.scale_initializer.name = "narrow-normal";
+        if (with_values) {
+            o.scale = v;
+            o.scale_len = 6;
+            o.offset = v;
+            o.offset_len = 6;
+        }
+        mc_layer *l = NULL;
+        mc_status st = mc_groupnorm_create(ctx, &o, &l);
+        if (st == MC_OK) {
+            mc_shape s = test_shape(4, 4, 6, 5, 5), out;
+            st = mc_layer_setup(l, &s, 1, &out);
+        }
+        char *text = NULL;
+        if (st == MC_OK)
+            st = mc_layer_describe(l, MC_DESCRIBE_ALL, &text);
+        if (st != MC_OK) {
+            ck_assert_msg(st == MC_ERR_NOMEM, "k=%ld: %s (%s)", k, mc_status_name(st),
+                          mc_ctx_message(ctx));
+            ck_assert_ptr_nonnull(strstr(mc_ctx_message(ctx), "out of memory"));
+            ck_assert_ptr_null(text);
+        }
+        mc_free(ctx, text);
+        mc_layer_destroy(l);
+        ck_assert_msg(a.live == live_ctx, "k=%ld: %ld blocks leaked", k, a.live - live_ctx);
+        mc_ctx_destroy(ctx);
+        ck_assert_int_eq(a.live, 0);
+        if (st == MC_OK)
+            break;
+    }
+    ck_assert_msg(k > 5, "only %ld allocations were exercised", k);
+}
+
+START_TEST(test_allocation_failures)
+{
+    run_alloc_failures(0);
+    run_alloc_failures(1);
+}
+END_TEST
+
+static Suite *groupnorm_suite(void)
+{
+    Suite *s = suite_create("groupnorm");
+    TCase *tc = tcase_create("options");
+    tcase_add_test(tc, test_defaults_and_properties);
+    tcase_add_test(tc, test_display_reference_example);
+    tcase_add_test(tc, test_display_after_setup);
+    tcase_add_test(tc, test_display_all_properties);
+    tcase_add_test(tc, test_parse_groups);
+    tcase_add_test(tc, test_initializers);
+    tcase_add_test(tc, test_explicit_values_win);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("validation");
+    tcase_add_test(tc, test_groups_must_divide_channels);
+    tcase_add_test(tc, test_groups_must_be_positive);
+    tcase_add_test(tc, test_epsilon_validation);
+    tcase_add_test(tc, test_factor_validation);
+    tcase_add_test(tc, test_initializer_validation);
+    tcase_add_test(tc, test_channel_validation);
+    tcase_add_test(tc, test_input_shape_validation);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("values");
+    tcase_add_test(tc, test_hand_computed);
+    tcase_add_test(tc, test_layer_and_instance_norm);
+    tcase_add_test(tc, test_shift_and_scale_invariance);
+    tcase_add_test(tc, test_large_offset);
+    tcase_add_test(tc, test_constant_group);
+    tcase_add_test(tc, test_modes_agree);
+    tcase_add_test(tc, test_torch_fixtures);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("gradients");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_gradients, 0, 12);
+    tcase_add_test(tc, test_gradients_large_offset);
+    tcase_add_test(tc, test_accumulation_contract);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("memory");
+    tcase_add_test(tc, test_allocation_failures);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(groupnorm_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,140 @@
+#include "testutil.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef MC_FIXTURE_DIR
+#error "MC_FIXTURE_DIR must name tests/fixtures"
+#endif
+
+static void *counting_alloc(void *user, size_t size)
+{
+    test_alloc *a = user;
+    a->count++;
+    if (a->fail_at != 0 && a->count == a->fail_at)
+        return NULL;
+    void *p = malloc(size);
+    if (p != NULL)
+        a->live++;
+    return p;
+}
+
+static void counting_release(void *user, void *ptr)
+{
+    test_alloc *a = user;
+    if (ptr != NULL) {
+        a->live--;
+        free(ptr);
+    }
+}
+
+mc_allocator test_alloc_make(test_alloc *state)
+{
+    mc_allocator a = {counting_alloc, counting_release, state};
+    return a;
+}
+
+mc_ctx *test_ctx(test_alloc *state, uint64_t seed)
+{
+    memset(state, 0, sizeof *state);
+    mc_allocator a = test_alloc_make(state);
+    mc_ctx *ctx = NULL;
+    ck_assert_int_eq(mc_ctx_create(&a, seed, &ctx), MC_OK);
+    return ctx;
+}
+
+static uint64_t next(test_rng *r)
+{
+    /* splitmix64: a different generator from the library's xoshiro256**. */
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+double test_rng_uniform(test_rng *r)
+{
+    return (double)(next(r) >> 11) / 9007199254740992.0;
+}
+
+double test_rng_normal(test_rng *r)
+{
+    double u1 = 1.0 - test_rng_uniform(r), u2 = test_rng_uniform(r);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+void test_fill_normal(test_rng *r, float *v, size_t n, double mean, double sd)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)(mean + sd * test_rng_normal(r));
+}
+
+mc_shape test_shape(int ndim, ...)
+{
+    int dims[MC_MAX_DIMS] = {0};
+    va_list ap;
+    va_start(ap, ndim);
+    for (int i = 0; i < ndim; i++)
+        dims[i] = va_arg(ap, int);
+    va_end(ap);
+    return mc_shape_make(ndim, dims);
+}
+
+float *test_floats(size_t n)
+{
+    float *p = calloc(n ? n : 1, sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+double *test_doubles(size_t n)
+{
+    double *p = calloc(n ? n : 1, sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+double test_max_abs_diff(const float *a, const double *b, size_t n, size_t *where)
+{
+    double worst = 0.0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (!(d <= worst)) { /* NaN counts as the worst */
+            worst = isnan(d) ? INFINITY : d;
+            at = i;
+        }
+    }
+    if (where != NULL)
+        *where = at;
+    return worst;
+}
+
+char *test_read_fixture(const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", MC_FIXTURE_DIR, name);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    ck_assert_ptr_nonnull(buf);
+    size_t k;
+    while ((k = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += k;
+        if (len + 1 == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            ck_assert_ptr_nonnull(buf);
+        }
+    }
+    ck_assert_int_eq(ferror(f), 0);
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}

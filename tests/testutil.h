@@ -1,0 +1,44 @@
+/* Helpers shared by the Check suites. */
+#ifndef MINICNN_TESTUTIL_H
+#define MINICNN_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <minicnn/minicnn.h>
+
+/* An allocator that counts live blocks and can fail the k-th allocation. */
+typedef struct test_alloc {
+    long fail_at; /* 1-based index of the allocation to fail; 0 never */
+    long count;   /* allocations attempted */
+    long live;    /* blocks not yet released */
+} test_alloc;
+
+mc_allocator test_alloc_make(test_alloc *state);
+
+/* A context with a counting allocator (fails the test on error). */
+mc_ctx *test_ctx(test_alloc *state, uint64_t seed);
+
+/* Deterministic test data, independent of the library's RNG. */
+typedef struct test_rng {
+    uint64_t s;
+} test_rng;
+double test_rng_normal(test_rng *r);
+double test_rng_uniform(test_rng *r); /* [0, 1) */
+void test_fill_normal(test_rng *r, float *v, size_t n, double mean, double sd);
+
+/* Shapes. */
+mc_shape test_shape(int ndim, ...);
+
+/* Allocates a float array of n elements (fails the test on error); free with free(). */
+float *test_floats(size_t n);
+double *test_doubles(size_t n);
+
+/* max |a - b| over n elements, and the index where it occurs. */
+double test_max_abs_diff(const float *a, const double *b, size_t n, size_t *where);
+
+/* Reads a whole file relative to the fixture folder (tests/fixtures); NULL if missing. Free
+ * with free(). */
+char *test_read_fixture(const char *name);
+
+#endif
