@@ -44,6 +44,32 @@ typedef struct problem {
     double *x, *scale, *offset, *w; /* w: the weights of L = sum(w .* y) */
 } problem;
 
+/* A problem from float data (copied to double); scale NULL means ones, offset NULL zeros. */
+static problem problem_make(int N, int C, int G, size_t S, double eps, const float *x,
+                            const float *w, const float *scale, const float *offset)
+{
+    const size_t n = (size_t)N * C * S;
+    problem p = {N, C, G, S, eps, test_doubles(n), test_doubles((size_t)C),
+                 test_doubles((size_t)C), test_doubles(n)};
+    for (size_t i = 0; i < n; i++) {
+        p.x[i] = x[i];
+        p.w[i] = w[i];
+    }
+    for (int c = 0; c < C; c++) {
+        p.scale[c] = scale != NULL ? scale[c] : 1.0;
+        p.offset[c] = offset != NULL ? offset[c] : 0.0;
+    }
+    return p;
+}
+
+static void problem_free(problem *p)
+{
+    free(p->x);
+    free(p->scale);
+    free(p->offset);
+    free(p->w);
+}
+
 static double oracle_loss(const problem *p)
 {
     size_t n = (size_t)p->N * p->C * p->S;
@@ -69,11 +95,13 @@ static double oracle_derivative(const problem *p, double *v, double h)
 
 /* ---- Helpers -------------------------------------------------------------------------- */
 
-typedef struct fixture_layer {
-    test_alloc alloc;
-    mc_ctx *ctx;
-    mc_layer *layer;
-} fixture_layer;
+/* Destroys the layer (NULL allowed) and the context, and checks that nothing leaked. */
+static void teardown(test_alloc *a, mc_ctx *ctx, mc_layer *l)
+{
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a->live, 0);
+}
 
 static mc_layer *make_layer(mc_ctx *ctx, const mc_groupnorm_options *o)
 {
@@ -194,9 +222,7 @@ START_TEST(test_defaults_and_properties)
     }
     ck_assert_int_eq(mc_layer_set_name(l, "gn9"), MC_OK);
     ck_assert_str_eq(mc_layer_name(l), "gn9");
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -229,9 +255,7 @@ START_TEST(test_display_reference_example)
     mc_free(ctx, text);
     ck_assert_str_eq(l->vt->type_label, "Group Normalization");
     ck_assert_str_eq(l->vt->class_name, "GroupNormalizationLayer");
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -275,8 +299,7 @@ START_TEST(test_display_after_setup)
         mc_free(ctx, text);
         mc_layer_destroy(l);
     }
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -340,9 +363,7 @@ START_TEST(test_display_all_properties)
     ck_assert_ptr_nonnull(strstr(text, "      NumGroups: 'channel-wise'\n"));
     ck_assert_ptr_nonnull(strstr(text, "           Name: ''\n"));
     mc_free(ctx, text);
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -386,8 +407,7 @@ static void expect_create_error(const mc_groupnorm_options *o, mc_status status,
     ck_assert_ptr_null(l);
     ck_assert_msg(strstr(mc_ctx_message(ctx), needle) != NULL, "message \"%s\" lacks \"%s\"",
                   mc_ctx_message(ctx), needle);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, NULL);
 }
 
 /* Setup for `shape` must fail with `status` and exactly `message`, or a message containing
@@ -407,9 +427,7 @@ static void expect_setup_error(const mc_groupnorm_options *o, mc_shape shape, mc
     else
         ck_assert_msg(strstr(mc_ctx_message(ctx), message) != NULL,
                       "message \"%s\" lacks \"%s\"", mc_ctx_message(ctx), message);
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, l);
 }
 
 START_TEST(test_groups_must_divide_channels)
@@ -607,9 +625,7 @@ START_TEST(test_channel_validation)
     mc_shape s3 = test_shape(4, 5, 4, 2, 2);
     setup_ok(l, &s3);
     ck_assert_int_eq(get_param(l, "Scale")->value.shape.ndim, 3);
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -647,9 +663,7 @@ START_TEST(test_input_shape_validation)
     ck_assert_int_eq(mc_layer_forward(l, &in, 1, &out, MC_MODE_TRAINING), MC_OK);
     mc_tensor in1 = mc_tensor_view(x, &small), out1 = mc_tensor_view(y, &small);
     ck_assert_int_eq(mc_layer_forward(l, &in1, 1, &out1, MC_MODE_TRAINING), MC_OK);
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -733,9 +747,7 @@ START_TEST(test_initializers)
     setup_ok(l, &vol);
     ck_assert_int_eq(probe.seen.ndim, 4);
     ck_assert_int_eq(probe.seen.dims[3], 3);
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -767,9 +779,7 @@ START_TEST(test_explicit_values_win)
     ck_assert(of->value.data[3] == 4.0f);
     ck_assert_int_eq(sc->value.shape.ndim, 2); /* reshaped to C x 1 for feature input */
     ck_assert_int_eq(sc->value.shape.dims[0], 4);
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -820,9 +830,7 @@ START_TEST(test_hand_computed)
     const double want[8] = {-3 * r1, -1 * r1, 1 * r1, 3 * r1, -r2, -r2, -r2, 3 * r2};
     for (int i = 0; i < 8; i++)
         ck_assert_double_eq_tol(yi[i], want[i], 1e-6);
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -892,8 +900,7 @@ START_TEST(test_layer_and_instance_norm)
     free(x);
     free(y);
     free(ref);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -957,9 +964,7 @@ START_TEST(test_shift_and_scale_invariance)
     free(y);
     free(y2);
     free(ref);
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1004,8 +1009,7 @@ START_TEST(test_large_offset)
         free(y);
         mc_layer_destroy(l);
     }
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -1048,9 +1052,7 @@ START_TEST(test_constant_group)
         mean_g += scale[i / 9] * dy[i] / 18.0;
     for (size_t i = 0; i < 18; i++)
         ck_assert_double_eq_tol(dx[i], rr * (scale[i / 9] * dy[i] - mean_g), 1e-3);
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1068,9 +1070,7 @@ START_TEST(test_modes_agree)
     forward_ok(l, x, y1, &s, MC_MODE_TRAINING);
     forward_ok(l, x, y2, &s, MC_MODE_INFERENCE);
     ck_assert_mem_eq(y1, y2, sizeof y1);
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1223,8 +1223,7 @@ START_TEST(test_torch_fixtures)
     }
     ck_assert_int_eq(cases, 6);
     free(text);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -1267,16 +1266,7 @@ START_TEST(test_gradients)
     forward_ok(l, x, y, &s, MC_MODE_TRAINING);
     backward_ok(l, x, y, w, dx, &s);
 
-    problem pr = {N, C, G, S, 1e-4, test_doubles(n), test_doubles((size_t)C),
-                  test_doubles((size_t)C), test_doubles(n)};
-    for (size_t i = 0; i < n; i++) {
-        pr.x[i] = x[i];
-        pr.w[i] = w[i];
-    }
-    for (int c = 0; c < C; c++) {
-        pr.scale[c] = scale[c];
-        pr.offset[c] = offset[c];
-    }
+    problem pr = problem_make(N, C, G, S, 1e-4, x, w, scale, offset);
     const double h = 1e-6, atol = 2e-5, rtol = 1e-4;
     for (size_t i = 0; i < n; i++) {
         double num = oracle_derivative(&pr, &pr.x[i], h);
@@ -1304,13 +1294,8 @@ START_TEST(test_gradients)
     free(y);
     free(w);
     free(dx);
-    free(pr.x);
-    free(pr.scale);
-    free(pr.offset);
-    free(pr.w);
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    problem_free(&pr);
+    teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1330,14 +1315,7 @@ START_TEST(test_gradients_large_offset)
     setup_ok(l, &s);
     forward_ok(l, x, y, &s, MC_MODE_TRAINING);
     backward_ok(l, x, y, w, dx, &s);
-    problem pr = {2, 4, 2, 6, 1e-5, test_doubles(n), test_doubles(4), test_doubles(4),
-                  test_doubles(n)};
-    for (size_t i = 0; i < n; i++) {
-        pr.x[i] = x[i];
-        pr.w[i] = w[i];
-    }
-    for (int c = 0; c < 4; c++)
-        pr.scale[c] = 1.0;
+    problem pr = problem_make(2, 4, 2, 6, 1e-5, x, w, NULL, NULL);
     double worst = 0, largest = 0;
     for (size_t i = 0; i < n; i++) {
         double num = oracle_derivative(&pr, &pr.x[i], 1e-7);
@@ -1350,13 +1328,8 @@ START_TEST(test_gradients_large_offset)
         double ds = oracle_derivative(&pr, &pr.scale[c], 1e-6);
         ck_assert_double_eq_tol(get_param(l, "Scale")->grad.data[c], ds, 1e-4 + 1e-4 * fabs(ds));
     }
-    free(pr.x);
-    free(pr.scale);
-    free(pr.offset);
-    free(pr.w);
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    problem_free(&pr);
+    teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1394,9 +1367,7 @@ START_TEST(test_accumulation_contract)
     backward_ok(l, x, y, dy, NULL, &s);
     ck_assert_mem_eq(get_param(l, "Scale")->grad.data, gs1, sizeof gs1);
     ck_assert_mem_eq(get_param(l, "Offset")->grad.data, gb1, sizeof gb1);
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1499,9 +1470,5 @@ static Suite *groupnorm_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(groupnorm_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(groupnorm_suite());
 }

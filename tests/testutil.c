@@ -138,3 +138,12 @@ char *test_read_fixture(const char *name)
     buf[len] = '\0';
     return buf;
 }
+
+int test_run_suite(Suite *suite)
+{
+    SRunner *sr = srunner_create(suite);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -41,4 +41,8 @@ double test_max_abs_diff(const float *a, const double *b, size_t n, size_t *wher
  * with free(). */
 char *test_read_fixture(const char *name);
 
+/* Runs the suite (and frees it); EXIT_SUCCESS only when every test passed. */
+#include <check.h>
+int test_run_suite(Suite *suite);
+
 #endif
