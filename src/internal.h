@@ -24,6 +24,10 @@ const char *mc__closest(const char *word, const char *const *candidates);
 mc_status mc__layer_init(mc_layer *layer, mc_ctx *ctx, const mc_layer_vtable *vt,
                          const char *name, int num_inputs, const char *const *input_names);
 
+/* "Layer 'gn1'" for a named layer, "groupNormalizationLayer (unnamed)" otherwise, from the name
+ * and the vtable's kind, before the layer exists. Writes into buf and returns it. */
+const char *mc__label(char *buf, size_t cap, const char *name, const char *kind);
+
 /* "Layer 'gn1'" or, for an unnamed layer, "groupNormalizationLayer (unnamed)": how messages
  * name a layer. Writes into buf and returns it. */
 const char *mc__layer_label(const mc_layer *layer, char *buf, size_t cap);
@@ -64,5 +68,28 @@ const char *mc__init_name(mc__init_kind kind);
 mc_status mc__init_fill(mc_ctx *ctx, const char *label, const char *option, const mc__init *init,
                         const mc_shape *size, double fan_in, double fan_out, float *values,
                         size_t n);
+
+/* Learnables. */
+
+/* Copies `len` explicit initial values into a new p->value of storage shape `storage` (whose
+ * element count is len) and MATLAB size `size`. Returns MC_OK or MC_ERR_NOMEM. */
+mc_status mc__param_set_values(mc_ctx *ctx, mc_param *p, const float *values, size_t len,
+                               const mc_shape *storage, const mc_shape *size);
+
+/* Readies p at setup: an existing value with the element count of `storage` is kept and
+ * reshaped (explicit or learned values win over the initializer), otherwise a new value is
+ * filled by `init` (fan_in / fan_out for glorot and he); the gradient is made zero if it does not
+ * exist yet. The caller checks that an existing value's element count fits, so it can word the
+ * error; a mismatch here is MC_ERR_SHAPE. On failure p is unchanged. */
+mc_status mc__param_prepare(mc_ctx *ctx, const char *label, mc_param *p, const mc__init *init,
+                            const char *init_option, const mc_shape *storage,
+                            const mc_shape *size, double fan_in, double fan_out);
+
+/* Appends "[]" for an empty learnable or "[1×1×20 single]", MATLAB's display of an array
+ * property. */
+void mc__describe_param(mc_text *t, const mc_param *p);
+
+/* Frees p's value and gradient. */
+void mc__param_release(mc_ctx *ctx, mc_param *p);
 
 #endif

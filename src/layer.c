@@ -33,13 +33,18 @@ void mc_layer_destroy(mc_layer *layer)
     mc_free(ctx, layer);
 }
 
+const char *mc__label(char *buf, size_t cap, const char *name, const char *kind)
+{
+    if (name != NULL && name[0] != '\0')
+        snprintf(buf, cap, "Layer '%s'", name);
+    else
+        snprintf(buf, cap, "%s (unnamed)", kind);
+    return buf;
+}
+
 const char *mc__layer_label(const mc_layer *layer, char *buf, size_t cap)
 {
-    if (layer->name != NULL && layer->name[0] != '\0')
-        snprintf(buf, cap, "Layer '%s'", layer->name);
-    else
-        snprintf(buf, cap, "%s (unnamed)", layer->vt->kind);
-    return buf;
+    return mc__label(buf, cap, layer->name, layer->vt->kind);
 }
 
 const char *mc_layer_name(const mc_layer *layer)

@@ -101,10 +101,3 @@ size_t mc_tensor_numel(const mc_tensor *t)
 {
     return t->data == NULL ? 0 : mc_shape_numel(&t->shape);
 }
-
-void mc_param_zero_grad(mc_param *p)
-{
-    size_t n = mc_tensor_numel(&p->grad);
-    if (n > 0)
-        memset(p->grad.data, 0, n * sizeof(float));
-}

@@ -213,8 +213,10 @@ START_TEST(test_defaults_and_properties)
     mc_shape s = test_shape(4, 2, 8, 3, 3);
     setup_ok(l, &s);
     ck_assert_int_eq(mc_groupnorm_num_channels(l), 8);
-    ck_assert_int_eq(sc->value.shape.ndim, 3);
-    ck_assert_int_eq(sc->value.shape.dims[2], 8);
+    ck_assert_int_eq(sc->size.ndim, 3); /* MATLAB's 1x1xC */
+    ck_assert_int_eq(sc->size.dims[2], 8);
+    ck_assert_int_eq(sc->value.shape.ndim, 1); /* stored as C values */
+    ck_assert_int_eq(sc->value.shape.dims[0], 8);
     for (int c = 0; c < 8; c++) {
         ck_assert(sc->value.data[c] == 1.0f);
         ck_assert(off->value.data[c] == 0.0f);
@@ -624,7 +626,7 @@ START_TEST(test_channel_validation)
     /* Other shapes with the same channels are fine, and Scale follows the input kind. */
     mc_shape s3 = test_shape(4, 5, 4, 2, 2);
     setup_ok(l, &s3);
-    ck_assert_int_eq(get_param(l, "Scale")->value.shape.ndim, 3);
+    ck_assert_int_eq(get_param(l, "Scale")->size.ndim, 3);
     teardown(&a, ctx, l);
 }
 END_TEST
@@ -777,8 +779,8 @@ START_TEST(test_explicit_values_win)
     const mc_param *sc = get_param(l, "Scale"), *of = get_param(l, "Offset");
     ck_assert(sc->value.data[0] == 0.5f && sc->value.data[2] == -2.0f);
     ck_assert(of->value.data[3] == 4.0f);
-    ck_assert_int_eq(sc->value.shape.ndim, 2); /* reshaped to C x 1 for feature input */
-    ck_assert_int_eq(sc->value.shape.dims[0], 4);
+    ck_assert_int_eq(sc->size.ndim, 2); /* C x 1 for feature input */
+    ck_assert_int_eq(sc->size.dims[0], 4);
     teardown(&a, ctx, l);
 }
 END_TEST

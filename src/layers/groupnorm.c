@@ -201,8 +201,8 @@ static mc_status groups_for(const groupnorm *gn, const char *label, int C, int *
     return MC_OK;
 }
 
-/* MATLAB's shape of Scale and Offset for input of the given kind. */
-static mc_shape param_shape(mc_data_kind kind, int C)
+/* MATLAB's size of Scale and Offset for input of the given kind. */
+static mc_shape param_size(mc_data_kind kind, int C)
 {
     mc_shape s;
     memset(&s, 0, sizeof s);
@@ -301,29 +301,24 @@ static mc_status validate(mc_ctx *ctx, const mc_groupnorm_options *o, const char
     return st;
 }
 
-/* Makes p's value (1x1xlen) from explicit initial values. */
+/* Copies explicit initial values (sized 1x1xlen until the input kind is known). */
 static mc_status set_initial(mc_ctx *ctx, mc_param *p, const float *v, size_t len)
 {
     if (v == NULL)
         return MC_OK;
     if (len > (size_t)0x7fffffff)
         return mc_ctx_fail(ctx, MC_ERR_INVALID, "an initial value has too many elements");
-    mc_shape s = param_shape(MC_DATA_IMAGE2D, (int)len);
-    mc_status st = mc_tensor_create(ctx, &s, &p->value);
-    if (st != MC_OK)
-        return st;
-    memcpy(p->value.data, v, len * sizeof(float));
-    return MC_OK;
+    const mc_shape storage = mc_shape_make(1, (const int[]){(int)len});
+    const mc_shape size = param_size(MC_DATA_IMAGE2D, (int)len);
+    return mc__param_set_values(ctx, p, v, len, &storage, &size);
 }
 
 static void groupnorm_destroy(mc_layer *self)
 {
     groupnorm *gn = (groupnorm *)self;
     mc_ctx *ctx = self->ctx;
-    mc_tensor_release(ctx, &gn->scale.value);
-    mc_tensor_release(ctx, &gn->scale.grad);
-    mc_tensor_release(ctx, &gn->offset.value);
-    mc_tensor_release(ctx, &gn->offset.grad);
+    mc__param_release(ctx, &gn->scale);
+    mc__param_release(ctx, &gn->offset);
     mc_free(ctx, gn->mean);
     mc_free(ctx, gn->rstd);
 }
@@ -332,10 +327,7 @@ mc_status mc_groupnorm_create(mc_ctx *ctx, const mc_groupnorm_options *opts, mc_
 {
     *out = NULL;
     char label[MC__LABEL_CAP];
-    if (opts->name != NULL && opts->name[0] != '\0')
-        snprintf(label, sizeof label, "Layer '%s'", opts->name);
-    else
-        snprintf(label, sizeof label, "%s (unnamed)", groupnorm_vtable.kind);
+    mc__label(label, sizeof label, opts->name, groupnorm_vtable.kind);
     mc_status st = validate(ctx, opts, label);
     mc__init scale_init, offset_init;
     if (st == MC_OK)
@@ -385,45 +377,16 @@ mc_status mc_groupnorm_create(mc_ctx *ctx, const mc_groupnorm_options *opts, mc_
     return MC_OK;
 }
 
-/* Gives p a value and gradient of shape `shape` (C elements): keeps explicit or learned values
- * (reshaped), else runs the initializer. On failure p is unchanged. */
-static mc_status prepare_param(groupnorm *gn, const char *label, mc_param *p,
-                               const mc__init *init, const char *option, const mc_shape *shape)
+/* Readies Scale or Offset for C channels, wording the mismatch of explicit values. */
+static mc_status prepare_param(mc_ctx *ctx, const char *label, mc_param *p, const mc__init *init,
+                               const char *option, mc_data_kind kind, int C)
 {
-    mc_ctx *ctx = gn->base.ctx;
-    size_t C = mc_shape_numel(shape);
-    if (p->value.data != NULL) {
-        if (mc_tensor_numel(&p->value) != C)
-            return mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                               "%s: %s has %zu elements but the input has %zu channels", label,
-                               p->name, mc_tensor_numel(&p->value), C);
-        if (mc_tensor_numel(&p->grad) == C) {
-            p->value.shape = *shape;
-            p->grad.shape = *shape;
-            return MC_OK;
-        }
-    }
-    mc_tensor value, grad;
-    memset(&value, 0, sizeof value);
-    mc_status st = mc_tensor_create(ctx, shape, &grad);
-    if (st == MC_OK && p->value.data == NULL) {
-        st = mc_tensor_create(ctx, shape, &value);
-        if (st == MC_OK)
-            st = mc__init_fill(ctx, label, option, init, shape, 0.0, 0.0, value.data, C);
-    }
-    if (st != MC_OK) {
-        if (st == MC_ERR_NOMEM)
-            mc__nomem(ctx, "initializing the group normalization parameters");
-        mc_tensor_release(ctx, &grad);
-        mc_tensor_release(ctx, &value);
-        return st;
-    }
-    if (value.data != NULL)
-        p->value = value;
-    p->value.shape = *shape;
-    mc_tensor_release(ctx, &p->grad);
-    p->grad = grad;
-    return MC_OK;
+    if (p->value.data != NULL && mc_tensor_numel(&p->value) != (size_t)C)
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "%s: %s has %zu elements but the input has %d channels", label,
+                           p->name, mc_tensor_numel(&p->value), C);
+    const mc_shape storage = mc_shape_make(1, &C), size = param_size(kind, C);
+    return mc__param_prepare(ctx, label, p, init, option, &storage, &size, 0.0, 0.0);
 }
 
 static mc_status groupnorm_setup(mc_layer *self, const mc_shape *in, int n_in, mc_shape *out)
@@ -443,10 +406,10 @@ static mc_status groupnorm_setup(mc_layer *self, const mc_shape *in, int n_in, m
     mc_status st = groups_for(gn, label, C, &G);
     if (st != MC_OK)
         return st;
-    const mc_shape ps = param_shape(mc_shape_kind(&in[0]), C);
-    st = prepare_param(gn, label, &gn->offset, &gn->offset_init, "OffsetInitializer", &ps);
+    const mc_data_kind kind = mc_shape_kind(&in[0]);
+    st = prepare_param(ctx, label, &gn->offset, &gn->offset_init, "OffsetInitializer", kind, C);
     if (st == MC_OK)
-        st = prepare_param(gn, label, &gn->scale, &gn->scale_init, "ScaleInitializer", &ps);
+        st = prepare_param(ctx, label, &gn->scale, &gn->scale_init, "ScaleInitializer", kind, C);
     if (st != MC_OK)
         return st;
     const size_t need = (size_t)N * (size_t)G;
@@ -518,17 +481,7 @@ static mc_tensor *groupnorm_buffer(mc_layer *self, int i, const char **name)
     return NULL;
 }
 
-/* "[]" or "[1×1×20 single]", MATLAB's display of an array property. */
-static void describe_array(mc_text *t, const mc_tensor *v)
-{
-    if (v->data == NULL) {
-        mc_text_printf(t, "[]");
-        return;
-    }
-    char dims[96];
-    mc_shape_format(&v->shape, "\xc3\x97", dims, sizeof dims);
-    mc_text_printf(t, "[%s single]", dims);
-}
+
 
 static void describe_groups(const groupnorm *gn, mc_text *t)
 {
@@ -579,9 +532,9 @@ static void groupnorm_describe(const mc_layer *self, mc_text *t, mc_describe wha
     describe_groups(gn, t);
     mc_text_printf(t, "\n%*s: %s\n", w, "Epsilon", mc_format_short(gn->epsilon, num, sizeof num));
     mc_text_printf(t, "\n   Learnable Parameters\n%*s: ", w, "Offset");
-    describe_array(t, &gn->offset.value);
+    mc__describe_param(t, &gn->offset);
     mc_text_printf(t, "\n%*s: ", w, "Scale");
-    describe_array(t, &gn->scale.value);
+    mc__describe_param(t, &gn->scale);
     mc_text_printf(t, "\n");
     if (what == MC_DESCRIBE_PROPERTIES) {
         mc_text_printf(t, "\n  Show all properties\n");
