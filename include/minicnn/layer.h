@@ -23,6 +23,14 @@ typedef enum mc_describe {
     MC_DESCRIBE_ALL         /* the display after "Show all properties" */
 } mc_describe;
 
+/* Where a layer stands in a graph. An input layer receives the network's data as its one input
+ * (MATLAB counts it as NumInputs 0); an output layer computes the loss and has no successor. */
+typedef enum mc_layer_role {
+    MC_ROLE_HIDDEN = 0,
+    MC_ROLE_INPUT,
+    MC_ROLE_OUTPUT
+} mc_layer_role;
+
 typedef struct mc_layer mc_layer;
 
 /* What a concrete layer implements. Shapes include the batch dimension N; `setup` receives the
@@ -34,6 +42,7 @@ typedef struct mc_layer_vtable {
     const char *class_name;  /* "GroupNormalizationLayer" */
     const char *type_label;  /* "Group Normalization" */
     const char *default_name; /* name MATLAB assigns to an unnamed layer: "groupnorm" */
+    mc_layer_role role;
     /* Validates the input shapes, initializes learnables that are still empty, sizes buffers
      * and writes the output shape. May be called again with other shapes. */
     mc_status (*setup)(mc_layer *self, const mc_shape *in, int n_in, mc_shape *out);

@@ -574,6 +574,7 @@ static const mc_layer_vtable groupnorm_vtable = {
     .class_name = "GroupNormalizationLayer",
     .type_label = "Group Normalization",
     .default_name = "groupnorm",
+    .role = MC_ROLE_HIDDEN,
     .setup = groupnorm_setup,
     .forward = groupnorm_forward,
     .backward = groupnorm_backward,
