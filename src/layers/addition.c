@@ -1,0 +1,166 @@
+/* additionLayer (MATLAB R2020b semantics). */
+#include <string.h>
+
+#include <minicnn/layers.h>
+
+#include "../internal.h"
+
+/* ---- Kernels ---------------------------------------------------------------------------- */
+
+/* x[0 .. k-1], y: (n) each. y = x[0] + ... + x[k-1], added in input order. y may alias any
+ * input: each element is read from every input before it is written. */
+static void addition_forward_kernel(const float *const *x, int k, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float s = x[0][i];
+        for (int j = 1; j < k; j++)
+            s += x[j][i];
+        y[i] = s;
+    }
+}
+
+/* ---- Layer ------------------------------------------------------------------------------ */
+
+typedef struct addition {
+    mc_layer base;
+} addition;
+
+static const mc_layer_vtable addition_vtable;
+
+/* The input names, static for the base's input_names. */
+static const char *const input_names[MC_MAX_LAYER_INPUTS] = {
+    "in1",  "in2",  "in3",  "in4",  "in5",  "in6",  "in7",  "in8",  "in9",  "in10", "in11",
+    "in12", "in13", "in14", "in15", "in16", "in17", "in18", "in19", "in20", "in21", "in22",
+    "in23", "in24", "in25", "in26", "in27", "in28", "in29", "in30", "in31", "in32"};
+
+static mc_status addition_setup(mc_layer *self, const mc_shape *in, int n_in, mc_shape *out)
+{
+    for (int i = 1; i < n_in; i++) {
+        bool same = in[i].ndim == in[0].ndim;
+        for (int d = 0; same && d < in[0].ndim; d++)
+            same = in[i].dims[d] == in[0].dims[d];
+        if (!same) {
+            char label[MC__LABEL_CAP], a[96], b[96];
+            mc_shape_format(&in[0], "x", a, sizeof a);
+            mc_shape_format(&in[i], "x", b, sizeof b);
+            return mc_ctx_fail(self->ctx, MC_ERR_SHAPE,
+                               "%s: input %d has shape [%s] but input 1 has shape [%s]; all "
+                               "inputs must have the same shape",
+                               mc__layer_label(self, label, sizeof label), i + 1, b, a);
+        }
+    }
+    *out = in[0];
+    return MC_OK;
+}
+
+static void addition_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tensor *out,
+                             mc_mode mode)
+{
+    (void)self;
+    (void)mode;
+    const float *x[MC_MAX_LAYER_INPUTS];
+    for (int i = 0; i < n_in; i++)
+        x[i] = in[i].data;
+    addition_forward_kernel(x, n_in, out->data, mc_tensor_numel(out));
+}
+
+static void addition_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
+                              const mc_tensor *dout, mc_tensor *din)
+{
+    (void)self;
+    (void)in;
+    (void)out;
+    const size_t n = mc_tensor_numel(dout);
+    for (int i = 0; i < n_in; i++)
+        if (din[i].data != NULL && din[i].data != dout->data)
+            memcpy(din[i].data, dout->data, n * sizeof(float));
+}
+
+static mc_param *addition_param(mc_layer *self, int i)
+{
+    (void)self;
+    (void)i;
+    return NULL;
+}
+
+static mc_tensor *addition_buffer(mc_layer *self, int i, const char **name)
+{
+    (void)self;
+    (void)i;
+    (void)name;
+    return NULL;
+}
+
+/* MATLAB's display of a row of names: {'in1'  'in2'}. All names are shown, where MATLAB would
+ * abbreviate a row too wide for the window as {1x32 cell}. */
+static void describe_input_names(const mc_layer *self, mc_text *t)
+{
+    mc_text_printf(t, "{");
+    for (int i = 0; i < self->num_inputs; i++)
+        mc_text_printf(t, "%s'%s'", i > 0 ? "  " : "", self->input_names[i]);
+    mc_text_printf(t, "}");
+}
+
+static void addition_describe(const mc_layer *self, mc_text *t, mc_describe what)
+{
+    if (what == MC_DESCRIBE_SUMMARY) {
+        mc_text_printf(t, "Element-wise addition of %d inputs", self->num_inputs);
+        return;
+    }
+    /* Property names are right-aligned in one column, as MATLAB does. */
+    const int w = what == MC_DESCRIBE_ALL ? 15 : 14;
+    mc_text_printf(t, "  AdditionLayer with properties:\n\n");
+    mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
+    mc_text_printf(t, "%*s: %d\n", w, "NumInputs", self->num_inputs);
+    mc_text_printf(t, "%*s: ", w, "InputNames");
+    describe_input_names(self, t);
+    mc_text_printf(t, "\n");
+    if (what == MC_DESCRIBE_PROPERTIES) {
+        mc_text_printf(t, "\n  Show all properties\n");
+        return;
+    }
+    mc_text_printf(t, "%*s: 1\n", w, "NumOutputs");
+    mc_text_printf(t, "%*s: {'out'}\n", w, "OutputNames");
+}
+
+static void addition_destroy(mc_layer *self)
+{
+    (void)self; /* nothing of its own */
+}
+
+mc_status mc_addition_create(mc_ctx *ctx, int num_inputs, const char *name, mc_layer **out)
+{
+    *out = NULL;
+    if (num_inputs < 2 || num_inputs > MC_MAX_LAYER_INPUTS) {
+        char label[MC__LABEL_CAP];
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: the number of inputs must be an integer from 2 to %d, not %d",
+                           mc__label(label, sizeof label, name, addition_vtable.kind),
+                           MC_MAX_LAYER_INPUTS, num_inputs);
+    }
+    addition *a = mc__calloc(ctx, 1, sizeof *a);
+    if (a == NULL)
+        return mc__nomem(ctx, "creating an addition layer");
+    mc_status st = mc__layer_init(&a->base, ctx, &addition_vtable, name, num_inputs, input_names);
+    if (st != MC_OK) {
+        mc_free(ctx, a);
+        return st;
+    }
+    *out = &a->base;
+    return MC_OK;
+}
+
+static const mc_layer_vtable addition_vtable = {
+    .kind = "additionLayer",
+    .class_name = "AdditionLayer",
+    .type_label = "Addition",
+    .default_name = "addition",
+    .role = MC_ROLE_HIDDEN,
+    .setup = addition_setup,
+    .forward = addition_forward,
+    .backward = addition_backward,
+    .param = addition_param,
+    .buffer = addition_buffer,
+    .describe = addition_describe,
+    .destroy = addition_destroy,
+};

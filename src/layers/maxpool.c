@@ -1,0 +1,304 @@
+/* maxPooling2dLayer (MATLAB R2020b semantics). */
+#include <stdint.h>
+#include <string.h>
+
+#include <minicnn/layers.h>
+
+#include "../internal.h"
+
+/* ---- Kernels ---------------------------------------------------------------------------- */
+
+/* x: (N, C, H, W); y, argmax: (N, C, OH, OW). Window (oh, ow) covers rows oh*SH - pad_top ..
+ * + PH - 1 and columns ow*SW - pad_left .. + PW - 1; padded positions are skipped, so they
+ * never win (set-up padding is smaller than the window: each window holds a real value).
+ * The first maximum in row-major order wins a tie; a NaN wins over numbers (the first NaN),
+ * so a NaN in the input shows in the output. argmax (NULL to skip) receives the winner's
+ * position h * W + w within its (n, c) plane. */
+static void maxpool_forward_kernel(const float *x, float *y, int32_t *argmax, int N, int C, int H,
+                                   int W, int PH, int PW, int SH, int SW, int pad_top, int pad_left,
+                                   int OH, int OW)
+{
+    const size_t plane = (size_t)H * (size_t)W, out_plane = (size_t)OH * (size_t)OW;
+    for (size_t nc = 0; nc < (size_t)N * (size_t)C; nc++) {
+        const float *xp = x + nc * plane;
+        float *yp = y + nc * out_plane;
+        int32_t *ap = argmax != NULL ? argmax + nc * out_plane : NULL;
+        for (int oh = 0; oh < OH; oh++) {
+            const int top = oh * SH - pad_top;
+            const int h0 = top < 0 ? 0 : top, h1 = top + PH < H ? top + PH : H;
+            for (int ow = 0; ow < OW; ow++) {
+                const int left = ow * SW - pad_left;
+                const int w0 = left < 0 ? 0 : left, w1 = left + PW < W ? left + PW : W;
+                int32_t at = (int32_t)(h0 * W + w0);
+                float best = xp[at];
+                for (int h = h0; h < h1; h++) {
+                    for (int w = w0; w < w1; w++) {
+                        const float v = xp[h * W + w];
+                        if (v > best || (v != v && best == best)) {
+                            best = v;
+                            at = (int32_t)(h * W + w);
+                        }
+                    }
+                }
+                yp[(size_t)oh * (size_t)OW + (size_t)ow] = best;
+                if (ap != NULL)
+                    ap[(size_t)oh * (size_t)OW + (size_t)ow] = at;
+            }
+        }
+    }
+}
+
+/* dy, argmax: (NC, out_plane); dx: (NC, plane), written: zero except the windows' maxima,
+ * which receive the sum of the dy of every window they won (windows overlap when the stride
+ * is smaller than the pool size). */
+static void maxpool_backward_kernel(const float *dy, const int32_t *argmax, float *dx, size_t NC,
+                                    size_t plane, size_t out_plane)
+{
+    memset(dx, 0, NC * plane * sizeof(float));
+    for (size_t nc = 0; nc < NC; nc++) {
+        float *dxp = dx + nc * plane;
+        const float *dyp = dy + nc * out_plane;
+        const int32_t *ap = argmax + nc * out_plane;
+        for (size_t o = 0; o < out_plane; o++)
+            dxp[ap[o]] += dyp[o];
+    }
+}
+
+/* ---- Layer ------------------------------------------------------------------------------ */
+
+typedef struct maxpool {
+    mc_layer base;
+    int pool[2];   /* [PH PW] */
+    int stride[2]; /* [SH SW] */
+    int pad[4];    /* [top bottom left right] in use: as given, or for 'same' as set up */
+    bool same;
+    int32_t *argmax; /* (N, C, OH, OW) of the set-up shape: the last training forward's winners */
+    size_t argmax_cap;
+} maxpool;
+
+static const mc_layer_vtable maxpool_vtable;
+
+mc_maxpool_options mc_maxpool_default(int pool_h, int pool_w)
+{
+    mc_maxpool_options o;
+    memset(&o, 0, sizeof o);
+    o.pool_size[0] = pool_h;
+    o.pool_size[1] = pool_w;
+    o.stride[0] = 1;
+    o.stride[1] = 1;
+    return o;
+}
+
+static mc_status validate(mc_ctx *ctx, const mc_maxpool_options *o, const char *label)
+{
+    if (o->pool_size[0] < 1 || o->pool_size[1] < 1)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: PoolSize must be two positive integers, not [%d %d]", label,
+                           o->pool_size[0], o->pool_size[1]);
+    if (o->stride[0] < 1 || o->stride[1] < 1)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: Stride must be two positive integers, not [%d %d]", label,
+                           o->stride[0], o->stride[1]);
+    if (o->padding_same)
+        return MC_OK; /* `padding` is ignored */
+    const int *p = o->padding;
+    if (p[0] < 0 || p[1] < 0 || p[2] < 0 || p[3] < 0)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: Padding must be four nonnegative integers [top bottom left "
+                           "right] or 'same', not [%d %d %d %d]",
+                           label, p[0], p[1], p[2], p[3]);
+    if (p[0] >= o->pool_size[0] || p[1] >= o->pool_size[0] || p[2] >= o->pool_size[1] ||
+        p[3] >= o->pool_size[1])
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: the padding [%d %d %d %d] must be smaller than the pool size "
+                           "[%d %d] (top and bottom below %d, left and right below %d)",
+                           label, p[0], p[1], p[2], p[3], o->pool_size[0], o->pool_size[1],
+                           o->pool_size[0], o->pool_size[1]);
+    return MC_OK;
+}
+
+mc_status mc_maxpool_create(mc_ctx *ctx, const mc_maxpool_options *opts, mc_layer **out)
+{
+    *out = NULL;
+    char label[MC__LABEL_CAP];
+    mc__label(label, sizeof label, opts->name, maxpool_vtable.kind);
+    mc_status st = validate(ctx, opts, label);
+    if (st != MC_OK)
+        return st;
+    maxpool *mp = mc__calloc(ctx, 1, sizeof *mp);
+    if (mp == NULL)
+        return mc__nomem(ctx, "creating a max pooling layer");
+    st = mc__layer_init(&mp->base, ctx, &maxpool_vtable, opts->name, 1, NULL);
+    if (st != MC_OK) {
+        mc_free(ctx, mp);
+        return st;
+    }
+    memcpy(mp->pool, opts->pool_size, sizeof mp->pool);
+    memcpy(mp->stride, opts->stride, sizeof mp->stride);
+    mp->same = opts->padding_same;
+    if (!mp->same)
+        memcpy(mp->pad, opts->padding, sizeof mp->pad);
+    *out = &mp->base;
+    return MC_OK;
+}
+
+/* 'same' padding along one dimension of size n: the output has ceil(n / s) positions, and the
+ * total padding that needs is split with the extra one at the end (bottom or right). */
+static void same_padding(int n, int pool, int stride, int *before, int *after)
+{
+    const long long out = ((long long)n + stride - 1) / stride;
+    long long total = (out - 1) * stride + pool - n;
+    if (total < 0)
+        total = 0;
+    *before = (int)(total / 2);
+    *after = (int)(total - total / 2);
+}
+
+static mc_status maxpool_setup(mc_layer *self, const mc_shape *in, int n_in, mc_shape *out)
+{
+    (void)n_in;
+    maxpool *mp = (maxpool *)self;
+    mc_ctx *ctx = self->ctx;
+    char label[MC__LABEL_CAP], dims[96];
+    mc__layer_label(self, label, sizeof label);
+    if (mc_shape_kind(&in[0]) != MC_DATA_IMAGE2D) {
+        mc_shape_format(&in[0], "x", dims, sizeof dims);
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "%s: the input has shape [%s]; max pooling needs 2-D images "
+                           "(N, C, H, W)",
+                           label, dims);
+    }
+    const int N = in[0].dims[0], C = in[0].dims[1], H = in[0].dims[2], W = in[0].dims[3];
+    int pad[4];
+    if (mp->same) {
+        same_padding(H, mp->pool[0], mp->stride[0], &pad[0], &pad[1]);
+        same_padding(W, mp->pool[1], mp->stride[1], &pad[2], &pad[3]);
+    } else {
+        memcpy(pad, mp->pad, sizeof pad);
+    }
+    const long long ph = (long long)H + pad[0] + pad[1], pw = (long long)W + pad[2] + pad[3];
+    /* The indices are int32 positions within a channel's plane. */
+    if (ph * pw > INT32_MAX)
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "%s: the padded %lldx%lld input has more than %ld positions per "
+                           "channel",
+                           label, ph, pw, (long)INT32_MAX);
+    if (ph < mp->pool[0] || pw < mp->pool[1])
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "%s: the %dx%d pooling window does not fit the %dx%d input (padding "
+                           "[%d %d %d %d])",
+                           label, mp->pool[0], mp->pool[1], H, W, pad[0], pad[1], pad[2], pad[3]);
+    const int OH = (int)((ph - mp->pool[0]) / mp->stride[0] + 1);
+    const int OW = (int)((pw - mp->pool[1]) / mp->stride[1] + 1);
+    const size_t need = (size_t)N * (size_t)C * (size_t)OH * (size_t)OW;
+    if (need > mp->argmax_cap) {
+        int32_t *argmax = mc__calloc(ctx, need, sizeof(int32_t));
+        if (argmax == NULL)
+            return mc__nomem(ctx, "sizing the max pooling indices");
+        mc_free(ctx, mp->argmax);
+        mp->argmax = argmax;
+        mp->argmax_cap = need;
+    } else {
+        /* Indices of an earlier, larger shape could point outside this one's planes. */
+        memset(mp->argmax, 0, need * sizeof(int32_t));
+    }
+    memcpy(mp->pad, pad, sizeof pad);
+    *out = mc_shape_make(4, (const int[]){N, C, OH, OW});
+    return MC_OK;
+}
+
+static void maxpool_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tensor *out,
+                            mc_mode mode)
+{
+    (void)n_in;
+    maxpool *mp = (maxpool *)self;
+    const int *d = in[0].shape.dims, *o = out->shape.dims;
+    /* Only a training forward records winners: backward pairs with the last one of those. */
+    maxpool_forward_kernel(in[0].data, out->data, mode == MC_MODE_TRAINING ? mp->argmax : NULL,
+                           d[0], d[1], d[2], d[3], mp->pool[0], mp->pool[1], mp->stride[0],
+                           mp->stride[1], mp->pad[0], mp->pad[2], o[2], o[3]);
+}
+
+static void maxpool_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
+                             const mc_tensor *dout, mc_tensor *din)
+{
+    (void)n_in;
+    maxpool *mp = (maxpool *)self;
+    if (din[0].data == NULL)
+        return;
+    const int *d = in[0].shape.dims, *o = out->shape.dims;
+    maxpool_backward_kernel(dout->data, mp->argmax, din[0].data, (size_t)d[0] * (size_t)d[1],
+                            (size_t)d[2] * (size_t)d[3], (size_t)o[2] * (size_t)o[3]);
+}
+
+static mc_param *maxpool_param(mc_layer *self, int i)
+{
+    (void)self;
+    (void)i;
+    return NULL;
+}
+
+/* The indices are scratch for backward, not state: no buffers to save. */
+static mc_tensor *maxpool_buffer(mc_layer *self, int i, const char **name)
+{
+    (void)self;
+    (void)i;
+    (void)name;
+    return NULL;
+}
+
+static void maxpool_describe(const mc_layer *self, mc_text *t, mc_describe what)
+{
+    const maxpool *mp = (const maxpool *)self;
+    const int *p = mp->pad;
+    if (what == MC_DESCRIBE_SUMMARY) {
+        mc_text_printf(t, "%dx%d max pooling with stride [%d  %d] and padding ", mp->pool[0],
+                       mp->pool[1], mp->stride[0], mp->stride[1]);
+        if (mp->same)
+            mc_text_printf(t, "'same'");
+        else
+            mc_text_printf(t, "[%d  %d  %d  %d]", p[0], p[1], p[2], p[3]);
+        return;
+    }
+    /* Property names are right-aligned in one column, as MATLAB does: 4 spaces before the
+     * longest, HasUnpoolingOutputs. */
+    const int w = 23;
+    mc_text_printf(t, "  MaxPooling2DLayer with properties:\n\n");
+    mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
+    if (what == MC_DESCRIBE_ALL) {
+        mc_text_printf(t, "%*s: 1\n", w, "NumInputs");
+        mc_text_printf(t, "%*s: {'in'}\n", w, "InputNames");
+        mc_text_printf(t, "%*s: 1\n", w, "NumOutputs");
+        mc_text_printf(t, "%*s: {'out'}\n", w, "OutputNames");
+    }
+    mc_text_printf(t, "\n   Hyperparameters\n");
+    mc_text_printf(t, "%*s: [%d %d]\n", w, "PoolSize", mp->pool[0], mp->pool[1]);
+    mc_text_printf(t, "%*s: [%d %d]\n", w, "Stride", mp->stride[0], mp->stride[1]);
+    mc_text_printf(t, "%*s: '%s'\n", w, "PaddingMode", mp->same ? "same" : "manual");
+    /* For 'same', [0 0 0 0] until setup computes it, as MATLAB shows before training. */
+    mc_text_printf(t, "%*s: [%d %d %d %d]\n", w, "PaddingSize", p[0], p[1], p[2], p[3]);
+    mc_text_printf(t, "%*s: 0\n", w, "HasUnpoolingOutputs");
+    if (what == MC_DESCRIBE_PROPERTIES)
+        mc_text_printf(t, "\n  Show all properties\n");
+}
+
+static void maxpool_destroy(mc_layer *self)
+{
+    maxpool *mp = (maxpool *)self;
+    mc_free(self->ctx, mp->argmax);
+}
+
+static const mc_layer_vtable maxpool_vtable = {
+    .kind = "maxPooling2dLayer",
+    .class_name = "MaxPooling2DLayer",
+    .type_label = "Max Pooling",
+    .default_name = "maxpool",
+    .role = MC_ROLE_HIDDEN,
+    .setup = maxpool_setup,
+    .forward = maxpool_forward,
+    .backward = maxpool_backward,
+    .param = maxpool_param,
+    .buffer = maxpool_buffer,
+    .describe = maxpool_describe,
+    .destroy = maxpool_destroy,
+};

@@ -1,0 +1,170 @@
+/* softmaxLayer (MATLAB R2020b semantics). */
+#include <math.h>
+#include <stddef.h>
+
+#include <minicnn/layers.h>
+
+#include "../internal.h"
+
+/* ---- Kernels ---------------------------------------------------------------------------- */
+
+/* x, y: (N, C, S), softmax over C for each (n, s). The maximum is subtracted first, so any
+ * finite logits give finite probabilities (exp of a value <= 0); exponentials and the sum are
+ * taken in double. */
+static void softmax_forward_kernel(const float *x, float *y, int N, int C, size_t S)
+{
+    for (int n = 0; n < N; n++) {
+        const float *xn = x + (size_t)n * (size_t)C * S;
+        float *yn = y + (size_t)n * (size_t)C * S;
+        for (size_t s = 0; s < S; s++) {
+            float m = xn[s];
+            for (int c = 1; c < C; c++)
+                if (xn[(size_t)c * S + s] > m)
+                    m = xn[(size_t)c * S + s];
+            double sum = 0.0;
+            for (int c = 0; c < C; c++)
+                sum += exp((double)xn[(size_t)c * S + s] - (double)m);
+            const double inv = 1.0 / sum;
+            for (int c = 0; c < C; c++)
+                yn[(size_t)c * S + s] =
+                    (float)(exp((double)xn[(size_t)c * S + s] - (double)m) * inv);
+        }
+    }
+}
+
+/* y, dy, dx: (N, C, S). dx = y .* (dy - sum_c(dy .* y)) for each (n, s). dx may alias dy. */
+static void softmax_backward_kernel(const float *y, const float *dy, float *dx, int N, int C,
+                                    size_t S)
+{
+    for (int n = 0; n < N; n++) {
+        const size_t base = (size_t)n * (size_t)C * S;
+        for (size_t s = 0; s < S; s++) {
+            double dot = 0.0;
+            for (int c = 0; c < C; c++) {
+                const size_t i = base + (size_t)c * S + s;
+                dot += (double)dy[i] * (double)y[i];
+            }
+            for (int c = 0; c < C; c++) {
+                const size_t i = base + (size_t)c * S + s;
+                dx[i] = (float)((double)y[i] * ((double)dy[i] - dot));
+            }
+        }
+    }
+}
+
+/* ---- Layer ------------------------------------------------------------------------------ */
+
+typedef struct softmax {
+    mc_layer base;
+} softmax;
+
+static const mc_layer_vtable softmax_vtable;
+
+/* S: the product of the dimensions after (N, C). */
+static size_t positions(const mc_shape *s)
+{
+    size_t S = 1;
+    for (int d = 2; d < s->ndim; d++)
+        S *= (size_t)s->dims[d];
+    return S;
+}
+
+static mc_status softmax_setup(mc_layer *self, const mc_shape *in, int n_in, mc_shape *out)
+{
+    (void)self;
+    (void)n_in;
+    *out = in[0]; /* any input kind: over C at every position */
+    return MC_OK;
+}
+
+static void softmax_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tensor *out,
+                            mc_mode mode)
+{
+    (void)self;
+    (void)n_in;
+    (void)mode;
+    const mc_shape *s = &in[0].shape;
+    softmax_forward_kernel(in[0].data, out->data, s->dims[0], s->dims[1], positions(s));
+}
+
+static void softmax_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
+                             const mc_tensor *dout, mc_tensor *din)
+{
+    (void)self;
+    (void)n_in;
+    if (din[0].data == NULL)
+        return;
+    const mc_shape *s = &in[0].shape;
+    softmax_backward_kernel(out->data, dout->data, din[0].data, s->dims[0], s->dims[1],
+                            positions(s));
+}
+
+static mc_param *softmax_param(mc_layer *self, int i)
+{
+    (void)self;
+    (void)i;
+    return NULL;
+}
+
+static mc_tensor *softmax_buffer(mc_layer *self, int i, const char **name)
+{
+    (void)self;
+    (void)i;
+    (void)name;
+    return NULL;
+}
+
+static void softmax_describe(const mc_layer *self, mc_text *t, mc_describe what)
+{
+    if (what == MC_DESCRIBE_SUMMARY) {
+        mc_text_printf(t, "softmax");
+        return;
+    }
+    /* Property names are right-aligned in one column, as MATLAB does. */
+    const int w = what == MC_DESCRIBE_ALL ? 15 : 8;
+    mc_text_printf(t, "  SoftmaxLayer with properties:\n\n");
+    mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
+    if (what == MC_DESCRIBE_PROPERTIES) {
+        mc_text_printf(t, "\n  Show all properties\n");
+        return;
+    }
+    mc_text_printf(t, "%*s: 1\n", w, "NumInputs");
+    mc_text_printf(t, "%*s: {'in'}\n", w, "InputNames");
+    mc_text_printf(t, "%*s: 1\n", w, "NumOutputs");
+    mc_text_printf(t, "%*s: {'out'}\n", w, "OutputNames");
+}
+
+static void softmax_destroy(mc_layer *self)
+{
+    (void)self; /* nothing of its own */
+}
+
+mc_status mc_softmax_create(mc_ctx *ctx, const char *name, mc_layer **out)
+{
+    *out = NULL;
+    softmax *sm = mc__calloc(ctx, 1, sizeof *sm);
+    if (sm == NULL)
+        return mc__nomem(ctx, "creating a softmax layer");
+    mc_status st = mc__layer_init(&sm->base, ctx, &softmax_vtable, name, 1, NULL);
+    if (st != MC_OK) {
+        mc_free(ctx, sm);
+        return st;
+    }
+    *out = &sm->base;
+    return MC_OK;
+}
+
+static const mc_layer_vtable softmax_vtable = {
+    .kind = "softmaxLayer",
+    .class_name = "SoftmaxLayer",
+    .type_label = "Softmax",
+    .default_name = "softmax",
+    .role = MC_ROLE_HIDDEN,
+    .setup = softmax_setup,
+    .forward = softmax_forward,
+    .backward = softmax_backward,
+    .param = softmax_param,
+    .buffer = softmax_buffer,
+    .describe = softmax_describe,
+    .destroy = softmax_destroy,
+};
