@@ -539,7 +539,8 @@ START_TEST(test_channel_validation)
     o.name = "bn1";
     o.num_channels = -3;
     expect_create_error(&o, MC_ERR_INVALID,
-                        "Layer 'bn1': NumChannels must be 'auto' (0) or a positive integer, not -3");
+                        "Layer 'bn1': NumChannels must be 'auto' (0) or a positive integer, "
+                        "not -3");
     o.num_channels = 16;
     expect_setup_error(&o, test_shape(4, 2, 20, 5, 5), MC_ERR_SHAPE,
                        "Layer 'bn1': NumChannels is 16 but the input has 20 channels");
@@ -680,7 +681,8 @@ START_TEST(test_hand_computed)
     ck_assert_double_eq_tol(dx[1], 0.0, 1e-7);
     ck_assert_double_eq_tol(dx[3], 0.0, 1e-7);
     /* The running statistics after one step from 0 and 1 (m = 2, unbiased factor 2). */
-    const float *tm = get_buffer(l, "TrainedMean")->data, *tv = get_buffer(l, "TrainedVariance")->data;
+    const float *tm = get_buffer(l, "TrainedMean")->data;
+    const float *tv = get_buffer(l, "TrainedVariance")->data;
     ck_assert_double_eq_tol(tm[0], 0.1 * 2, 1e-7);
     ck_assert_double_eq_tol(tm[1], 0.1 * 20, 1e-6);
     ck_assert_double_eq_tol(tv[0], 0.9 + 0.1 * 2, 1e-7);
@@ -1120,8 +1122,10 @@ START_TEST(test_accumulation_contract)
     ck_assert_mem_eq(dx1, dx2, sizeof dx1);
     for (int c = 0; c < 4; c++) {
         ck_assert(gs1[c] != 0.0f && gb1[c] != 0.0f);
-        ck_assert_float_eq_tol(get_param(l, "Scale")->grad.data[c], 2 * gs1[c], 1e-6f * fabsf(gs1[c]));
-        ck_assert_float_eq_tol(get_param(l, "Offset")->grad.data[c], 2 * gb1[c], 1e-6f * fabsf(gb1[c]));
+        ck_assert_float_eq_tol(get_param(l, "Scale")->grad.data[c], 2 * gs1[c],
+                               1e-6f * fabsf(gs1[c]));
+        ck_assert_float_eq_tol(get_param(l, "Offset")->grad.data[c], 2 * gb1[c],
+                               1e-6f * fabsf(gb1[c]));
     }
     mc_param_zero_grad(get_param(l, "Scale"));
     mc_param_zero_grad(get_param(l, "Offset"));

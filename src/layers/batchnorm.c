@@ -441,9 +441,6 @@ static mc_status batchnorm_setup(mc_layer *self, const mc_shape *in, int n_in, m
         bn->rstd = rstd;
         bn->stats_cap = (size_t)C;
     }
-    const mc_shape storage = mc_shape_make(1, &C);
-    bn->trained_mean.shape = storage;
-    bn->trained_var.shape = storage;
     bn->trained_size = param_size(kind, C);
     bn->num_channels = C;
     *out = in[0];
