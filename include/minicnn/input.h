@@ -16,8 +16,10 @@
  * Statistics are computed from the training data before training (mc_input_fit_*) and are
  * buffers of the layer, saved with the network. NormalizationDimension chooses their shape:
  * 'element' (one per value of an observation: C x H x W, MATLAB's h x w x c mean image),
- * 'channel' (one per channel) or 'all' (one number); 'auto' is 'element'. A zero standard
- * deviation or Max == Min leaves the values centred but unscaled (divides by 1). */
+ * 'channel' (one per channel) or 'all' (one number); 'auto' is 'element'. The buffers are
+ * stored (C, H, W), (C) or (1) (features: (F) or (1); 'element' and 'channel' coincide there).
+ * A zero standard deviation or Max == Min leaves the values centred but unscaled (divides
+ * by 1). */
 typedef enum mc_normalization {
     MC_NORM_ZEROCENTER = 0,
     MC_NORM_ZSCORE,
@@ -75,6 +77,9 @@ mc_status mc_input_fit_begin(mc_layer *layer);
 void mc_input_fit_add(mc_layer *layer, const float *x, int n);
 mc_status mc_input_fit_end(mc_layer *layer);
 bool mc_input_is_fitted(const mc_layer *layer);
+/* Marks the statistics as fitted (or not) without fitting: for a loader that has restored the
+ * buffers (mc_layer_buffer) from a saved network. */
+void mc_input_set_fitted(mc_layer *layer, bool fitted);
 bool mc_input_needs_fit(const mc_layer *layer); /* normalization is not 'none' */
 
 #endif
