@@ -86,8 +86,8 @@ static void oracle_forward(const geom *g, const double *x, const double *w, cons
                                 size_t i = tap(g, n, c, oh, ow, kh, kw, &in);
                                 if (!in)
                                     continue;
-                                double t = w[(((size_t)f * g->C + c) * g->KH + kh) * g->KW + kw] *
-                                           x[i];
+                                double t =
+                                    w[(((size_t)f * g->C + c) * g->KH + kh) * g->KW + kw] * x[i];
                                 s += t;
                                 m += fabs(t);
                             }
@@ -246,7 +246,9 @@ static geom combo(int i, int *same)
     const int *k = filter_cases[(i / 36) % 4];
     *same = padding == 2;
     return geom_make(2, cf[0], 6, 7, cf[1], k[0], k[1], stride, stride, dilation, dilation,
-                     padding == 0 ? zero_pad : padding == 1 ? asym_pad : NULL);
+                     padding == 0   ? zero_pad
+                     : padding == 1 ? asym_pad
+                                    : NULL);
 }
 
 START_TEST(test_oracle_combinations)
@@ -430,8 +432,8 @@ START_TEST(test_smaller_batch_and_resetup)
             forward_ok(l, x, y, xn, yn);
             geom gn = g;
             gn.N = n;
-            double *xd = to_doubles(x, nx), *wd = to_doubles(get_param(l, "Weights")->value.data,
-                                                             numel_w(&g));
+            double *xd = to_doubles(x, nx),
+                   *wd = to_doubles(get_param(l, "Weights")->value.data, numel_w(&g));
             double bd[4] = {0}, *yd = test_doubles(ny), *mag = test_doubles(ny);
             oracle_forward(&gn, xd, wd, bd, yd, mag);
             for (size_t i = 0; i < numel_y(&gn); i++)
@@ -453,8 +455,8 @@ START_TEST(test_smaller_batch_and_resetup)
     l = make_layer(ctx, &o);
     const int same_sizes[2][2] = {{7, 5}, {12, 10}};
     for (int k = 0; k < 2; k++) {
-        const geom g = geom_make(2, 1, same_sizes[k][0], same_sizes[k][1], 2, 4, 3, 2, 1, 1, 1,
-                                 NULL);
+        const geom g =
+            geom_make(2, 1, same_sizes[k][0], same_sizes[k][1], 2, 4, 3, 2, 1, 1, 1, NULL);
         mc_shape xs = shape4(2, 1, g.H, g.W), ys = setup_ok(l, xs);
         ck_assert_int_eq(ys.dims[2], g.OH);
         ck_assert_int_eq(ys.dims[3], g.OW);
@@ -462,16 +464,16 @@ START_TEST(test_smaller_batch_and_resetup)
         float *x = test_floats(nx), *y = test_floats(ny);
         test_fill_normal(&r, x, nx, 0.0, 1.0);
         forward_ok(l, x, y, xs, ys);
-        double *xd = to_doubles(x, nx), *wd = to_doubles(get_param(l, "Weights")->value.data,
-                                                         numel_w(&g));
+        double *xd = to_doubles(x, nx),
+               *wd = to_doubles(get_param(l, "Weights")->value.data, numel_w(&g));
         double bd[2] = {0}, *yd = test_doubles(ny), *mag = test_doubles(ny);
         oracle_forward(&g, xd, wd, bd, yd, mag);
         for (size_t i = 0; i < ny; i++)
             ck_assert_msg(within_rounding(y[i], yd[i], mag[i], 13), "same %d: y[%zu]", k, i);
         char *text = describe(l, MC_DESCRIBE_PROPERTIES);
         char want[64];
-        snprintf(want, sizeof want, "PaddingSize: [%d %d %d %d]\n", g.pad[0], g.pad[1],
-                 g.pad[2], g.pad[3]);
+        snprintf(want, sizeof want, "PaddingSize: [%d %d %d %d]\n", g.pad[0], g.pad[1], g.pad[2],
+                 g.pad[3]);
         ck_assert_msg(strstr(text, want) != NULL, "no \"%s\" in\n%s", want, text);
         mc_free(ctx, text);
         free(x);
@@ -502,8 +504,8 @@ START_TEST(test_im2col_col2im)
     test_fill_normal(&r, c, nc, 0.0, 1.0);
     for (size_t i = 0; i < nc; i++)
         col[i] = NAN; /* every element is written */
-    mc_im2col_kernel(x, col, g.C, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.pad[0],
-                     g.pad[2], g.OH, g.OW);
+    mc_im2col_kernel(x, col, g.C, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.pad[0], g.pad[2],
+                     g.OH, g.OW);
     double lhs = 0, scale = 0;
     for (int ch = 0; ch < g.C; ch++)
         for (int kh = 0; kh < g.KH; kh++)
@@ -512,8 +514,8 @@ START_TEST(test_im2col_col2im)
                     for (int ow = 0; ow < g.OW; ow++) {
                         int in;
                         size_t i = tap(&g, 0, ch, oh, ow, kh, kw, &in);
-                        size_t k = (((size_t)ch * g.KH + kh) * g.KW + kw) * P +
-                                   (size_t)oh * g.OW + ow;
+                        size_t k =
+                            (((size_t)ch * g.KH + kh) * g.KW + kw) * P + (size_t)oh * g.OW + ow;
                         ck_assert_msg(col[k] == (in ? x[i] : 0.0f),
                                       "combo %d: col[%zu] = %g, want %g", _i, k, col[k],
                                       in ? x[i] : 0.0f);
@@ -522,8 +524,8 @@ START_TEST(test_im2col_col2im)
                     }
     for (size_t i = 0; i < nx; i++)
         dx[i] = 1.0f;
-    mc_col2im_kernel(c, dx, g.C, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.pad[0],
-                     g.pad[2], g.OH, g.OW);
+    mc_col2im_kernel(c, dx, g.C, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.pad[0], g.pad[2],
+                     g.OH, g.OW);
     double rhs = 0, sum_abs_x = 0;
     for (size_t i = 0; i < nx; i++) {
         rhs += ((double)dx[i] - 1.0) * x[i];
@@ -561,8 +563,7 @@ static int near_numeric(double got, double numeric, double mag, int terms)
     return fabs(got - numeric) <= (terms + 2) * 0x1p-24 * mag + 1e-10;
 }
 
-static double central(const geom *g, double *x, double *w, double *b, const double *dy,
-                      double *v)
+static double central(const geom *g, double *x, double *w, double *b, const double *dy, double *v)
 {
     const double saved = *v, h = 0.25; /* L is linear in each value: any step is exact */
     *v = saved + h;
@@ -628,8 +629,8 @@ START_TEST(test_gradients)
      * float rounding of the two forward passes small against it. */
     gradcheck_layer(l, &in, 1, 0.25, 1e-3, 1e-3, &res);
     ck_assert_int_eq(res.checked, (int)(nx + nw) + g.F);
-    ck_assert_msg(res.failed == 0, "pick %d: %d of %d wrong; first %s", _i, res.failed,
-                  res.checked, res.first);
+    ck_assert_msg(res.failed == 0, "pick %d: %d of %d wrong; first %s", _i, res.failed, res.checked,
+                  res.first);
 
     free(x);
     free(y);
@@ -685,8 +686,8 @@ START_TEST(test_accumulation_contract)
                       "dW[%zu] = %.9g after two passes, one gave %.9g", i, gw[i], gw1[i]);
         clear += fabs(gw1[i]) > 100 * (terms + 2) * 0x1p-24 * 2 * mdw[i];
     }
-    ck_assert_msg(clear > (int)nw / 2, "only %d of %zu gradients stand clear of rounding",
-                  clear, nw);
+    ck_assert_msg(clear > (int)nw / 2, "only %d of %zu gradients stand clear of rounding", clear,
+                  nw);
     for (int f = 0; f < 3; f++) {
         ck_assert(fabsf(gb1[f]) > 0.1f);
         ck_assert_float_eq_tol(gb[f], 2 * gb1[f], 1e-6f * fabsf(gb1[f]));
@@ -841,8 +842,13 @@ START_TEST(test_display_reference_example)
                     "      PaddingValue: 0\n"
                     "\n"
                     "   Learnable Parameters\n"
-                    "           Weights: [5\xc3\x97" "5\xc3\x97" "1\xc3\x97" "20 single]\n"
-                    "              Bias: [1\xc3\x97" "1\xc3\x97" "20 single]\n"
+                    "           Weights: [5\xc3\x97"
+                    "5\xc3\x97"
+                    "1\xc3\x97"
+                    "20 single]\n"
+                    "              Bias: [1\xc3\x97"
+                    "1\xc3\x97"
+                    "20 single]\n"
                     "\n"
                     "  Show all properties\n");
     teardown(&a, ctx, l);
@@ -1129,9 +1135,13 @@ START_TEST(test_explicit_values_win)
     /* NumChannels follows from the Weights: 24 / (2*2*2) = 3. */
     char *text = describe(l, MC_DESCRIBE_PROPERTIES);
     ck_assert_ptr_nonnull(strstr(text, "       NumChannels: 3\n"));
-    ck_assert_ptr_nonnull(strstr(text, "           Weights: [2\xc3\x97" "2\xc3\x97" "3\xc3\x97"
+    ck_assert_ptr_nonnull(strstr(text, "           Weights: [2\xc3\x97"
+                                       "2\xc3\x97"
+                                       "3\xc3\x97"
                                        "2 single]\n"
-                                       "              Bias: [1\xc3\x97" "1\xc3\x97" "2 single]\n"));
+                                       "              Bias: [1\xc3\x97"
+                                       "1\xc3\x97"
+                                       "2 single]\n"));
     mc_free(ctx, text);
     expect_describe(l, MC_DESCRIBE_SUMMARY,
                     "2 2x2x3 convolutions with stride [1  1] and padding [0  0  0  0]");
@@ -1154,8 +1164,7 @@ END_TEST
 
 /* ---- Validation ----------------------------------------------------------------------- */
 
-static void expect_create_error(const mc_conv2d_options *o, mc_status status,
-                                const char *message)
+static void expect_create_error(const mc_conv2d_options *o, mc_status status, const char *message)
 {
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
@@ -1237,8 +1246,8 @@ END_TEST
 
 START_TEST(test_factor_validation)
 {
-    static const char *names[] = {"WeightLearnRateFactor", "BiasLearnRateFactor",
-                                  "WeightL2Factor", "BiasL2Factor"};
+    static const char *names[] = {"WeightLearnRateFactor", "BiasLearnRateFactor", "WeightL2Factor",
+                                  "BiasL2Factor"};
     const double bad[] = {-1e-9, -2.0, NAN, INFINITY};
     for (int f = 0; f < 4; f++)
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

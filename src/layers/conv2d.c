@@ -44,8 +44,8 @@ void mc_im2col_kernel(const float *x, float *col, int C, int H, int W, int KH, i
                 const int off_w = kw * DW - pad_left;
                 int ow_lo, ow_hi;
                 inside_range(W, OW, SW, off_w, &ow_lo, &ow_hi);
-                float *row = col + (((size_t)c * (size_t)KH + (size_t)kh) * (size_t)KW +
-                                    (size_t)kw) * P;
+                float *row =
+                    col + (((size_t)c * (size_t)KH + (size_t)kh) * (size_t)KW + (size_t)kw) * P;
                 if (oh_lo >= oh_hi || ow_lo >= ow_hi) {
                     memset(row, 0, P * sizeof(float));
                     continue;
@@ -54,8 +54,8 @@ void mc_im2col_kernel(const float *x, float *col, int C, int H, int W, int KH, i
                 const int n_in = ow_hi - ow_lo;
                 for (int oh = oh_lo; oh < oh_hi; oh++) {
                     float *r = row + (size_t)oh * (size_t)OW;
-                    const float *xr = xc + (size_t)(oh * SH + off_h) * (size_t)W +
-                                      (size_t)(ow_lo * SW + off_w);
+                    const float *xr =
+                        xc + (size_t)(oh * SH + off_h) * (size_t)W + (size_t)(ow_lo * SW + off_w);
                     for (int ow = 0; ow < ow_lo; ow++)
                         r[ow] = 0.0f;
                     if (SW == 1)
@@ -90,13 +90,13 @@ void mc_col2im_kernel(const float *col, float *dx, int C, int H, int W, int KH, 
                 inside_range(W, OW, SW, off_w, &ow_lo, &ow_hi);
                 if (oh_lo >= oh_hi || ow_lo >= ow_hi)
                     continue;
-                const float *row = col + (((size_t)c * (size_t)KH + (size_t)kh) * (size_t)KW +
-                                          (size_t)kw) * P;
+                const float *row =
+                    col + (((size_t)c * (size_t)KH + (size_t)kh) * (size_t)KW + (size_t)kw) * P;
                 const int n_in = ow_hi - ow_lo;
                 for (int oh = oh_lo; oh < oh_hi; oh++) {
                     const float *r = row + (size_t)oh * (size_t)OW + ow_lo;
-                    float *xr = dxc + (size_t)(oh * SH + off_h) * (size_t)W +
-                                (size_t)(ow_lo * SW + off_w);
+                    float *xr =
+                        dxc + (size_t)(oh * SH + off_h) * (size_t)W + (size_t)(ow_lo * SW + off_w);
                     if (SW == 1)
                         for (int j = 0; j < n_in; j++)
                             xr[j] += r[j];
@@ -132,8 +132,8 @@ static void conv_forward_kernel(const conv_geom *g, const float *x, const float 
         float *yn = y + (size_t)n * y_step;
         const float *cn = xn;
         if (!g->direct) {
-            mc_im2col_kernel(xn, col, g->C, g->H, g->W, g->KH, g->KW, g->SH, g->SW, g->DH,
-                             g->DW, g->pad_top, g->pad_left, g->OH, g->OW);
+            mc_im2col_kernel(xn, col, g->C, g->H, g->W, g->KH, g->KW, g->SH, g->SW, g->DH, g->DW,
+                             g->pad_top, g->pad_left, g->OH, g->OW);
             cn = col;
         }
         for (int f = 0; f < g->F; f++) {
@@ -162,8 +162,8 @@ static void conv_backward_kernel(const conv_geom *g, const float *x, const float
         const float *dyn = dy + (size_t)n * y_step;
         const float *cn = xn;
         if (!g->direct) {
-            mc_im2col_kernel(xn, col, g->C, g->H, g->W, g->KH, g->KW, g->SH, g->SW, g->DH,
-                             g->DW, g->pad_top, g->pad_left, g->OH, g->OW);
+            mc_im2col_kernel(xn, col, g->C, g->H, g->W, g->KH, g->KW, g->SH, g->SW, g->DH, g->DW,
+                             g->pad_top, g->pad_left, g->OH, g->OW);
             cn = col;
         }
         /* dW (F, K) += dY_n (F, P) x col^T (P, K) */
@@ -233,9 +233,13 @@ mc_conv2d_options mc_conv2d_default(int filter_h, int filter_w, int num_filters)
 
 static mc__weighted_options weighted_options(const mc_conv2d_options *o)
 {
-    mc__weighted_options w = {&o->weights_initializer, &o->bias_initializer,
-                              o->weight_learn_rate_factor, o->bias_learn_rate_factor,
-                              o->weight_l2_factor, o->bias_l2_factor};
+    mc__weighted_options w;
+    w.weights_initializer = &o->weights_initializer;
+    w.bias_initializer = &o->bias_initializer;
+    w.weight_learn_rate_factor = o->weight_learn_rate_factor;
+    w.bias_learn_rate_factor = o->bias_learn_rate_factor;
+    w.weight_l2_factor = o->weight_l2_factor;
+    w.bias_l2_factor = o->bias_l2_factor;
     return w;
 }
 
@@ -243,8 +247,8 @@ static mc_status check_pair(mc_ctx *ctx, const char *label, const char *option, 
 {
     if (v[0] >= 1 && v[1] >= 1)
         return MC_OK;
-    return mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: %s must be positive integers, not [%d %d]",
-                       label, option, v[0], v[1]);
+    return mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: %s must be positive integers, not [%d %d]", label,
+                       option, v[0], v[1]);
 }
 
 /* Checks every option; on success *num_channels is NumChannels (0 for 'auto'), taken from
@@ -254,9 +258,8 @@ static mc_status validate(mc_ctx *ctx, const mc_conv2d_options *o, const char *l
 {
     mc_status st = check_pair(ctx, label, "FilterSize", o->filter_size);
     if (st == MC_OK && o->num_filters < 1)
-        st = mc_ctx_fail(ctx, MC_ERR_INVALID,
-                         "%s: NumFilters must be a positive integer, not %d", label,
-                         o->num_filters);
+        st = mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: NumFilters must be a positive integer, not %d",
+                         label, o->num_filters);
     if (st == MC_OK)
         st = check_pair(ctx, label, "Stride", o->stride);
     if (st == MC_OK)
@@ -269,16 +272,15 @@ static mc_status validate(mc_ctx *ctx, const mc_conv2d_options *o, const char *l
                          label, o->padding[0], o->padding[1], o->padding[2], o->padding[3]);
     if (st == MC_OK && o->num_channels < 0)
         st = mc_ctx_fail(ctx, MC_ERR_INVALID,
-                         "%s: NumChannels must be 'auto' (0) or a positive integer, not %d",
-                         label, o->num_channels);
+                         "%s: NumChannels must be 'auto' (0) or a positive integer, not %d", label,
+                         o->num_channels);
     if (st != MC_OK)
         return st;
     /* Weights are (F, C, KH, KW) with C*KH*KW and F*C*KH*KW counted in int (BLAS sizes). */
     const double per_channel = (double)o->filter_size[0] * o->filter_size[1] * o->num_filters;
     if (per_channel * (o->num_channels > 0 ? o->num_channels : 1) > INT_MAX)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: %d %dx%dx%d filters have more than %d weights", label,
-                           o->num_filters, o->filter_size[0], o->filter_size[1],
+        return mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: %d %dx%dx%d filters have more than %d weights",
+                           label, o->num_filters, o->filter_size[0], o->filter_size[1],
                            o->num_channels > 0 ? o->num_channels : 1, INT_MAX);
     /* Sizes first, so that no value is read past a length that cannot be right. */
     *num_channels = o->num_channels;
@@ -374,8 +376,8 @@ mc_status mc_conv2d_create(mc_ctx *ctx, const mc_conv2d_options *opts, mc_layer 
     if (opts->weights != NULL) {
         const mc_shape storage = weights_storage(cv, num_channels);
         const mc_shape size = weights_size(cv, num_channels);
-        st = mc__param_set_values(ctx, &cv->weights, opts->weights, opts->weights_len,
-                                  &storage, &size);
+        st = mc__param_set_values(ctx, &cv->weights, opts->weights, opts->weights_len, &storage,
+                                  &size);
     }
     if (st == MC_OK && opts->bias != NULL) {
         const mc_shape storage = mc_shape_make(1, &cv->num_filters), size = bias_size(cv);
@@ -434,9 +436,8 @@ static mc_status conv2d_setup(mc_layer *self, const mc_shape *in, int n_in, mc_s
     }
     const int N = in[0].dims[0], C = in[0].dims[1], H = in[0].dims[2], W = in[0].dims[3];
     if (cv->num_channels > 0 && cv->num_channels != C)
-        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                           "%s: NumChannels is %d but the input has %d channels", label,
-                           cv->num_channels, C);
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE, "%s: NumChannels is %d but the input has %d channels",
+                           label, cv->num_channels, C);
     const int KH = cv->filter[0], KW = cv->filter[1];
     const long long eh = (long long)(KH - 1) * cv->dilation[0] + 1;
     const long long ew = (long long)(KW - 1) * cv->dilation[1] + 1;
@@ -464,22 +465,35 @@ static mc_status conv2d_setup(mc_layer *self, const mc_shape *in, int n_in, mc_s
                            "(output %lldx%lld) is too large",
                            label, H, W, C, cv->num_filters, KH, KW, OH, OW);
     const mc_shape w_storage = weights_storage(cv, C), w_size = weights_size(cv, C);
-    mc_status st = mc__param_prepare(ctx, label, &cv->weights, &cv->weights_init,
-                                     "WeightsInitializer", &w_storage, &w_size, K,
-                                     (double)KH * KW * cv->num_filters);
+    mc_status st =
+        mc__param_prepare(ctx, label, &cv->weights, &cv->weights_init, "WeightsInitializer",
+                          &w_storage, &w_size, K, (double)KH * KW * cv->num_filters);
     const mc_shape b_storage = mc_shape_make(1, &cv->num_filters), b_size = bias_size(cv);
     if (st != MC_OK)
         return st;
     /* The channel count is fixed from here on, even if the rest of setup fails: Weights
      * now has its size. */
     cv->num_channels = C;
-    st = mc__param_prepare(ctx, label, &cv->bias, &cv->bias_init, "BiasInitializer",
-                               &b_storage, &b_size, 0.0, 0.0);
+    st = mc__param_prepare(ctx, label, &cv->bias, &cv->bias_init, "BiasInitializer", &b_storage,
+                           &b_size, 0.0, 0.0);
     if (st != MC_OK)
         return st;
 
-    conv_geom g = {C, H, W, cv->num_filters, KH, KW, cv->stride[0], cv->stride[1],
-                   cv->dilation[0], cv->dilation[1], pad[0], pad[2], (int)OH, (int)OW, false};
+    conv_geom g = {C,
+                   H,
+                   W,
+                   cv->num_filters,
+                   KH,
+                   KW,
+                   cv->stride[0],
+                   cv->stride[1],
+                   cv->dilation[0],
+                   cv->dilation[1],
+                   pad[0],
+                   pad[2],
+                   (int)OH,
+                   (int)OW,
+                   false};
     g.direct = KH == 1 && KW == 1 && g.SH == 1 && g.SW == 1 && pad[0] == 0 && pad[2] == 0 &&
                g.OH == H && g.OW == W;
     const size_t need = g.direct ? 0 : (size_t)K * (size_t)P;
@@ -515,8 +529,7 @@ static void conv2d_backward(mc_layer *self, const mc_tensor *in, int n_in, const
     (void)out;
     conv2d *cv = (conv2d *)self;
     conv_backward_kernel(&cv->geom, in[0].data, cv->weights.value.data, dout->data, din[0].data,
-                         cv->weights.grad.data, cv->bias.grad.data, cv->col,
-                         in[0].shape.dims[0]);
+                         cv->weights.grad.data, cv->bias.grad.data, cv->col, in[0].shape.dims[0]);
 }
 
 static mc_param *conv2d_param(mc_layer *self, int i)

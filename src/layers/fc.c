@@ -13,8 +13,8 @@
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
 /* x: (N, D); weights: (K, D); bias: (K); y: (N, K) */
-static void fc_forward_kernel(const float *x, const float *weights, const float *bias,
-                              float *y, int N, int D, int K)
+static void fc_forward_kernel(const float *x, const float *weights, const float *bias, float *y,
+                              int N, int D, int K)
 {
     for (int n = 0; n < N; n++)
         memcpy(y + (size_t)n * (size_t)K, bias, (size_t)K * sizeof(float));
@@ -116,30 +116,32 @@ mc_fc_options mc_fc_default(int output_size)
 
 static mc__weighted_options weighted_options(const mc_fc_options *o)
 {
-    mc__weighted_options w = {&o->weights_initializer, &o->bias_initializer,
-                              o->weight_learn_rate_factor, o->bias_learn_rate_factor,
-                              o->weight_l2_factor, o->bias_l2_factor};
+    mc__weighted_options w;
+    w.weights_initializer = &o->weights_initializer;
+    w.bias_initializer = &o->bias_initializer;
+    w.weight_learn_rate_factor = o->weight_learn_rate_factor;
+    w.bias_learn_rate_factor = o->bias_learn_rate_factor;
+    w.weight_l2_factor = o->weight_l2_factor;
+    w.bias_l2_factor = o->bias_l2_factor;
     return w;
 }
 
 /* Checks every option; on success *input_size is InputSize (0 for 'auto'), taken from the
  * initial Weights when they are given and InputSize is 'auto'. */
-static mc_status validate(mc_ctx *ctx, const mc_fc_options *o, const char *label,
-                          int *input_size)
+static mc_status validate(mc_ctx *ctx, const mc_fc_options *o, const char *label, int *input_size)
 {
     if (o->output_size < 1)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: OutputSize must be a positive integer, not %d", label,
-                           o->output_size);
+        return mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: OutputSize must be a positive integer, not %d",
+                           label, o->output_size);
     if (o->input_size < 0)
         return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: InputSize must be 'auto' (0) or a positive integer, not %d",
-                           label, o->input_size);
+                           "%s: InputSize must be 'auto' (0) or a positive integer, not %d", label,
+                           o->input_size);
     /* Weights (K, D) are counted in int (BLAS sizes). */
     if (o->input_size > 0 && (double)o->input_size * o->output_size > INT_MAX)
         return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: InputSize %d and OutputSize %d make more than %d weights",
-                           label, o->input_size, o->output_size, INT_MAX);
+                           "%s: InputSize %d and OutputSize %d make more than %d weights", label,
+                           o->input_size, o->output_size, INT_MAX);
     /* Sizes first, so that no value is read past a length that cannot be right. */
     *input_size = o->input_size;
     const size_t K = (size_t)o->output_size;
@@ -219,8 +221,7 @@ mc_status mc_fc_create(mc_ctx *ctx, const mc_fc_options *opts, mc_layer **out)
     mc__weighted_params(&l->weights, &l->bias, &wo);
     if (opts->weights != NULL) {
         const mc_shape size = weights_size(l, input_size);
-        st = mc__param_set_values(ctx, &l->weights, opts->weights, opts->weights_len, &size,
-                                  &size);
+        st = mc__param_set_values(ctx, &l->weights, opts->weights, opts->weights_len, &size, &size);
     }
     if (st == MC_OK && opts->bias != NULL) {
         const mc_shape storage = mc_shape_make(1, &l->output_size), size = bias_size(l);
@@ -290,17 +291,15 @@ static mc_status fc_setup(mc_layer *self, const mc_shape *in, int n_in, mc_shape
     return MC_OK;
 }
 
-static void fc_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tensor *out,
-                       mc_mode mode)
+static void fc_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tensor *out, mc_mode mode)
 {
     (void)n_in;
     (void)mode; /* training and inference compute the same */
     fc *l = (fc *)self;
     const mc_shape *s = &in[0].shape;
     if (l->sequence)
-        fc_sequence_forward_kernel(in[0].data, l->weights.value.data, l->bias.value.data,
-                                   out->data, s->dims[0], s->dims[1], s->dims[2],
-                                   l->output_size);
+        fc_sequence_forward_kernel(in[0].data, l->weights.value.data, l->bias.value.data, out->data,
+                                   s->dims[0], s->dims[1], s->dims[2], l->output_size);
     else
         fc_forward_kernel(in[0].data, l->weights.value.data, l->bias.value.data, out->data,
                           s->dims[0], l->input_size, l->output_size);
@@ -315,8 +314,8 @@ static void fc_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_
     const mc_shape *s = &in[0].shape;
     if (l->sequence)
         fc_sequence_backward_kernel(in[0].data, l->weights.value.data, dout->data, din[0].data,
-                                    l->weights.grad.data, l->bias.grad.data, s->dims[0],
-                                    s->dims[1], s->dims[2], l->output_size);
+                                    l->weights.grad.data, l->bias.grad.data, s->dims[0], s->dims[1],
+                                    s->dims[2], l->output_size);
     else
         fc_backward_kernel(in[0].data, l->weights.value.data, dout->data, din[0].data,
                            l->weights.grad.data, l->bias.grad.data, s->dims[0], l->input_size,

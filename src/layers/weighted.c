@@ -66,8 +66,7 @@ static void describe_initializer(mc_text *t, const mc__init *init)
 }
 
 void mc__weighted_describe(mc_text *t, int w, const mc__init *weights_init,
-                           const mc__init *bias_init, const mc_param *weights,
-                           const mc_param *bias)
+                           const mc__init *bias_init, const mc_param *weights, const mc_param *bias)
 {
     char num[40];
     mc_text_printf(t, "\n   Parameters and Initialization\n%*s: ", w, "WeightsInitializer");
