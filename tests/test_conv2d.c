@@ -1429,6 +1429,15 @@ START_TEST(test_setup_validation)
     expect_setup_error(&o, shape4(1, 1, 50000, 50000), MC_ERR_SHAPE,
                        "Layer 'conv1': the convolution of a 50000x50000x1 input with 2 1x1 "
                        "filters (output 50000x50000) is too large");
+    o = mc_conv2d_default(3, 2, 2);
+    o.name = "conv1";
+    o.dilation[0] = INT_MAX;
+    o.padding_same = true;
+    expect_setup_error(&o, shape4(1, 1, 2, 2), MC_ERR_SHAPE,
+                       "Layer 'conv1': the 3x2 filter dilated by [2147483647 1] spans "
+                       "4294967295x2, more than 2147483647");
+    o = mc_conv2d_default(1, 1, 2);
+    o.name = "conv1";
     o.padding[1] = INT_MAX;
     expect_setup_error(&o, shape4(1, 1, 2, 2), MC_ERR_SHAPE,
                        "Layer 'conv1': the convolution of a 2x2x1 input with 2 1x1 filters "

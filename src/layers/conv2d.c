@@ -441,6 +441,11 @@ static mc_status conv2d_setup(mc_layer *self, const mc_shape *in, int n_in, mc_s
     const int KH = cv->filter[0], KW = cv->filter[1];
     const long long eh = (long long)(KH - 1) * cv->dilation[0] + 1;
     const long long ew = (long long)(KW - 1) * cv->dilation[1] + 1;
+    if (eh > INT_MAX || ew > INT_MAX)
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "%s: the %dx%d filter dilated by [%d %d] spans %lldx%lld, more than "
+                           "%d",
+                           label, KH, KW, cv->dilation[0], cv->dilation[1], eh, ew, INT_MAX);
     int pad[4];
     if (cv->same) {
         same_padding(H, cv->stride[0], eh, &pad[0], &pad[1]);
@@ -457,8 +462,8 @@ static mc_status conv2d_setup(mc_layer *self, const mc_shape *in, int n_in, mc_s
     const long long OH = (ph - eh) / cv->stride[0] + 1, OW = (pw - ew) / cv->stride[1] + 1;
     /* Every index the kernels form stays below the padded extent; BLAS sizes are int. */
     const double K = (double)C * KH * KW, P = (double)OH * (double)OW;
-    if (ph > INT_MAX || pw > INT_MAX || eh > INT_MAX || ew > INT_MAX || K > INT_MAX ||
-        P > INT_MAX || K * cv->num_filters > INT_MAX || P * cv->num_filters > INT_MAX ||
+    if (ph > INT_MAX || pw > INT_MAX || K > INT_MAX || P > INT_MAX ||
+        K * cv->num_filters > INT_MAX || P * cv->num_filters > INT_MAX ||
         K * P > (double)(SIZE_MAX / sizeof(float)))
         return mc_ctx_fail(ctx, MC_ERR_SHAPE,
                            "%s: the convolution of a %dx%dx%d input with %d %dx%d filters "
@@ -479,21 +484,21 @@ static mc_status conv2d_setup(mc_layer *self, const mc_shape *in, int n_in, mc_s
     if (st != MC_OK)
         return st;
 
-    conv_geom g = {C,
-                   H,
-                   W,
-                   cv->num_filters,
-                   KH,
-                   KW,
-                   cv->stride[0],
-                   cv->stride[1],
-                   cv->dilation[0],
-                   cv->dilation[1],
-                   pad[0],
-                   pad[2],
-                   (int)OH,
-                   (int)OW,
-                   false};
+    conv_geom g;
+    g.C = C;
+    g.H = H;
+    g.W = W;
+    g.F = cv->num_filters;
+    g.KH = KH;
+    g.KW = KW;
+    g.SH = cv->stride[0];
+    g.SW = cv->stride[1];
+    g.DH = cv->dilation[0];
+    g.DW = cv->dilation[1];
+    g.pad_top = pad[0];
+    g.pad_left = pad[2];
+    g.OH = (int)OH;
+    g.OW = (int)OW;
     g.direct = KH == 1 && KW == 1 && g.SH == 1 && g.SW == 1 && pad[0] == 0 && pad[2] == 0 &&
                g.OH == H && g.OW == W;
     const size_t need = g.direct ? 0 : (size_t)K * (size_t)P;
