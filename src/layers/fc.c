@@ -1,0 +1,383 @@
+/* fullyConnectedLayer (MATLAB R2020b semantics): one sgemm per batch (per observation for
+ * sequences). */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <minicnn/conv2d.h>
+
+#include "../blas.h"
+#include "../internal.h"
+#include "weighted.h"
+
+/* ---- Kernels ---------------------------------------------------------------------------- */
+
+/* x: (N, D); weights: (K, D); bias: (K); y: (N, K) */
+static void fc_forward_kernel(const float *x, const float *weights, const float *bias, float *y,
+                              int N, int D, int K)
+{
+    for (int n = 0; n < N; n++)
+        memcpy(y + (size_t)n * (size_t)K, bias, (size_t)K * sizeof(float));
+    /* Y (N, K) += X (N, D) x W^T (D, K) */
+    mc__sgemm(false, true, N, K, D, 1.0f, x, D, weights, D, 1.0f, y, K);
+}
+
+/* x, dx: (N, D), dx written (=) unless NULL; weights, dweights: (K, D); dy: (N, K);
+ * dbias: (K); dweights and dbias accumulate (+=). */
+static void fc_backward_kernel(const float *x, const float *weights, const float *dy, float *dx,
+                               float *dweights, float *dbias, int N, int D, int K)
+{
+    /* dW (K, D) += dY^T (K, N) x X (N, D) */
+    mc__sgemm(true, false, K, D, N, 1.0f, dy, K, x, D, 1.0f, dweights, D);
+    /* dX (N, D) = dY (N, K) x W (K, D) */
+    if (dx != NULL)
+        mc__sgemm(false, false, N, D, K, 1.0f, dy, K, weights, D, 0.0f, dx, D);
+    for (int k = 0; k < K; k++) {
+        double sum = 0.0;
+        for (int n = 0; n < N; n++)
+            sum += dy[(size_t)n * (size_t)K + (size_t)k];
+        dbias[k] += (float)sum;
+    }
+}
+
+/* Sequences, the same map at every time step.
+ * x: (N, C, T); weights: (K, C); bias: (K); y: (N, K, T) */
+static void fc_sequence_forward_kernel(const float *x, const float *weights, const float *bias,
+                                       float *y, int N, int C, int T, int K)
+{
+    for (int n = 0; n < N; n++) {
+        const float *xn = x + (size_t)n * (size_t)C * (size_t)T;
+        float *yn = y + (size_t)n * (size_t)K * (size_t)T;
+        for (int k = 0; k < K; k++) {
+            float *yk = yn + (size_t)k * (size_t)T;
+            const float b = bias[k];
+            for (int t = 0; t < T; t++)
+                yk[t] = b;
+        }
+        /* Y_n (K, T) += W (K, C) x X_n (C, T) */
+        mc__sgemm(false, false, K, T, C, 1.0f, weights, C, xn, T, 1.0f, yn, T);
+    }
+}
+
+/* x, dx: (N, C, T), dx written (=) unless NULL; weights, dweights: (K, C); dy: (N, K, T);
+ * dbias: (K); dweights and dbias accumulate (+=). */
+static void fc_sequence_backward_kernel(const float *x, const float *weights, const float *dy,
+                                        float *dx, float *dweights, float *dbias, int N, int C,
+                                        int T, int K)
+{
+    const size_t x_step = (size_t)C * (size_t)T, y_step = (size_t)K * (size_t)T;
+    for (int n = 0; n < N; n++) {
+        const float *xn = x + (size_t)n * x_step;
+        const float *dyn = dy + (size_t)n * y_step;
+        /* dW (K, C) += dY_n (K, T) x X_n^T (T, C) */
+        mc__sgemm(false, true, K, C, T, 1.0f, dyn, T, xn, T, 1.0f, dweights, C);
+        /* dX_n (C, T) = W^T (C, K) x dY_n (K, T) */
+        if (dx != NULL)
+            mc__sgemm(true, false, C, T, K, 1.0f, weights, C, dyn, T, 0.0f, dx + (size_t)n * x_step,
+                      T);
+    }
+    for (int k = 0; k < K; k++) {
+        double sum = 0.0;
+        for (int n = 0; n < N; n++) {
+            const float *d = dy + (size_t)n * y_step + (size_t)k * (size_t)T;
+            for (int t = 0; t < T; t++)
+                sum += d[t];
+        }
+        dbias[k] += (float)sum;
+    }
+}
+
+/* ---- Layer ------------------------------------------------------------------------------ */
+
+typedef struct fc {
+    mc_layer base;
+    int output_size; /* K */
+    int input_size;  /* D, 0 while 'auto' */
+    mc__init weights_init;
+    mc__init bias_init;
+    mc_param weights; /* (K, D); empty until given or initialized */
+    mc_param bias;    /* (K) */
+    bool sequence;    /* set up for (N, C, T) input */
+} fc;
+
+static const mc_layer_vtable fc_vtable;
+
+mc_fc_options mc_fc_default(int output_size)
+{
+    mc_fc_options o;
+    memset(&o, 0, sizeof o);
+    o.output_size = output_size;
+    o.weight_learn_rate_factor = 1.0;
+    o.bias_learn_rate_factor = 1.0;
+    o.weight_l2_factor = 1.0;
+    o.bias_l2_factor = 0.0;
+    return o;
+}
+
+static mc__weighted_options weighted_options(const mc_fc_options *o)
+{
+    mc__weighted_options w;
+    w.weights_initializer = &o->weights_initializer;
+    w.bias_initializer = &o->bias_initializer;
+    w.weight_learn_rate_factor = o->weight_learn_rate_factor;
+    w.bias_learn_rate_factor = o->bias_learn_rate_factor;
+    w.weight_l2_factor = o->weight_l2_factor;
+    w.bias_l2_factor = o->bias_l2_factor;
+    return w;
+}
+
+/* Checks every option; on success *input_size is InputSize (0 for 'auto'), taken from the
+ * initial Weights when they are given and InputSize is 'auto'. */
+static mc_status validate(mc_ctx *ctx, const mc_fc_options *o, const char *label, int *input_size)
+{
+    if (o->output_size < 1)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: OutputSize must be a positive integer, not %d",
+                           label, o->output_size);
+    if (o->input_size < 0)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: InputSize must be 'auto' (0) or a positive integer, not %d", label,
+                           o->input_size);
+    /* Weights (K, D) are counted in int (BLAS sizes). */
+    if (o->input_size > 0 && (double)o->input_size * o->output_size > INT_MAX)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: InputSize %d and OutputSize %d make more than %d weights", label,
+                           o->input_size, o->output_size, INT_MAX);
+    /* Sizes first, so that no value is read past a length that cannot be right. */
+    *input_size = o->input_size;
+    const size_t K = (size_t)o->output_size;
+    if (o->weights != NULL && o->weights_len > 0) {
+        if (o->input_size > 0 && o->weights_len != K * (size_t)o->input_size)
+            return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                               "%s: the initial Weights has %zu elements but %dx%d = %zu are "
+                               "needed (OutputSize x InputSize)",
+                               label, o->weights_len, o->output_size, o->input_size,
+                               K * (size_t)o->input_size);
+        if (o->weights_len % K != 0)
+            return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                               "%s: the initial Weights has %zu elements, not a multiple of "
+                               "OutputSize %d",
+                               label, o->weights_len, o->output_size);
+        if (o->weights_len > (size_t)INT_MAX)
+            return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                               "%s: the initial Weights has %zu elements; at most %d are "
+                               "supported",
+                               label, o->weights_len, INT_MAX);
+        *input_size = (int)(o->weights_len / K);
+    }
+    if (o->bias != NULL && o->bias_len > 0 && o->bias_len != K)
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "%s: the initial Bias has %zu elements but OutputSize is %d", label,
+                           o->bias_len, o->output_size);
+    mc_status st = mc__weighted_check_values(ctx, label, "Weights", o->weights, o->weights_len);
+    if (st == MC_OK)
+        st = mc__weighted_check_values(ctx, label, "Bias", o->bias, o->bias_len);
+    return st;
+}
+
+/* MATLAB's sizes: Weights K x D, Bias K x 1; stored (K, D) and (K). */
+static mc_shape weights_size(const fc *l, int D)
+{
+    return mc_shape_make(2, (const int[]){l->output_size, D});
+}
+
+static mc_shape bias_size(const fc *l)
+{
+    return mc_shape_make(2, (const int[]){l->output_size, 1});
+}
+
+static void fc_destroy(mc_layer *self)
+{
+    fc *l = (fc *)self;
+    mc__param_release(self->ctx, &l->weights);
+    mc__param_release(self->ctx, &l->bias);
+}
+
+mc_status mc_fc_create(mc_ctx *ctx, const mc_fc_options *opts, mc_layer **out)
+{
+    *out = NULL;
+    char label[MC__LABEL_CAP];
+    mc__label(label, sizeof label, opts->name, fc_vtable.kind);
+    int input_size = 0;
+    mc_status st = validate(ctx, opts, label, &input_size);
+    const mc__weighted_options wo = weighted_options(opts);
+    mc__init weights_init, bias_init;
+    if (st == MC_OK)
+        st = mc__weighted_resolve(ctx, label, &wo, &weights_init, &bias_init);
+    if (st != MC_OK)
+        return st;
+
+    fc *l = mc__calloc(ctx, 1, sizeof *l);
+    if (l == NULL)
+        return mc__nomem(ctx, "creating a fully connected layer");
+    st = mc__layer_init(&l->base, ctx, &fc_vtable, opts->name, 1, NULL);
+    if (st != MC_OK) {
+        mc_free(ctx, l);
+        return st;
+    }
+    l->output_size = opts->output_size;
+    l->input_size = input_size;
+    l->weights_init = weights_init;
+    l->bias_init = bias_init;
+    mc__weighted_params(&l->weights, &l->bias, &wo);
+    if (opts->weights != NULL) {
+        const mc_shape size = weights_size(l, input_size);
+        st = mc__param_set_values(ctx, &l->weights, opts->weights, opts->weights_len, &size, &size);
+    }
+    if (st == MC_OK && opts->bias != NULL) {
+        const mc_shape storage = mc_shape_make(1, &l->output_size), size = bias_size(l);
+        st = mc__param_set_values(ctx, &l->bias, opts->bias, opts->bias_len, &storage, &size);
+    }
+    if (st != MC_OK) {
+        if (st == MC_ERR_NOMEM)
+            mc__nomem(ctx, "copying the initial Weights and Bias");
+        mc_layer_destroy(&l->base);
+        return st;
+    }
+    *out = &l->base;
+    return MC_OK;
+}
+
+static mc_status fc_setup(mc_layer *self, const mc_shape *in, int n_in, mc_shape *out)
+{
+    (void)n_in;
+    fc *l = (fc *)self;
+    mc_ctx *ctx = self->ctx;
+    char label[MC__LABEL_CAP], dims[96];
+    mc__layer_label(self, label, sizeof label);
+    const mc_shape *s = &in[0];
+    const mc_data_kind kind = mc_shape_kind(s);
+    const int N = s->dims[0], K = l->output_size;
+    /* D: the values one observation (one time step of a sequence) maps from. */
+    const bool sequence = kind == MC_DATA_SEQUENCE;
+    const int per_ndim = sequence ? 1 : s->ndim - 1;
+    double D = 1.0;
+    for (int d = 1; d <= per_ndim; d++)
+        D *= s->dims[d];
+    char per[128] = "";
+    if (per_ndim > 1) {
+        const mc_shape per_shape = mc_shape_make(per_ndim, s->dims + 1);
+        mc_shape_format(&per_shape, "x", dims, sizeof dims);
+        snprintf(per, sizeof per, "%s = ", dims);
+    }
+    if (l->input_size > 0 && D != l->input_size)
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "%s: InputSize is %d but the input has %s%.0f values per %s", label,
+                           l->input_size, per, D, sequence ? "time step" : "observation");
+    if (D > INT_MAX || D * K > INT_MAX || (double)N * K > INT_MAX)
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "%s: %s%.0f input values per observation and OutputSize %d are "
+                           "too large",
+                           label, per, D, K);
+    const mc_shape storage = mc_shape_make(2, (const int[]){K, (int)D});
+    const mc_shape w_size = weights_size(l, (int)D);
+    mc_status st = mc__param_prepare(ctx, label, &l->weights, &l->weights_init,
+                                     "WeightsInitializer", &storage, &w_size, D, K);
+    if (st != MC_OK)
+        return st;
+    /* InputSize is fixed from here on: Weights now has its size. */
+    l->input_size = (int)D;
+    const mc_shape b_storage = mc_shape_make(1, &K), b_size = bias_size(l);
+    st = mc__param_prepare(ctx, label, &l->bias, &l->bias_init, "BiasInitializer", &b_storage,
+                           &b_size, 0.0, 0.0);
+    if (st != MC_OK)
+        return st;
+    l->sequence = sequence;
+    /* (N, K), (N, K, T), (N, K, 1, 1) or (N, K, 1, 1, 1) */
+    mc_shape o = *s;
+    o.dims[1] = K;
+    for (int d = 2; d < o.ndim && !sequence; d++)
+        o.dims[d] = 1;
+    *out = o;
+    return MC_OK;
+}
+
+static void fc_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tensor *out, mc_mode mode)
+{
+    (void)n_in;
+    (void)mode; /* training and inference compute the same */
+    fc *l = (fc *)self;
+    const mc_shape *s = &in[0].shape;
+    if (l->sequence)
+        fc_sequence_forward_kernel(in[0].data, l->weights.value.data, l->bias.value.data, out->data,
+                                   s->dims[0], s->dims[1], s->dims[2], l->output_size);
+    else
+        fc_forward_kernel(in[0].data, l->weights.value.data, l->bias.value.data, out->data,
+                          s->dims[0], l->input_size, l->output_size);
+}
+
+static void fc_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
+                        const mc_tensor *dout, mc_tensor *din)
+{
+    (void)n_in;
+    (void)out;
+    fc *l = (fc *)self;
+    const mc_shape *s = &in[0].shape;
+    if (l->sequence)
+        fc_sequence_backward_kernel(in[0].data, l->weights.value.data, dout->data, din[0].data,
+                                    l->weights.grad.data, l->bias.grad.data, s->dims[0], s->dims[1],
+                                    s->dims[2], l->output_size);
+    else
+        fc_backward_kernel(in[0].data, l->weights.value.data, dout->data, din[0].data,
+                           l->weights.grad.data, l->bias.grad.data, s->dims[0], l->input_size,
+                           l->output_size);
+}
+
+static mc_param *fc_param(mc_layer *self, int i)
+{
+    fc *l = (fc *)self;
+    return i == 0 ? &l->weights : i == 1 ? &l->bias : NULL;
+}
+
+static mc_tensor *fc_buffer(mc_layer *self, int i, const char **name)
+{
+    (void)self;
+    (void)i;
+    (void)name;
+    return NULL;
+}
+
+static void fc_describe(const mc_layer *self, mc_text *t, mc_describe what)
+{
+    const fc *l = (const fc *)self;
+    if (what == MC_DESCRIBE_SUMMARY) {
+        mc_text_printf(t, "%d fully connected layer", l->output_size);
+        return;
+    }
+    /* Property names right-aligned in one column: the longest name plus 4, as MATLAB does. */
+    const int w = what == MC_DESCRIBE_ALL ? 25 : 14;
+    mc_text_printf(t, "  FullyConnectedLayer with properties:\n\n");
+    mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
+    if (what == MC_DESCRIBE_ALL)
+        mc__weighted_describe_io(t, w);
+    mc_text_printf(t, "\n   Hyperparameters\n");
+    if (l->input_size > 0)
+        mc_text_printf(t, "%*s: %d\n", w, "InputSize", l->input_size);
+    else
+        mc_text_printf(t, "%*s: 'auto'\n", w, "InputSize");
+    mc_text_printf(t, "%*s: %d\n", w, "OutputSize", l->output_size);
+    mc_text_printf(t, "\n   Learnable Parameters\n%*s: ", w, "Weights");
+    mc__describe_param(t, &l->weights);
+    mc_text_printf(t, "\n%*s: ", w, "Bias");
+    mc__describe_param(t, &l->bias);
+    mc_text_printf(t, "\n");
+    if (what == MC_DESCRIBE_PROPERTIES) {
+        mc_text_printf(t, "\n  Show all properties\n");
+        return;
+    }
+    mc__weighted_describe(t, w, &l->weights_init, &l->bias_init, &l->weights, &l->bias);
+}
+
+static const mc_layer_vtable fc_vtable = {
+    .kind = "fullyConnectedLayer",
+    .class_name = "FullyConnectedLayer",
+    .type_label = "Fully Connected",
+    .default_name = "fc",
+    .role = MC_ROLE_HIDDEN,
+    .setup = fc_setup,
+    .forward = fc_forward,
+    .backward = fc_backward,
+    .param = fc_param,
+    .buffer = fc_buffer,
+    .describe = fc_describe,
+    .destroy = fc_destroy,
+};
