@@ -1,4 +1,5 @@
 /* minicnn: the command-line front end. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,8 +13,12 @@ typedef struct command {
 
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
+static int cmd_info(int argc, char **argv);
+static int cmd_layer(int argc, char **argv);
 
 static const command commands[] = {
+    {"info", "show a network file's layers, activations and learnables", cmd_info},
+    {"layer", "show one layer's properties, e.g. minicnn layer \"reluLayer\"", cmd_layer},
     {"help", "list the commands", cmd_help},
     {"version", "print the version", cmd_version},
 };
@@ -37,6 +42,120 @@ static int cmd_version(int argc, char **argv)
     (void)argv;
     printf("minicnn %s\n", MC_VERSION_STRING);
     return 0;
+}
+
+/* Prints "minicnn: error: <message>" and returns the exit code for a failed status. */
+static int fail(mc_ctx *ctx, mc_status st)
+{
+    fprintf(stderr, "minicnn: error: %s\n",
+            ctx != NULL && mc_ctx_message(ctx)[0] != '\0' ? mc_ctx_message(ctx)
+                                                           : mc_status_text(st));
+    return 1;
+}
+
+static int usage(const char *text)
+{
+    fprintf(stderr, "usage: %s\n", text);
+    return 2;
+}
+
+static mc_ctx *new_ctx(void)
+{
+    mc_ctx *ctx = NULL;
+    if (mc_ctx_create(NULL, 1, &ctx) != MC_OK)
+        fprintf(stderr, "minicnn: error: out of memory\n");
+    return ctx;
+}
+
+/* Prints text owned by ctx and frees it. */
+static void put_text(mc_ctx *ctx, char *text)
+{
+    fputs(text, stdout);
+    mc_free(ctx, text);
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-')
+        return usage("minicnn info FILE.net");
+    mc_ctx *ctx = new_ctx();
+    if (ctx == NULL)
+        return 1;
+    mc_net *net = NULL;
+    bool is_graph = false;
+    char *text = NULL;
+    mc_status st = mc_netfile_load(ctx, argv[1], &net, &is_graph);
+    if (st == MC_OK && is_graph) {
+        /* A graph shows as MATLAB's LayerGraph (layerGraph has named its layers). */
+        {
+            int n_conn = 0, s, d, k;
+            while (mc_net_connection(net, n_conn, &s, &d, &k))
+                n_conn++;
+            const char *in = "", *out = "";
+            for (int i = 0; i < mc_net_num_layers(net); i++) {
+                mc_layer *l = mc_net_layer(net, i);
+                if (l->vt->role == MC_ROLE_INPUT)
+                    in = mc_layer_name(l);
+                if (l->vt->role == MC_ROLE_OUTPUT)
+                    out = mc_layer_name(l);
+            }
+            printf("  LayerGraph with properties:\n\n"
+                   "         Layers: [%d\xc3\x97" "1 nnet.cnn.layer.Layer]\n"
+                   "    Connections: [%d\xc3\x97" "2 table]\n"
+                   "     InputNames: {'%s'}\n"
+                   "    OutputNames: {'%s'}\n\n",
+                   mc_net_num_layers(net), n_conn, in, out);
+        }
+    }
+    if (st == MC_OK)
+        st = mc_net_describe(net, &text);
+    if (st == MC_OK) {
+        put_text(ctx, text);
+        st = mc_net_assemble(net, 1);
+    }
+    if (st == MC_OK)
+        st = mc_net_analyze(net, &text);
+    if (st == MC_OK) {
+        putchar('\n');
+        put_text(ctx, text);
+    }
+    int rc = st == MC_OK ? 0 : fail(ctx, st);
+    mc_net_destroy(net);
+    mc_ctx_destroy(ctx);
+    return rc;
+}
+
+static int cmd_layer(int argc, char **argv)
+{
+    bool all = false;
+    const char *expr = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--all") == 0)
+            all = true;
+        else if (expr == NULL && argv[i][0] != '-')
+            expr = argv[i];
+        else
+            return usage("minicnn layer [--all] \"EXPRESSION\"   e.g. minicnn layer "
+                         "\"groupNormalizationLayer(3,'Name','groupnorm')\"");
+    }
+    if (expr == NULL)
+        return usage("minicnn layer [--all] \"EXPRESSION\"");
+    mc_ctx *ctx = new_ctx();
+    if (ctx == NULL)
+        return 1;
+    mc_layer *layer = NULL;
+    char *text = NULL;
+    mc_status st = mc_layer_parse(ctx, expr, &layer);
+    if (st == MC_OK)
+        st = mc_layer_describe(layer, all ? MC_DESCRIBE_ALL : MC_DESCRIBE_PROPERTIES, &text);
+    if (st == MC_OK) {
+        printf("layer = \n");
+        put_text(ctx, text);
+    }
+    int rc = st == MC_OK ? 0 : fail(ctx, st);
+    mc_layer_destroy(layer);
+    mc_ctx_destroy(ctx);
+    return rc;
 }
 
 int main(int argc, char **argv)

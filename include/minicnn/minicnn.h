@@ -15,5 +15,11 @@
 #include <minicnn/init.h>
 #include <minicnn/layer.h>
 #include <minicnn/groupnorm.h>
+#include <minicnn/conv2d.h>
+#include <minicnn/batchnorm.h>
+#include <minicnn/input.h>
+#include <minicnn/layers.h>
+#include <minicnn/net.h>
+#include <minicnn/netfile.h>
 
 #endif

@@ -1,0 +1,69 @@
+/* Shared by the network-file interpreter (netfile.c) and the layer registry
+ * (netfile_layers.c). */
+#ifndef MINICNN_NETFILE_INTERNAL_H
+#define MINICNN_NETFILE_INTERNAL_H
+
+#include <minicnn/minicnn.h>
+#include <minicnn/netfile.h>
+
+#include "../internal.h"
+
+typedef enum nf_kind {
+    NF_NONE = 0,
+    NF_NUMBERS, /* a scalar or a vector */
+    NF_STRING,
+    NF_CELL,    /* cell array of strings */
+    NF_LAYERS,  /* a layer array */
+    NF_GRAPH    /* a layer graph */
+} nf_kind;
+
+typedef struct nf_value {
+    nf_kind kind;
+    int line, col; /* where the value starts */
+    double *nums;
+    int count;    /* numbers, cell strings or layers */
+    char *str;
+    char **cells;
+    mc_layer **layers;
+    mc_net *graph;
+} nf_value;
+
+/* A name-value pair of a call. */
+typedef struct nf_option {
+    const char *name;
+    int line, col;
+    nf_value *value;
+    bool used;
+} nf_option;
+
+/* A call of a layer function, with what it needs to report errors. */
+typedef struct nf_call {
+    mc_ctx *ctx;
+    const char *file;
+    const char *fn;
+    int line, col;
+    nf_value *pos; /* positional arguments */
+    int n_pos;
+    nf_option *opts;
+    int n_opts;
+} nf_call;
+
+/* Records "file:line:col: message" and returns MC_ERR_FORMAT. */
+mc_status nf_fail_at(const nf_call *c, int line, int col, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* Registry: a layer function, how many positional arguments it takes (min..max), and its
+ * builder, which reads c's arguments and creates the layer. */
+typedef struct nf_layer_fn {
+    const char *name;
+    int min_pos, max_pos;
+    mc_status (*build)(nf_call *c, mc_layer **out);
+} nf_layer_fn;
+
+/* The layer function named `name` (exact case, as MATLAB), or NULL. */
+const nf_layer_fn *nf_find_layer_fn(const char *name);
+
+#endif

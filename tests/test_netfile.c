@@ -1,0 +1,376 @@
+/* Network files: every syntax element, the reference files, and every error message. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#ifndef MC_SOURCE_DIR
+#error "MC_SOURCE_DIR must name the repository's root"
+#endif
+
+static const char *const reference_display =
+    "  8x1 Layer array with layers:\n"
+    "\n"
+    "     1   ''   Image Input             28x28x3 images with 'zerocenter' normalization\n"
+    "     2   ''   Convolution             20 5x5 convolutions with stride [1  1] and padding [0  0  0  0]\n"
+    "     3   ''   Group Normalization     Group normalization\n"
+    "     4   ''   ReLU                    ReLU\n"
+    "     5   ''   Max Pooling             2x2 max pooling with stride [2  2] and padding [0  0  0  0]\n"
+    "     6   ''   Fully Connected         10 fully connected layer\n"
+    "     7   ''   Softmax                 softmax\n"
+    "     8   ''   Classification Output   crossentropyex\n";
+
+static mc_net *parse_ok(mc_ctx *ctx, const char *text, bool *is_graph)
+{
+    mc_net *net = NULL;
+    mc_status st = mc_netfile_parse(ctx, text, strlen(text), "t.net", &net, is_graph);
+    ck_assert_msg(st == MC_OK, "parse failed: %s", mc_ctx_message(ctx));
+    return net;
+}
+
+static char *display(mc_ctx *ctx, mc_net *net)
+{
+    char *text = NULL;
+    ck_assert_int_eq(mc_net_describe(net, &text), MC_OK);
+    (void)ctx;
+    return text;
+}
+
+START_TEST(test_reference_file)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_net *net = NULL;
+    bool is_graph = true;
+    mc_status st = mc_netfile_load(ctx, MC_SOURCE_DIR "/data/networks/reference.net", &net,
+                                   &is_graph);
+    ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
+    ck_assert(!is_graph);
+    ck_assert_int_eq(mc_net_num_layers(net), 8);
+    char *text = display(ctx, net);
+    ck_assert_str_eq(text, reference_display);
+    mc_free(ctx, text);
+    /* Assembly infers every shape from the input layer. */
+    ck_assert_int_eq(mc_net_assemble(net, 4), MC_OK);
+    mc_shape s = mc_net_activation_shape(net, 1);
+    ck_assert_int_eq(s.ndim, 4);
+    ck_assert_int_eq(s.dims[1], 20);
+    ck_assert_int_eq(s.dims[2], 24);
+    ck_assert_int_eq(mc_net_num_classes(net), 10);
+    /* 5*5*3*20 + 20 (conv) + 2*20 (group norm) + 12*12*20*10 + 10 (fc) */
+    ck_assert_uint_eq(mc_net_num_learnables(net), 1500 + 20 + 40 + 28800 + 10);
+    ck_assert_str_eq(mc_layer_name(mc_net_layer(net, 0)), "imageinput");
+    ck_assert_str_eq(mc_layer_name(mc_net_layer(net, 2)), "groupnorm");
+    mc_net_destroy(net);
+
+    /* The gray variant differs only in the input's channels. */
+    st = mc_netfile_load(ctx, MC_SOURCE_DIR "/data/networks/reference-gray.net", &net, NULL);
+    ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
+    text = display(ctx, net);
+    ck_assert_ptr_nonnull(strstr(text, "28x28x1 images with 'zerocenter' normalization"));
+    mc_free(ctx, text);
+    mc_net_destroy(net);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+START_TEST(test_residual_file)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_net *net = NULL;
+    bool is_graph = false;
+    mc_status st = mc_netfile_load(ctx, MC_SOURCE_DIR "/data/networks/residual-gn.net", &net,
+                                   &is_graph);
+    ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
+    ck_assert(is_graph);
+    ck_assert(!mc_net_is_sequential(net));
+    st = mc_net_assemble(net, 2);
+    ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
+    char *text = NULL;
+    ck_assert_int_eq(mc_net_analyze(net, &text), MC_OK);
+    ck_assert_ptr_nonnull(strstr(text, "'relu1' -> 'add/in2'\n"));
+    ck_assert_ptr_nonnull(strstr(text, "'gn3' -> 'add/in1'\n"));
+    mc_free(ctx, text);
+    mc_net_destroy(net);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* Every element of the language in one file. */
+START_TEST(test_syntax_elements)
+{
+    static const char *const text =
+        "%{\n"
+        "  a block comment: layers = [ not parsed\n"
+        "%}\n"
+        "sz = [12, 12 1];      % a vector with commas and blanks\n"
+        "eps = 1e-3; k = 2\n"
+        "head = [imageInputLayer(sz, \"Name\", \"in\", 'Normalization', 'none')\n"
+        "        convolution2dLayer([3 3], 4, 'Padding', 'same', ...  continued\n"
+        "                           'Name', 'conv''s', 'stride', k)];\n"
+        "body = [groupNormalizationLayer(\"all-channels\", 'Epsilon', eps, 'Name', \"g\"\"n\");\n"
+        "        reluLayer('Name', 'relu'), maxPooling2dLayer(2, 'Stride', [2 2], "
+        "'Padding', [0 0 0 0])\n"
+        "        fullyConnectedLayer(3, 'BiasL2Factor', .5, 'WeightLearnRateFactor', +2, "
+        "'InputSize', 'auto')\n"
+        "        softmaxLayer\n"
+        "        classificationLayer('Classes', {'a', 'b'; 'c'}, 'Name', 'out')];\n"
+        "lgraph = layerGraph(head);\n"
+        "lgraph = addLayers(lgraph, body);\n"
+        "lgraph = connectLayers(lgraph, 'conv''s', 'g\"n');\n"
+        "lgraph = disconnectLayers(lgraph, 'conv''s', 'g\"n');\n"
+        "connectLayers('conv''s/out', 'g\"n/in')   % the two-argument form, on lgraph\n";
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    bool is_graph = false;
+    mc_net *net = parse_ok(ctx, text, &is_graph);
+    ck_assert(is_graph);
+    ck_assert_int_eq(mc_net_num_layers(net), 8);
+    ck_assert_str_eq(mc_layer_name(mc_net_layer(net, 0)), "in");
+    ck_assert_str_eq(mc_layer_name(mc_net_layer(net, 1)), "conv's");
+    ck_assert_str_eq(mc_layer_name(mc_net_layer(net, 2)), "g\"n");
+    ck_assert_str_eq(mc_layer_name(mc_net_layer(net, 4)), "maxpool"); /* named by layerGraph */
+    ck_assert_int_eq(mc_groupnorm_num_groups(mc_net_layer(net, 2)), 1);
+    mc_param *w = mc_layer_param(mc_net_layer(net, 5), 0);
+    mc_param *b = mc_layer_param(mc_net_layer(net, 5), 1);
+    ck_assert(w->lr_factor == 2.0 && b->l2_factor == 0.5);
+    mc_status st = mc_net_assemble(net, 2);
+    ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
+    /* 'same' padding and stride 2: 12x12 -> 6x6; pooling 2: 3x3 */
+    mc_shape conv = mc_net_activation_shape(net, 1);
+    ck_assert_int_eq(conv.dims[2], 6);
+    ck_assert_int_eq(mc_net_activation_shape(net, 4).dims[2], 3);
+    ck_assert_int_eq(mc_net_num_classes(net), 3);
+    ck_assert_str_eq(mc_classification_class_name(mc_net_layer(net, 7), 2), "c");
+    mc_net_destroy(net);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+START_TEST(test_layer_expression)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_layer *l = NULL;
+    mc_status st = mc_layer_parse(ctx, "groupNormalizationLayer(3,'Name','groupnorm')", &l);
+    ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
+    char *text = NULL;
+    ck_assert_int_eq(mc_layer_describe(l, MC_DESCRIBE_PROPERTIES, &text), MC_OK);
+    ck_assert_str_eq(text, "  GroupNormalizationLayer with properties:\n\n"
+                           "           Name: 'groupnorm'\n"
+                           "    NumChannels: 'auto'\n\n"
+                           "   Hyperparameters\n"
+                           "      NumGroups: 3\n"
+                           "        Epsilon: 1.0000e-05\n\n"
+                           "   Learnable Parameters\n"
+                           "         Offset: []\n"
+                           "          Scale: []\n\n"
+                           "  Show all properties\n");
+    mc_free(ctx, text);
+    mc_layer_destroy(l);
+    /* Option names are case-insensitive; a trailing ';' is allowed. */
+    st = mc_layer_parse(ctx, "groupNormalizationLayer(2,'epsilon',0.5,'scalel2factor',0);", &l);
+    ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
+    ck_assert(mc_layer_param(l, 1)->l2_factor == 0.0);
+    mc_layer_destroy(l);
+    st = mc_layer_parse(ctx, "[reluLayer reluLayer]", &l);
+    ck_assert_int_eq(st, MC_ERR_FORMAT);
+    ck_assert_str_eq(mc_ctx_message(ctx),
+                     "expression:1:1: expected one layer, such as reluLayer(), not several layers");
+    ck_assert_ptr_null(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* Broken files: each gives its status and a message with file:line:column. */
+static const struct {
+    const char *text;
+    mc_status status;
+    const char *message; /* exact when it starts with "t.net:", else a part */
+} broken[] = {
+    {"layers = [convolution2DLayer(5,20)]", MC_ERR_FORMAT,
+     "t.net:1:11: unknown function or variable 'convolution2DLayer' (did you mean "
+     "'convolution2dLayer'?)"},
+    {"x = [imageInputLayer([8 8 1])\n  convolution2dLayer(3,2,'Strid',2)]", MC_ERR_FORMAT,
+     "t.net:2:26: convolution2dLayer has no option 'Strid' (did you mean 'Stride'?)"},
+    {"x = reluLayer('Colour', 'red')", MC_ERR_FORMAT,
+     "t.net:1:15: reluLayer has no option 'Colour'; its options are 'Name'"},
+    {"x = maxPooling2dLayer(2,'Stride')", MC_ERR_FORMAT,
+     "t.net:1:25: maxPooling2dLayer: option 'Stride' has no value (options come in name-value "
+     "pairs)"},
+    {"x = [reluLayer\n  reluLayer", MC_ERR_FORMAT, "t.net:1:5: '[' is never closed by ']'"},
+    {"x = reluLayer('Name', 'abc)", MC_ERR_FORMAT,
+     "t.net:1:23: string starting here is not closed by ' on its line"},
+    {"x = convolution2dLayer(5,\n20)", MC_ERR_FORMAT,
+     "t.net:1:26: expected a value, found end of line"},
+    {"x = convolution2dLayer(5,20\n)", MC_ERR_FORMAT,
+     "t.net:1:28: expected ',' or ')' before end of line (the '(' at line 1 column 23 is not "
+     "closed; use ... to continue a line)"},
+    {"x = convolution2dLayer(5,20,3,4)", MC_ERR_FORMAT,
+     "t.net:1:29: convolution2dLayer: expected an option name in quotes, found a number"},
+    {"x = convolution2dLayer(5)", MC_ERR_FORMAT,
+     "t.net:1:5: convolution2dLayer needs 2 arguments before its options, got 1"},
+    {"x = maxPooling2dLayer('two')", MC_ERR_FORMAT,
+     "t.net:1:23: maxPooling2dLayer: poolSize must be a positive integer or a vector of 2 of "
+     "them, not 'two'"},
+    {"x = convolution2dLayer([5 5 5],20)", MC_ERR_FORMAT,
+     "t.net:1:24: convolution2dLayer: filterSize must be a positive integer or a vector of 2 "
+     "of them, not a vector of 3 numbers"},
+    {"x = convolution2dLayer(5,20,'Padding','valid')", MC_ERR_FORMAT,
+     "convolution2dLayer: Padding must be 'same', a nonnegative integer, [a b] or [t b l r], "
+     "not 'valid'"},
+    {"x = groupNormalizationLayer(2, 'Epsilon', 1e-6)", MC_ERR_INVALID,
+     "t.net:1:5: groupNormalizationLayer (unnamed): Epsilon must be a finite number of at least "
+     "1e-05, not 1e-06"},
+    {"x = groupNormalizationLayer(0)", MC_ERR_INVALID,
+     "t.net:1:5: groupNormalizationLayer (unnamed): the number of groups must be a positive "
+     "integer"},
+    {"x = groupNormalizationLayer('channelwise')", MC_ERR_FORMAT,
+     "t.net:1:29: groupNormalizationLayer: numGroups \"channelwise\" is not valid (did you mean "
+     "\"channel-wise\"?)"},
+    {"x = imageInputLayer([28 28 1], 'Normalization', 'zero-center')", MC_ERR_FORMAT,
+     "t.net:1:49: imageInputLayer: unknown normalization 'zero-center' (did you mean "
+     "'zerocenter'?)"},
+    {"x = [1 2]'", MC_ERR_FORMAT,
+     "t.net:1:10: the transpose operator ' is not supported in network files"},
+    {"x = fullyConnectedLayer(5*2)", MC_ERR_FORMAT, "t.net:1:26: unexpected character '*'"},
+    {"x = fullyConnectedLayer(10 - 1)", MC_ERR_FORMAT,
+     "t.net:1:28: expected ',' or ')', found '-'"},
+    {"x = convolution2dLayer(5,20,'WeightsInitializer',@(sz) ones(sz))", MC_ERR_FORMAT,
+     "t.net:1:50: function handles are not supported in network files"},
+    {"l = [reluLayer]\ng = layerGraph(l)\nh = layerGraph(l)", MC_ERR_FORMAT,
+     "t.net:3:16: 'l' was already used at line 2; a layer array or graph can be used once"},
+    {"a = [imageInputLayer([4 4 1])\n softmaxLayer\n classificationLayer]\nb = [reluLayer]",
+     MC_ERR_FORMAT,
+     "t.net:4:1: 'b' (line 4) is a layer array that is not part of the network; add it with "
+     "addLayers or remove it"},
+    {"% nothing here\n", MC_ERR_FORMAT,
+     "t.net:2:1: the file defines no network: expected a layer array"},
+    {"l = layerGraph([reluLayer('Name','a')])\nl = connectLayers(l, 'a', 'b')", MC_ERR_FORMAT,
+     "t.net:2:5: connectLayers: no layer named 'b'"},
+    {"l = layerGraph([reluLayer('Name','a'); additionLayer(2,'Name','b')])\n"
+     "l = connectLayers(l, 'a', 'b/in1')",
+     MC_ERR_FORMAT, "t.net:2:5: connectLayers: input 'b/in1' is already connected to 'a'"},
+    {"l = layerGraph([reluLayer('Name','a'); additionLayer(2,'Name','b')])\n"
+     "l = connectLayers(l, 'a', 'b/in3')",
+     MC_ERR_FORMAT, "connectLayers: layer 'b' has no input named 'in3' (it has 'in1', 'in2')"},
+    {"x = reluLayer(1e)", MC_ERR_FORMAT,
+     "t.net:1:15: malformed number '1e': expected digits after the exponent"},
+    {"x = reluLayer('Name') == 2", MC_ERR_FORMAT, "comparison '==' is not supported"},
+    {"x = [reluLayer 3]", MC_ERR_FORMAT, "t.net:1:16: cannot mix numbers and layers in one [...]"},
+    {"x = [reluLayer 'a']", MC_ERR_FORMAT,
+     "t.net:1:16: a string cannot be an element of [...]; expected numbers or layers"},
+    {"reluLayer = 3", MC_ERR_FORMAT, "t.net:1:1: cannot assign to 'reluLayer': it is a layer function"},
+    {"x = reluLayer(); y", MC_ERR_FORMAT, "t.net:1:18: unknown function or variable 'y'"},
+    {"x = {'a', 3}", MC_ERR_FORMAT, "t.net:1:11: expected a string in {...}, found the number 3"},
+    {"x = additionLayer(1)", MC_ERR_INVALID, "t.net:1:5: "},
+    {"x = classificationLayer('ClassWeights', [1 2])", MC_ERR_FORMAT,
+     "classificationLayer: ClassWeights must be 'none' (class weights are not supported)"},
+    {"%{\nnever closed\n", MC_ERR_FORMAT,
+     "t.net:1:1: block comment '%{' is never closed by '%}'"},
+    {"x = reluLayer\xc3\xa9", MC_ERR_FORMAT,
+     "t.net:1:14: unexpected byte 0xc3 (network files are ASCII)"},
+};
+
+START_TEST(test_broken_files)
+{
+    const int i = _i;
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_net *net = (mc_net *)&a;
+    mc_status st =
+        mc_netfile_parse(ctx, broken[i].text, strlen(broken[i].text), "t.net", &net, NULL);
+    ck_assert_msg(st == broken[i].status, "case %d: expected %s, got %s (%s)", i,
+                  mc_status_name(broken[i].status), mc_status_name(st), mc_ctx_message(ctx));
+    ck_assert_ptr_null(net);
+    const char *msg = mc_ctx_message(ctx);
+    if (strncmp(broken[i].message, "t.net:", 6) == 0) /* the message starts so */
+        ck_assert_msg(strncmp(msg, broken[i].message, strlen(broken[i].message)) == 0,
+                      "case %d:\n got  \"%s\"\n want \"%s\"", i, msg, broken[i].message);
+    else
+        ck_assert_msg(strstr(msg, broken[i].message) != NULL,
+                      "case %d: \"%s\" lacks \"%s\"", i, msg, broken[i].message);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+START_TEST(test_nul_and_missing_file)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_net *net = NULL;
+    const char text[] = "x = [reluLayer\n\0]";
+    ck_assert_int_eq(mc_netfile_parse(ctx, text, sizeof text - 1, "t.net", &net, NULL),
+                     MC_ERR_FORMAT);
+    ck_assert_str_eq(mc_ctx_message(ctx),
+                     "t.net:2:1: unexpected NUL byte: this is not a text file");
+    ck_assert_int_eq(mc_netfile_load(ctx, "/nonexistent/dir/x.net", &net, NULL), MC_ERR_IO);
+    ck_assert_str_eq(mc_ctx_message(ctx), "cannot open network file '/nonexistent/dir/x.net': "
+                                          "No such file or directory");
+    ck_assert_int_eq(mc_netfile_load(ctx, MC_SOURCE_DIR "/data", &net, NULL), MC_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(mc_ctx_message(ctx), "Is a directory"));
+    ck_assert_ptr_null(net);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* Every allocation of parsing and assembling the residual example can fail cleanly. */
+START_TEST(test_allocation_failures)
+{
+    char *text = test_read_fixture("../../data/networks/residual-gn.net");
+    ck_assert_ptr_nonnull(text);
+    long k = 1;
+    for (;; k++) {
+        test_alloc a;
+        mc_ctx *ctx = test_ctx(&a, 1);
+        a.fail_at = a.count + k;
+        mc_net *net = NULL;
+        mc_status st = mc_netfile_parse(ctx, text, strlen(text), "r.net", &net, NULL);
+        if (st == MC_OK)
+            st = mc_net_assemble(net, 2);
+        char *shown = NULL;
+        if (st == MC_OK)
+            st = mc_net_analyze(net, &shown);
+        if (st != MC_OK)
+            ck_assert_msg(st == MC_ERR_NOMEM, "k=%ld: %s (%s)", k, mc_status_name(st),
+                          mc_ctx_message(ctx));
+        mc_free(ctx, shown);
+        mc_net_destroy(net);
+        mc_ctx_destroy(ctx);
+        ck_assert_msg(a.live == 0, "k=%ld: %ld blocks leaked", k, a.live);
+        if (st == MC_OK)
+            break;
+    }
+    ck_assert(k > 50);
+    free(text);
+}
+END_TEST
+
+static Suite *netfile_suite(void)
+{
+    Suite *s = suite_create("netfile");
+    TCase *tc = tcase_create("files");
+    tcase_add_test(tc, test_reference_file);
+    tcase_add_test(tc, test_residual_file);
+    tcase_add_test(tc, test_syntax_elements);
+    tcase_add_test(tc, test_layer_expression);
+    tcase_add_test(tc, test_nul_and_missing_file);
+    tcase_add_loop_test(tc, test_broken_files, 0, (int)(sizeof broken / sizeof broken[0]));
+    tcase_add_test(tc, test_allocation_failures);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return test_run_suite(netfile_suite());
+}
