@@ -21,5 +21,6 @@
 #include <minicnn/layers.h>
 #include <minicnn/net.h>
 #include <minicnn/netfile.h>
+#include <minicnn/optim.h>
 
 #endif

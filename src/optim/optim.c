@@ -1,0 +1,262 @@
+/* sgdm, adam and rmsprop as in MATLAB's trainingOptions. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <minicnn/optim.h>
+
+#include "../internal.h"
+
+struct mc_optim {
+    mc_ctx *ctx;
+    mc_optim_options o;
+    mc_param **params;
+    float **state_a; /* velocity, or first moment m, or rmsprop's s */
+    float **state_b; /* adam's s */
+    int n;
+    long steps;
+};
+
+static const char *const solver_names[] = {"sgdm", "adam", "rmsprop", NULL};
+static const char *const method_names[] = {"l2norm", "global-l2norm", "absolute-value", NULL};
+
+mc_optim_options mc_optim_default(mc_solver solver)
+{
+    mc_optim_options o;
+    memset(&o, 0, sizeof o);
+    o.solver = solver;
+    o.momentum = 0.9;
+    o.gradient_decay_factor = 0.9;
+    o.squared_gradient_decay_factor = solver == MC_SOLVER_RMSPROP ? 0.9 : 0.999;
+    o.epsilon = 1e-8;
+    o.l2_regularization = 1e-4;
+    o.gradient_threshold = INFINITY;
+    o.gradient_threshold_method = MC_THRESHOLD_L2NORM;
+    return o;
+}
+
+const char *mc_solver_name(mc_solver s)
+{
+    return (unsigned)s < 3 ? solver_names[s] : "unknown";
+}
+
+const char *mc_threshold_method_name(mc_grad_threshold_method m)
+{
+    return (unsigned)m < 3 ? method_names[m] : "unknown";
+}
+
+/* Looks `text` up in names (case-insensitive) or fails naming `what` and the choices. */
+static mc_status parse_name(mc_ctx *ctx, const char *text, const char *const *names,
+                            const char *what, int *out)
+{
+    for (int i = 0; names[i] != NULL; i++)
+        if (strcasecmp(text, names[i]) == 0) {
+            *out = i;
+            return MC_OK;
+        }
+    const char *hint = mc__closest(text, names);
+    char suggestion[64] = "";
+    if (hint != NULL)
+        snprintf(suggestion, sizeof suggestion, " (did you mean '%s'?)", hint);
+    return mc_ctx_fail(ctx, MC_ERR_INVALID, "unknown %s '%s'%s; expected '%s', '%s' or '%s'",
+                       what, text, suggestion, names[0], names[1], names[2]);
+}
+
+mc_status mc_solver_parse(mc_ctx *ctx, const char *text, mc_solver *out)
+{
+    int i = 0;
+    mc_status st = parse_name(ctx, text, solver_names, "solver", &i);
+    *out = (mc_solver)i;
+    return st;
+}
+
+mc_status mc_threshold_method_parse(mc_ctx *ctx, const char *text,
+                                    mc_grad_threshold_method *out)
+{
+    int i = 0;
+    mc_status st = parse_name(ctx, text, method_names, "GradientThresholdMethod", &i);
+    *out = (mc_grad_threshold_method)i;
+    return st;
+}
+
+static mc_status validate(mc_ctx *ctx, const mc_optim_options *o)
+{
+    const struct {
+        const char *name;
+        double v, lo, hi;
+        int hi_open;
+    } ranges[] = {
+        {"Momentum", o->momentum, 0, 1, 0},
+        {"GradientDecayFactor", o->gradient_decay_factor, 0, 1, 1},
+        {"SquaredGradientDecayFactor", o->squared_gradient_decay_factor, 0, 1, 1},
+    };
+    if ((unsigned)o->solver > MC_SOLVER_RMSPROP)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID, "unknown solver %d", (int)o->solver);
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        double v = ranges[i].v;
+        if (!(v >= ranges[i].lo && (ranges[i].hi_open ? v < ranges[i].hi : v <= ranges[i].hi)))
+            return mc_ctx_fail(ctx, MC_ERR_INVALID, "%s must be in [0, 1%s, not %g",
+                               ranges[i].name, ranges[i].hi_open ? ")" : "]", v);
+    }
+    if (!(o->epsilon > 0) || !isfinite(o->epsilon))
+        return mc_ctx_fail(ctx, MC_ERR_INVALID, "Epsilon must be a positive finite number, not %g",
+                           o->epsilon);
+    if (!(o->l2_regularization >= 0) || !isfinite(o->l2_regularization))
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "L2Regularization must be a nonnegative finite number, not %g",
+                           o->l2_regularization);
+    if (!(o->gradient_threshold > 0))
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "GradientThreshold must be positive (or Inf), not %g",
+                           o->gradient_threshold);
+    if ((unsigned)o->gradient_threshold_method > MC_THRESHOLD_ABSOLUTE_VALUE)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID, "unknown GradientThresholdMethod %d",
+                           (int)o->gradient_threshold_method);
+    return MC_OK;
+}
+
+void mc_optim_destroy(mc_optim *opt)
+{
+    if (opt == NULL)
+        return;
+    for (int i = 0; i < opt->n; i++) {
+        if (opt->state_a != NULL)
+            mc_free(opt->ctx, opt->state_a[i]);
+        if (opt->state_b != NULL)
+            mc_free(opt->ctx, opt->state_b[i]);
+    }
+    mc_free(opt->ctx, opt->state_a);
+    mc_free(opt->ctx, opt->state_b);
+    mc_free(opt->ctx, opt->params);
+    mc_free(opt->ctx, opt);
+}
+
+mc_status mc_optim_create(mc_ctx *ctx, const mc_optim_options *opts, mc_param *const *params,
+                          int n, mc_optim **out)
+{
+    *out = NULL;
+    mc_status st = validate(ctx, opts);
+    if (st != MC_OK)
+        return st;
+    mc_optim *opt = mc__calloc(ctx, 1, sizeof *opt);
+    if (opt == NULL)
+        return mc__nomem(ctx, "creating a solver");
+    opt->ctx = ctx;
+    opt->o = *opts;
+    opt->n = n;
+    opt->params = mc__calloc(ctx, (size_t)n, sizeof *opt->params);
+    opt->state_a = mc__calloc(ctx, (size_t)n, sizeof *opt->state_a);
+    opt->state_b = mc__calloc(ctx, (size_t)n, sizeof *opt->state_b);
+    bool ok = opt->params != NULL && opt->state_a != NULL && opt->state_b != NULL;
+    for (int i = 0; ok && i < n; i++) {
+        const size_t count = mc_tensor_numel(&params[i]->value);
+        opt->params[i] = params[i];
+        opt->state_a[i] = mc__calloc(ctx, count, sizeof(float));
+        ok = opt->state_a[i] != NULL;
+        if (ok && opts->solver == MC_SOLVER_ADAM) {
+            opt->state_b[i] = mc__calloc(ctx, count, sizeof(float));
+            ok = opt->state_b[i] != NULL;
+        }
+    }
+    if (!ok) {
+        mc_optim_destroy(opt);
+        return mc__nomem(ctx, "creating the solver's state");
+    }
+    *out = opt;
+    return MC_OK;
+}
+
+/* The regularized gradient of element i. */
+static float regularized(const mc_param *p, double l2, size_t i)
+{
+    return p->grad.data[i] + (float)(l2 * p->l2_factor) * p->value.data[i];
+}
+
+/* Sum of squares of a learnable's regularized gradient, in double. */
+static double sum_squares(const mc_param *p, double l2)
+{
+    double s = 0.0;
+    const size_t count = mc_tensor_numel(&p->value);
+    for (size_t i = 0; i < count; i++) {
+        const double g = regularized(p, l2, i);
+        s += g * g;
+    }
+    return s;
+}
+
+void mc_optim_step(mc_optim *opt, double learn_rate)
+{
+    const mc_optim_options *o = &opt->o;
+    const double l2 = o->l2_regularization, T = o->gradient_threshold;
+    const bool threshold = isfinite(T);
+    opt->steps++;
+    double global_scale = 1.0;
+    if (threshold && o->gradient_threshold_method == MC_THRESHOLD_GLOBAL_L2NORM) {
+        double s = 0.0;
+        for (int k = 0; k < opt->n; k++)
+            if (opt->params[k]->lr_factor != 0)
+                s += sum_squares(opt->params[k], l2);
+        const double norm = sqrt(s);
+        if (norm > T)
+            global_scale = T / norm;
+    }
+    const double t = (double)opt->steps;
+    const double b1 = o->gradient_decay_factor, b2 = o->squared_gradient_decay_factor;
+    const double adam_scale = sqrt(1.0 - pow(b2, t)) / (1.0 - pow(b1, t));
+    for (int k = 0; k < opt->n; k++) {
+        mc_param *p = opt->params[k];
+        if (p->lr_factor == 0)
+            continue;
+        double scale = global_scale;
+        if (threshold && o->gradient_threshold_method == MC_THRESHOLD_L2NORM) {
+            const double norm = sqrt(sum_squares(p, l2));
+            if (norm > T)
+                scale = T / norm;
+        }
+        const float clip = threshold && o->gradient_threshold_method ==
+                                            MC_THRESHOLD_ABSOLUTE_VALUE
+                               ? (float)T
+                               : INFINITY;
+        const float fscale = (float)scale, rate = (float)(learn_rate * p->lr_factor);
+        const size_t count = mc_tensor_numel(&p->value);
+        float *v = p->value.data, *a = opt->state_a[k], *b = opt->state_b[k];
+        for (size_t i = 0; i < count; i++) {
+            float g = regularized(p, l2, i) * fscale;
+            g = g > clip ? clip : g < -clip ? -clip : g;
+            switch (o->solver) {
+            case MC_SOLVER_SGDM:
+                a[i] = (float)o->momentum * a[i] - rate * g;
+                v[i] += a[i];
+                break;
+            case MC_SOLVER_ADAM:
+                a[i] = (float)b1 * a[i] + (float)(1.0 - b1) * g;
+                b[i] = (float)b2 * b[i] + (float)(1.0 - b2) * g * g;
+                v[i] -= (float)(learn_rate * p->lr_factor * adam_scale) * a[i] /
+                        (sqrtf(b[i]) + (float)o->epsilon);
+                break;
+            case MC_SOLVER_RMSPROP:
+                a[i] = (float)b2 * a[i] + (float)(1.0 - b2) * g * g;
+                v[i] -= rate * g / (sqrtf(a[i]) + (float)o->epsilon);
+                break;
+            }
+        }
+    }
+}
+
+long mc_optim_steps(const mc_optim *opt)
+{
+    return opt->steps;
+}
+
+void mc_optim_set_steps(mc_optim *opt, long steps)
+{
+    opt->steps = steps;
+}
+
+void mc_optim_state(mc_optim *opt, int i, float **a, float **b)
+{
+    *a = opt->state_a[i];
+    if (b != NULL)
+        *b = opt->state_b[i];
+}
