@@ -22,5 +22,6 @@
 #include <minicnn/net.h>
 #include <minicnn/netfile.h>
 #include <minicnn/optim.h>
+#include <minicnn/data.h>
 
 #endif
