@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include <minicnn/minicnn.h>
+#include <unistd.h>
+
+#include "cli.h"
 
 typedef struct command {
     const char *name;
@@ -17,6 +20,7 @@ static int cmd_info(int argc, char **argv);
 static int cmd_layer(int argc, char **argv);
 
 static const command commands[] = {
+    {"train", "train a network on a data set and report its test accuracy", cmd_train},
     {"info", "show a network file's layers, activations and learnables", cmd_info},
     {"layer", "show one layer's properties, e.g. minicnn layer \"reluLayer\"", cmd_layer},
     {"help", "list the commands", cmd_help},
@@ -44,8 +48,7 @@ static int cmd_version(int argc, char **argv)
     return 0;
 }
 
-/* Prints "minicnn: error: <message>" and returns the exit code for a failed status. */
-static int fail(mc_ctx *ctx, mc_status st)
+int cli_fail(mc_ctx *ctx, mc_status st)
 {
     fprintf(stderr, "minicnn: error: %s\n",
             ctx != NULL && mc_ctx_message(ctx)[0] != '\0' ? mc_ctx_message(ctx)
@@ -53,22 +56,29 @@ static int fail(mc_ctx *ctx, mc_status st)
     return 1;
 }
 
-static int usage(const char *text)
+int cli_usage(const char *text)
 {
     fprintf(stderr, "usage: %s\n", text);
     return 2;
 }
 
-static mc_ctx *new_ctx(void)
+mc_ctx *cli_ctx(uint64_t seed)
 {
     mc_ctx *ctx = NULL;
-    if (mc_ctx_create(NULL, 1, &ctx) != MC_OK)
+    if (mc_ctx_create(NULL, seed, &ctx) != MC_OK)
         fprintf(stderr, "minicnn: error: out of memory\n");
     return ctx;
 }
 
-/* Prints text owned by ctx and frees it. */
-static void put_text(mc_ctx *ctx, char *text)
+const char *cli_data_path(const char *relative, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "data/%s", relative);
+    if (access(buf, F_OK) != 0)
+        snprintf(buf, cap, "%s/data/%s", MC_SOURCE_DIR, relative);
+    return buf;
+}
+
+void cli_put_text(mc_ctx *ctx, char *text)
 {
     fputs(text, stdout);
     mc_free(ctx, text);
@@ -77,8 +87,8 @@ static void put_text(mc_ctx *ctx, char *text)
 static int cmd_info(int argc, char **argv)
 {
     if (argc != 2 || argv[1][0] == '-')
-        return usage("minicnn info FILE.net");
-    mc_ctx *ctx = new_ctx();
+        return cli_usage("minicnn info FILE.net");
+    mc_ctx *ctx = cli_ctx(1);
     if (ctx == NULL)
         return 1;
     mc_net *net = NULL;
@@ -110,16 +120,16 @@ static int cmd_info(int argc, char **argv)
     if (st == MC_OK)
         st = mc_net_describe(net, &text);
     if (st == MC_OK) {
-        put_text(ctx, text);
+        cli_put_text(ctx, text);
         st = mc_net_assemble(net, 1);
     }
     if (st == MC_OK)
         st = mc_net_analyze(net, &text);
     if (st == MC_OK) {
         putchar('\n');
-        put_text(ctx, text);
+        cli_put_text(ctx, text);
     }
-    int rc = st == MC_OK ? 0 : fail(ctx, st);
+    int rc = st == MC_OK ? 0 : cli_fail(ctx, st);
     mc_net_destroy(net);
     mc_ctx_destroy(ctx);
     return rc;
@@ -135,12 +145,12 @@ static int cmd_layer(int argc, char **argv)
         else if (expr == NULL && argv[i][0] != '-')
             expr = argv[i];
         else
-            return usage("minicnn layer [--all] \"EXPRESSION\"   e.g. minicnn layer "
+            return cli_usage("minicnn layer [--all] \"EXPRESSION\"   e.g. minicnn layer "
                          "\"groupNormalizationLayer(3,'Name','groupnorm')\"");
     }
     if (expr == NULL)
-        return usage("minicnn layer [--all] \"EXPRESSION\"");
-    mc_ctx *ctx = new_ctx();
+        return cli_usage("minicnn layer [--all] \"EXPRESSION\"");
+    mc_ctx *ctx = cli_ctx(1);
     if (ctx == NULL)
         return 1;
     mc_layer *layer = NULL;
@@ -150,9 +160,9 @@ static int cmd_layer(int argc, char **argv)
         st = mc_layer_describe(layer, all ? MC_DESCRIBE_ALL : MC_DESCRIBE_PROPERTIES, &text);
     if (st == MC_OK) {
         printf("layer = \n");
-        put_text(ctx, text);
+        cli_put_text(ctx, text);
     }
-    int rc = st == MC_OK ? 0 : fail(ctx, st);
+    int rc = st == MC_OK ? 0 : cli_fail(ctx, st);
     mc_layer_destroy(layer);
     mc_ctx_destroy(ctx);
     return rc;

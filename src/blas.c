@@ -1,5 +1,7 @@
 #include "blas.h"
 
+#include <minicnn/ctx.h>
+
 #include <cblas.h>
 
 void mc__sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
@@ -7,4 +9,9 @@ void mc__sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, con
 {
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void mc_set_threads(int n)
+{
+    openblas_set_num_threads(n < 1 ? 1 : n);
 }

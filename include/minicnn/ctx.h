@@ -65,4 +65,8 @@ double mc_rng_uniform(mc_ctx *ctx);
 /* Standard normal double (Box-Muller; consumes two uniforms per call, caches nothing). */
 double mc_rng_normal(mc_ctx *ctx);
 
+/* The number of threads minicnn's matrix products use (OpenBLAS's setting, process-wide);
+ * n < 1 means 1. Results do not depend on it. */
+void mc_set_threads(int n);
+
 #endif

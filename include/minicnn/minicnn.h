@@ -23,5 +23,6 @@
 #include <minicnn/netfile.h>
 #include <minicnn/optim.h>
 #include <minicnn/data.h>
+#include <minicnn/train.h>
 
 #endif
