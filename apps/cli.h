@@ -24,5 +24,6 @@ void cli_put_text(mc_ctx *ctx, char *text);
 const char *cli_data_path(const char *relative, char *buf, size_t cap);
 
 int cmd_train(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
 
 #endif

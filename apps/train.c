@@ -23,6 +23,7 @@ typedef struct flag {
 typedef struct train_args {
     const char *net, *data, *train_images, *train_labels, *test_images, *test_labels;
     const char *color, *solver, *shuffle, *schedule, *threshold_method, *report, *validation;
+    const char *save;
     double initial_learn_rate, momentum, beta1, beta2, epsilon, l2, drop_factor, threshold;
     double min_accuracy;
     int max_epochs, batch, drop_period, validation_frequency, validation_patience;
@@ -68,6 +69,7 @@ static int flags_of(train_args *a, flag *f)
         {"threads", F_INT, &a->threads, "threads for matrix products (1)"},
         {"train-subset", F_INT, &a->train_subset, "use only the first N training images"},
         {"report", F_STRING, &a->report, "write a JSON summary to this file"},
+        {"save", F_STRING, &a->save, "save the trained network to this model file"},
         {"min-accuracy", F_DOUBLE, &a->min_accuracy, "exit with status 3 below this accuracy"},
     };
     const int n = (int)(sizeof all / sizeof all[0]);
@@ -235,6 +237,33 @@ static int data_paths(train_args *a, char paths[4][512], const char **name)
     }
     *name = data;
     return 0;
+}
+
+/* Class names of the known data sets, in label order; NULL for numbered classes. */
+static const char *const fashion_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
+                                                "Coat",        "Sandal",  "Shirt",    "Sneaker",
+                                                "Bag",         "Ankle boot"};
+
+/* Names the output layer's classes when the network file left them 'auto': Fashion-MNIST's
+ * names, else the label numbers. */
+static mc_status name_classes(mc_ctx *ctx, mc_net *net, const char *data_name)
+{
+    mc_layer *out = NULL;
+    for (int l = 0; l < mc_net_num_layers(net); l++)
+        if (mc_net_layer(net, l)->vt->role == MC_ROLE_OUTPUT)
+            out = mc_net_layer(net, l);
+    const int K = mc_net_num_classes(net);
+    if (out == NULL || mc_classification_num_classes(out) > 0 || K > 1000)
+        return MC_OK;
+    const bool fashion = strcmp(data_name, "fashion-mnist") == 0 && K == 10;
+    char numbers[1000][8];
+    const char *names[1000];
+    for (int k = 0; k < K; k++) {
+        snprintf(numbers[k], sizeof numbers[k], "%d", k);
+        names[k] = fashion ? fashion_classes[k] : numbers[k];
+    }
+    (void)ctx;
+    return mc_classification_set_classes(out, names, K);
 }
 
 /* ---- MATLAB's verbose table ---- */
@@ -531,6 +560,8 @@ int cmd_train(int argc, char **argv)
                              have == 1 ? "gray2rgb" : "rgb2gray");
         }
     }
+    if (st == MC_OK)
+        st = name_classes(ctx, net, data_name);
     if (st == MC_OK && mc_input_needs_fit(mc_net_input_layer(net))) {
         printf("Initializing input data normalization.\n");
         fflush(stdout);
@@ -563,6 +594,12 @@ int cmd_train(int argc, char **argv)
         if (a.report != NULL)
             rc = write_report(a.report, &a, &o, data_name, paths, &train, &test, a.net, acc, loss,
                               epochs != NULL ? epochs : "");
+        if (rc == 0 && a.save != NULL) {
+            st = mc_model_save(net, a.save);
+            rc = st == MC_OK ? 0 : cli_fail(ctx, st);
+            if (rc == 0)
+                printf("Saved the trained network to %s\n", a.save);
+        }
         if (rc == 0 && !isnan(a.min_accuracy) && acc < a.min_accuracy) {
             fprintf(stderr, "minicnn train: test accuracy %.4f is below --min-accuracy %.4f\n",
                     acc, a.min_accuracy);
@@ -573,6 +610,110 @@ int cmd_train(int argc, char **argv)
     }
     free(epochs);
     mc_dataset_release(ctx, &train);
+    mc_dataset_release(ctx, &test);
+    mc_net_destroy(net);
+    mc_ctx_destroy(ctx);
+    return rc;
+}
+
+/* ---- minicnn classify ---- */
+
+/* Prints the confusion matrix: rows are true classes, columns predicted ones. */
+static void print_confusion(const mc_net *net, const long *counts, int K)
+{
+    const mc_layer *out = NULL;
+    for (int l = 0; l < mc_net_num_layers(net); l++)
+        if (mc_net_layer(net, l)->vt->role == MC_ROLE_OUTPUT)
+            out = mc_net_layer(net, l);
+    char fallback[16];
+    int w = 5;
+    for (int k = 0; k < K; k++) {
+        const char *name = mc_classification_class_name(out, k);
+        int len = name != NULL ? (int)strlen(name) : snprintf(fallback, sizeof fallback, "%d", k);
+        w = len > w ? len : w;
+    }
+    printf("\nConfusion matrix (rows: true class, columns: predicted class):\n\n%*s", w + 2, "");
+    for (int k = 0; k < K; k++) {
+        const char *name = mc_classification_class_name(out, k);
+        snprintf(fallback, sizeof fallback, "%d", k);
+        printf("  %*s", w, name != NULL ? name : fallback);
+    }
+    putchar('\n');
+    for (int t = 0; t < K; t++) {
+        const char *name = mc_classification_class_name(out, t);
+        snprintf(fallback, sizeof fallback, "%d", t);
+        printf("%*s  ", w, name != NULL ? name : fallback);
+        for (int p = 0; p < K; p++)
+            printf("  %*ld", w, counts[(size_t)t * K + p]);
+        putchar('\n');
+    }
+}
+
+int cmd_classify(int argc, char **argv)
+{
+    if (argc < 2 || argv[1][0] == '-')
+        return cli_usage("minicnn classify MODEL [--data fashion-mnist|mnist | --test-images F "
+                         "--test-labels F] [--color-preprocessing gray2rgb|rgb2gray]");
+    const char *model = argv[1];
+    train_args a;
+    memset(&a, 0, sizeof a);
+    a.seed = 1;
+    int rc = parse_flags(argc - 1, argv + 1, &a);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    char paths[4][512];
+    const char *data_name = NULL;
+    if (a.test_images != NULL || a.test_labels != NULL) {
+        if (a.test_images == NULL || a.test_labels == NULL) {
+            fprintf(stderr, "minicnn classify: give both --test-images and --test-labels\n");
+            return 2;
+        }
+        snprintf(paths[2], sizeof paths[2], "%s", a.test_images);
+        snprintf(paths[3], sizeof paths[3], "%s", a.test_labels);
+    } else if ((rc = data_paths(&a, paths, &data_name)) != 0) {
+        return rc;
+    }
+    mc_ctx *ctx = cli_ctx(1);
+    if (ctx == NULL)
+        return 1;
+    mc_net *net = NULL;
+    mc_dataset test;
+    memset(&test, 0, sizeof test);
+    mc_status st = mc_model_load(ctx, model, 256, &net);
+    if (st == MC_OK)
+        st = mc_dataset_read_idx(ctx, paths[2], paths[3], &test);
+    if (st == MC_OK && a.color != NULL && strcmp(a.color, "none") != 0)
+        st = mc_dataset_convert_channels(ctx, &test, mc_net_input_shape(net, 1).dims[1]);
+    const int K = st == MC_OK ? mc_net_num_classes(net) : 0;
+    long *counts = st == MC_OK ? calloc((size_t)K * K, sizeof *counts) : NULL;
+    if (st == MC_OK && counts == NULL)
+        st = mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory");
+    double acc = 0, loss = 0;
+    if (st == MC_OK)
+        st = mc_evaluate(net, &test, &acc, &loss);
+    /* the confusion matrix, batch by batch */
+    const int N = st == MC_OK ? test.shape.dims[0] : 0;
+    const size_t per = N > 0 ? mc_shape_numel(&test.shape) / (size_t)N : 0;
+    for (int n = 0; st == MC_OK && n < N; n += 256) {
+        const int b = N - n < 256 ? N - n : 256;
+        st = mc_net_forward(net, test.x + (size_t)n * per, b, MC_MODE_INFERENCE);
+        const float *p = mc_net_scores(net);
+        for (int i = 0; st == MC_OK && i < b; i++) {
+            int best = 0;
+            for (int k = 1; k < K; k++)
+                best = p[(size_t)i * K + k] > p[(size_t)i * K + best] ? k : best;
+            if (test.labels[n + i] < K)
+                counts[(size_t)test.labels[n + i] * K + best]++;
+        }
+    }
+    if (st == MC_OK) {
+        printf("Accuracy: %.2f%% (%d images), loss: %.4f\n", 100 * acc, N, loss);
+        print_confusion(net, counts, K);
+        rc = 0;
+    } else {
+        rc = cli_fail(ctx, st);
+    }
+    free(counts);
     mc_dataset_release(ctx, &test);
     mc_net_destroy(net);
     mc_ctx_destroy(ctx);

@@ -35,6 +35,7 @@ struct mc_net {
     bool trained;      /* the last forward pass was in training mode */
     const float *x;    /* data of the last forward pass (borrowed) */
     bool want_dx; /* compute the gradient with respect to the input layer's output */
+    char *source; /* the network file's text, or NULL */
 };
 
 static bool is_input(const node *nd)
@@ -77,7 +78,25 @@ void mc_net_destroy(mc_net *net)
     for (int i = 0; i < net->n; i++)
         mc_layer_destroy(net->nodes[i].layer);
     mc_free(net->ctx, net->nodes);
+    mc_free(net->ctx, net->source);
     mc_free(net->ctx, net);
+}
+
+mc_status mc_net_set_source(mc_net *net, const char *text, size_t len)
+{
+    char *copy = mc_alloc(net->ctx, len + 1);
+    if (copy == NULL)
+        return mc__nomem(net->ctx, "keeping the network file's text");
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    mc_free(net->ctx, net->source);
+    net->source = copy;
+    return MC_OK;
+}
+
+const char *mc_net_source(const mc_net *net)
+{
+    return net->source;
 }
 
 static mc_status not_after_assembly(mc_net *net, const char *what)

@@ -24,5 +24,6 @@
 #include <minicnn/optim.h>
 #include <minicnn/data.h>
 #include <minicnn/train.h>
+#include <minicnn/model.h>
 
 #endif

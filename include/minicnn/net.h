@@ -52,6 +52,11 @@ int mc_net_max_batch(const mc_net *net);
 /* The input layer, or NULL when there is none. */
 mc_layer *mc_net_input_layer(const mc_net *net);
 
+/* The network file's text the network was read from (NULL if none), kept for model files.
+ * set_source copies len bytes; returns MC_OK or MC_ERR_NOMEM. */
+mc_status mc_net_set_source(mc_net *net, const char *text, size_t len);
+const char *mc_net_source(const mc_net *net);
+
 /* Layers in the order they were added (MATLAB's Layers property); borrowed. */
 int mc_net_num_layers(const mc_net *net);
 mc_layer *mc_net_layer(const mc_net *net, int i);

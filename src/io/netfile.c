@@ -1131,6 +1131,13 @@ mc_status mc_netfile_parse(mc_ctx *ctx, const char *text, size_t len, const char
     }
     if (st == MC_OK)
         st = take_result(&ps, out, &graph);
+    if (st == MC_OK) {
+        st = mc_net_set_source(*out, text, len);
+        if (st != MC_OK) {
+            mc_net_destroy(*out);
+            *out = NULL;
+        }
+    }
     parser_free(&ps);
     if (is_graph != NULL)
         *is_graph = graph;

@@ -1,0 +1,482 @@
+/* Model files: see include/minicnn/model.h for the layout. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include <minicnn/input.h>
+#include <minicnn/layers.h>
+#include <minicnn/model.h>
+#include <minicnn/netfile.h>
+
+#include "../internal.h"
+
+#define HEADER_SIZE 40
+#define KIND_NETWORK 1
+static const unsigned char magic[8] = {'M', 'I', 'N', 'I', 'C', 'N', 'N', 0};
+
+/* ---- A growing byte buffer -------------------------------------------------------------- */
+
+typedef struct bytes {
+    mc_ctx *ctx;
+    unsigned char *data;
+    size_t len, cap;
+    bool failed;
+} bytes;
+
+static void put(bytes *b, const void *p, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        unsigned char *d = mc_alloc(b->ctx, cap);
+        if (d == NULL) {
+            b->failed = true;
+            return;
+        }
+        if (b->len > 0)
+            memcpy(d, b->data, b->len);
+        mc_free(b->ctx, b->data);
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static void put_u(bytes *b, uint64_t v, int size)
+{
+    unsigned char le[8];
+    for (int i = 0; i < size; i++)
+        le[i] = (unsigned char)(v >> (8 * i));
+    put(b, le, (size_t)size);
+}
+
+static void put_floats(bytes *b, const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        put_u(b, u, 4);
+    }
+}
+
+static uint64_t get_le(const unsigned char *p, int size)
+{
+    uint64_t v = 0;
+    for (int i = size - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* ---- Arrays: every learnable and buffer of every layer, named "layer/Name" -------------- */
+
+typedef struct array_ref {
+    const mc_layer *layer;
+    const char *name;
+    mc_tensor *t;
+} array_ref;
+
+/* The k-th array of the network (false past the last). */
+static bool array_at(const mc_net *net, int k, array_ref *out)
+{
+    for (int l = 0; l < mc_net_num_layers(net); l++) {
+        mc_layer *layer = mc_net_layer(net, l);
+        const int np = mc_layer_num_params(layer), nb = mc_layer_num_buffers(layer);
+        if (k < np) {
+            mc_param *p = mc_layer_param(layer, k);
+            *out = (array_ref){layer, p->name, &p->value};
+            return true;
+        }
+        k -= np;
+        if (k < nb) {
+            const char *name = NULL;
+            mc_tensor *t = mc_layer_buffer(layer, k, &name);
+            *out = (array_ref){layer, name, t};
+            return true;
+        }
+        k -= nb;
+    }
+    return false;
+}
+
+/* ---- Saving ----------------------------------------------------------------------------- */
+
+static mc_status io_fail(mc_ctx *ctx, const char *what, const char *path)
+{
+    return mc_ctx_fail(ctx, MC_ERR_IO, "cannot %s '%s': %s", what, path, strerror(errno));
+}
+
+/* Writes data to path through path.tmp.<pid>, fsync and rename; the directory is synced too. */
+static mc_status write_atomically(mc_ctx *ctx, const char *path, const unsigned char *head,
+                                  size_t head_len, const unsigned char *data, size_t len)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return mc_ctx_fail(ctx, MC_ERR_IO, "path too long: '%s'", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return io_fail(ctx, "create", tmp);
+    mc_status st = MC_OK;
+    const unsigned char *parts[2] = {head, data};
+    const size_t lens[2] = {head_len, len};
+    for (int i = 0; i < 2 && st == MC_OK; i++) {
+        size_t done = 0;
+        while (done < lens[i]) {
+            ssize_t k = write(fd, parts[i] + done, lens[i] - done);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0) {
+                st = io_fail(ctx, "write", tmp);
+                break;
+            }
+            done += (size_t)k;
+        }
+    }
+    if (st == MC_OK && fsync(fd) != 0)
+        st = io_fail(ctx, "sync", tmp);
+    if (close(fd) != 0 && st == MC_OK)
+        st = io_fail(ctx, "close", tmp);
+    if (st == MC_OK && rename(tmp, path) != 0)
+        st = io_fail(ctx, "rename the new file to", path);
+    if (st != MC_OK) {
+        unlink(tmp);
+        return st;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY);
+    if (dfd >= 0) {
+        fsync(dfd); /* best effort: the rename is already visible */
+        close(dfd);
+    }
+    return MC_OK;
+}
+
+mc_status mc_model_save(const mc_net *net, const char *path)
+{
+    mc_ctx *ctx = mc_net_ctx(net);
+    if (!mc_net_is_assembled(net))
+        return mc_ctx_fail(ctx, MC_ERR_STATE, "cannot save '%s': the network is not assembled",
+                           path);
+    const char *source = mc_net_source(net);
+    if (source == NULL)
+        return mc_ctx_fail(ctx, MC_ERR_STATE,
+                           "cannot save '%s': the network was not read from a network file",
+                           path);
+    bytes b = {ctx, NULL, 0, 0, false};
+    put_u(&b, strlen(source), 4);
+    put(&b, source, strlen(source));
+    int count = 0;
+    array_ref r;
+    while (array_at(net, count, &r))
+        count++;
+    put_u(&b, (uint64_t)count, 4);
+    for (int k = 0; k < count; k++) {
+        array_at(net, k, &r);
+        char name[512];
+        snprintf(name, sizeof name, "%s/%s", mc_layer_name(r.layer), r.name);
+        put_u(&b, strlen(name), 2);
+        put(&b, name, strlen(name));
+        put_u(&b, (uint64_t)r.t->shape.ndim, 1);
+        for (int d = 0; d < r.t->shape.ndim; d++)
+            put_u(&b, (uint64_t)r.t->shape.dims[d], 4);
+        put_floats(&b, r.t->data, mc_tensor_numel(r.t));
+    }
+    const mc_layer *out = NULL, *in = mc_net_input_layer(net);
+    for (int l = 0; l < mc_net_num_layers(net); l++)
+        if (mc_net_layer(net, l)->vt->role == MC_ROLE_OUTPUT)
+            out = mc_net_layer(net, l);
+    const int nc = out != NULL ? mc_classification_num_classes(out) : 0;
+    put_u(&b, (uint64_t)nc, 4);
+    for (int k = 0; k < nc; k++) {
+        const char *c = mc_classification_class_name(out, k);
+        put_u(&b, strlen(c), 2);
+        put(&b, c, strlen(c));
+    }
+    put_u(&b, in != NULL && mc_input_is_fitted(in), 1);
+    if (b.failed) {
+        mc_free(ctx, b.data);
+        return mc__nomem(ctx, "saving a network");
+    }
+    uLongf zlen = compressBound((uLong)b.len);
+    unsigned char *z = mc_alloc(ctx, zlen);
+    if (z == NULL || compress2(z, &zlen, b.data, (uLong)b.len, 6) != Z_OK) {
+        mc_free(ctx, z);
+        mc_free(ctx, b.data);
+        return mc__nomem(ctx, "compressing a network");
+    }
+    bytes h = {ctx, NULL, 0, 0, false};
+    put(&h, magic, 8);
+    put_u(&h, MC_MODEL_VERSION, 4);
+    put_u(&h, KIND_NETWORK, 4);
+    put_u(&h, zlen, 8);
+    put_u(&h, b.len, 8);
+    put_u(&h, crc32(0L, b.data, (uInt)b.len), 4);
+    if (!h.failed)
+        put_u(&h, crc32(0L, h.data, 36), 4);
+    mc_status st = h.failed ? mc__nomem(ctx, "saving a network")
+                            : write_atomically(ctx, path, h.data, h.len, z, zlen);
+    mc_free(ctx, h.data);
+    mc_free(ctx, z);
+    mc_free(ctx, b.data);
+    return st;
+}
+
+/* ---- Loading ---------------------------------------------------------------------------- */
+
+typedef struct reader {
+    mc_ctx *ctx;
+    const char *path;
+    const unsigned char *p;
+    size_t len, at;
+} reader;
+
+static mc_status corrupt(reader *r, const char *what)
+{
+    return mc_ctx_fail(r->ctx, MC_ERR_FORMAT,
+                       "%s: corrupt model file: %s at byte %zu of the payload", r->path, what,
+                       r->at);
+}
+
+static mc_status take(reader *r, size_t n, const unsigned char **out, const char *what)
+{
+    if (n > r->len - r->at)
+        return corrupt(r, what);
+    *out = r->p + r->at;
+    r->at += n;
+    return MC_OK;
+}
+
+static mc_status take_u(reader *r, int size, uint64_t *v, const char *what)
+{
+    const unsigned char *p = NULL;
+    mc_status st = take(r, (size_t)size, &p, what);
+    if (st == MC_OK)
+        *v = get_le(p, size);
+    return st;
+}
+
+/* Fills the network's arrays from the payload, which must hold exactly them. */
+static mc_status read_arrays(reader *r, mc_net *net)
+{
+    uint64_t count = 0;
+    mc_status st = take_u(r, 4, &count, "the array count");
+    int have = 0;
+    array_ref ref;
+    while (array_at(net, have, &ref))
+        have++;
+    if (st == MC_OK && count != (uint64_t)have)
+        return mc_ctx_fail(r->ctx, MC_ERR_FORMAT,
+                           "%s: the file holds %llu arrays but its network has %d; the file is "
+                           "corrupt",
+                           r->path, (unsigned long long)count, have);
+    for (int k = 0; st == MC_OK && k < have; k++) {
+        array_at(net, k, &ref);
+        uint64_t n = 0, ndim = 0, d = 0;
+        const unsigned char *name = NULL, *data = NULL;
+        st = take_u(r, 2, &n, "an array name's length");
+        if (st == MC_OK)
+            st = take(r, n, &name, "an array name");
+        if (st == MC_OK)
+            st = take_u(r, 1, &ndim, "an array's dimensions");
+        char want[512];
+        snprintf(want, sizeof want, "%s/%s", mc_layer_name(ref.layer), ref.name);
+        if (st == MC_OK && (strlen(want) != n || memcmp(want, name, n) != 0))
+            return mc_ctx_fail(r->ctx, MC_ERR_FORMAT,
+                               "%s: array %d is '%.*s' but the network's is '%s'", r->path,
+                               k + 1, (int)(n > 200 ? 200 : n), (const char *)name, want);
+        if (st == MC_OK && ndim != (uint64_t)ref.t->shape.ndim)
+            return mc_ctx_fail(r->ctx, MC_ERR_FORMAT,
+                               "%s: '%s' has %llu dimensions in the file, %d in the network",
+                               r->path, want, (unsigned long long)ndim, ref.t->shape.ndim);
+        for (int i = 0; st == MC_OK && i < ref.t->shape.ndim; i++) {
+            st = take_u(r, 4, &d, "an array's size");
+            if (st == MC_OK && d != (uint64_t)ref.t->shape.dims[i])
+                return mc_ctx_fail(r->ctx, MC_ERR_FORMAT,
+                                   "%s: '%s' has size %llu in dimension %d in the file but %d in "
+                                   "the network",
+                                   r->path, want, (unsigned long long)d, i + 1,
+                                   ref.t->shape.dims[i]);
+        }
+        const size_t numel = mc_tensor_numel(ref.t);
+        if (st == MC_OK)
+            st = take(r, 4 * numel, &data, "array values");
+        for (size_t i = 0; st == MC_OK && i < numel; i++) {
+            uint32_t u = (uint32_t)get_le(data + 4 * i, 4);
+            memcpy(&ref.t->data[i], &u, 4);
+        }
+    }
+    return st;
+}
+
+static mc_status read_classes(reader *r, mc_net *net)
+{
+    uint64_t count = 0, n = 0;
+    mc_status st = take_u(r, 4, &count, "the class count");
+    if (st != MC_OK || count == 0)
+        return st;
+    if (count != (uint64_t)mc_net_num_classes(net))
+        return mc_ctx_fail(r->ctx, MC_ERR_FORMAT, "%s: %llu class names for %d classes", r->path,
+                           (unsigned long long)count, mc_net_num_classes(net));
+    char **names = mc__calloc(r->ctx, (size_t)count, sizeof *names);
+    if (names == NULL)
+        return mc__nomem(r->ctx, "reading class names");
+    for (uint64_t k = 0; st == MC_OK && k < count; k++) {
+        const unsigned char *s = NULL;
+        st = take_u(r, 2, &n, "a class name's length");
+        if (st == MC_OK)
+            st = take(r, n, &s, "a class name");
+        if (st == MC_OK && (names[k] = mc_alloc(r->ctx, n + 1)) == NULL)
+            st = mc__nomem(r->ctx, "reading class names");
+        if (st == MC_OK) {
+            memcpy(names[k], s, n);
+            names[k][n] = '\0';
+        }
+    }
+    mc_layer *out = NULL;
+    for (int l = 0; l < mc_net_num_layers(net); l++)
+        if (mc_net_layer(net, l)->vt->role == MC_ROLE_OUTPUT)
+            out = mc_net_layer(net, l);
+    if (st == MC_OK)
+        st = mc_classification_set_classes(out, (const char *const *)names, (int)count);
+    for (uint64_t k = 0; k < count; k++)
+        mc_free(r->ctx, names[k]);
+    mc_free(r->ctx, names);
+    return st;
+}
+
+/* Reads the whole file into memory (model files are small). */
+static mc_status read_file(mc_ctx *ctx, const char *path, unsigned char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return mc_ctx_fail(ctx, MC_ERR_IO, "cannot open model file '%s': %s", path,
+                           strerror(errno));
+    bytes b = {ctx, NULL, 0, 0, false};
+    unsigned char buf[65536];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0 && !b.failed)
+        put(&b, buf, k);
+    const int err = ferror(f) ? errno : 0;
+    fclose(f);
+    if (err != 0 || b.failed) {
+        mc_free(ctx, b.data);
+        return err != 0 ? mc_ctx_fail(ctx, MC_ERR_IO, "cannot read model file '%s': %s", path,
+                                      strerror(err))
+                        : mc__nomem(ctx, "reading a model file");
+    }
+    *out = b.data;
+    *len = b.len;
+    return MC_OK;
+}
+
+static mc_status check_header(mc_ctx *ctx, const char *path, const unsigned char *f, size_t len,
+                              uint64_t *zlen, uint64_t *plen, uint32_t *crc)
+{
+    if (len < HEADER_SIZE || memcmp(f, magic, 8) != 0)
+        return mc_ctx_fail(ctx, MC_ERR_FORMAT,
+                           len < HEADER_SIZE && len >= 8 && memcmp(f, magic, 8) == 0
+                               ? "%s: truncated model file: %zu bytes, shorter than its 40-byte "
+                                 "header"
+                               : "%s: not a minicnn model file (%zu bytes; no MINICNN magic at "
+                                 "byte 0)",
+                           path, len);
+    const uint64_t version = get_le(f + 8, 4), kind = get_le(f + 12, 4);
+    if ((uint32_t)crc32(0L, f, 36) != (uint32_t)get_le(f + 36, 4))
+        return mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s: corrupt model file: the header's CRC-32 "
+                                               "does not match",
+                           path);
+    if (version > MC_MODEL_VERSION || version == 0)
+        return mc_ctx_fail(ctx, MC_ERR_FORMAT,
+                           "%s: model file format version %llu; this minicnn reads version %d "
+                           "(a newer minicnn wrote it?)",
+                           path, (unsigned long long)version, MC_MODEL_VERSION);
+    if (kind != KIND_NETWORK)
+        return mc_ctx_fail(ctx, MC_ERR_FORMAT,
+                           "%s: holds a file of kind %llu, not a trained network", path,
+                           (unsigned long long)kind);
+    *zlen = get_le(f + 16, 8);
+    *plen = get_le(f + 24, 8);
+    *crc = (uint32_t)get_le(f + 32, 4);
+    if (*zlen != len - HEADER_SIZE)
+        return mc_ctx_fail(ctx, MC_ERR_FORMAT,
+                           "%s: %s model file: the header announces %llu bytes of payload, the "
+                           "file holds %zu",
+                           path, *zlen > len - HEADER_SIZE ? "truncated" : "corrupt",
+                           (unsigned long long)*zlen, len - HEADER_SIZE);
+    if (*plen > ((uint64_t)1 << 32) || *plen > 1032 * *zlen + 1024)
+        return mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s: corrupt model file: a payload of %llu bytes "
+                                               "cannot come from %llu compressed bytes",
+                           path, (unsigned long long)*plen, (unsigned long long)*zlen);
+    return MC_OK;
+}
+
+mc_status mc_model_load(mc_ctx *ctx, const char *path, int max_batch, mc_net **out)
+{
+    *out = NULL;
+    unsigned char *file = NULL, *payload = NULL;
+    size_t len = 0;
+    uint64_t zlen = 0, plen = 0;
+    uint32_t crc = 0;
+    mc_status st = read_file(ctx, path, &file, &len);
+    if (st == MC_OK)
+        st = check_header(ctx, path, file, len, &zlen, &plen, &crc);
+    if (st == MC_OK && (payload = mc_alloc(ctx, (size_t)plen + 1)) == NULL)
+        st = mc__nomem(ctx, "reading a model file");
+    if (st == MC_OK) {
+        uLongf got = (uLongf)plen;
+        int zr = uncompress(payload, &got, file + HEADER_SIZE, (uLong)zlen);
+        if (zr != Z_OK || got != plen)
+            st = mc_ctx_fail(ctx, zr == Z_MEM_ERROR ? MC_ERR_NOMEM : MC_ERR_FORMAT,
+                             "%s: corrupt model file: the compressed payload %s", path,
+                             zr == Z_OK ? "has the wrong length" : zError(zr));
+        else if ((uint32_t)crc32(0L, payload, (uInt)plen) != crc)
+            st = mc_ctx_fail(ctx, MC_ERR_FORMAT,
+                             "%s: corrupt model file: the payload's CRC-32 does not match", path);
+    }
+    reader r = {ctx, path, payload, (size_t)plen, 0};
+    mc_net *net = NULL;
+    uint64_t n = 0;
+    const unsigned char *text = NULL, *fitted = NULL;
+    if (st == MC_OK)
+        st = take_u(&r, 4, &n, "the network text's length");
+    if (st == MC_OK)
+        st = take(&r, n, &text, "the network text");
+    if (st == MC_OK) {
+        st = mc_netfile_parse(ctx, (const char *)text, n, path, &net, NULL);
+        if (st == MC_OK)
+            st = mc_net_assemble(net, max_batch);
+        if (st != MC_OK && st != MC_ERR_NOMEM) {
+            char msg[768];
+            snprintf(msg, sizeof msg, "%s", mc_ctx_message(ctx));
+            st = mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s: the network in the file is invalid: %s",
+                             path, msg);
+        }
+    }
+    if (st == MC_OK)
+        st = read_arrays(&r, net);
+    if (st == MC_OK)
+        st = read_classes(&r, net);
+    if (st == MC_OK)
+        st = take(&r, 1, &fitted, "the input statistics flag");
+    if (st == MC_OK && r.at != r.len)
+        st = corrupt(&r, "unexpected bytes after the data");
+    if (st == MC_OK && mc_net_input_layer(net) != NULL)
+        mc_input_set_fitted(mc_net_input_layer(net), fitted[0] != 0);
+    mc_free(ctx, payload);
+    mc_free(ctx, file);
+    if (st != MC_OK) {
+        mc_net_destroy(net);
+        return st;
+    }
+    *out = net;
+    return MC_OK;
+}
