@@ -249,6 +249,86 @@ START_TEST(test_allocation_failures)
 }
 END_TEST
 
+/* MATLAB's update equations in double, written out for three learnables of two values. */
+static void reference_step(const mc_optim_options *o, double lr, long t, double p[3][2],
+                           double g0[3][2], const double flr[3], const double fl2[3],
+                           double a[3][2], double b[3][2])
+{
+    double g[3][2], global = 0;
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < 2; i++) {
+            g[k][i] = g0[k][i] + o->l2_regularization * fl2[k] * p[k][i];
+            if (flr[k] != 0)
+                global += g[k][i] * g[k][i];
+        }
+    for (int k = 0; k < 3; k++) {
+        if (flr[k] == 0)
+            continue;
+        double scale = 1, T = o->gradient_threshold;
+        const double norm = sqrt(g[k][0] * g[k][0] + g[k][1] * g[k][1]);
+        if (o->gradient_threshold_method == MC_THRESHOLD_L2NORM && norm > T)
+            scale = T / norm;
+        if (o->gradient_threshold_method == MC_THRESHOLD_GLOBAL_L2NORM && sqrt(global) > T)
+            scale = T / sqrt(global);
+        for (int i = 0; i < 2; i++) {
+            double gi = g[k][i] * scale;
+            if (o->gradient_threshold_method == MC_THRESHOLD_ABSOLUTE_VALUE)
+                gi = fmax(-T, fmin(T, gi));
+            const double rate = lr * flr[k];
+            if (o->solver == MC_SOLVER_SGDM) {
+                a[k][i] = o->momentum * a[k][i] - rate * gi;
+                p[k][i] += a[k][i];
+            } else if (o->solver == MC_SOLVER_ADAM) {
+                const double b1 = o->gradient_decay_factor, b2 = o->squared_gradient_decay_factor;
+                a[k][i] = b1 * a[k][i] + (1 - b1) * gi;
+                b[k][i] = b2 * b[k][i] + (1 - b2) * gi * gi;
+                p[k][i] -= rate * sqrt(1 - pow(b2, (double)t)) / (1 - pow(b1, (double)t)) *
+                           a[k][i] / (sqrt(b[k][i]) + o->epsilon);
+            } else {
+                const double b2 = o->squared_gradient_decay_factor;
+                a[k][i] = b2 * a[k][i] + (1 - b2) * gi * gi;
+                p[k][i] -= rate * gi / (sqrt(a[k][i]) + o->epsilon);
+            }
+        }
+    }
+}
+
+/* Three iterations of every solver with every threshold method (and none), factors 0, 1, 2 on
+ * learn rate and L2, and a learning rate that changes between steps as a schedule would. */
+START_TEST(test_three_iterations)
+{
+    const mc_solver solver = (mc_solver)(_i / 4);
+    const int method = _i % 4; /* 3: no threshold */
+    fixture f;
+    fixture_init(&f);
+    mc_optim_options o = mc_optim_default(solver);
+    o.l2_regularization = 0.05;
+    if (method < 3) {
+        o.gradient_threshold = 0.7;
+        o.gradient_threshold_method = (mc_grad_threshold_method)method;
+    }
+    mc_optim *opt = make(&f, &o);
+    double p[3][2], g0[3][2], a[3][2] = {{0}}, b[3][2] = {{0}};
+    const double flr[3] = {1, 2, 0}, fl2[3] = {1, 0, 2}, lr[3] = {0.1, 0.1, 0.01};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < 2; i++) {
+            p[k][i] = f.value[k][i];
+            g0[k][i] = f.grad[k][i];
+        }
+    for (int t = 1; t <= 3; t++) {
+        mc_optim_step(opt, lr[t - 1]);
+        reference_step(&o, lr[t - 1], t, p, g0, flr, fl2, a, b);
+        for (int k = 0; k < 3; k++)
+            for (int i = 0; i < 2; i++)
+                ck_assert_msg(fabs(f.value[k][i] - p[k][i]) <= 2e-6 * (1 + fabs(p[k][i])),
+                              "solver %d method %d step %d p%d[%d]: %.9g, want %.9g", solver,
+                              method, t, k, i, f.value[k][i], p[k][i]);
+    }
+    ck_assert(f.value[2][0] == 3.0f && f.value[2][1] == -4.0f); /* learn-rate factor 0 */
+    fixture_done(&f, opt);
+}
+END_TEST
+
 static Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
@@ -259,6 +339,7 @@ static Suite *optim_suite(void)
     tcase_add_test(tc, test_thresholds);
     tcase_add_test(tc, test_l2_before_threshold);
     tcase_add_test(tc, test_validation_and_names);
+    tcase_add_loop_test(tc, test_three_iterations, 0, 12);
     tcase_add_test(tc, test_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
