@@ -23,7 +23,7 @@ typedef struct flag {
 typedef struct train_args {
     const char *net, *data, *train_images, *train_labels, *test_images, *test_labels;
     const char *color, *solver, *shuffle, *schedule, *threshold_method, *report, *validation;
-    const char *save;
+    const char *save, *checkpoint_path, *resume;
     double initial_learn_rate, momentum, beta1, beta2, epsilon, l2, drop_factor, threshold;
     double min_accuracy;
     int max_epochs, batch, drop_period, validation_frequency, validation_patience;
@@ -70,6 +70,8 @@ static int flags_of(train_args *a, flag *f)
         {"train-subset", F_INT, &a->train_subset, "use only the first N training images"},
         {"report", F_STRING, &a->report, "write a JSON summary to this file"},
         {"save", F_STRING, &a->save, "save the trained network to this model file"},
+        {"checkpoint-path", F_STRING, &a->checkpoint_path, "folder for a checkpoint every epoch"},
+        {"resume", F_STRING, &a->resume, "continue the run of this checkpoint (its options)"},
         {"min-accuracy", F_DOUBLE, &a->min_accuracy, "exit with status 3 below this accuracy"},
     };
     const int n = (int)(sizeof all / sizeof all[0]);
@@ -518,15 +520,45 @@ int cmd_train(int argc, char **argv)
                          "--validation-data takes 'none' or 'test', not '%s'", a.validation);
 
     char net_path[512];
-    if (a.net == NULL)
-        a.net = cli_data_path("networks/reference-gray.net", net_path, sizeof net_path);
     mc_net *net = NULL;
     mc_dataset train, test;
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);
     char *text = NULL;
-    if (st == MC_OK)
+    mc_train_state *resume = NULL;
+    if (st == MC_OK && a.resume != NULL) {
+        /* The checkpoint's own options; flags that would change them are refused. */
+        const bool changed = a.solver != NULL || a.shuffle != NULL || a.schedule != NULL ||
+                             a.threshold_method != NULL || a.net != NULL ||
+                             !isnan(a.initial_learn_rate) || !isnan(a.momentum) ||
+                             !isnan(a.beta1) || !isnan(a.beta2) || !isnan(a.epsilon) ||
+                             !isnan(a.l2) || !isnan(a.threshold) || !isnan(a.drop_factor) ||
+                             a.max_epochs >= 0 || a.batch >= 0 || a.drop_period >= 0 ||
+                             a.validation_patience >= 0;
+        if (changed)
+            st = mc_ctx_fail(ctx, MC_ERR_INVALID,
+                             "--resume continues with the checkpoint's network and training "
+                             "options; give only data, validation, output and checkpoint flags");
+        if (st == MC_OK)
+            st = mc_checkpoint_load(ctx, a.resume, &net, &resume);
+        if (st == MC_OK) {
+            const mc_dataset *keep = o.validation;
+            o = *mc_train_state_options(resume);
+            o.validation = keep;
+            if (a.validation_frequency >= 0)
+                o.validation_frequency = a.validation_frequency;
+            if (a.verbose_frequency >= 0)
+                o.verbose_frequency = a.verbose_frequency;
+            *mc_train_state_options(resume) = o;
+            printf("Resuming %s after epoch %d of %d (iteration %d).\n", a.resume,
+                   mc_train_state_epochs_done(resume), o.max_epochs,
+                   mc_train_state_iteration(resume));
+        }
+    } else if (st == MC_OK) {
+        if (a.net == NULL)
+            a.net = cli_data_path("networks/reference-gray.net", net_path, sizeof net_path);
         st = mc_netfile_load(ctx, a.net, &net, NULL);
+    }
     if (st == MC_OK)
         st = mc_net_describe(net, &text);
     if (st == MC_OK) {
@@ -562,7 +594,7 @@ int cmd_train(int argc, char **argv)
     }
     if (st == MC_OK)
         st = name_classes(ctx, net, data_name);
-    if (st == MC_OK && mc_input_needs_fit(mc_net_input_layer(net))) {
+    if (st == MC_OK && resume == NULL && mc_input_needs_fit(mc_net_input_layer(net))) {
         printf("Initializing input data normalization.\n");
         fflush(stdout);
         st = mc_net_fit_input(net, &train, 1024);
@@ -580,8 +612,16 @@ int cmd_train(int argc, char **argv)
         o.validation = &test;
     if (st == MC_OK && ps.epochs == NULL)
         st = mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory");
-    if (st == MC_OK)
+    o.checkpoint_path = a.checkpoint_path;
+    if (st == MC_OK && a.checkpoint_path != NULL && access(a.checkpoint_path, W_OK) != 0)
+        st = mc_ctx_fail(ctx, MC_ERR_IO, "--checkpoint-path '%s' is not a writable folder: %s",
+                         a.checkpoint_path, strerror(errno));
+    if (st == MC_OK && resume != NULL)
+        st = mc_train_resume(net, &train, resume, a.checkpoint_path, o.validation, on_progress,
+                             &ps);
+    else if (st == MC_OK)
         st = mc_train(net, &train, &o, on_progress, &ps);
+    mc_train_state_destroy(resume);
     if (ps.epochs != NULL)
         fclose(ps.epochs);
     double acc = NAN, loss = NAN;
@@ -592,7 +632,8 @@ int cmd_train(int argc, char **argv)
         printf("\nTest accuracy: %.2f%% (%d images), test loss: %.4f\n", 100 * acc,
                test.shape.dims[0], loss);
         if (a.report != NULL)
-            rc = write_report(a.report, &a, &o, data_name, paths, &train, &test, a.net, acc, loss,
+            rc = write_report(a.report, &a, &o, data_name, paths, &train, &test,
+                              a.net != NULL ? a.net : a.resume, acc, loss,
                               epochs != NULL ? epochs : "");
         if (rc == 0 && a.save != NULL) {
             st = mc_model_save(net, a.save);

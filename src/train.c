@@ -9,6 +9,8 @@
 #include <minicnn/train.h>
 
 #include "internal.h"
+#include "io/bytes.h"
+#include "io/model_internal.h"
 
 mc_train_options mc_train_default(mc_solver solver)
 {
@@ -257,64 +259,298 @@ static bool grads_finite(mc_net *net)
     return true;
 }
 
-mc_status mc_train(mc_net *net, const mc_dataset *data, const mc_train_options *o,
-                   mc_train_callback callback, void *user)
+/* Everything a checkpoint keeps besides the network. */
+struct mc_train_state {
+    mc_ctx *ctx;
+    mc_train_options opts; /* validation is the caller's */
+    char *checkpoint_path; /* owned copy of opts.checkpoint_path */
+    int epochs_done, iteration;
+    int n;             /* training observations */
+    uint64_t data_hash;
+    int *order;        /* (n) */
+    mc_rng_state rng;  /* at the end of the last finished epoch */
+    long optim_steps;
+    double best_val;
+    int worse;
+    int n_params;
+    float **solver_a, **solver_b; /* restored solver state, NULL for a fresh start */
+};
+
+void mc_train_state_destroy(mc_train_state *s)
 {
-    mc_ctx *ctx = mc_net_ctx(net);
-    mc_status st = check_options(ctx, o);
-    if (st == MC_OK && mc_net_max_batch(net) < o->mini_batch_size)
-        st = mc_net_assemble(net, o->mini_batch_size);
-    if (st == MC_OK)
-        st = check_data(net, data, "training data");
-    if (st == MC_OK && o->validation != NULL)
-        st = check_data(net, o->validation, "validation data");
+    if (s == NULL)
+        return;
+    for (int i = 0; i < s->n_params; i++) {
+        if (s->solver_a != NULL)
+            mc_free(s->ctx, s->solver_a[i]);
+        if (s->solver_b != NULL)
+            mc_free(s->ctx, s->solver_b[i]);
+    }
+    mc_free(s->ctx, s->solver_a);
+    mc_free(s->ctx, s->solver_b);
+    mc_free(s->ctx, s->order);
+    mc_free(s->ctx, s->checkpoint_path);
+    mc_free(s->ctx, s);
+}
+
+mc_train_options *mc_train_state_options(mc_train_state *s)
+{
+    return &s->opts;
+}
+
+int mc_train_state_epochs_done(const mc_train_state *s)
+{
+    return s->epochs_done;
+}
+
+int mc_train_state_iteration(const mc_train_state *s)
+{
+    return s->iteration;
+}
+
+/* FNV-1a over the data's shape, labels and values: a checkpoint resumes only on the data it
+ * was made with. */
+static uint64_t data_hash(const mc_dataset *d)
+{
+    uint64_t h = 1469598103934665603ULL;
+    const unsigned char *parts[3] = {(const unsigned char *)&d->shape,
+                                     (const unsigned char *)d->labels,
+                                     (const unsigned char *)d->x};
+    const size_t n = (size_t)d->shape.dims[0];
+    const size_t lens[3] = {sizeof d->shape, n * sizeof(int),
+                            mc_shape_numel(&d->shape) * sizeof(float)};
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < lens[k]; i++)
+            h = (h ^ parts[k][i]) * 1099511628211ULL;
+    return h;
+}
+
+/* ---- Checkpoints: the training state after the network in a model file ---------------- */
+
+static void put_options(mc__bytes *b, const mc_train_options *o)
+{
+    const double f[] = {o->solver.momentum, o->solver.gradient_decay_factor,
+                        o->solver.squared_gradient_decay_factor, o->solver.epsilon,
+                        o->solver.l2_regularization, o->solver.gradient_threshold,
+                        o->initial_learn_rate, o->learn_rate_drop_factor};
+    const int32_t i[] = {(int32_t)o->solver.solver, (int32_t)o->solver.gradient_threshold_method,
+                         o->max_epochs, o->mini_batch_size, (int32_t)o->shuffle,
+                         (int32_t)o->schedule, o->learn_rate_drop_period,
+                         o->validation_frequency, o->validation_patience, o->verbose_frequency};
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
+        mc__put_f64(b, f[k]);
+    for (size_t k = 0; k < sizeof i / sizeof i[0]; k++)
+        mc__put_u(b, (uint32_t)i[k], 4);
+}
+
+static mc_status take_options(mc__reader *r, mc_train_options *o)
+{
+    double *f[] = {&o->solver.momentum, &o->solver.gradient_decay_factor,
+                   &o->solver.squared_gradient_decay_factor, &o->solver.epsilon,
+                   &o->solver.l2_regularization, &o->solver.gradient_threshold,
+                   &o->initial_learn_rate, &o->learn_rate_drop_factor};
+    int32_t v[10];
+    mc_status st = MC_OK;
+    for (size_t k = 0; st == MC_OK && k < sizeof f / sizeof f[0]; k++)
+        st = mc__take_f64(r, f[k], "the training options");
+    for (size_t k = 0; st == MC_OK && k < 10; k++) {
+        uint64_t u = 0;
+        st = mc__take_u(r, 4, &u, "the training options");
+        v[k] = (int32_t)(uint32_t)u;
+    }
     if (st != MC_OK)
         return st;
+    o->solver.solver = (mc_solver)v[0];
+    o->solver.gradient_threshold_method = (mc_grad_threshold_method)v[1];
+    o->max_epochs = v[2];
+    o->mini_batch_size = v[3];
+    o->shuffle = (mc_shuffle)v[4];
+    o->schedule = (mc_lr_schedule)v[5];
+    o->learn_rate_drop_period = v[6];
+    o->validation_frequency = v[7];
+    o->validation_patience = v[8];
+    o->verbose_frequency = v[9];
+    return check_options(r->ctx, o) == MC_OK ? MC_OK : mc__corrupt(r, "invalid training options");
+}
+
+/* Writes net_checkpoint__<iteration>__<yyyy_MM_dd__HH_mm_ss>.mcnn in the checkpoint folder. */
+static mc_status save_checkpoint(mc_net *net, const mc_train_state *s, mc_optim *opt)
+{
+    mc_ctx *ctx = mc_net_ctx(net);
+    mc__bytes b = {ctx, NULL, 0, 0, false};
+    put_options(&b, &s->opts);
+    mc__put_u(&b, (uint64_t)s->epochs_done, 4);
+    mc__put_u(&b, (uint64_t)s->iteration, 4);
+    mc__put_u(&b, (uint64_t)s->n, 4);
+    mc__put_u(&b, s->data_hash, 8);
+    for (int i = 0; i < s->n; i++)
+        mc__put_u(&b, (uint64_t)s->order[i], 4);
+    for (int i = 0; i < 4; i++)
+        mc__put_u(&b, s->rng.s[i], 8);
+    mc__put_f64(&b, s->best_val);
+    mc__put_u(&b, (uint64_t)s->worse, 4);
+    mc__put_u(&b, (uint64_t)mc_optim_steps(opt), 8);
+    mc__put_u(&b, (uint64_t)s->n_params, 4);
+    for (int i = 0; i < s->n_params; i++) {
+        float *a = NULL, *c = NULL;
+        mc_optim_state(opt, i, &a, &c);
+        const size_t count = mc_tensor_numel(&mc_net_param(net, i)->value);
+        mc__put_floats(&b, a, count);
+        if (s->opts.solver.solver == MC_SOLVER_ADAM)
+            mc__put_floats(&b, c, count);
+    }
+    if (b.failed) {
+        mc_free(ctx, b.data);
+        return mc__nomem(ctx, "writing a checkpoint");
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/net_checkpoint__%d__%04d_%02d_%02d__%02d_%02d_%02d.mcnn",
+             s->checkpoint_path, s->iteration, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
+    mc_status st = mc__model_write(net, path, MC__KIND_CHECKPOINT, b.data, b.len);
+    mc_free(ctx, b.data);
+    return st;
+}
+
+mc_status mc_checkpoint_load(mc_ctx *ctx, const char *path, mc_net **net, mc_train_state **out)
+{
+    *net = NULL;
+    *out = NULL;
+    int kind = 0;
+    unsigned char *payload = NULL;
+    mc__reader r;
+    mc_status st = mc__model_read(ctx, path, 1, net, &kind, &payload, &r);
+    if (st == MC_OK && kind != MC__KIND_CHECKPOINT)
+        st = mc_ctx_fail(ctx, MC_ERR_FORMAT,
+                         "%s is a trained network, not a checkpoint: it has no training state "
+                         "to resume",
+                         path);
+    mc_train_state *s = NULL;
+    if (st == MC_OK && (s = mc__calloc(ctx, 1, sizeof *s)) == NULL)
+        st = mc__nomem(ctx, "reading a checkpoint");
+    uint64_t u[4] = {0};
+    if (st == MC_OK) {
+        s->ctx = ctx;
+        s->opts = mc_train_default(MC_SOLVER_SGDM);
+        st = take_options(&r, &s->opts);
+    }
+    for (int k = 0; st == MC_OK && k < 3; k++)
+        st = mc__take_u(&r, 4, &u[k], "the training position");
+    if (st == MC_OK) {
+        s->epochs_done = (int)u[0];
+        s->iteration = (int)u[1];
+        s->n = (int)u[2];
+        st = mc__take_u(&r, 8, &s->data_hash, "the data fingerprint");
+    }
+    if (st == MC_OK && (u[2] == 0 || u[2] > (r.len - r.at) / 4 || u[0] > u[1]))
+        st = mc__corrupt(&r, "an impossible training position");
+    if (st == MC_OK && (s->order = mc__calloc(ctx, (size_t)s->n, sizeof(int))) == NULL)
+        st = mc__nomem(ctx, "reading a checkpoint");
+    for (int i = 0; st == MC_OK && i < s->n; i++) {
+        uint64_t v = 0;
+        st = mc__take_u(&r, 4, &v, "the data order");
+        if (st == MC_OK && v >= (uint64_t)s->n)
+            st = mc__corrupt(&r, "an observation index out of range");
+        s->order[i] = (int)v;
+    }
+    for (int i = 0; st == MC_OK && i < 4; i++)
+        st = mc__take_u(&r, 8, &s->rng.s[i], "the random state");
+    uint64_t worse = 0, steps = 0, n_params = 0;
+    if (st == MC_OK)
+        st = mc__take_f64(&r, &s->best_val, "the validation state");
+    if (st == MC_OK)
+        st = mc__take_u(&r, 4, &worse, "the validation state");
+    if (st == MC_OK)
+        st = mc__take_u(&r, 8, &steps, "the solver's step count");
+    if (st == MC_OK)
+        st = mc__take_u(&r, 4, &n_params, "the learnable count");
+    if (st == MC_OK && n_params != (uint64_t)mc_net_num_params(*net))
+        st = mc__corrupt(&r, "a solver state for another number of learnables");
+    if (st == MC_OK) {
+        s->worse = (int)worse;
+        s->optim_steps = (long)steps;
+        s->n_params = (int)n_params;
+        s->solver_a = mc__calloc(ctx, n_params + 1, sizeof(float *));
+        s->solver_b = mc__calloc(ctx, n_params + 1, sizeof(float *));
+        if (s->solver_a == NULL || s->solver_b == NULL)
+            st = mc__nomem(ctx, "reading a checkpoint");
+    }
+    const bool adam = st == MC_OK && s->opts.solver.solver == MC_SOLVER_ADAM;
+    for (int i = 0; st == MC_OK && i < s->n_params; i++) {
+        const size_t count = mc_tensor_numel(&mc_net_param(*net, i)->value);
+        s->solver_a[i] = mc__calloc(ctx, count, sizeof(float));
+        if (adam)
+            s->solver_b[i] = mc__calloc(ctx, count, sizeof(float));
+        if (s->solver_a[i] == NULL || (adam && s->solver_b[i] == NULL))
+            st = mc__nomem(ctx, "reading a checkpoint");
+        if (st == MC_OK)
+            st = mc__take_floats(&r, s->solver_a[i], count, "the solver state");
+        if (st == MC_OK && adam)
+            st = mc__take_floats(&r, s->solver_b[i], count, "the solver state");
+    }
+    if (st == MC_OK && r.at != r.len)
+        st = mc__corrupt(&r, "unexpected bytes after the data");
+    mc_free(ctx, payload);
+    if (st != MC_OK) {
+        mc_train_state_destroy(s);
+        mc_net_destroy(*net);
+        *net = NULL;
+        return st;
+    }
+    *out = s;
+    return MC_OK;
+}
+
+/* ---- The loop ------------------------------------------------------------------------- */
+
+static mc_status run(mc_net *net, const mc_dataset *data, mc_train_state *s,
+                     const mc_dataset *validation, mc_train_callback callback, void *user)
+{
+    mc_ctx *ctx = mc_net_ctx(net);
+    const mc_train_options *o = &s->opts;
     const int N = data->shape.dims[0], B = o->mini_batch_size, K = mc_net_num_classes(net);
     const int per_epoch = N / B;
-    if (per_epoch == 0)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "the mini-batch size (%d) is larger than the training data (%d "
-                           "observations)",
-                           B, N);
-    for (int i = 0; i < N; i++)
-        if (data->labels[i] < 0 || data->labels[i] >= K)
-            return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                               "label %d of training observation %d is outside the network's %d "
-                               "classes",
-                               data->labels[i], i + 1, K);
     const size_t per = mc_shape_numel(&data->shape) / (size_t)N;
     const int n_params = mc_net_num_params(net);
     mc_param **params = mc__calloc(ctx, (size_t)n_params + 1, sizeof *params);
-    int *order = mc__calloc(ctx, (size_t)N, sizeof *order);
     int *labels = mc__calloc(ctx, (size_t)B, sizeof *labels);
     float *x = mc__calloc(ctx, (size_t)B * per, sizeof *x);
     mc_optim *opt = NULL;
-    if (params == NULL || order == NULL || labels == NULL || x == NULL)
+    mc_status st = MC_OK;
+    if (params == NULL || labels == NULL || x == NULL)
         st = mc__nomem(ctx, "preparing training");
     for (int i = 0; st == MC_OK && i < n_params; i++)
         params[i] = mc_net_param(net, i);
     if (st == MC_OK)
         st = mc_optim_create(ctx, &o->solver, params, n_params, &opt);
-    for (int i = 0; i < N && order != NULL; i++)
-        order[i] = i;
-    if (st == MC_OK && o->shuffle == MC_SHUFFLE_ONCE)
-        shuffle(ctx, order, N);
+    if (st == MC_OK && s->solver_a != NULL) { /* resuming: the solver where it was */
+        for (int i = 0; i < n_params; i++) {
+            float *a = NULL, *b = NULL;
+            mc_optim_state(opt, i, &a, &b);
+            const size_t count = mc_tensor_numel(&params[i]->value) * sizeof(float);
+            memcpy(a, s->solver_a[i], count);
+            if (b != NULL && s->solver_b[i] != NULL)
+                memcpy(b, s->solver_b[i], count);
+        }
+        mc_optim_set_steps(opt, s->optim_steps);
+    }
     const double start = now_seconds();
     const int total = per_epoch * o->max_epochs;
-    double best_val = INFINITY;
-    int worse = 0, iteration = 0;
     bool stop = false;
-    for (int epoch = 1; st == MC_OK && !stop && epoch <= o->max_epochs; epoch++) {
+    int iteration = s->iteration;
+    for (int epoch = s->epochs_done + 1; st == MC_OK && !stop && epoch <= o->max_epochs; epoch++) {
         if (o->shuffle == MC_SHUFFLE_EVERY_EPOCH)
-            shuffle(ctx, order, N);
+            shuffle(ctx, s->order, N);
         double rate = o->initial_learn_rate;
         if (o->schedule == MC_SCHEDULE_PIECEWISE)
             rate *= pow(o->learn_rate_drop_factor, (double)((epoch - 1) / o->learn_rate_drop_period));
         for (int it = 0; st == MC_OK && !stop && it < per_epoch; it++) {
             iteration++;
             for (int b = 0; b < B; b++) {
-                const int src = order[it * B + b];
+                const int src = s->order[it * B + b];
                 memcpy(x + (size_t)b * per, data->x + (size_t)src * per, per * sizeof(float));
                 labels[b] = data->labels[src];
             }
@@ -350,19 +586,27 @@ mc_status mc_train(mc_net *net, const mc_dataset *data, const mc_train_options *
             p.learn_rate = rate;
             p.epoch_end = it == per_epoch - 1;
             p.last = iteration == total;
-            if (o->validation != NULL &&
+            if (validation != NULL &&
                 (iteration == 1 || iteration % o->validation_frequency == 0 || p.last)) {
-                st = mc_evaluate(net, o->validation, &p.validation_accuracy, &p.validation_loss);
+                st = mc_evaluate(net, validation, &p.validation_accuracy, &p.validation_loss);
                 if (st != MC_OK)
                     break;
                 p.validated = true;
-                if (p.validation_loss < best_val) {
-                    best_val = p.validation_loss;
-                    worse = 0;
-                } else if (o->validation_patience > 0 && ++worse >= o->validation_patience) {
+                if (p.validation_loss < s->best_val) {
+                    s->best_val = p.validation_loss;
+                    s->worse = 0;
+                } else if (o->validation_patience > 0 && ++s->worse >= o->validation_patience) {
                     stop = true;
                     p.last = true;
                 }
+            }
+            if (p.epoch_end && s->checkpoint_path != NULL) {
+                s->epochs_done = epoch;
+                s->iteration = iteration;
+                s->rng = mc_rng_get_state(ctx);
+                st = save_checkpoint(net, s, opt);
+                if (st != MC_OK)
+                    break;
             }
             p.verbose_row = iteration == 1 || iteration % o->verbose_frequency == 0 || p.last;
             p.seconds = now_seconds() - start;
@@ -372,8 +616,94 @@ mc_status mc_train(mc_net *net, const mc_dataset *data, const mc_train_options *
     }
     mc_optim_destroy(opt);
     mc_free(ctx, params);
-    mc_free(ctx, order);
     mc_free(ctx, labels);
     mc_free(ctx, x);
     return st;
+}
+
+/* Checks the network against the data and options before a run. */
+static mc_status prepare(mc_net *net, const mc_dataset *data, const mc_train_options *o,
+                         const mc_dataset *validation)
+{
+    mc_ctx *ctx = mc_net_ctx(net);
+    mc_status st = check_options(ctx, o);
+    if (st == MC_OK && mc_net_max_batch(net) < o->mini_batch_size)
+        st = mc_net_assemble(net, o->mini_batch_size);
+    if (st == MC_OK)
+        st = check_data(net, data, "training data");
+    if (st == MC_OK && validation != NULL)
+        st = check_data(net, validation, "validation data");
+    if (st != MC_OK)
+        return st;
+    const int N = data->shape.dims[0], B = o->mini_batch_size, K = mc_net_num_classes(net);
+    if (N / B == 0)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "the mini-batch size (%d) is larger than the training data (%d "
+                           "observations)",
+                           B, N);
+    for (int i = 0; i < N; i++)
+        if (data->labels[i] < 0 || data->labels[i] >= K)
+            return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                               "label %d of training observation %d is outside the network's %d "
+                               "classes",
+                               data->labels[i], i + 1, K);
+    return MC_OK;
+}
+
+mc_status mc_train(mc_net *net, const mc_dataset *data, const mc_train_options *o,
+                   mc_train_callback callback, void *user)
+{
+    mc_ctx *ctx = mc_net_ctx(net);
+    mc_status st = prepare(net, data, o, o->validation);
+    if (st != MC_OK)
+        return st;
+    mc_train_state *s = mc__calloc(ctx, 1, sizeof *s);
+    if (s == NULL)
+        return mc__nomem(ctx, "preparing training");
+    s->ctx = ctx;
+    s->opts = *o;
+    s->opts.validation = NULL;
+    s->opts.checkpoint_path = NULL;
+    s->n = data->shape.dims[0];
+    s->n_params = mc_net_num_params(net);
+    s->best_val = INFINITY;
+    s->order = mc__calloc(ctx, (size_t)s->n, sizeof(int));
+    if (s->order == NULL)
+        st = mc__nomem(ctx, "preparing training");
+    if (st == MC_OK && o->checkpoint_path != NULL) {
+        s->checkpoint_path = mc__strdup(ctx, o->checkpoint_path);
+        if (s->checkpoint_path == NULL)
+            st = mc__nomem(ctx, "preparing training");
+        else
+            s->data_hash = data_hash(data);
+    }
+    for (int i = 0; st == MC_OK && i < s->n; i++)
+        s->order[i] = i;
+    if (st == MC_OK && o->shuffle == MC_SHUFFLE_ONCE)
+        shuffle(ctx, s->order, s->n);
+    if (st == MC_OK)
+        st = run(net, data, s, o->validation, callback, user);
+    mc_train_state_destroy(s);
+    return st;
+}
+
+mc_status mc_train_resume(mc_net *net, const mc_dataset *data, mc_train_state *s,
+                          const char *checkpoint_path, const mc_dataset *validation,
+                          mc_train_callback callback, void *user)
+{
+    mc_ctx *ctx = mc_net_ctx(net);
+    mc_status st = prepare(net, data, &s->opts, validation);
+    if (st != MC_OK)
+        return st;
+    if (data->shape.dims[0] != s->n || data_hash(data) != s->data_hash)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "the checkpoint was made with other training data (%d observations); "
+                           "resume it with the same data and options",
+                           s->n);
+    mc_free(ctx, s->checkpoint_path);
+    s->checkpoint_path = NULL;
+    if (checkpoint_path != NULL && (s->checkpoint_path = mc__strdup(ctx, checkpoint_path)) == NULL)
+        return mc__nomem(ctx, "resuming training");
+    mc_rng_set_state(ctx, s->rng);
+    return run(net, data, s, validation, callback, user);
 }

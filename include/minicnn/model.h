@@ -3,7 +3,8 @@
  * Layout, all integers little-endian:
  *   0   8 bytes  magic "MINICNN\0"
  *   8   u32      format version (1)
- *   12  u32      kind: 1 = trained network
+ *   12  u32      kind: 1 = trained network, 2 = checkpoint (the network, then the training
+ *                state of train.h: options, position, data order and fingerprint, RNG, solver)
  *   16  u64      length of the compressed payload
  *   24  u64      length of the payload
  *   32  u32      CRC-32 of the payload

@@ -32,6 +32,7 @@ typedef struct mc_train_options {
     int validation_patience;      /* 0 for Inf; else stop after this many validations in a row
                                    * whose loss is not below the best so far */
     int verbose_frequency;        /* 50 iterations */
+    const char *checkpoint_path;  /* a folder: a checkpoint after every epoch; NULL for none */
 } mc_train_options;
 
 /* MATLAB's defaults for the solver. */
@@ -72,6 +73,29 @@ mc_status mc_net_fit_input(mc_net *net, const mc_dataset *data, int batch);
  * MC_ERR_INVALID (options; the message names the option), MC_ERR_SHAPE (data), MC_ERR_NOMEM. */
 mc_status mc_train(mc_net *net, const mc_dataset *data, const mc_train_options *opts,
                    mc_train_callback callback, void *user);
+
+/* The training state a checkpoint carries besides the network: options, position, data order,
+ * RNG and solver state. Checkpoints are model files of kind 2, named like MATLAB's
+ * net_checkpoint__<iteration>__<yyyy_MM_dd__HH_mm_ss>.mcnn and written atomically after every
+ * epoch; minicnn classify reads them as networks too. */
+typedef struct mc_train_state mc_train_state;
+
+/* Reads a checkpoint: the network (assembled) and the state. Returns MC_OK, MC_ERR_IO,
+ * MC_ERR_FORMAT (corrupt, or a trained network without training state) or MC_ERR_NOMEM. */
+mc_status mc_checkpoint_load(mc_ctx *ctx, const char *path, mc_net **net,
+                             mc_train_state **state);
+void mc_train_state_destroy(mc_train_state *state);
+/* The options of the checkpointed run (validation and checkpoint_path NULL); borrowed. */
+mc_train_options *mc_train_state_options(mc_train_state *state);
+int mc_train_state_epochs_done(const mc_train_state *state);
+int mc_train_state_iteration(const mc_train_state *state);
+
+/* Continues a checkpointed run on the same training data (checked by a fingerprint) with its
+ * options: the weights after the last epoch are bitwise those of an uninterrupted run with the
+ * same seed. New checkpoints go to checkpoint_path (NULL for none). */
+mc_status mc_train_resume(mc_net *net, const mc_dataset *data, mc_train_state *state,
+                          const char *checkpoint_path, const mc_dataset *validation,
+                          mc_train_callback callback, void *user);
 
 /* Accuracy (in [0, 1]) and mean cross-entropy of the network on a data set, in inference
  * mode, in batches of up to the assembled batch size. */

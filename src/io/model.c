@@ -14,67 +14,11 @@
 #include <minicnn/netfile.h>
 
 #include "../internal.h"
+#include "bytes.h"
+#include "model_internal.h"
 
 #define HEADER_SIZE 40
-#define KIND_NETWORK 1
 static const unsigned char magic[8] = {'M', 'I', 'N', 'I', 'C', 'N', 'N', 0};
-
-/* ---- A growing byte buffer -------------------------------------------------------------- */
-
-typedef struct bytes {
-    mc_ctx *ctx;
-    unsigned char *data;
-    size_t len, cap;
-    bool failed;
-} bytes;
-
-static void put(bytes *b, const void *p, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        unsigned char *d = mc_alloc(b->ctx, cap);
-        if (d == NULL) {
-            b->failed = true;
-            return;
-        }
-        if (b->len > 0)
-            memcpy(d, b->data, b->len);
-        mc_free(b->ctx, b->data);
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
-static void put_u(bytes *b, uint64_t v, int size)
-{
-    unsigned char le[8];
-    for (int i = 0; i < size; i++)
-        le[i] = (unsigned char)(v >> (8 * i));
-    put(b, le, (size_t)size);
-}
-
-static void put_floats(bytes *b, const float *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &v[i], 4);
-        put_u(b, u, 4);
-    }
-}
-
-static uint64_t get_le(const unsigned char *p, int size)
-{
-    uint64_t v = 0;
-    for (int i = size - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
 
 /* ---- Arrays: every learnable and buffer of every layer, named "layer/Name" -------------- */
 
@@ -160,48 +104,56 @@ static mc_status write_atomically(mc_ctx *ctx, const char *path, const unsigned 
     return MC_OK;
 }
 
-mc_status mc_model_save(const mc_net *net, const char *path)
+/* The network part of a payload: text, arrays, class names, input statistics flag. */
+static void put_network(mc__bytes *b, const mc_net *net)
 {
-    mc_ctx *ctx = mc_net_ctx(net);
-    if (!mc_net_is_assembled(net))
-        return mc_ctx_fail(ctx, MC_ERR_STATE, "cannot save '%s': the network is not assembled",
-                           path);
     const char *source = mc_net_source(net);
-    if (source == NULL)
-        return mc_ctx_fail(ctx, MC_ERR_STATE,
-                           "cannot save '%s': the network was not read from a network file",
-                           path);
-    bytes b = {ctx, NULL, 0, 0, false};
-    put_u(&b, strlen(source), 4);
-    put(&b, source, strlen(source));
+    mc__put_u(b, strlen(source), 4);
+    mc__put(b, source, strlen(source));
     int count = 0;
     array_ref r;
     while (array_at(net, count, &r))
         count++;
-    put_u(&b, (uint64_t)count, 4);
+    mc__put_u(b, (uint64_t)count, 4);
     for (int k = 0; k < count; k++) {
         array_at(net, k, &r);
         char name[512];
         snprintf(name, sizeof name, "%s/%s", mc_layer_name(r.layer), r.name);
-        put_u(&b, strlen(name), 2);
-        put(&b, name, strlen(name));
-        put_u(&b, (uint64_t)r.t->shape.ndim, 1);
+        mc__put_u(b, strlen(name), 2);
+        mc__put(b, name, strlen(name));
+        mc__put_u(b, (uint64_t)r.t->shape.ndim, 1);
         for (int d = 0; d < r.t->shape.ndim; d++)
-            put_u(&b, (uint64_t)r.t->shape.dims[d], 4);
-        put_floats(&b, r.t->data, mc_tensor_numel(r.t));
+            mc__put_u(b, (uint64_t)r.t->shape.dims[d], 4);
+        mc__put_floats(b, r.t->data, mc_tensor_numel(r.t));
     }
     const mc_layer *out = NULL, *in = mc_net_input_layer(net);
     for (int l = 0; l < mc_net_num_layers(net); l++)
         if (mc_net_layer(net, l)->vt->role == MC_ROLE_OUTPUT)
             out = mc_net_layer(net, l);
     const int nc = out != NULL ? mc_classification_num_classes(out) : 0;
-    put_u(&b, (uint64_t)nc, 4);
+    mc__put_u(b, (uint64_t)nc, 4);
     for (int k = 0; k < nc; k++) {
         const char *c = mc_classification_class_name(out, k);
-        put_u(&b, strlen(c), 2);
-        put(&b, c, strlen(c));
+        mc__put_u(b, strlen(c), 2);
+        mc__put(b, c, strlen(c));
     }
-    put_u(&b, in != NULL && mc_input_is_fitted(in), 1);
+    mc__put_u(b, in != NULL && mc_input_is_fitted(in), 1);
+}
+
+mc_status mc__model_write(const mc_net *net, const char *path, int kind,
+                          const unsigned char *extra, size_t extra_len)
+{
+    mc_ctx *ctx = mc_net_ctx(net);
+    if (!mc_net_is_assembled(net))
+        return mc_ctx_fail(ctx, MC_ERR_STATE, "cannot save '%s': the network is not assembled",
+                           path);
+    if (mc_net_source(net) == NULL)
+        return mc_ctx_fail(ctx, MC_ERR_STATE,
+                           "cannot save '%s': the network was not read from a network file",
+                           path);
+    mc__bytes b = {ctx, NULL, 0, 0, false};
+    put_network(&b, net);
+    mc__put(&b, extra, extra_len);
     if (b.failed) {
         mc_free(ctx, b.data);
         return mc__nomem(ctx, "saving a network");
@@ -213,15 +165,15 @@ mc_status mc_model_save(const mc_net *net, const char *path)
         mc_free(ctx, b.data);
         return mc__nomem(ctx, "compressing a network");
     }
-    bytes h = {ctx, NULL, 0, 0, false};
-    put(&h, magic, 8);
-    put_u(&h, MC_MODEL_VERSION, 4);
-    put_u(&h, KIND_NETWORK, 4);
-    put_u(&h, zlen, 8);
-    put_u(&h, b.len, 8);
-    put_u(&h, crc32(0L, b.data, (uInt)b.len), 4);
+    mc__bytes h = {ctx, NULL, 0, 0, false};
+    mc__put(&h, magic, 8);
+    mc__put_u(&h, MC_MODEL_VERSION, 4);
+    mc__put_u(&h, (uint64_t)kind, 4);
+    mc__put_u(&h, zlen, 8);
+    mc__put_u(&h, b.len, 8);
+    mc__put_u(&h, crc32(0L, b.data, (uInt)b.len), 4);
     if (!h.failed)
-        put_u(&h, crc32(0L, h.data, 36), 4);
+        mc__put_u(&h, crc32(0L, h.data, 36), 4);
     mc_status st = h.failed ? mc__nomem(ctx, "saving a network")
                             : write_atomically(ctx, path, h.data, h.len, z, zlen);
     mc_free(ctx, h.data);
@@ -230,45 +182,18 @@ mc_status mc_model_save(const mc_net *net, const char *path)
     return st;
 }
 
+mc_status mc_model_save(const mc_net *net, const char *path)
+{
+    return mc__model_write(net, path, MC__KIND_NETWORK, NULL, 0);
+}
+
 /* ---- Loading ---------------------------------------------------------------------------- */
 
-typedef struct reader {
-    mc_ctx *ctx;
-    const char *path;
-    const unsigned char *p;
-    size_t len, at;
-} reader;
-
-static mc_status corrupt(reader *r, const char *what)
-{
-    return mc_ctx_fail(r->ctx, MC_ERR_FORMAT,
-                       "%s: corrupt model file: %s at byte %zu of the payload", r->path, what,
-                       r->at);
-}
-
-static mc_status take(reader *r, size_t n, const unsigned char **out, const char *what)
-{
-    if (n > r->len - r->at)
-        return corrupt(r, what);
-    *out = r->p + r->at;
-    r->at += n;
-    return MC_OK;
-}
-
-static mc_status take_u(reader *r, int size, uint64_t *v, const char *what)
-{
-    const unsigned char *p = NULL;
-    mc_status st = take(r, (size_t)size, &p, what);
-    if (st == MC_OK)
-        *v = get_le(p, size);
-    return st;
-}
-
 /* Fills the network's arrays from the payload, which must hold exactly them. */
-static mc_status read_arrays(reader *r, mc_net *net)
+static mc_status read_arrays(mc__reader *r, mc_net *net)
 {
     uint64_t count = 0;
-    mc_status st = take_u(r, 4, &count, "the array count");
+    mc_status st = mc__take_u(r, 4, &count, "the array count");
     int have = 0;
     array_ref ref;
     while (array_at(net, have, &ref))
@@ -282,11 +207,11 @@ static mc_status read_arrays(reader *r, mc_net *net)
         array_at(net, k, &ref);
         uint64_t n = 0, ndim = 0, d = 0;
         const unsigned char *name = NULL, *data = NULL;
-        st = take_u(r, 2, &n, "an array name's length");
+        st = mc__take_u(r, 2, &n, "an array name's length");
         if (st == MC_OK)
-            st = take(r, n, &name, "an array name");
+            st = mc__take(r, n, &name, "an array name");
         if (st == MC_OK)
-            st = take_u(r, 1, &ndim, "an array's dimensions");
+            st = mc__take_u(r, 1, &ndim, "an array's dimensions");
         char want[512];
         snprintf(want, sizeof want, "%s/%s", mc_layer_name(ref.layer), ref.name);
         if (st == MC_OK && (strlen(want) != n || memcmp(want, name, n) != 0))
@@ -298,7 +223,7 @@ static mc_status read_arrays(reader *r, mc_net *net)
                                "%s: '%s' has %llu dimensions in the file, %d in the network",
                                r->path, want, (unsigned long long)ndim, ref.t->shape.ndim);
         for (int i = 0; st == MC_OK && i < ref.t->shape.ndim; i++) {
-            st = take_u(r, 4, &d, "an array's size");
+            st = mc__take_u(r, 4, &d, "an array's size");
             if (st == MC_OK && d != (uint64_t)ref.t->shape.dims[i])
                 return mc_ctx_fail(r->ctx, MC_ERR_FORMAT,
                                    "%s: '%s' has size %llu in dimension %d in the file but %d in "
@@ -308,19 +233,19 @@ static mc_status read_arrays(reader *r, mc_net *net)
         }
         const size_t numel = mc_tensor_numel(ref.t);
         if (st == MC_OK)
-            st = take(r, 4 * numel, &data, "array values");
+            st = mc__take(r, 4 * numel, &data, "array values");
         for (size_t i = 0; st == MC_OK && i < numel; i++) {
-            uint32_t u = (uint32_t)get_le(data + 4 * i, 4);
+            uint32_t u = (uint32_t)mc__get_le(data + 4 * i, 4);
             memcpy(&ref.t->data[i], &u, 4);
         }
     }
     return st;
 }
 
-static mc_status read_classes(reader *r, mc_net *net)
+static mc_status read_classes(mc__reader *r, mc_net *net)
 {
     uint64_t count = 0, n = 0;
-    mc_status st = take_u(r, 4, &count, "the class count");
+    mc_status st = mc__take_u(r, 4, &count, "the class count");
     if (st != MC_OK || count == 0)
         return st;
     if (count != (uint64_t)mc_net_num_classes(net))
@@ -331,9 +256,9 @@ static mc_status read_classes(reader *r, mc_net *net)
         return mc__nomem(r->ctx, "reading class names");
     for (uint64_t k = 0; st == MC_OK && k < count; k++) {
         const unsigned char *s = NULL;
-        st = take_u(r, 2, &n, "a class name's length");
+        st = mc__take_u(r, 2, &n, "a class name's length");
         if (st == MC_OK)
-            st = take(r, n, &s, "a class name");
+            st = mc__take(r, n, &s, "a class name");
         if (st == MC_OK && (names[k] = mc_alloc(r->ctx, n + 1)) == NULL)
             st = mc__nomem(r->ctx, "reading class names");
         if (st == MC_OK) {
@@ -360,11 +285,11 @@ static mc_status read_file(mc_ctx *ctx, const char *path, unsigned char **out, s
     if (f == NULL)
         return mc_ctx_fail(ctx, MC_ERR_IO, "cannot open model file '%s': %s", path,
                            strerror(errno));
-    bytes b = {ctx, NULL, 0, 0, false};
+    mc__bytes b = {ctx, NULL, 0, 0, false};
     unsigned char buf[65536];
     size_t k;
     while ((k = fread(buf, 1, sizeof buf, f)) > 0 && !b.failed)
-        put(&b, buf, k);
+        mc__put(&b, buf, k);
     const int err = ferror(f) ? errno : 0;
     fclose(f);
     if (err != 0 || b.failed) {
@@ -379,7 +304,7 @@ static mc_status read_file(mc_ctx *ctx, const char *path, unsigned char **out, s
 }
 
 static mc_status check_header(mc_ctx *ctx, const char *path, const unsigned char *f, size_t len,
-                              uint64_t *zlen, uint64_t *plen, uint32_t *crc)
+                              int *kind_out, uint64_t *zlen, uint64_t *plen, uint32_t *crc)
 {
     if (len < HEADER_SIZE || memcmp(f, magic, 8) != 0)
         return mc_ctx_fail(ctx, MC_ERR_FORMAT,
@@ -389,8 +314,8 @@ static mc_status check_header(mc_ctx *ctx, const char *path, const unsigned char
                                : "%s: not a minicnn model file (%zu bytes; no MINICNN magic at "
                                  "byte 0)",
                            path, len);
-    const uint64_t version = get_le(f + 8, 4), kind = get_le(f + 12, 4);
-    if ((uint32_t)crc32(0L, f, 36) != (uint32_t)get_le(f + 36, 4))
+    const uint64_t version = mc__get_le(f + 8, 4), kind = mc__get_le(f + 12, 4);
+    if ((uint32_t)crc32(0L, f, 36) != (uint32_t)mc__get_le(f + 36, 4))
         return mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s: corrupt model file: the header's CRC-32 "
                                                "does not match",
                            path);
@@ -399,13 +324,15 @@ static mc_status check_header(mc_ctx *ctx, const char *path, const unsigned char
                            "%s: model file format version %llu; this minicnn reads version %d "
                            "(a newer minicnn wrote it?)",
                            path, (unsigned long long)version, MC_MODEL_VERSION);
-    if (kind != KIND_NETWORK)
+    if (kind != MC__KIND_NETWORK && kind != MC__KIND_CHECKPOINT)
         return mc_ctx_fail(ctx, MC_ERR_FORMAT,
-                           "%s: holds a file of kind %llu, not a trained network", path,
-                           (unsigned long long)kind);
-    *zlen = get_le(f + 16, 8);
-    *plen = get_le(f + 24, 8);
-    *crc = (uint32_t)get_le(f + 32, 4);
+                           "%s: holds a file of kind %llu, neither a trained network (1) nor a "
+                           "checkpoint (2)",
+                           path, (unsigned long long)kind);
+    *kind_out = (int)kind;
+    *zlen = mc__get_le(f + 16, 8);
+    *plen = mc__get_le(f + 24, 8);
+    *crc = (uint32_t)mc__get_le(f + 32, 4);
     if (*zlen != len - HEADER_SIZE)
         return mc_ctx_fail(ctx, MC_ERR_FORMAT,
                            "%s: %s model file: the header announces %llu bytes of payload, the "
@@ -419,16 +346,18 @@ static mc_status check_header(mc_ctx *ctx, const char *path, const unsigned char
     return MC_OK;
 }
 
-mc_status mc_model_load(mc_ctx *ctx, const char *path, int max_batch, mc_net **out)
+mc_status mc__model_read(mc_ctx *ctx, const char *path, int max_batch, mc_net **out, int *kind,
+                         unsigned char **payload_out, mc__reader *rest)
 {
     *out = NULL;
+    *payload_out = NULL;
     unsigned char *file = NULL, *payload = NULL;
     size_t len = 0;
     uint64_t zlen = 0, plen = 0;
     uint32_t crc = 0;
     mc_status st = read_file(ctx, path, &file, &len);
     if (st == MC_OK)
-        st = check_header(ctx, path, file, len, &zlen, &plen, &crc);
+        st = check_header(ctx, path, file, len, kind, &zlen, &plen, &crc);
     if (st == MC_OK && (payload = mc_alloc(ctx, (size_t)plen + 1)) == NULL)
         st = mc__nomem(ctx, "reading a model file");
     if (st == MC_OK) {
@@ -442,14 +371,14 @@ mc_status mc_model_load(mc_ctx *ctx, const char *path, int max_batch, mc_net **o
             st = mc_ctx_fail(ctx, MC_ERR_FORMAT,
                              "%s: corrupt model file: the payload's CRC-32 does not match", path);
     }
-    reader r = {ctx, path, payload, (size_t)plen, 0};
+    mc__reader r = {ctx, path, payload, (size_t)plen, 0};
     mc_net *net = NULL;
     uint64_t n = 0;
     const unsigned char *text = NULL, *fitted = NULL;
     if (st == MC_OK)
-        st = take_u(&r, 4, &n, "the network text's length");
+        st = mc__take_u(&r, 4, &n, "the network text's length");
     if (st == MC_OK)
-        st = take(&r, n, &text, "the network text");
+        st = mc__take(&r, n, &text, "the network text");
     if (st == MC_OK) {
         st = mc_netfile_parse(ctx, (const char *)text, n, path, &net, NULL);
         if (st == MC_OK)
@@ -466,17 +395,34 @@ mc_status mc_model_load(mc_ctx *ctx, const char *path, int max_batch, mc_net **o
     if (st == MC_OK)
         st = read_classes(&r, net);
     if (st == MC_OK)
-        st = take(&r, 1, &fitted, "the input statistics flag");
-    if (st == MC_OK && r.at != r.len)
-        st = corrupt(&r, "unexpected bytes after the data");
+        st = mc__take(&r, 1, &fitted, "the input statistics flag");
     if (st == MC_OK && mc_net_input_layer(net) != NULL)
         mc_input_set_fitted(mc_net_input_layer(net), fitted[0] != 0);
-    mc_free(ctx, payload);
     mc_free(ctx, file);
     if (st != MC_OK) {
         mc_net_destroy(net);
+        mc_free(ctx, payload);
         return st;
     }
     *out = net;
+    *payload_out = payload;
+    *rest = r;
     return MC_OK;
+}
+
+mc_status mc_model_load(mc_ctx *ctx, const char *path, int max_batch, mc_net **out)
+{
+    int kind = 0;
+    unsigned char *payload = NULL;
+    mc__reader rest;
+    mc_status st = mc__model_read(ctx, path, max_batch, out, &kind, &payload, &rest);
+    /* A checkpoint's training state follows its network; a model file ends there. */
+    if (st == MC_OK && kind == MC__KIND_NETWORK && rest.at != rest.len)
+        st = mc__corrupt(&rest, "unexpected bytes after the data");
+    mc_free(ctx, payload);
+    if (st != MC_OK) {
+        mc_net_destroy(*out);
+        *out = NULL;
+    }
+    return st;
 }
