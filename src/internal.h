@@ -71,6 +71,9 @@ mc_status mc__init_fill(mc_ctx *ctx, const char *label, const char *option, cons
 
 /* Learnables. */
 
+/* Names p (a static string) and sets its learn-rate and L2 factors; value and gradient stay. */
+void mc__param_init(mc_param *p, const char *name, double lr_factor, double l2_factor);
+
 /* Copies `len` explicit initial values into a new p->value of storage shape `storage` (whose
  * element count is len) and MATLAB size `size`. Returns MC_OK or MC_ERR_NOMEM. */
 mc_status mc__param_set_values(mc_ctx *ctx, mc_param *p, const float *values, size_t len,
@@ -85,11 +88,28 @@ mc_status mc__param_prepare(mc_ctx *ctx, const char *label, mc_param *p, const m
                             const char *init_option, const mc_shape *storage,
                             const mc_shape *size, double fan_in, double fan_out);
 
-/* Appends "[]" for an empty learnable or "[1×1×20 single]", MATLAB's display of an array
- * property. */
+/* Explicit initial values of the learnable or buffer `what` ("Weights"): NULL is fine (empty);
+ * 0 elements or a non-finite value is MC_ERR_INVALID naming `what` and the element. With
+ * count > 0, a length other than count is MC_ERR_SHAPE, checked before the values: "... has 6
+ * elements but <count_option> is 4". */
+mc_status mc__check_initial_values(mc_ctx *ctx, const char *label, const char *what, const float *v,
+                                   size_t len, const char *count_option, int count);
+
+/* Appends "[]" for an empty array or "[1×1×20 single]" for one of MATLAB size `size`: MATLAB's
+ * display of an array property. */
+void mc__describe_array(mc_text *t, const mc_tensor *value, const mc_shape *size);
+
+/* mc__describe_array for a learnable's value and MATLAB size. */
 void mc__describe_param(mc_text *t, const mc_param *p);
+
+/* Appends an initializer as MATLAB displays the property: 'glorot', or [function_handle]. */
+void mc__describe_init(mc_text *t, const mc__init *init);
 
 /* Frees p's value and gradient. */
 void mc__param_release(mc_ctx *ctx, mc_param *p);
+
+/* Defined in net.c without a declaration in any header, which -Wmissing-prototypes turns into
+ * a build failure under MC_WERROR. Declared here until include/minicnn/net.h declares it. */
+int mc_net_first_nonfinite(const mc_net *net);
 
 #endif

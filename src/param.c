@@ -1,3 +1,4 @@
+#include <math.h>
 #include <string.h>
 
 #include "internal.h"
@@ -7,6 +8,13 @@ void mc_param_zero_grad(mc_param *p)
     size_t n = mc_tensor_numel(&p->grad);
     if (n > 0)
         memset(p->grad.data, 0, n * sizeof(float));
+}
+
+void mc__param_init(mc_param *p, const char *name, double lr_factor, double l2_factor)
+{
+    p->name = name;
+    p->lr_factor = lr_factor;
+    p->l2_factor = l2_factor;
 }
 
 mc_status mc__param_set_values(mc_ctx *ctx, mc_param *p, const float *values, size_t len,
@@ -68,13 +76,46 @@ void mc__param_release(mc_ctx *ctx, mc_param *p)
     mc_tensor_release(ctx, &p->grad);
 }
 
-void mc__describe_param(mc_text *t, const mc_param *p)
+mc_status mc__check_initial_values(mc_ctx *ctx, const char *label, const char *what, const float *v,
+                                   size_t len, const char *count_option, int count)
 {
-    if (p->value.data == NULL) {
+    if (v == NULL)
+        return MC_OK;
+    if (len == 0)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: the initial %s is given with 0 elements; pass NULL for empty",
+                           label, what);
+    if (count > 0 && len != (size_t)count)
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE, "%s: the initial %s has %zu elements but %s is %d",
+                           label, what, len, count_option, count);
+    for (size_t i = 0; i < len; i++)
+        if (!isfinite(v[i]))
+            return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                               "%s: the initial %s has the non-finite value %g at element %zu",
+                               label, what, (double)v[i], i + 1);
+    return MC_OK;
+}
+
+void mc__describe_array(mc_text *t, const mc_tensor *value, const mc_shape *size)
+{
+    if (value->data == NULL) {
         mc_text_printf(t, "[]");
         return;
     }
     char dims[96];
-    mc_shape_format(&p->size, "\xc3\x97", dims, sizeof dims);
+    mc_shape_format(size, "\xc3\x97", dims, sizeof dims);
     mc_text_printf(t, "[%s single]", dims);
+}
+
+void mc__describe_param(mc_text *t, const mc_param *p)
+{
+    mc__describe_array(t, &p->value, &p->size);
+}
+
+void mc__describe_init(mc_text *t, const mc__init *init)
+{
+    if (init->kind == MC__INIT_FUNCTION)
+        mc_text_printf(t, "[function_handle]");
+    else
+        mc_text_printf(t, "'%s'", mc__init_name(init->kind));
 }

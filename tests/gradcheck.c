@@ -2,6 +2,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,4 +87,19 @@ void gradcheck_layer(mc_layer *layer, mc_tensor *in, int n_in, double h, double 
     }
     free(y);
     free(w);
+}
+
+void gradcheck_expect(mc_layer *layer, mc_tensor *in, int n_in, double h, double atol, double rtol,
+                      int checked, const char *where, ...)
+{
+    char context[128];
+    va_list ap;
+    va_start(ap, where);
+    vsnprintf(context, sizeof context, where, ap);
+    va_end(ap);
+    gradcheck_result res;
+    gradcheck_layer(layer, in, n_in, h, atol, rtol, &res);
+    ck_assert_int_eq(res.checked, checked);
+    ck_assert_msg(res.failed == 0, "%s: %d of %d wrong; first %s", context, res.failed, res.checked,
+                  res.first);
 }

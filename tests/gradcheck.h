@@ -18,4 +18,9 @@ typedef struct gradcheck_result {
 void gradcheck_layer(mc_layer *layer, mc_tensor *in, int n_in, double h, double atol,
                      double rtol, gradcheck_result *res);
 
+/* gradcheck_layer, then fails the test unless exactly `checked` elements were compared and none
+ * was wrong; the failure message starts with `where` (printf format: "kind %d", k). */
+void gradcheck_expect(mc_layer *layer, mc_tensor *in, int n_in, double h, double atol, double rtol,
+                      int checked, const char *where, ...) __attribute__((format(printf, 8, 9)));
+
 #endif

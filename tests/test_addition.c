@@ -9,12 +9,22 @@
 #include "layertest.h"
 #include "testutil.h"
 
+/* The options of an addition layer: its input count and name. */
+typedef struct options {
+    int k;
+    const char *name;
+} options;
+
+static mc_status create(mc_ctx *ctx, const void *opts, mc_layer **out)
+{
+    const options *o = opts;
+    return mc_addition_create(ctx, o->k, o->name, out);
+}
+
 static mc_layer *make_addition(mc_ctx *ctx, int k, const char *name)
 {
-    mc_layer *l = NULL;
-    mc_status st = mc_addition_create(ctx, k, name, &l);
-    ck_assert_msg(st == MC_OK, "create failed: %s", mc_ctx_message(ctx));
-    return l;
+    const options o = {k, name};
+    return lt_make(ctx, create, &o);
 }
 
 /* ---- Properties and display ----------------------------------------------------------- */
@@ -24,11 +34,7 @@ START_TEST(test_properties)
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
     mc_layer *l = make_addition(ctx, 2, NULL);
-    ck_assert_str_eq(l->vt->kind, "additionLayer");
-    ck_assert_str_eq(l->vt->class_name, "AdditionLayer");
-    ck_assert_str_eq(l->vt->type_label, "Addition");
-    ck_assert_str_eq(l->vt->default_name, "addition");
-    ck_assert_int_eq(l->vt->role, MC_ROLE_HIDDEN);
+    lt_expect_identity(l, "additionLayer", "AdditionLayer", "Addition", "addition", MC_ROLE_HIDDEN);
     ck_assert_str_eq(mc_layer_name(l), "");
     ck_assert_int_eq(mc_layer_num_inputs(l), 2);
     ck_assert_int_eq(mc_layer_num_outputs(l), 1);
@@ -55,23 +61,21 @@ END_TEST
 
 START_TEST(test_input_count_validation)
 {
-    test_alloc a;
-    mc_ctx *ctx = test_ctx(&a, 1);
     const int bad[] = {1, 0, -1, MC_MAX_LAYER_INPUTS + 1, 1000};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        mc_layer *l = (mc_layer *)&a; /* must be reset to NULL */
+        const options o = {bad[i], NULL};
         char want[160];
         snprintf(want, sizeof want,
                  "additionLayer (unnamed): the number of inputs must be an integer from 2 to "
                  "32, not %d",
                  bad[i]);
-        lt_expect(ctx, mc_addition_create(ctx, bad[i], NULL, &l), MC_ERR_INVALID, want, 1);
-        ck_assert_ptr_null(l);
+        lt_expect_create_error(create, &o, MC_ERR_INVALID, want, 1);
     }
-    mc_layer *l = NULL;
-    lt_expect(ctx, mc_addition_create(ctx, 1, "add1", &l), MC_ERR_INVALID,
-              "Layer 'add1': the number of inputs must be an integer from 2 to 32, not 1", 1);
-    lt_teardown(&a, ctx, NULL);
+    const options named = {1, "add1"};
+    lt_expect_create_error(create, &named, MC_ERR_INVALID,
+                           "Layer 'add1': the number of inputs must be an integer from 2 to 32, "
+                           "not 1",
+                           1);
 }
 END_TEST
 
@@ -215,10 +219,7 @@ START_TEST(test_values_and_gradients)
     lt_backward(l, in, k, &out, &dout, din);
     for (int j = 0; j < k; j++)
         ck_assert_mem_eq(din[j].data, dy, n * sizeof(float));
-    gradcheck_result res;
-    gradcheck_layer(l, in, k, 1e-2, 1e-3, 1e-3, &res);
-    ck_assert_int_eq(res.checked, k * (int)n);
-    ck_assert_msg(res.failed == 0, "%d of %d wrong; first %s", res.failed, res.checked, res.first);
+    gradcheck_expect(l, in, k, 1e-2, 1e-3, 1e-3, k * (int)n, "case %d", _i);
     for (int j = 0; j < k; j++) {
         free(in[j].data);
         free(din[j].data);
@@ -248,24 +249,13 @@ END_TEST
 
 /* ---- Allocation failure --------------------------------------------------------------- */
 
-static mc_status make_and_setup(mc_ctx *ctx, void *user, mc_layer **out)
-{
-    (void)user;
-    mc_status st = mc_addition_create(ctx, 4, "add1", out);
-    if (st != MC_OK)
-        return st;
-    mc_shape s = test_shape(4, 2, 3, 4, 4), sh[4] = {s, s, s, s}, o;
-    st = mc_layer_setup(*out, sh, 4, &o);
-    if (st != MC_OK) {
-        mc_layer_destroy(*out);
-        *out = NULL;
-    }
-    return st;
-}
-
 START_TEST(test_allocation_failures)
 {
-    lt_run_alloc_failures(make_and_setup, NULL, 3);
+    const options o = {4, "add1"};
+    const mc_shape s = test_shape(4, 2, 3, 4, 4);
+    const lt_alloc_case c = {
+        .create = create, .opts = &o, .setups = &s, .n_setups = 1, .n_inputs = 4, .min_allocs = 3};
+    lt_run_alloc_failures(&c);
 }
 END_TEST
 

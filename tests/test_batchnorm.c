@@ -9,6 +9,7 @@
 #include <minicnn/batchnorm.h>
 
 #include "gradcheck.h"
+#include "layertest.h"
 #include "testutil.h"
 
 /* ---- An independent double-precision oracle ------------------------------------------- */
@@ -37,143 +38,22 @@ static void oracle_forward(const double *x, double *y, const double *scale,
     }
 }
 
-typedef struct problem {
-    int N, C;
-    size_t S;
-    double eps;
-    double *x, *scale, *offset, *w; /* w: the weights of L = sum(w .* y) */
-} problem;
-
-static problem problem_make(int N, int C, size_t S, double eps, const float *x, const float *w,
-                            const float *scale, const float *offset)
+/* The oracle on a problem of batch normalization (training mode). */
+static void problem_forward(const lt_norm_problem *p, double *y)
 {
-    const size_t n = (size_t)N * C * S;
-    problem p = {N, C, S, eps, test_doubles(n), test_doubles((size_t)C), test_doubles((size_t)C),
-                 test_doubles(n)};
-    for (size_t i = 0; i < n; i++) {
-        p.x[i] = x[i];
-        p.w[i] = w[i];
-    }
-    for (int c = 0; c < C; c++) {
-        p.scale[c] = scale != NULL ? scale[c] : 1.0;
-        p.offset[c] = offset != NULL ? offset[c] : 0.0;
-    }
-    return p;
-}
-
-static void problem_free(problem *p)
-{
-    free(p->x);
-    free(p->scale);
-    free(p->offset);
-    free(p->w);
-}
-
-static double oracle_loss(const problem *p)
-{
-    size_t n = (size_t)p->N * p->C * p->S;
-    double *y = test_doubles(n);
     oracle_forward(p->x, y, p->scale, p->offset, p->N, p->C, p->S, p->eps);
-    double L = 0.0;
-    for (size_t i = 0; i < n; i++)
-        L += p->w[i] * y[i];
-    free(y);
-    return L;
-}
-
-static double oracle_derivative(const problem *p, double *v, double h)
-{
-    const double saved = *v;
-    *v = saved + h;
-    const double lp = oracle_loss(p);
-    *v = saved - h;
-    const double lm = oracle_loss(p);
-    *v = saved;
-    return (lp - lm) / (2.0 * h);
 }
 
 /* ---- Helpers -------------------------------------------------------------------------- */
 
-static void teardown(test_alloc *a, mc_ctx *ctx, mc_layer *l)
+static mc_status create(mc_ctx *ctx, const void *opts, mc_layer **out)
 {
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a->live, 0);
+    return mc_batchnorm_create(ctx, opts, out);
 }
 
 static mc_layer *make_layer(mc_ctx *ctx, const mc_batchnorm_options *o)
 {
-    mc_layer *l = NULL;
-    mc_status st = mc_batchnorm_create(ctx, o, &l);
-    ck_assert_msg(st == MC_OK, "create failed: %s", mc_ctx_message(ctx));
-    return l;
-}
-
-static void setup_ok(mc_layer *l, const mc_shape *in)
-{
-    mc_shape out;
-    mc_status st = mc_layer_setup(l, in, 1, &out);
-    ck_assert_msg(st == MC_OK, "setup failed: %s", mc_ctx_message(l->ctx));
-    ck_assert_int_eq(out.ndim, in->ndim);
-    for (int d = 0; d < in->ndim; d++)
-        ck_assert_int_eq(out.dims[d], in->dims[d]);
-}
-
-static size_t spatial(const mc_shape *s)
-{
-    size_t S = 1;
-    for (int d = 2; d < s->ndim; d++)
-        S *= (size_t)s->dims[d];
-    return S;
-}
-
-static mc_param *get_param(mc_layer *l, const char *name)
-{
-    for (int i = 0; i < mc_layer_num_params(l); i++)
-        if (strcmp(mc_layer_param(l, i)->name, name) == 0)
-            return mc_layer_param(l, i);
-    ck_abort_msg("no parameter %s", name);
-    return NULL;
-}
-
-static void set_param(mc_layer *l, const char *name, const float *v)
-{
-    mc_param *p = get_param(l, name);
-    memcpy(p->value.data, v, mc_tensor_numel(&p->value) * sizeof(float));
-}
-
-static mc_tensor *get_buffer(mc_layer *l, const char *name)
-{
-    const char *got;
-    for (int i = 0; i < mc_layer_num_buffers(l); i++) {
-        mc_tensor *t = mc_layer_buffer(l, i, &got);
-        if (strcmp(got, name) == 0)
-            return t;
-    }
-    ck_abort_msg("no buffer %s", name);
-    return NULL;
-}
-
-static void forward_ok(mc_layer *l, float *x, float *y, const mc_shape *s, mc_mode mode)
-{
-    mc_tensor in = mc_tensor_view(x, s), out = mc_tensor_view(y, s);
-    mc_status st = mc_layer_forward(l, &in, 1, &out, mode);
-    ck_assert_msg(st == MC_OK, "forward failed: %s", mc_ctx_message(l->ctx));
-}
-
-static void backward_ok(mc_layer *l, float *x, float *y, float *dy, float *dx, const mc_shape *s)
-{
-    mc_tensor in = mc_tensor_view(x, s), out = mc_tensor_view(y, s);
-    mc_tensor dout = mc_tensor_view(dy, s), din = mc_tensor_view(dx, s);
-    mc_status st = mc_layer_backward(l, &in, 1, &out, &dout, dx != NULL ? &din : NULL);
-    ck_assert_msg(st == MC_OK, "backward failed: %s", mc_ctx_message(l->ctx));
-}
-
-static char *describe(mc_layer *l, mc_describe what)
-{
-    char *text = NULL;
-    ck_assert_int_eq(mc_layer_describe(l, what, &text), MC_OK);
-    return text;
+    return lt_make(ctx, create, o);
 }
 
 /* ---- Options, properties and display --------------------------------------------------- */
@@ -199,11 +79,8 @@ START_TEST(test_defaults_and_properties)
     o.scale_l2_factor = 0.5;
     o.offset_l2_factor = 3.0;
     mc_layer *l = make_layer(ctx, &o);
-    ck_assert_str_eq(l->vt->kind, "batchNormalizationLayer");
-    ck_assert_str_eq(l->vt->class_name, "BatchNormalizationLayer");
-    ck_assert_str_eq(l->vt->type_label, "Batch Normalization");
-    ck_assert_str_eq(l->vt->default_name, "batchnorm");
-    ck_assert_int_eq(l->vt->role, MC_ROLE_HIDDEN);
+    lt_expect_identity(l, "batchNormalizationLayer", "BatchNormalizationLayer",
+                       "Batch Normalization", "batchnorm", MC_ROLE_HIDDEN);
     ck_assert_str_eq(mc_layer_name(l), "");
     ck_assert_int_eq(mc_layer_num_inputs(l), 1);
     ck_assert_int_eq(mc_layer_num_outputs(l), 1);
@@ -225,7 +102,7 @@ START_TEST(test_defaults_and_properties)
     ck_assert_ptr_null(tv->data);
 
     mc_shape s = test_shape(4, 2, 5, 3, 3);
-    setup_ok(l, &s);
+    lt_setup_same(l, &s);
     ck_assert_int_eq(sc->size.ndim, 3);
     ck_assert_int_eq(sc->size.dims[2], 5);
     ck_assert_int_eq(sc->value.shape.ndim, 1);
@@ -237,7 +114,7 @@ START_TEST(test_defaults_and_properties)
         ck_assert(sc->grad.data[c] == 0.0f && off->grad.data[c] == 0.0f);
         ck_assert(tm->data[c] == 0.0f && tv->data[c] == 1.0f);
     }
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -248,34 +125,29 @@ START_TEST(test_display_default)
     mc_ctx *ctx = test_ctx(&a, 1);
     mc_batchnorm_options o = mc_batchnorm_default();
     mc_layer *l = make_layer(ctx, &o);
-    char *text = describe(l, MC_DESCRIBE_PROPERTIES);
-    ck_assert_str_eq(text, "  BatchNormalizationLayer with properties:\n"
-                           "\n"
-                           "               Name: ''\n"
-                           "        NumChannels: 'auto'\n"
-                           "        TrainedMean: []\n"
-                           "    TrainedVariance: []\n"
-                           "\n"
-                           "   Hyperparameters\n"
-                           "          MeanDecay: 0.1000\n"
-                           "      VarianceDecay: 0.1000\n"
-                           "            Epsilon: 1.0000e-05\n"
-                           "\n"
-                           "   Learnable Parameters\n"
-                           "             Offset: []\n"
-                           "              Scale: []\n"
-                           "\n"
-                           "  Show all properties\n");
-    mc_free(ctx, text);
-    text = describe(l, MC_DESCRIBE_SUMMARY);
-    ck_assert_str_eq(text, "Batch normalization");
-    mc_free(ctx, text);
+    lt_expect_describe(l, MC_DESCRIBE_PROPERTIES,
+                       "  BatchNormalizationLayer with properties:\n"
+                       "\n"
+                       "               Name: ''\n"
+                       "        NumChannels: 'auto'\n"
+                       "        TrainedMean: []\n"
+                       "    TrainedVariance: []\n"
+                       "\n"
+                       "   Hyperparameters\n"
+                       "          MeanDecay: 0.1000\n"
+                       "      VarianceDecay: 0.1000\n"
+                       "            Epsilon: 1.0000e-05\n"
+                       "\n"
+                       "   Learnable Parameters\n"
+                       "             Offset: []\n"
+                       "              Scale: []\n"
+                       "\n"
+                       "  Show all properties\n");
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY, "Batch normalization");
     mc_shape s = test_shape(4, 2, 20, 4, 4);
-    setup_ok(l, &s);
-    text = describe(l, MC_DESCRIBE_SUMMARY);
-    ck_assert_str_eq(text, "Batch normalization with 20 channels");
-    mc_free(ctx, text);
-    teardown(&a, ctx, l);
+    lt_setup_same(l, &s);
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY, "Batch normalization with 20 channels");
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -302,8 +174,8 @@ START_TEST(test_display_after_setup)
         o.variance_decay = 1;
         mc_layer *l = make_layer(ctx, &o);
         mc_shape s = mc_shape_make(kinds[k].ndim, kinds[k].dims);
-        setup_ok(l, &s);
-        char *text = describe(l, MC_DESCRIBE_PROPERTIES);
+        lt_setup_same(l, &s);
+        char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
         char want[800];
         snprintf(want, sizeof want,
                  "  BatchNormalizationLayer with properties:\n\n"
@@ -324,19 +196,9 @@ START_TEST(test_display_after_setup)
         mc_free(ctx, text);
         mc_layer_destroy(l);
     }
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
-
-static mc_status fill_ramp(void *user, mc_ctx *ctx, const mc_shape *size, float *v, size_t n)
-{
-    (void)user;
-    (void)ctx;
-    (void)size;
-    for (size_t i = 0; i < n; i++)
-        v[i] = (float)i + 0.5f;
-    return MC_OK;
-}
 
 START_TEST(test_display_all_properties)
 {
@@ -349,87 +211,73 @@ START_TEST(test_display_all_properties)
     o.num_channels = 3;
     o.trained_mean = mean;
     o.trained_mean_len = 3;
-    o.scale_initializer.fn = fill_ramp;
+    lt_ramp ramp = {0, 0.5f, 1.0f};
+    o.scale_initializer.fn = lt_ramp_init;
+    o.scale_initializer.user = &ramp;
     o.offset_initializer.name = "narrow-normal";
     o.scale_learn_rate_factor = 2;
     o.offset_learn_rate_factor = 0.5;
     o.scale_l2_factor = 0;
     o.offset_l2_factor = 1e-3;
     mc_layer *l = make_layer(ctx, &o);
-    char *text = describe(l, MC_DESCRIBE_ALL);
-    ck_assert_str_eq(text, "  BatchNormalizationLayer with properties:\n\n"
-                           "                     Name: 'bn'\n"
-                           "                NumInputs: 1\n"
-                           "               InputNames: {'in'}\n"
-                           "               NumOutputs: 1\n"
-                           "              OutputNames: {'out'}\n"
-                           "              NumChannels: 3\n"
-                           "              TrainedMean: [1\xc3\x97" "1\xc3\x97" "3 single]\n"
-                           "          TrainedVariance: []\n\n"
-                           "   Hyperparameters\n"
-                           "                MeanDecay: 0.1000\n"
-                           "            VarianceDecay: 0.1000\n"
-                           "                  Epsilon: 0.2500\n\n"
-                           "   Learnable Parameters\n"
-                           "                   Offset: []\n"
-                           "                    Scale: []\n\n"
-                           "   Parameters and Initialization\n"
-                           "         ScaleInitializer: [function_handle]\n"
-                           "        OffsetInitializer: 'narrow-normal'\n\n"
-                           "   Learn Rate and Regularization\n"
-                           "     ScaleLearnRateFactor: 2\n"
-                           "    OffsetLearnRateFactor: 0.5000\n"
-                           "            ScaleL2Factor: 0\n"
-                           "           OffsetL2Factor: 1.0000e-03\n");
-    mc_free(ctx, text);
+    lt_expect_describe(l, MC_DESCRIBE_ALL,
+                       "  BatchNormalizationLayer with properties:\n\n"
+                       "                     Name: 'bn'\n"
+                       "                NumInputs: 1\n"
+                       "               InputNames: {'in'}\n"
+                       "               NumOutputs: 1\n"
+                       "              OutputNames: {'out'}\n"
+                       "              NumChannels: 3\n"
+                       "              TrainedMean: [1\xc3\x97"
+                       "1\xc3\x97"
+                       "3 single]\n"
+                       "          TrainedVariance: []\n\n"
+                       "   Hyperparameters\n"
+                       "                MeanDecay: 0.1000\n"
+                       "            VarianceDecay: 0.1000\n"
+                       "                  Epsilon: 0.2500\n\n"
+                       "   Learnable Parameters\n"
+                       "                   Offset: []\n"
+                       "                    Scale: []\n\n"
+                       "   Parameters and Initialization\n"
+                       "         ScaleInitializer: [function_handle]\n"
+                       "        OffsetInitializer: 'narrow-normal'\n\n"
+                       "   Learn Rate and Regularization\n"
+                       "     ScaleLearnRateFactor: 2\n"
+                       "    OffsetLearnRateFactor: 0.5000\n"
+                       "            ScaleL2Factor: 0\n"
+                       "           OffsetL2Factor: 1.0000e-03\n");
     /* NumChannels given: the summary knows the channels before setup. */
-    text = describe(l, MC_DESCRIBE_SUMMARY);
-    ck_assert_str_eq(text, "Batch normalization with 3 channels");
-    mc_free(ctx, text);
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY, "Batch normalization with 3 channels");
     mc_shape s = test_shape(2, 4, 3);
-    setup_ok(l, &s);
-    text = describe(l, MC_DESCRIBE_ALL);
+    lt_setup_same(l, &s);
+    char *text = lt_describe(l, MC_DESCRIBE_ALL);
     ck_assert_ptr_nonnull(strstr(text, "              TrainedMean: [3\xc3\x97" "1 single]\n"
                                        "          TrainedVariance: [3\xc3\x97" "1 single]\n"));
     ck_assert_ptr_nonnull(strstr(text, "         ScaleInitializer: [function_handle]\n"
                                        "        OffsetInitializer: 'narrow-normal'\n"));
     mc_free(ctx, text);
-    ck_assert(get_param(l, "Scale")->value.data[2] == 2.5f);
-    ck_assert(get_buffer(l, "TrainedMean")->data[2] == 3.0f);
-    ck_assert(get_buffer(l, "TrainedVariance")->data[2] == 1.0f);
-    teardown(&a, ctx, l);
+    ck_assert(lt_param(l, "Scale")->value.data[2] == 2.5f);
+    ck_assert(lt_buffer(l, "TrainedMean")->data[2] == 3.0f);
+    ck_assert(lt_buffer(l, "TrainedVariance")->data[2] == 1.0f);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
 /* ---- Validation ----------------------------------------------------------------------- */
 
+/* Creation must fail with `status` and a message containing `needle`. */
 static void expect_create_error(const mc_batchnorm_options *o, mc_status status,
                                 const char *needle)
 {
-    test_alloc a;
-    mc_ctx *ctx = test_ctx(&a, 1);
-    mc_layer *l = (mc_layer *)&a; /* must be reset to NULL */
-    mc_status st = mc_batchnorm_create(ctx, o, &l);
-    ck_assert_msg(st == status, "expected %s, got %s (%s)", mc_status_name(status),
-                  mc_status_name(st), mc_ctx_message(ctx));
-    ck_assert_ptr_null(l);
-    ck_assert_msg(strstr(mc_ctx_message(ctx), needle) != NULL, "message \"%s\" lacks \"%s\"",
-                  mc_ctx_message(ctx), needle);
-    teardown(&a, ctx, NULL);
+    lt_expect_create_error(create, o, status, needle, 0);
 }
 
+/* Setup for `shape` must fail with `status` and exactly `message`. */
 static void expect_setup_error(const mc_batchnorm_options *o, mc_shape shape, mc_status status,
                                const char *message)
 {
-    test_alloc a;
-    mc_ctx *ctx = test_ctx(&a, 1);
-    mc_layer *l = make_layer(ctx, o);
-    mc_shape out;
-    mc_status st = mc_layer_setup(l, &shape, 1, &out);
-    ck_assert_msg(st == status, "expected %s, got %s (%s)", mc_status_name(status),
-                  mc_status_name(st), mc_ctx_message(ctx));
-    ck_assert_str_eq(mc_ctx_message(ctx), message);
-    teardown(&a, ctx, l);
+    lt_expect_setup_error_for(create, o, shape, status, message, 1);
 }
 
 START_TEST(test_epsilon_validation)
@@ -447,7 +295,7 @@ START_TEST(test_epsilon_validation)
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
     mc_layer_destroy(make_layer(ctx, &o));
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -476,7 +324,7 @@ START_TEST(test_decay_validation)
     o.mean_decay = 1.0;
     o.variance_decay = 0.0;
     mc_layer_destroy(make_layer(ctx, &o));
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -501,14 +349,6 @@ START_TEST(test_factor_validation)
 }
 END_TEST
 
-static mc_status fail_init(void *user, mc_ctx *ctx, const mc_shape *size, float *v, size_t n)
-{
-    (void)user;
-    (void)size;
-    (void)v;
-    return mc_ctx_fail(ctx, MC_ERR_CALLBACK, "cannot fill %zu values", n);
-}
-
 START_TEST(test_initializer_validation)
 {
     mc_batchnorm_options o = mc_batchnorm_default();
@@ -522,12 +362,12 @@ START_TEST(test_initializer_validation)
     o.offset_initializer.name = "he";
     expect_create_error(&o, MC_ERR_INVALID, "Layer 'bn1': unknown OffsetInitializer 'he'");
     o.offset_initializer.name = "zeros";
-    o.offset_initializer.fn = fill_ramp;
+    o.offset_initializer.fn = lt_ramp_init;
     expect_create_error(&o, MC_ERR_INVALID,
                         "OffsetInitializer is given both as the name 'zeros' and as a function");
     o = mc_batchnorm_default();
     o.name = "bn1";
-    o.offset_initializer.fn = fail_init;
+    o.offset_initializer.fn = lt_fail_init;
     expect_setup_error(&o, test_shape(2, 3, 4), MC_ERR_CALLBACK,
                        "Layer 'bn1': the OffsetInitializer function failed: cannot fill 4 values");
 }
@@ -607,20 +447,20 @@ START_TEST(test_channel_validation)
     o.name = "bn1";
     mc_layer *l = make_layer(ctx, &o);
     mc_shape s = test_shape(2, 3, 4), s2 = test_shape(2, 3, 6), out;
-    setup_ok(l, &s);
+    lt_setup_same(l, &s);
     ck_assert_int_eq(mc_layer_setup(l, &s2, 1, &out), MC_ERR_SHAPE);
     ck_assert_str_eq(mc_ctx_message(ctx),
                      "Layer 'bn1': NumChannels is 4 but the input has 6 channels");
     /* Another input kind with the same channels: buffers keep their values, sizes follow. */
-    get_buffer(l, "TrainedMean")->data[1] = 7.0f;
+    lt_buffer(l, "TrainedMean")->data[1] = 7.0f;
     mc_shape s3 = test_shape(4, 5, 4, 2, 2);
-    setup_ok(l, &s3);
-    ck_assert(get_buffer(l, "TrainedMean")->data[1] == 7.0f);
-    ck_assert_int_eq(get_param(l, "Scale")->size.ndim, 3);
-    char *text = describe(l, MC_DESCRIBE_PROPERTIES);
+    lt_setup_same(l, &s3);
+    ck_assert(lt_buffer(l, "TrainedMean")->data[1] == 7.0f);
+    ck_assert_int_eq(lt_param(l, "Scale")->size.ndim, 3);
+    char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
     ck_assert_ptr_nonnull(strstr(text, "TrainedMean: [1\xc3\x97" "1\xc3\x97" "4 single]"));
     mc_free(ctx, text);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -638,7 +478,7 @@ START_TEST(test_state_validation)
                      "batchNormalizationLayer (unnamed): forward called before setup");
     mc_shape bad = test_shape(1, 4);
     ck_assert_int_eq(mc_layer_setup(l, &bad, 1, &s), MC_ERR_SHAPE);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -663,26 +503,26 @@ START_TEST(test_hand_computed)
     o.offset_len = 2;
     mc_layer *l = make_layer(ctx, &o);
     mc_shape s = test_shape(2, 2, 2);
-    setup_ok(l, &s);
+    lt_setup_same(l, &s);
     float x[4] = {1, 10, 3, 30}, y[4], dy[4] = {1, 2, 0, 2}, dx[4];
-    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+    lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
     const double r0 = 1.0 / sqrt(1.0 + 1e-5), r1 = 1.0 / sqrt(100.0 + 1e-5);
     const double want[4] = {1 - 2 * r0, -1 - 0.5 * 10 * r1, 1 + 2 * r0, -1 + 0.5 * 10 * r1};
     for (int i = 0; i < 4; i++)
         ck_assert_double_eq_tol(y[i], want[i], 1e-6);
-    backward_ok(l, x, y, dy, dx, &s);
-    ck_assert_double_eq_tol(get_param(l, "Offset")->grad.data[0], 1.0, 1e-7);
-    ck_assert_double_eq_tol(get_param(l, "Offset")->grad.data[1], 4.0, 1e-7);
-    ck_assert_double_eq_tol(get_param(l, "Scale")->grad.data[0], -r0, 1e-6);
-    ck_assert_double_eq_tol(get_param(l, "Scale")->grad.data[1], 0.0, 1e-6);
+    lt_backward_data(l, x, &s, y, &s, dy, dx);
+    ck_assert_double_eq_tol(lt_param(l, "Offset")->grad.data[0], 1.0, 1e-7);
+    ck_assert_double_eq_tol(lt_param(l, "Offset")->grad.data[1], 4.0, 1e-7);
+    ck_assert_double_eq_tol(lt_param(l, "Scale")->grad.data[0], -r0, 1e-6);
+    ck_assert_double_eq_tol(lt_param(l, "Scale")->grad.data[1], 0.0, 1e-6);
     const double d0 = r0 * (1.0 - r0 * r0);
     ck_assert_double_eq_tol(dx[0], d0, 1e-9);
     ck_assert_double_eq_tol(dx[2], -d0, 1e-9);
     ck_assert_double_eq_tol(dx[1], 0.0, 1e-7);
     ck_assert_double_eq_tol(dx[3], 0.0, 1e-7);
     /* The running statistics after one step from 0 and 1 (m = 2, unbiased factor 2). */
-    const float *tm = get_buffer(l, "TrainedMean")->data;
-    const float *tv = get_buffer(l, "TrainedVariance")->data;
+    const float *tm = lt_buffer(l, "TrainedMean")->data;
+    const float *tv = lt_buffer(l, "TrainedVariance")->data;
     ck_assert_double_eq_tol(tm[0], 0.1 * 2, 1e-7);
     ck_assert_double_eq_tol(tm[1], 0.1 * 20, 1e-6);
     ck_assert_double_eq_tol(tv[0], 0.9 + 0.1 * 2, 1e-7);
@@ -701,7 +541,7 @@ START_TEST(test_hand_computed)
     const double wi[8] = {-3 * q0, -1 * q0, -q1, -q1, 1 * q0, 3 * q0, -q1, 3 * q1};
     for (int i = 0; i < 8; i++)
         ck_assert_double_eq_tol(yi[i], wi[i], 1e-6);
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -718,7 +558,7 @@ START_TEST(test_oracle_forward)
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         mc_shape s = mc_shape_make(kinds[k].ndim, kinds[k].dims);
         const int N = s.dims[0], C = s.dims[1];
-        const size_t S = spatial(&s), n = mc_shape_numel(&s);
+        const size_t S = lt_positions(&s), n = mc_shape_numel(&s);
         float *x = test_floats(n), *y = test_floats(n), scale[8], offset[8];
         double *xd = test_doubles(n), *ref = test_doubles(n), sd[8], od[8];
         test_fill_normal(&r, x, n, -3.0, 4.0);
@@ -733,10 +573,10 @@ START_TEST(test_oracle_forward)
         mc_batchnorm_options o = mc_batchnorm_default();
         o.epsilon = 1e-3;
         mc_layer *l = make_layer(ctx, &o);
-        setup_ok(l, &s);
-        set_param(l, "Scale", scale);
-        set_param(l, "Offset", offset);
-        forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+        lt_setup_same(l, &s);
+        lt_set_param(l, "Scale", scale);
+        lt_set_param(l, "Offset", offset);
+        lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
         oracle_forward(xd, ref, sd, od, N, C, S, 1e-3);
         size_t at;
         double err = test_max_abs_diff(y, ref, n, &at);
@@ -747,7 +587,7 @@ START_TEST(test_oracle_forward)
         free(xd);
         free(ref);
     }
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -771,7 +611,7 @@ START_TEST(test_running_statistics)
     o.trained_variance_len = 3;
     mc_layer *l = make_layer(ctx, &o);
     mc_shape s = test_shape(4, Nmax, C, 2, 3);
-    setup_ok(l, &s);
+    lt_setup_same(l, &s);
     double em[3], ev[3];
     for (int c = 0; c < C; c++) {
         em[c] = tm0[c];
@@ -784,7 +624,7 @@ START_TEST(test_running_statistics)
         mc_shape sb = test_shape(4, N, C, 2, 3);
         const size_t n = (size_t)N * C * S;
         test_fill_normal(&r, x, n, 1.0 + step, 2.0);
-        forward_ok(l, x, y, &sb, MC_MODE_TRAINING);
+        lt_forward_data(l, x, &sb, y, &sb, MC_MODE_TRAINING);
         for (int c = 0; c < C; c++) {
             double mean = 0, ss = 0, m = (double)N * S;
             for (int i = 0; i < N; i++)
@@ -798,8 +638,8 @@ START_TEST(test_running_statistics)
             em[c] = (1 - md) * em[c] + md * mean;
             ev[c] = (1 - vd) * ev[c] + vd * ss / (m - 1);
         }
-        const float *tm = get_buffer(l, "TrainedMean")->data;
-        const float *tv = get_buffer(l, "TrainedVariance")->data;
+        const float *tm = lt_buffer(l, "TrainedMean")->data;
+        const float *tv = lt_buffer(l, "TrainedVariance")->data;
         for (int c = 0; c < C; c++) {
             ck_assert_msg(fabs(tm[c] - em[c]) <= 1e-6 * (1 + fabs(em[c])),
                           "step %d: TrainedMean[%d] = %.9g, want %.9g", step, c, tm[c], em[c]);
@@ -811,7 +651,7 @@ START_TEST(test_running_statistics)
         float keep_m[3], keep_v[3];
         memcpy(keep_m, tm, sizeof keep_m);
         memcpy(keep_v, tv, sizeof keep_v);
-        forward_ok(l, x, y, &sb, MC_MODE_INFERENCE);
+        lt_forward_data(l, x, &sb, y, &sb, MC_MODE_INFERENCE);
         ck_assert_mem_eq(tm, keep_m, sizeof keep_m);
         ck_assert_mem_eq(tv, keep_v, sizeof keep_v);
     }
@@ -821,12 +661,12 @@ START_TEST(test_running_statistics)
     for (int end = 0; end < 2; end++) {
         o.mean_decay = o.variance_decay = end;
         l = make_layer(ctx, &o);
-        setup_ok(l, &s);
+        lt_setup_same(l, &s);
         const size_t n = (size_t)Nmax * C * S;
         test_fill_normal(&r, x, n, 5.0, 3.0);
-        forward_ok(l, x, y, &s, MC_MODE_TRAINING);
-        const float *tm = get_buffer(l, "TrainedMean")->data;
-        const float *tv = get_buffer(l, "TrainedVariance")->data;
+        lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
+        const float *tm = lt_buffer(l, "TrainedMean")->data;
+        const float *tv = lt_buffer(l, "TrainedVariance")->data;
         for (int c = 0; c < C; c++) {
             if (end == 0) {
                 ck_assert(tm[c] == tm0[c] && tv[c] == tv0[c]);
@@ -846,7 +686,7 @@ START_TEST(test_running_statistics)
         }
         mc_layer_destroy(l);
     }
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -870,10 +710,10 @@ START_TEST(test_inference_uses_trained_statistics)
     o.offset_len = 2;
     mc_layer *l = make_layer(ctx, &o);
     mc_shape s = test_shape(4, 3, 2, 2, 2);
-    setup_ok(l, &s);
+    lt_setup_same(l, &s);
     float x[24], y[24], y2[24];
     test_fill_normal(&r, x, 24, 0.0, 3.0);
-    forward_ok(l, x, y, &s, MC_MODE_INFERENCE);
+    lt_forward_data(l, x, &s, y, &s, MC_MODE_INFERENCE);
     for (size_t i = 0; i < 24; i++) {
         const int c = (int)(i / 4 % 2);
         const double want = scale[c] * (x[i] - tm[c]) / sqrt(tv[c] + 0.01) + offset[c];
@@ -884,12 +724,12 @@ START_TEST(test_inference_uses_trained_statistics)
     mc_batchnorm_forward_infer_kernel(x, y2, scale, offset, tm, tv, 3, 2, 4, 0.01);
     ck_assert_mem_eq(y, y2, sizeof y);
     mc_shape one = test_shape(4, 1, 2, 2, 2);
-    forward_ok(l, x + 8, y2, &one, MC_MODE_INFERENCE);
+    lt_forward_data(l, x + 8, &one, y2, &one, MC_MODE_INFERENCE);
     ck_assert_mem_eq(y + 8, y2, 8 * sizeof(float));
     /* Training mode normalizes with the batch instead: the outputs differ. */
-    forward_ok(l, x, y2, &s, MC_MODE_TRAINING);
+    lt_forward_data(l, x, &s, y2, &s, MC_MODE_TRAINING);
     ck_assert(memcmp(y, y2, sizeof y) != 0);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -908,23 +748,23 @@ START_TEST(test_single_value)
         o.offset = offset;
         o.offset_len = 3;
         mc_layer *l = make_layer(ctx, &o);
-        setup_ok(l, &shapes[k]);
+        lt_setup_same(l, &shapes[k]);
         float x[3] = {123.0f, -4.5f, 1e4f}, y[3], dy[3] = {1.0f, -2.0f, 0.5f}, dx[3];
-        forward_ok(l, x, y, &shapes[k], MC_MODE_TRAINING);
+        lt_forward_data(l, x, &shapes[k], y, &shapes[k], MC_MODE_TRAINING);
         for (int c = 0; c < 3; c++)
             ck_assert_msg(y[c] == offset[c], "y[%d] = %.9g", c, y[c]);
-        backward_ok(l, x, y, dy, dx, &shapes[k]);
+        lt_backward_data(l, x, &shapes[k], y, &shapes[k], dy, dx);
         for (int c = 0; c < 3; c++) {
             ck_assert(dx[c] == 0.0f);
-            ck_assert(get_param(l, "Offset")->grad.data[c] == dy[c]);
-            ck_assert(get_param(l, "Scale")->grad.data[c] == 0.0f);
-            ck_assert_double_eq_tol(get_buffer(l, "TrainedMean")->data[c], 0.1 * x[c],
+            ck_assert(lt_param(l, "Offset")->grad.data[c] == dy[c]);
+            ck_assert(lt_param(l, "Scale")->grad.data[c] == 0.0f);
+            ck_assert_double_eq_tol(lt_buffer(l, "TrainedMean")->data[c], 0.1 * x[c],
                                     1e-6 * fabs(x[c]));
-            ck_assert_double_eq_tol(get_buffer(l, "TrainedVariance")->data[c], 0.9, 1e-7);
+            ck_assert_double_eq_tol(lt_buffer(l, "TrainedVariance")->data[c], 0.9, 1e-7);
         }
         mc_layer_destroy(l);
     }
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -941,8 +781,8 @@ START_TEST(test_large_offset)
     test_fill_normal(&r, x, n, 1e4, 0.01);
     mc_batchnorm_options o = mc_batchnorm_default();
     mc_layer *l = make_layer(ctx, &o);
-    setup_ok(l, &s);
-    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+    lt_setup_same(l, &s);
+    lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
     for (int c = 0; c < C; c++) {
         double mx = 0, vx = 0, my = 0, vy = 0;
         for (int i = 0; i < N; i++)
@@ -962,13 +802,13 @@ START_TEST(test_large_offset)
                       want);
         ck_assert_msg(fabs(my) < 1e-5, "channel %d: mean(y) %g", c, my);
         /* The running variance got the spread too (unbiased), not 0. */
-        const double tv = get_buffer(l, "TrainedVariance")->data[c];
+        const double tv = lt_buffer(l, "TrainedVariance")->data[c];
         const double want_tv = 0.9 + 0.1 * vx * (double)m / (double)(m - 1);
         ck_assert_double_eq_tol(tv, want_tv, 1e-7);
     }
     free(x);
     free(y);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -988,33 +828,34 @@ START_TEST(test_gradients)
     test_rng r = {200 + (uint64_t)_i};
     mc_shape s = mc_shape_make(kinds[k].ndim, kinds[k].dims);
     const int N = s.dims[0], C = s.dims[1];
-    const size_t S = spatial(&s), n = mc_shape_numel(&s);
+    const size_t S = lt_positions(&s), n = mc_shape_numel(&s);
     mc_batchnorm_options o = mc_batchnorm_default();
     o.epsilon = 1e-4;
     mc_layer *l = make_layer(ctx, &o);
-    setup_ok(l, &s);
+    lt_setup_same(l, &s);
     float *x = test_floats(n), *y = test_floats(n), *w = test_floats(n), *dx = test_floats(n);
     float scale[8], offset[8];
     test_fill_normal(&r, x, n, 0.5, 1.0);
     test_fill_normal(&r, w, n, 0.0, 1.0);
     test_fill_normal(&r, scale, (size_t)C, 1.0, 0.5);
     test_fill_normal(&r, offset, (size_t)C, 0.0, 0.5);
-    set_param(l, "Scale", scale);
-    set_param(l, "Offset", offset);
-    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
-    backward_ok(l, x, y, w, dx, &s);
+    lt_set_param(l, "Scale", scale);
+    lt_set_param(l, "Offset", offset);
+    lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
+    lt_backward_data(l, x, &s, y, &s, w, dx);
 
-    problem pr = problem_make(N, C, S, 1e-4, x, w, scale, offset);
+    lt_norm_problem pr =
+        lt_norm_problem_make(problem_forward, N, C, 0, S, 1e-4, x, w, scale, offset);
     const double h = 1e-6, atol = 2e-5, rtol = 1e-4;
     for (size_t i = 0; i < n; i++) {
-        double num = oracle_derivative(&pr, &pr.x[i], h);
+        double num = lt_norm_derivative(&pr, &pr.x[i], h);
         ck_assert_msg(fabs(dx[i] - num) <= atol + rtol * fabs(num),
                       "kind %d: dx[%zu] = %.9g, oracle %.9g", k, i, dx[i], num);
     }
     for (int c = 0; c < C; c++) {
-        double ds = oracle_derivative(&pr, &pr.scale[c], h);
-        double db = oracle_derivative(&pr, &pr.offset[c], h);
-        double gs = get_param(l, "Scale")->grad.data[c], gb = get_param(l, "Offset")->grad.data[c];
+        double ds = lt_norm_derivative(&pr, &pr.scale[c], h);
+        double db = lt_norm_derivative(&pr, &pr.offset[c], h);
+        double gs = lt_param(l, "Scale")->grad.data[c], gb = lt_param(l, "Offset")->grad.data[c];
         ck_assert_msg(fabs(gs - ds) <= atol + rtol * fabs(ds), "dScale[%d] = %.9g, oracle %.9g",
                       c, gs, ds);
         ck_assert_msg(fabs(gb - db) <= atol + rtol * fabs(db), "dOffset[%d] = %.9g, oracle %.9g",
@@ -1022,18 +863,14 @@ START_TEST(test_gradients)
     }
 
     mc_tensor in = mc_tensor_view(x, &s);
-    gradcheck_result res;
-    gradcheck_layer(l, &in, 1, 1e-2, 2e-3, 1e-2, &res);
-    ck_assert_int_eq(res.checked, (int)n + 2 * C);
-    ck_assert_msg(res.failed == 0, "kind %d: %d of %d wrong; first %s", k, res.failed,
-                  res.checked, res.first);
+    gradcheck_expect(l, &in, 1, 1e-2, 2e-3, 1e-2, (int)n + 2 * C, "kind %d", k);
 
     free(x);
     free(y);
     free(w);
     free(dx);
-    problem_free(&pr);
-    teardown(&a, ctx, l);
+    lt_norm_problem_free(&pr);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1050,24 +887,24 @@ START_TEST(test_gradients_large_offset)
     test_fill_normal(&r, w, n, 0.0, 1.0);
     mc_batchnorm_options o = mc_batchnorm_default();
     mc_layer *l = make_layer(ctx, &o);
-    setup_ok(l, &s);
-    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
-    backward_ok(l, x, y, w, dx, &s);
-    problem pr = problem_make(4, 2, 6, 1e-5, x, w, NULL, NULL);
+    lt_setup_same(l, &s);
+    lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
+    lt_backward_data(l, x, &s, y, &s, w, dx);
+    lt_norm_problem pr = lt_norm_problem_make(problem_forward, 4, 2, 0, 6, 1e-5, x, w, NULL, NULL);
     double worst = 0, largest = 0;
     for (size_t i = 0; i < n; i++) {
-        double num = oracle_derivative(&pr, &pr.x[i], 1e-7);
+        double num = lt_norm_derivative(&pr, &pr.x[i], 1e-7);
         worst = fmax(worst, fabs(dx[i] - num));
         largest = fmax(largest, fabs(num));
     }
     ck_assert_msg(largest > 10.0, "gradients of order 1/sd expected, got %g", largest);
     ck_assert_msg(worst <= 1e-3 * largest, "dx off by %g (largest %g)", worst, largest);
     for (int c = 0; c < 2; c++) {
-        double ds = oracle_derivative(&pr, &pr.scale[c], 1e-6);
-        ck_assert_double_eq_tol(get_param(l, "Scale")->grad.data[c], ds, 1e-4 + 1e-4 * fabs(ds));
+        double ds = lt_norm_derivative(&pr, &pr.scale[c], 1e-6);
+        ck_assert_double_eq_tol(lt_param(l, "Scale")->grad.data[c], ds, 1e-4 + 1e-4 * fabs(ds));
     }
-    problem_free(&pr);
-    teardown(&a, ctx, l);
+    lt_norm_problem_free(&pr);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1084,17 +921,17 @@ START_TEST(test_smaller_batch_gradients)
     test_fill_normal(&r, w, n, 0.0, 1.0);
     mc_batchnorm_options o = mc_batchnorm_default();
     mc_layer *l = make_layer(ctx, &o);
-    setup_ok(l, &big);
-    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
-    backward_ok(l, x, y, w, dx, &s);
-    problem pr = problem_make(2, 2, 4, 1e-5, x, w, NULL, NULL);
+    lt_setup_same(l, &big);
+    lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
+    lt_backward_data(l, x, &s, y, &s, w, dx);
+    lt_norm_problem pr = lt_norm_problem_make(problem_forward, 2, 2, 0, 4, 1e-5, x, w, NULL, NULL);
     for (size_t i = 0; i < n; i++) {
-        double num = oracle_derivative(&pr, &pr.x[i], 1e-6);
+        double num = lt_norm_derivative(&pr, &pr.x[i], 1e-6);
         ck_assert_msg(fabs(dx[i] - num) <= 2e-5 + 1e-4 * fabs(num), "dx[%zu] = %.9g, oracle %.9g",
                       i, dx[i], num);
     }
-    problem_free(&pr);
-    teardown(&a, ctx, l);
+    lt_norm_problem_free(&pr);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1105,48 +942,36 @@ START_TEST(test_accumulation_contract)
     test_rng r = {13};
     mc_shape s = test_shape(4, 2, 4, 3, 3);
     const size_t n = 72;
-    float x[72], y[72], dy[72], dx1[72], dx2[72];
+    float x[72], y[72], dy[72], dx[72];
     test_fill_normal(&r, x, n, 0.0, 1.0);
     test_fill_normal(&r, dy, n, 0.0, 1.0);
     mc_batchnorm_options o = mc_batchnorm_default();
     mc_layer *l = make_layer(ctx, &o);
-    setup_ok(l, &s);
-    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
-    backward_ok(l, x, y, dy, dx1, &s);
-    float gs1[4], gb1[4];
-    memcpy(gs1, get_param(l, "Scale")->grad.data, sizeof gs1);
-    memcpy(gb1, get_param(l, "Offset")->grad.data, sizeof gb1);
-    for (size_t i = 0; i < n; i++)
-        dx2[i] = 1e6f;
-    backward_ok(l, x, y, dy, dx2, &s);
-    ck_assert_mem_eq(dx1, dx2, sizeof dx1);
-    for (int c = 0; c < 4; c++) {
-        ck_assert(gs1[c] != 0.0f && gb1[c] != 0.0f);
-        ck_assert_float_eq_tol(get_param(l, "Scale")->grad.data[c], 2 * gs1[c],
-                               1e-6f * fabsf(gs1[c]));
-        ck_assert_float_eq_tol(get_param(l, "Offset")->grad.data[c], 2 * gb1[c],
-                               1e-6f * fabsf(gb1[c]));
-    }
-    mc_param_zero_grad(get_param(l, "Scale"));
-    mc_param_zero_grad(get_param(l, "Offset"));
-    backward_ok(l, x, y, dy, NULL, &s);
-    ck_assert_mem_eq(get_param(l, "Scale")->grad.data, gs1, sizeof gs1);
-    ck_assert_mem_eq(get_param(l, "Offset")->grad.data, gb1, sizeof gb1);
-    teardown(&a, ctx, l);
+    lt_setup_same(l, &s);
+    ck_assert_int_eq(mc_layer_num_params(l), 2); /* Offset and Scale, 4 values each */
+    lt_expect_grads_accumulate(l, x, &s, y, &s, dy, dx);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
 /* ---- Allocation failure --------------------------------------------------------------- */
 
-static void run_alloc_failures(int with_values)
+static const mc_shape alloc_shape = {4, {4, 6, 5, 5}};
+
+/* A failed setup leaves the layer usable: the same setup succeeds after. user: the expected
+ * TrainedVariance[5]. */
+static void setup_again(mc_layer *l, void *user)
+{
+    const float *want = user;
+    lt_setup(l, &alloc_shape, 1);
+    ck_assert_ptr_nonnull(lt_buffer(l, "TrainedVariance")->data);
+    ck_assert(lt_buffer(l, "TrainedVariance")->data[5] == *want);
+}
+
+START_TEST(test_allocation_failures)
 {
     const float v[6] = {1, 2, 3, 4, 5, 6};
-    long k = 1;
-    for (;; k++) {
-        test_alloc a;
-        mc_ctx *ctx = test_ctx(&a, 1);
-        const long live_ctx = a.live;
-        a.fail_at = a.count + k;
+    for (int with_values = 0; with_values < 2; with_values++) {
         mc_batchnorm_options o = mc_batchnorm_default();
         o.name = "bn1";
         o.scale_initializer.name = "narrow-normal";
@@ -1160,44 +985,16 @@ static void run_alloc_failures(int with_values)
             o.trained_variance = v;
             o.trained_variance_len = 6;
         }
-        mc_layer *l = NULL;
-        mc_status st = mc_batchnorm_create(ctx, &o, &l);
-        if (st == MC_OK) {
-            mc_shape s = test_shape(4, 4, 6, 5, 5), out;
-            st = mc_layer_setup(l, &s, 1, &out);
-        }
-        char *text = NULL;
-        if (st == MC_OK)
-            st = mc_layer_describe(l, MC_DESCRIBE_ALL, &text);
-        if (st != MC_OK) {
-            ck_assert_msg(st == MC_ERR_NOMEM, "k=%ld: %s (%s)", k, mc_status_name(st),
-                          mc_ctx_message(ctx));
-            ck_assert_ptr_nonnull(strstr(mc_ctx_message(ctx), "out of memory"));
-            ck_assert_ptr_null(text);
-            /* A failed setup leaves the layer usable: the same setup succeeds after. */
-            if (l != NULL && !l->is_setup) {
-                a.fail_at = 0;
-                mc_shape s = test_shape(4, 4, 6, 5, 5), out;
-                ck_assert_int_eq(mc_layer_setup(l, &s, 1, &out), MC_OK);
-                ck_assert_ptr_nonnull(get_buffer(l, "TrainedVariance")->data);
-                ck_assert(get_buffer(l, "TrainedVariance")->data[5] == (with_values ? 6.0f : 1.0f));
-            }
-        }
-        mc_free(ctx, text);
-        mc_layer_destroy(l);
-        ck_assert_msg(a.live == live_ctx, "k=%ld: %ld blocks leaked", k, a.live - live_ctx);
-        mc_ctx_destroy(ctx);
-        ck_assert_int_eq(a.live, 0);
-        if (st == MC_OK)
-            break;
+        float variance = with_values ? 6.0f : 1.0f;
+        const lt_alloc_case c = {.create = create,
+                                 .opts = &o,
+                                 .setups = &alloc_shape,
+                                 .n_setups = 1,
+                                 .recover = setup_again,
+                                 .user = &variance,
+                                 .min_allocs = 12};
+        lt_run_alloc_failures(&c);
     }
-    ck_assert_msg(k > 12, "only %ld allocations were exercised", k);
-}
-
-START_TEST(test_allocation_failures)
-{
-    run_alloc_failures(0);
-    run_alloc_failures(1);
 }
 END_TEST
 

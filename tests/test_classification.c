@@ -63,48 +63,45 @@ static long double reference_ld(const float *z, const int *labels, int N, int K,
 
 /* ---- Helpers -------------------------------------------------------------------------- */
 
-static mc_layer *make_layer(mc_ctx *ctx, const char *name, const char *const *classes, int k)
+static mc_status create(mc_ctx *ctx, const void *opts, mc_layer **out)
+{
+    return mc_classification_create(ctx, opts, out);
+}
+
+static mc_classification_options options(const char *name, const char *const *classes, int k)
 {
     mc_classification_options o = mc_classification_default();
     o.name = name;
     o.classes = classes;
     o.num_classes = k;
-    mc_layer *l = NULL;
-    mc_status st = mc_classification_create(ctx, &o, &l);
-    ck_assert_msg(st == MC_OK, "create failed: %s", mc_ctx_message(ctx));
-    return l;
+    return o;
+}
+
+static mc_layer *make_layer(mc_ctx *ctx, const char *name, const char *const *classes, int k)
+{
+    const mc_classification_options o = options(name, classes, k);
+    return lt_make(ctx, create, &o);
 }
 
 static void expect_create_error(const char *name, const char *const *classes, int k,
                                 const char *message)
 {
-    test_alloc a;
-    mc_ctx *ctx = test_ctx(&a, 1);
-    mc_classification_options o = mc_classification_default();
-    o.name = name;
-    o.classes = classes;
-    o.num_classes = k;
-    mc_layer *l = (mc_layer *)&a;
-    lt_expect(ctx, mc_classification_create(ctx, &o, &l), MC_ERR_INVALID, message, 1);
-    ck_assert_ptr_null(l);
-    lt_teardown(&a, ctx, NULL);
+    const mc_classification_options o = options(name, classes, k);
+    lt_expect_create_error(create, &o, MC_ERR_INVALID, message, 1);
 }
 
 /* Forward of probabilities p (N, K) in `mode`; returns the loss. */
 static double forward_probs(mc_layer *l, float *p, float *y, int N, int K, mc_mode mode)
 {
     mc_shape s = test_shape(2, N, K);
-    mc_tensor in = mc_tensor_view(p, &s), out = mc_tensor_view(y, &s);
-    lt_forward(l, &in, 1, &out, mode);
+    lt_forward_data(l, p, &s, y, &s, mode);
     return mc_classification_loss(l);
 }
 
 static void backward_probs(mc_layer *l, float *p, float *y, float *dy, float *dx, int N, int K)
 {
     mc_shape s = test_shape(2, N, K);
-    mc_tensor in = mc_tensor_view(p, &s), out = mc_tensor_view(y, &s);
-    mc_tensor dout = mc_tensor_view(dy, &s), din = mc_tensor_view(dx, &s);
-    lt_backward(l, &in, 1, &out, &dout, dx != NULL ? &din : NULL);
+    lt_backward_data(l, p, &s, y, &s, dy, dx);
 }
 
 /* ---- Properties, classes and display --------------------------------------------------- */
@@ -118,11 +115,8 @@ START_TEST(test_defaults_and_properties)
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
     mc_layer *l = make_layer(ctx, NULL, NULL, 0);
-    ck_assert_str_eq(l->vt->kind, "classificationLayer");
-    ck_assert_str_eq(l->vt->class_name, "ClassificationOutputLayer");
-    ck_assert_str_eq(l->vt->type_label, "Classification Output");
-    ck_assert_str_eq(l->vt->default_name, "classoutput");
-    ck_assert_int_eq(l->vt->role, MC_ROLE_OUTPUT);
+    lt_expect_identity(l, "classificationLayer", "ClassificationOutputLayer",
+                       "Classification Output", "classoutput", MC_ROLE_OUTPUT);
     ck_assert_str_eq(mc_layer_name(l), "");
     ck_assert_int_eq(mc_layer_num_inputs(l), 1);
     ck_assert_str_eq(mc_layer_input_name(l, 0), "in");
@@ -206,8 +200,7 @@ START_TEST(test_display)
     mc_layer_destroy(l);
     l = make_layer(ctx, NULL, two, 1);
     lt_expect_describe(l, MC_DESCRIBE_SUMMARY, "crossentropyex with class 'cat'");
-    char *text = NULL;
-    ck_assert_int_eq(mc_layer_describe(l, MC_DESCRIBE_PROPERTIES, &text), MC_OK);
+    char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
     ck_assert_ptr_nonnull(strstr(text, "         Classes: [1\xc3\x97"
                                        "1 categorical]\n"
                                        "    ClassWeights: 'none'\n"
@@ -686,39 +679,31 @@ END_TEST
 
 /* ---- Allocation failure --------------------------------------------------------------- */
 
-static mc_status make_and_setup(mc_ctx *ctx, void *user, mc_layer **out)
+static mc_status set_classes(mc_layer *l, void *user)
 {
-    const int *with_classes = user;
-    mc_classification_options o = mc_classification_default();
-    o.name = "output";
-    if (*with_classes) {
-        o.classes = ten;
-        o.num_classes = 10;
-    }
-    mc_status st = mc_classification_create(ctx, &o, out);
-    if (st != MC_OK)
-        return st;
-    mc_shape s = test_shape(2, 8, 10), os;
-    st = mc_layer_setup(*out, &s, 1, &os);
-    if (st == MC_OK)
-        st = mc_classification_set_classes(*out, ten, 10);
+    (void)user;
+    mc_status st = mc_classification_set_classes(l, ten, 10);
     if (st == MC_OK) {
         /* A failed replacement keeps the old names. */
-        ck_assert_str_eq(mc_classification_class_name(*out, 9), "truck");
-    }
-    if (st != MC_OK) {
-        mc_layer_destroy(*out);
-        *out = NULL;
+        ck_assert_str_eq(mc_classification_class_name(l, 9), "truck");
     }
     return st;
 }
 
 START_TEST(test_allocation_failures)
 {
-    int with_classes = 0;
-    lt_run_alloc_failures(make_and_setup, &with_classes, 3);
-    with_classes = 1;
-    lt_run_alloc_failures(make_and_setup, &with_classes, 4);
+    const mc_shape s = test_shape(2, 8, 10);
+    for (int with_classes = 0; with_classes < 2; with_classes++) {
+        const mc_classification_options o =
+            options("output", with_classes ? ten : NULL, with_classes ? 10 : 0);
+        const lt_alloc_case c = {.create = create,
+                                 .opts = &o,
+                                 .setups = &s,
+                                 .n_setups = 1,
+                                 .then = set_classes,
+                                 .min_allocs = with_classes ? 4 : 3};
+        lt_run_alloc_failures(&c);
+    }
 }
 END_TEST
 

@@ -10,6 +10,7 @@
 #include <minicnn/conv2d.h>
 
 #include "gradcheck.h"
+#include "layertest.h"
 #include "testutil.h"
 
 /* ---- An independent double-precision oracle ------------------------------------------- */
@@ -129,84 +130,22 @@ static void oracle_backward(const geom *g, const double *x, const double *w, con
                 }
 }
 
-/* A float result agrees with the exact value when the difference is within the rounding of a
- * float sum of `terms` terms of total magnitude `mag` (gamma_n bound: any summation order,
- * with or without FMA). A wrong index errs by the size of a term. */
+/* A float result agrees with the exact value: see test_within_rounding. */
 static int within_rounding(double got, double want, double mag, int terms)
 {
-    return fabs(got - want) <= (terms + 2) * 0x1p-24 * mag + 1e-30;
-}
-
-static double *to_doubles(const float *v, size_t n)
-{
-    double *d = test_doubles(n);
-    for (size_t i = 0; i < n; i++)
-        d[i] = v[i];
-    return d;
+    return test_within_rounding(got, want, mag, terms, 1e-30);
 }
 
 /* ---- Helpers -------------------------------------------------------------------------- */
 
-static void teardown(test_alloc *a, mc_ctx *ctx, mc_layer *l)
+static mc_status create(mc_ctx *ctx, const void *opts, mc_layer **out)
 {
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a->live, 0);
+    return mc_conv2d_create(ctx, opts, out);
 }
 
 static mc_layer *make_layer(mc_ctx *ctx, const mc_conv2d_options *o)
 {
-    mc_layer *l = NULL;
-    mc_status st = mc_conv2d_create(ctx, o, &l);
-    ck_assert_msg(st == MC_OK, "create failed: %s", mc_ctx_message(ctx));
-    return l;
-}
-
-static mc_shape setup_ok(mc_layer *l, mc_shape in)
-{
-    mc_shape out;
-    mc_status st = mc_layer_setup(l, &in, 1, &out);
-    ck_assert_msg(st == MC_OK, "setup failed: %s", mc_ctx_message(l->ctx));
-    return out;
-}
-
-static mc_param *get_param(mc_layer *l, const char *name)
-{
-    for (int i = 0; i < mc_layer_num_params(l); i++)
-        if (strcmp(mc_layer_param(l, i)->name, name) == 0)
-            return mc_layer_param(l, i);
-    ck_abort_msg("no parameter %s", name);
-    return NULL;
-}
-
-static void forward_ok(mc_layer *l, float *x, float *y, mc_shape xs, mc_shape ys)
-{
-    mc_tensor in = mc_tensor_view(x, &xs), out = mc_tensor_view(y, &ys);
-    mc_status st = mc_layer_forward(l, &in, 1, &out, MC_MODE_TRAINING);
-    ck_assert_msg(st == MC_OK, "forward failed: %s", mc_ctx_message(l->ctx));
-}
-
-static void backward_ok(mc_layer *l, float *x, float *y, float *dy, float *dx, mc_shape xs,
-                        mc_shape ys)
-{
-    mc_tensor in = mc_tensor_view(x, &xs), out = mc_tensor_view(y, &ys);
-    mc_tensor dout = mc_tensor_view(dy, &ys), din = mc_tensor_view(dx, &xs);
-    mc_status st = mc_layer_backward(l, &in, 1, &out, &dout, dx != NULL ? &din : NULL);
-    ck_assert_msg(st == MC_OK, "backward failed: %s", mc_ctx_message(l->ctx));
-}
-
-static char *describe(mc_layer *l, mc_describe what)
-{
-    char *text = NULL;
-    ck_assert_int_eq(mc_layer_describe(l, what, &text), MC_OK);
-    return text;
-}
-
-static void expect_describe(mc_layer *l, mc_describe what, const char *want)
-{
-    char *text = describe(l, what);
-    ck_assert_str_eq(text, want);
-    mc_free(l->ctx, text);
+    return lt_make(ctx, create, o);
 }
 
 static mc_shape shape4(int N, int C, int H, int W)
@@ -272,7 +211,7 @@ START_TEST(test_oracle_combinations)
     o.bias = b;
     o.bias_len = (size_t)g.F;
     mc_layer *l = make_layer(ctx, &o);
-    mc_shape xs = shape4(g.N, g.C, g.H, g.W), ys = setup_ok(l, xs);
+    mc_shape xs = shape4(g.N, g.C, g.H, g.W), ys = lt_setup_one(l, xs);
     ck_assert_int_eq(ys.ndim, 4);
     ck_assert_int_eq(ys.dims[0], g.N);
     ck_assert_int_eq(ys.dims[1], g.F);
@@ -281,12 +220,13 @@ START_TEST(test_oracle_combinations)
     for (size_t i = 0; i < nx; i++)
         dx[i] = NAN; /* the input gradient is written, never read */
     const long allocs = a.count;
-    forward_ok(l, x, y, xs, ys);
-    backward_ok(l, x, y, dy, dx, xs, ys);
+    lt_forward_data(l, x, &xs, y, &ys, MC_MODE_TRAINING);
+    lt_backward_data(l, x, &xs, y, &ys, dy, dx);
     ck_assert_int_eq(a.count, allocs); /* no allocation per call */
 
-    double *xd = to_doubles(x, nx), *wd = to_doubles(w, nw), *bd = to_doubles(b, (size_t)g.F);
-    double *dyd = to_doubles(dy, ny), *yd = test_doubles(ny), *mag = test_doubles(ny);
+    double *xd = test_to_doubles(x, nx), *wd = test_to_doubles(w, nw),
+           *bd = test_to_doubles(b, (size_t)g.F);
+    double *dyd = test_to_doubles(dy, ny), *yd = test_doubles(ny), *mag = test_doubles(ny);
     double *dxd = test_doubles(nx), *mdx = test_doubles(nx), *dwd = test_doubles(nw);
     double *mdw = test_doubles(nw), dbd[5];
     oracle_forward(&g, xd, wd, bd, yd, mag);
@@ -298,7 +238,7 @@ START_TEST(test_oracle_combinations)
     for (size_t i = 0; i < nx; i++)
         ck_assert_msg(within_rounding(dx[i], dxd[i], mdx[i], g.F * g.KH * g.KW),
                       "combo %d: dx[%zu] = %.9g, oracle %.9g", _i, i, dx[i], dxd[i]);
-    const float *gw = get_param(l, "Weights")->grad.data, *gb = get_param(l, "Bias")->grad.data;
+    const float *gw = lt_param(l, "Weights")->grad.data, *gb = lt_param(l, "Bias")->grad.data;
     for (size_t i = 0; i < nw; i++)
         ck_assert_msg(within_rounding(gw[i], dwd[i], mdw[i], g.N * P),
                       "combo %d: dW[%zu] = %.9g, oracle %.9g", _i, i, gw[i], dwd[i]);
@@ -321,7 +261,7 @@ START_TEST(test_oracle_combinations)
     free(mdx);
     free(dwd);
     free(mdw);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -349,10 +289,10 @@ START_TEST(test_output_sizes)
         ck_assert_int_eq(g.pad[1], cases[i].want_b);
         mc_conv2d_options o = options_for(&g, cases[i].same);
         mc_layer *l = make_layer(ctx, &o);
-        mc_shape ys = setup_ok(l, shape4(1, 1, cases[i].H, cases[i].H));
+        mc_shape ys = lt_setup_one(l, shape4(1, 1, cases[i].H, cases[i].H));
         ck_assert_int_eq(ys.dims[2], cases[i].O);
         ck_assert_int_eq(ys.dims[3], cases[i].O);
-        char *text = describe(l, MC_DESCRIBE_PROPERTIES);
+        char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
         char want[64];
         snprintf(want, sizeof want, "PaddingSize: [%d %d %d %d]\n", cases[i].want_a,
                  cases[i].want_b, cases[i].want_a, cases[i].want_b);
@@ -360,7 +300,7 @@ START_TEST(test_output_sizes)
         mc_free(ctx, text);
         mc_layer_destroy(l);
     }
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -377,17 +317,17 @@ START_TEST(test_hand_computed)
     o.bias = b;
     o.bias_len = 1;
     mc_layer *l = make_layer(ctx, &o);
-    mc_shape xs = shape4(1, 1, 3, 3), ys = setup_ok(l, xs);
+    mc_shape xs = shape4(1, 1, 3, 3), ys = lt_setup_one(l, xs);
     ck_assert_int_eq(ys.dims[2], 2);
-    forward_ok(l, x, y, xs, ys);
+    lt_forward_data(l, x, &xs, y, &ys, MC_MODE_TRAINING);
     for (int i = 0; i < 4; i++)
         ck_assert_float_eq(y[i], -3.5f);
     /* dW(kh, kw) = sum of the 2x2 window at (kh, kw); dBias = 4;
      * dx = +1 where the (0,0) tap reads, -1 where the (1,1) tap reads. */
-    backward_ok(l, x, y, dy, dx, xs, ys);
+    lt_backward_data(l, x, &xs, y, &ys, dy, dx);
     const float want_dw[4] = {12, 16, 24, 28}, want_dx[9] = {1, 1, 0, 1, 0, -1, 0, -1, -1};
-    ck_assert_mem_eq(get_param(l, "Weights")->grad.data, want_dw, sizeof want_dw);
-    ck_assert_float_eq(get_param(l, "Bias")->grad.data[0], 4.0f);
+    ck_assert_mem_eq(lt_param(l, "Weights")->grad.data, want_dw, sizeof want_dw);
+    ck_assert_float_eq(lt_param(l, "Bias")->grad.data[0], 4.0f);
     ck_assert_mem_eq(dx, want_dx, sizeof want_dx);
     mc_layer_destroy(l);
 
@@ -396,13 +336,13 @@ START_TEST(test_hand_computed)
     o.stride[0] = o.stride[1] = 2;
     o.padding[0] = o.padding[1] = o.padding[2] = o.padding[3] = 1;
     l = make_layer(ctx, &o);
-    ys = setup_ok(l, xs);
+    ys = lt_setup_one(l, xs);
     ck_assert_int_eq(ys.dims[2], 2);
     ck_assert_int_eq(ys.dims[3], 2);
-    forward_ok(l, x, y, xs, ys);
+    lt_forward_data(l, x, &xs, y, &ys, MC_MODE_TRAINING);
     const float want[4] = {-0.5f, -2.5f, -6.5f, -3.5f};
     ck_assert_mem_eq(y, want, sizeof want);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -421,7 +361,7 @@ START_TEST(test_smaller_batch_and_resetup)
     for (int k = 0; k < 3; k++) {
         const geom g = geom_make(3, 2, sizes[k][0], sizes[k][1], 4, 3, 2, 1, 1, 1, 1,
                                  (const int[]){1, 0, 0, 2});
-        mc_shape xs = shape4(3, 2, g.H, g.W), ys = setup_ok(l, xs);
+        mc_shape xs = shape4(3, 2, g.H, g.W), ys = lt_setup_one(l, xs);
         ck_assert_int_eq(ys.dims[2], g.OH);
         ck_assert_int_eq(ys.dims[3], g.OW);
         const size_t nx = numel_x(&g), ny = numel_y(&g);
@@ -429,11 +369,11 @@ START_TEST(test_smaller_batch_and_resetup)
         test_fill_normal(&r, x, nx, 0.0, 1.0);
         for (int n = 1; n <= 3; n++) {
             mc_shape xn = shape4(n, 2, g.H, g.W), yn = shape4(n, 4, g.OH, g.OW);
-            forward_ok(l, x, y, xn, yn);
+            lt_forward_data(l, x, &xn, y, &yn, MC_MODE_TRAINING);
             geom gn = g;
             gn.N = n;
-            double *xd = to_doubles(x, nx),
-                   *wd = to_doubles(get_param(l, "Weights")->value.data, numel_w(&g));
+            double *xd = test_to_doubles(x, nx),
+                   *wd = test_to_doubles(lt_param(l, "Weights")->value.data, numel_w(&g));
             double bd[4] = {0}, *yd = test_doubles(ny), *mag = test_doubles(ny);
             oracle_forward(&gn, xd, wd, bd, yd, mag);
             for (size_t i = 0; i < numel_y(&gn); i++)
@@ -457,20 +397,20 @@ START_TEST(test_smaller_batch_and_resetup)
     for (int k = 0; k < 2; k++) {
         const geom g =
             geom_make(2, 1, same_sizes[k][0], same_sizes[k][1], 2, 4, 3, 2, 1, 1, 1, NULL);
-        mc_shape xs = shape4(2, 1, g.H, g.W), ys = setup_ok(l, xs);
+        mc_shape xs = shape4(2, 1, g.H, g.W), ys = lt_setup_one(l, xs);
         ck_assert_int_eq(ys.dims[2], g.OH);
         ck_assert_int_eq(ys.dims[3], g.OW);
         const size_t nx = numel_x(&g), ny = numel_y(&g);
         float *x = test_floats(nx), *y = test_floats(ny);
         test_fill_normal(&r, x, nx, 0.0, 1.0);
-        forward_ok(l, x, y, xs, ys);
-        double *xd = to_doubles(x, nx),
-               *wd = to_doubles(get_param(l, "Weights")->value.data, numel_w(&g));
+        lt_forward_data(l, x, &xs, y, &ys, MC_MODE_TRAINING);
+        double *xd = test_to_doubles(x, nx),
+               *wd = test_to_doubles(lt_param(l, "Weights")->value.data, numel_w(&g));
         double bd[2] = {0}, *yd = test_doubles(ny), *mag = test_doubles(ny);
         oracle_forward(&g, xd, wd, bd, yd, mag);
         for (size_t i = 0; i < ny; i++)
             ck_assert_msg(within_rounding(y[i], yd[i], mag[i], 13), "same %d: y[%zu]", k, i);
-        char *text = describe(l, MC_DESCRIBE_PROPERTIES);
+        char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
         char want[64];
         snprintf(want, sizeof want, "PaddingSize: [%d %d %d %d]\n", g.pad[0], g.pad[1], g.pad[2],
                  g.pad[3]);
@@ -483,7 +423,7 @@ START_TEST(test_smaller_batch_and_resetup)
         free(yd);
         free(mag);
     }
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -560,18 +500,25 @@ static double oracle_loss(const geom *g, const double *x, const double *w, const
  * a few hundred outputs) stays far below 1e-10. */
 static int near_numeric(double got, double numeric, double mag, int terms)
 {
-    return fabs(got - numeric) <= (terms + 2) * 0x1p-24 * mag + 1e-10;
+    return test_within_rounding(got, numeric, mag, terms, 1e-10);
 }
 
-static double central(const geom *g, double *x, double *w, double *b, const double *dy, double *v)
+/* The point at which the oracle loss is differentiated. */
+typedef struct point {
+    const geom *g;
+    const double *x, *w, *b, *dy;
+} point;
+
+static double point_loss(const void *user)
 {
-    const double saved = *v, h = 0.25; /* L is linear in each value: any step is exact */
-    *v = saved + h;
-    const double lp = oracle_loss(g, x, w, b, dy);
-    *v = saved - h;
-    const double lm = oracle_loss(g, x, w, b, dy);
-    *v = saved;
-    return (lp - lm) / (2 * h);
+    const point *p = user;
+    return oracle_loss(p->g, p->x, p->w, p->b, p->dy);
+}
+
+/* L is linear in each value: any step is exact. */
+static double central(const point *p, double *v)
+{
+    return test_central_difference(point_loss, p, v, 0.25);
 }
 
 /* For a spread of geometries: the analytic gradients against central differences of the
@@ -595,42 +542,40 @@ START_TEST(test_gradients)
     o.bias_len = (size_t)g.F;
     o.weights_initializer.name = "he";
     mc_layer *l = make_layer(ctx, &o);
-    mc_shape xs = shape4(g.N, g.C, g.H, g.W), ys = setup_ok(l, xs);
-    forward_ok(l, x, y, xs, ys);
-    backward_ok(l, x, y, dy, dx, xs, ys);
+    mc_shape xs = shape4(g.N, g.C, g.H, g.W), ys = lt_setup_one(l, xs);
+    lt_forward_data(l, x, &xs, y, &ys, MC_MODE_TRAINING);
+    lt_backward_data(l, x, &xs, y, &ys, dy, dx);
 
-    double *xd = to_doubles(x, nx), *wd = to_doubles(get_param(l, "Weights")->value.data, nw);
-    double *bd = to_doubles(b, (size_t)g.F), *dyd = to_doubles(dy, ny);
+    double *xd = test_to_doubles(x, nx),
+           *wd = test_to_doubles(lt_param(l, "Weights")->value.data, nw);
+    double *bd = test_to_doubles(b, (size_t)g.F), *dyd = test_to_doubles(dy, ny);
     double *dxd = test_doubles(nx), *mdx = test_doubles(nx), *dwd = test_doubles(nw);
     double *mdw = test_doubles(nw), dbd[5];
     oracle_backward(&g, xd, wd, dyd, dxd, dwd, dbd, mdx, mdw);
+    const point pt = {&g, xd, wd, bd, dyd};
     for (size_t i = 0; i < nx; i++) {
-        double num = central(&g, xd, wd, bd, dyd, &xd[i]);
+        double num = central(&pt, &xd[i]);
         ck_assert_msg(fabs(num - dxd[i]) <= 1e-10, "oracle dx[%zu]: %.17g vs %.17g", i, num,
                       dxd[i]);
         ck_assert_msg(near_numeric(dx[i], num, mdx[i], g.F * g.KH * g.KW),
                       "pick %d: dx[%zu] = %.9g, numeric %.9g", _i, i, dx[i], num);
     }
-    const float *gw = get_param(l, "Weights")->grad.data, *gb = get_param(l, "Bias")->grad.data;
+    const float *gw = lt_param(l, "Weights")->grad.data, *gb = lt_param(l, "Bias")->grad.data;
     for (size_t i = 0; i < nw; i++) {
-        double num = central(&g, xd, wd, bd, dyd, &wd[i]);
+        double num = central(&pt, &wd[i]);
         ck_assert_msg(near_numeric(gw[i], num, mdw[i], g.N * g.OH * g.OW),
                       "pick %d: dW[%zu] = %.9g, numeric %.9g", _i, i, gw[i], num);
     }
     for (int f = 0; f < g.F; f++) {
-        double num = central(&g, xd, wd, bd, dyd, &bd[f]);
+        double num = central(&pt, &bd[f]);
         ck_assert_msg(fabs(gb[f] - num) <= 1e-6 * (1 + fabs(num)),
                       "pick %d: dBias[%d] = %.9g, numeric %.9g", _i, f, gb[f], num);
     }
 
     mc_tensor in = mc_tensor_view(x, &xs);
-    gradcheck_result res;
     /* The layer is linear in x and W: a large step has no truncation error and keeps the
      * float rounding of the two forward passes small against it. */
-    gradcheck_layer(l, &in, 1, 0.25, 1e-3, 1e-3, &res);
-    ck_assert_int_eq(res.checked, (int)(nx + nw) + g.F);
-    ck_assert_msg(res.failed == 0, "pick %d: %d of %d wrong; first %s", _i, res.failed, res.checked,
-                  res.first);
+    gradcheck_expect(l, &in, 1, 0.25, 1e-3, 1e-3, (int)(nx + nw) + g.F, "pick %d", _i);
 
     free(x);
     free(y);
@@ -644,7 +589,7 @@ START_TEST(test_gradients)
     free(mdx);
     free(dwd);
     free(mdw);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -658,27 +603,27 @@ START_TEST(test_accumulation_contract)
     test_rng r = {13};
     mc_conv2d_options o = mc_conv2d_default(k, k, 3);
     mc_layer *l = make_layer(ctx, &o);
-    mc_shape xs = shape4(2, 2, 5, 5), ys = setup_ok(l, xs);
+    mc_shape xs = shape4(2, 2, 5, 5), ys = lt_setup_one(l, xs);
     const size_t nx = 100, ny = mc_shape_numel(&ys), nw = (size_t)3 * 2 * k * k;
     float x[100], dx1[100], dx2[100], y[150], dy[150], gw1[54], gb1[3];
     test_fill_normal(&r, x, nx, 0.0, 1.0);
     test_fill_normal(&r, dy, ny, 0.0, 1.0);
-    forward_ok(l, x, y, xs, ys);
-    backward_ok(l, x, y, dy, dx1, xs, ys);
-    memcpy(gw1, get_param(l, "Weights")->grad.data, nw * sizeof(float));
-    memcpy(gb1, get_param(l, "Bias")->grad.data, sizeof gb1);
+    lt_forward_data(l, x, &xs, y, &ys, MC_MODE_TRAINING);
+    lt_backward_data(l, x, &xs, y, &ys, dy, dx1);
+    memcpy(gw1, lt_param(l, "Weights")->grad.data, nw * sizeof(float));
+    memcpy(gb1, lt_param(l, "Bias")->grad.data, sizeof gb1);
     for (size_t i = 0; i < nx; i++)
         dx2[i] = 1e6f;
-    backward_ok(l, x, y, dy, dx2, xs, ys);
+    lt_backward_data(l, x, &xs, y, &ys, dy, dx2);
     ck_assert_mem_eq(dx1, dx2, sizeof dx1);
     /* The second pass adds a float sum of N*OH*OW terms to the first: within that sum's
      * rounding of 2 g1 (magnitudes from the oracle). Overwriting would miss by |g1|. */
     const geom g = geom_make(2, 2, 5, 5, 3, k, k, 1, 1, 1, 1, zero_pad);
-    double *xd = to_doubles(x, nx), *dyd = to_doubles(dy, ny);
-    double *wd = to_doubles(get_param(l, "Weights")->value.data, nw);
+    double *xd = test_to_doubles(x, nx), *dyd = test_to_doubles(dy, ny);
+    double *wd = test_to_doubles(lt_param(l, "Weights")->value.data, nw);
     double dxd[100], mdx[100], dwd[54], mdw[54], dbd[3];
     oracle_backward(&g, xd, wd, dyd, dxd, dwd, dbd, mdx, mdw);
-    const float *gw = get_param(l, "Weights")->grad.data, *gb = get_param(l, "Bias")->grad.data;
+    const float *gw = lt_param(l, "Weights")->grad.data, *gb = lt_param(l, "Bias")->grad.data;
     int clear = 0;
     for (size_t i = 0; i < nw; i++) {
         const int terms = 2 * g.N * g.OH * g.OW;
@@ -695,24 +640,24 @@ START_TEST(test_accumulation_contract)
     free(xd);
     free(dyd);
     free(wd);
-    mc_param_zero_grad(get_param(l, "Weights"));
-    mc_param_zero_grad(get_param(l, "Bias"));
-    backward_ok(l, x, y, dy, NULL, xs, ys);
-    ck_assert_mem_eq(get_param(l, "Weights")->grad.data, gw1, nw * sizeof(float));
-    ck_assert_mem_eq(get_param(l, "Bias")->grad.data, gb1, sizeof gb1);
+    mc_param_zero_grad(lt_param(l, "Weights"));
+    mc_param_zero_grad(lt_param(l, "Bias"));
+    lt_backward_data(l, x, &xs, y, &ys, dy, NULL);
+    ck_assert_mem_eq(lt_param(l, "Weights")->grad.data, gw1, nw * sizeof(float));
+    ck_assert_mem_eq(lt_param(l, "Bias")->grad.data, gb1, sizeof gb1);
     /* A din whose data is NULL is skipped as well. */
-    mc_param_zero_grad(get_param(l, "Weights"));
-    mc_param_zero_grad(get_param(l, "Bias"));
+    mc_param_zero_grad(lt_param(l, "Weights"));
+    mc_param_zero_grad(lt_param(l, "Bias"));
     mc_tensor in = mc_tensor_view(x, &xs), out = mc_tensor_view(y, &ys);
     mc_tensor dout = mc_tensor_view(dy, &ys), none = mc_tensor_view(NULL, &xs);
     ck_assert_int_eq(mc_layer_backward(l, &in, 1, &out, &dout, &none), MC_OK);
-    ck_assert_mem_eq(get_param(l, "Weights")->grad.data, gw1, nw * sizeof(float));
+    ck_assert_mem_eq(lt_param(l, "Weights")->grad.data, gw1, nw * sizeof(float));
     /* Training and inference compute the same. */
     float y2[150];
     mc_tensor out2 = mc_tensor_view(y2, &ys);
     ck_assert_int_eq(mc_layer_forward(l, &in, 1, &out2, MC_MODE_INFERENCE), MC_OK);
     ck_assert_mem_eq(y, y2, ny * sizeof(float));
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -746,11 +691,8 @@ START_TEST(test_defaults_and_properties)
     o.weight_l2_factor = 0;
     o.bias_l2_factor = 3;
     mc_layer *l = make_layer(ctx, &o);
-    ck_assert_str_eq(l->vt->kind, "convolution2dLayer");
-    ck_assert_str_eq(l->vt->class_name, "Convolution2DLayer");
-    ck_assert_str_eq(l->vt->type_label, "Convolution");
-    ck_assert_str_eq(l->vt->default_name, "conv");
-    ck_assert_int_eq(l->vt->role, MC_ROLE_HIDDEN);
+    lt_expect_identity(l, "convolution2dLayer", "Convolution2DLayer", "Convolution", "conv",
+                       MC_ROLE_HIDDEN);
     ck_assert_str_eq(mc_layer_name(l), "");
     ck_assert_int_eq(mc_layer_num_inputs(l), 1);
     ck_assert_int_eq(mc_layer_num_outputs(l), 1);
@@ -765,7 +707,7 @@ START_TEST(test_defaults_and_properties)
     ck_assert_ptr_null(w->value.data);
     ck_assert_ptr_null(b->value.data);
 
-    mc_shape ys = setup_ok(l, shape4(4, 3, 10, 8));
+    mc_shape ys = lt_setup_one(l, shape4(4, 3, 10, 8));
     ck_assert_int_eq(ys.dims[0], 4);
     ck_assert_int_eq(ys.dims[1], 20);
     ck_assert_int_eq(ys.dims[2], 6);
@@ -789,7 +731,7 @@ START_TEST(test_defaults_and_properties)
         ck_assert(b->value.data[f] == 0.0f && b->grad.data[f] == 0.0f);
     for (size_t i = 0; i < 900; i++)
         ck_assert(w->grad.data[i] == 0.0f);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -820,38 +762,38 @@ START_TEST(test_display_reference_example)
     mc_ctx *ctx = test_ctx(&a, 1);
     mc_conv2d_options o = mc_conv2d_default(5, 5, 20);
     mc_layer *l = make_layer(ctx, &o);
-    expect_describe(l, MC_DESCRIBE_SUMMARY,
-                    "20 5x5 convolutions with stride [1  1] and padding [0  0  0  0]");
-    expect_describe(l, MC_DESCRIBE_PROPERTIES, reference_display);
-    setup_ok(l, shape4(2, 1, 28, 28));
-    expect_describe(l, MC_DESCRIBE_SUMMARY,
-                    "20 5x5x1 convolutions with stride [1  1] and padding [0  0  0  0]");
-    expect_describe(l, MC_DESCRIBE_PROPERTIES,
-                    "  Convolution2DLayer with properties:\n"
-                    "\n"
-                    "              Name: ''\n"
-                    "\n"
-                    "   Hyperparameters\n"
-                    "        FilterSize: [5 5]\n"
-                    "       NumChannels: 1\n"
-                    "        NumFilters: 20\n"
-                    "            Stride: [1 1]\n"
-                    "    DilationFactor: [1 1]\n"
-                    "       PaddingMode: 'manual'\n"
-                    "       PaddingSize: [0 0 0 0]\n"
-                    "      PaddingValue: 0\n"
-                    "\n"
-                    "   Learnable Parameters\n"
-                    "           Weights: [5\xc3\x97"
-                    "5\xc3\x97"
-                    "1\xc3\x97"
-                    "20 single]\n"
-                    "              Bias: [1\xc3\x97"
-                    "1\xc3\x97"
-                    "20 single]\n"
-                    "\n"
-                    "  Show all properties\n");
-    teardown(&a, ctx, l);
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY,
+                       "20 5x5 convolutions with stride [1  1] and padding [0  0  0  0]");
+    lt_expect_describe(l, MC_DESCRIBE_PROPERTIES, reference_display);
+    lt_setup_one(l, shape4(2, 1, 28, 28));
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY,
+                       "20 5x5x1 convolutions with stride [1  1] and padding [0  0  0  0]");
+    lt_expect_describe(l, MC_DESCRIBE_PROPERTIES,
+                       "  Convolution2DLayer with properties:\n"
+                       "\n"
+                       "              Name: ''\n"
+                       "\n"
+                       "   Hyperparameters\n"
+                       "        FilterSize: [5 5]\n"
+                       "       NumChannels: 1\n"
+                       "        NumFilters: 20\n"
+                       "            Stride: [1 1]\n"
+                       "    DilationFactor: [1 1]\n"
+                       "       PaddingMode: 'manual'\n"
+                       "       PaddingSize: [0 0 0 0]\n"
+                       "      PaddingValue: 0\n"
+                       "\n"
+                       "   Learnable Parameters\n"
+                       "           Weights: [5\xc3\x97"
+                       "5\xc3\x97"
+                       "1\xc3\x97"
+                       "20 single]\n"
+                       "              Bias: [1\xc3\x97"
+                       "1\xc3\x97"
+                       "20 single]\n"
+                       "\n"
+                       "  Show all properties\n");
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -866,9 +808,9 @@ START_TEST(test_display_padding_and_dilation)
     o.stride[0] = 2;
     o.stride[1] = 3;
     mc_layer *l = make_layer(ctx, &o);
-    expect_describe(l, MC_DESCRIBE_SUMMARY,
-                    "8 4x3 convolutions with stride [2  3] and padding 'same'");
-    char *text = describe(l, MC_DESCRIBE_PROPERTIES);
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY,
+                       "8 4x3 convolutions with stride [2  3] and padding 'same'");
+    char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
     ck_assert_ptr_nonnull(strstr(text, "              Name: 'conv_same'\n"));
     ck_assert_ptr_nonnull(strstr(text, "            Stride: [2 3]\n"
                                        "    DilationFactor: [1 1]\n"
@@ -876,10 +818,10 @@ START_TEST(test_display_padding_and_dilation)
                                        "       PaddingSize: [0 0 0 0]\n"));
     mc_free(ctx, text);
     /* 10x10 input: OH = 5 needs (5-1)*2 + 4 - 10 = 2 rows, OW = 4 needs (4-1)*3 + 3 - 10 = 2. */
-    setup_ok(l, shape4(1, 3, 10, 10));
-    expect_describe(l, MC_DESCRIBE_SUMMARY,
-                    "8 4x3x3 convolutions with stride [2  3] and padding 'same'");
-    text = describe(l, MC_DESCRIBE_PROPERTIES);
+    lt_setup_one(l, shape4(1, 3, 10, 10));
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY,
+                       "8 4x3x3 convolutions with stride [2  3] and padding 'same'");
+    text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
     ck_assert_ptr_nonnull(strstr(text, "       PaddingSize: [1 1 1 1]\n"));
     ck_assert_ptr_nonnull(strstr(text, "       NumChannels: 3\n"));
     mc_free(ctx, text);
@@ -895,40 +837,29 @@ START_TEST(test_display_padding_and_dilation)
     o.num_channels = 4;
     l = make_layer(ctx, &o);
     /* NumChannels given: known before setup. */
-    expect_describe(l, MC_DESCRIBE_SUMMARY,
-                    "16 3x3x4 convolutions with stride [1  1], dilation factor [2  3] and "
-                    "padding [1  0  2  1]");
-    text = describe(l, MC_DESCRIBE_PROPERTIES);
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY,
+                       "16 3x3x4 convolutions with stride [1  1], dilation factor [2  3] and "
+                       "padding [1  0  2  1]");
+    text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
     ck_assert_ptr_nonnull(strstr(text, "       NumChannels: 4\n"));
     ck_assert_ptr_nonnull(strstr(text, "    DilationFactor: [2 3]\n"
                                        "       PaddingMode: 'manual'\n"
                                        "       PaddingSize: [1 0 2 1]\n"));
     mc_free(ctx, text);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
-
-static mc_status fill_ramp(void *user, mc_ctx *ctx, const mc_shape *size, float *v, size_t n)
-{
-    (void)ctx;
-    (void)size;
-    int *calls = user;
-    ++*calls;
-    for (size_t i = 0; i < n; i++)
-        v[i] = (float)i * 0.25f - 1.0f;
-    return MC_OK;
-}
 
 START_TEST(test_display_all_properties)
 {
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
-    int calls = 0;
+    lt_ramp ramp = {0, -1.0f, 0.25f};
     mc_conv2d_options o = mc_conv2d_default(3, 2, 6);
     o.name = "conv1";
     o.weights_initializer.name = "he";
-    o.bias_initializer.fn = fill_ramp;
-    o.bias_initializer.user = &calls;
+    o.bias_initializer.fn = lt_ramp_init;
+    o.bias_initializer.user = &ramp;
     o.weight_learn_rate_factor = 0.5;
     o.bias_learn_rate_factor = 2;
     o.weight_l2_factor = 1e-3;
@@ -959,12 +890,12 @@ START_TEST(test_display_all_properties)
                        "      BiasLearnRateFactor: 2\n"
                        "           WeightL2Factor: 1.0000e-03\n"
                        "             BiasL2Factor: 0\n";
-    expect_describe(l, MC_DESCRIBE_ALL, want);
+    lt_expect_describe(l, MC_DESCRIBE_ALL, want);
     mc_layer_destroy(l);
     /* The defaults' names. */
     o = mc_conv2d_default(3, 3, 1);
     l = make_layer(ctx, &o);
-    char *text = describe(l, MC_DESCRIBE_ALL);
+    char *text = lt_describe(l, MC_DESCRIBE_ALL);
     ck_assert_ptr_nonnull(strstr(text, "       WeightsInitializer: 'glorot'\n"
                                        "          BiasInitializer: 'zeros'\n"));
     ck_assert_ptr_nonnull(strstr(text, "    WeightLearnRateFactor: 1\n"
@@ -972,42 +903,12 @@ START_TEST(test_display_all_properties)
                                        "           WeightL2Factor: 1\n"
                                        "             BiasL2Factor: 0\n"));
     mc_free(ctx, text);
-    ck_assert_int_eq(calls, 0);
-    teardown(&a, ctx, l);
+    ck_assert_int_eq(ramp.calls, 0);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
 /* ---- Initialization ------------------------------------------------------------------- */
-
-typedef struct size_probe {
-    int calls;
-    mc_shape seen;
-} size_probe;
-
-static mc_status record_size(void *user, mc_ctx *ctx, const mc_shape *size, float *v, size_t n)
-{
-    (void)ctx;
-    size_probe *p = user;
-    p->calls++;
-    p->seen = *size;
-    for (size_t i = 0; i < n; i++)
-        v[i] = 0.5f * (float)i;
-    return MC_OK;
-}
-
-static void moments(const float *v, size_t n, double *mean, double *sd, double *max_abs)
-{
-    double s = 0, q = 0, m = 0;
-    for (size_t i = 0; i < n; i++) {
-        s += v[i];
-        m = fmax(m, fabs(v[i]));
-    }
-    *mean = s / (double)n;
-    for (size_t i = 0; i < n; i++)
-        q += (v[i] - *mean) * (v[i] - *mean);
-    *sd = sqrt(q / (double)n);
-    *max_abs = m;
-}
 
 START_TEST(test_glorot_and_he_statistics)
 {
@@ -1018,9 +919,9 @@ START_TEST(test_glorot_and_he_statistics)
     const size_t n = 12800;
     mc_conv2d_options o = mc_conv2d_default(5, 5, 32);
     mc_layer *l = make_layer(ctx, &o);
-    setup_ok(l, shape4(1, 16, 5, 5));
+    lt_setup_one(l, shape4(1, 16, 5, 5));
     double mean, sd, max_abs;
-    moments(get_param(l, "Weights")->value.data, n, &mean, &sd, &max_abs);
+    test_moments(lt_param(l, "Weights")->value.data, n, &mean, &sd, &max_abs);
     const double bound = sqrt(6.0 / (25 * 16 + 25 * 32));
     ck_assert_msg(max_abs <= bound, "glorot: |w| = %g > %g", max_abs, bound);
     ck_assert_msg(max_abs > 0.999 * bound, "glorot: max |w| = %g, bound %g", max_abs, bound);
@@ -1029,23 +930,23 @@ START_TEST(test_glorot_and_he_statistics)
     /* Uniform, not normal: a quarter of the values lie beyond b / 2 on each side. */
     size_t beyond = 0;
     for (size_t i = 0; i < n; i++)
-        beyond += get_param(l, "Weights")->value.data[i] > bound / 2;
+        beyond += lt_param(l, "Weights")->value.data[i] > bound / 2;
     ck_assert_msg(fabs((double)beyond / n - 0.25) < 0.02, "glorot: %zu beyond b/2", beyond);
     for (int f = 0; f < 32; f++)
-        ck_assert(get_param(l, "Bias")->value.data[f] == 0.0f);
+        ck_assert(lt_param(l, "Bias")->value.data[f] == 0.0f);
     mc_layer_destroy(l);
 
     o.weights_initializer.name = "He"; /* names are case-insensitive */
     o.bias_initializer.name = "narrow-normal";
     l = make_layer(ctx, &o);
-    setup_ok(l, shape4(1, 16, 5, 5));
-    moments(get_param(l, "Weights")->value.data, n, &mean, &sd, &max_abs);
+    lt_setup_one(l, shape4(1, 16, 5, 5));
+    test_moments(lt_param(l, "Weights")->value.data, n, &mean, &sd, &max_abs);
     const double he = sqrt(2.0 / (25 * 16));
     ck_assert_msg(fabs(mean) < 4 * he / sqrt((double)n), "he: mean %g", mean);
     ck_assert_msg(fabs(sd - he) < 0.03 * he, "he: sd %g, want %g", sd, he);
     ck_assert_msg(max_abs > 3 * he, "he: max |w| %g: not normal", max_abs);
     double bmean, bsd, bmax;
-    moments(get_param(l, "Bias")->value.data, 32, &bmean, &bsd, &bmax);
+    test_moments(lt_param(l, "Bias")->value.data, 32, &bmean, &bsd, &bmax);
     ck_assert_msg(bsd > 0.005 && bsd < 0.02 && bmax < 0.05, "bias narrow-normal: sd %g", bsd);
     mc_layer_destroy(l);
 
@@ -1054,18 +955,18 @@ START_TEST(test_glorot_and_he_statistics)
     o.bias_initializer.name = "ones";
     mc_rng_seed(ctx, 99);
     l = make_layer(ctx, &o);
-    setup_ok(l, shape4(1, 16, 5, 5));
-    moments(get_param(l, "Weights")->value.data, n, &mean, &sd, &max_abs);
+    lt_setup_one(l, shape4(1, 16, 5, 5));
+    test_moments(lt_param(l, "Weights")->value.data, n, &mean, &sd, &max_abs);
     ck_assert_msg(fabs(sd - 0.01) < 0.0003 && fabs(mean) < 4 * 0.01 / sqrt((double)n),
                   "narrow-normal: mean %g sd %g", mean, sd);
     for (int f = 0; f < 32; f++)
-        ck_assert(get_param(l, "Bias")->value.data[f] == 1.0f);
-    const float first = get_param(l, "Weights")->value.data[0];
+        ck_assert(lt_param(l, "Bias")->value.data[f] == 1.0f);
+    const float first = lt_param(l, "Weights")->value.data[0];
     mc_layer_destroy(l);
     mc_rng_seed(ctx, 99);
     l = make_layer(ctx, &o);
-    setup_ok(l, shape4(1, 16, 5, 5));
-    ck_assert(get_param(l, "Weights")->value.data[0] == first);
+    lt_setup_one(l, shape4(1, 16, 5, 5));
+    ck_assert(lt_param(l, "Weights")->value.data[0] == first);
     mc_layer_destroy(l);
 
     const char *fixed[2] = {"zeros", "ones"};
@@ -1073,12 +974,12 @@ START_TEST(test_glorot_and_he_statistics)
         o = mc_conv2d_default(2, 2, 3);
         o.weights_initializer.name = fixed[k];
         l = make_layer(ctx, &o);
-        setup_ok(l, shape4(1, 2, 3, 3));
+        lt_setup_one(l, shape4(1, 2, 3, 3));
         for (size_t i = 0; i < 24; i++)
-            ck_assert(get_param(l, "Weights")->value.data[i] == (float)k);
+            ck_assert(lt_param(l, "Weights")->value.data[i] == (float)k);
         mc_layer_destroy(l);
     }
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -1086,14 +987,14 @@ START_TEST(test_initializer_functions)
 {
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
-    size_probe wp = {0}, bp = {0};
+    lt_size_probe wp = {.step = 0.5f}, bp = {.step = 0.5f};
     mc_conv2d_options o = mc_conv2d_default(3, 2, 4);
-    o.weights_initializer.fn = record_size;
+    o.weights_initializer.fn = lt_record_size;
     o.weights_initializer.user = &wp;
-    o.bias_initializer.fn = record_size;
+    o.bias_initializer.fn = lt_record_size;
     o.bias_initializer.user = &bp;
     mc_layer *l = make_layer(ctx, &o);
-    setup_ok(l, shape4(2, 5, 6, 6));
+    lt_setup_one(l, shape4(2, 5, 6, 6));
     ck_assert_int_eq(wp.calls, 1);
     ck_assert_int_eq(bp.calls, 1);
     const int want_w[4] = {3, 2, 5, 4}, want_b[3] = {1, 1, 4};
@@ -1103,13 +1004,13 @@ START_TEST(test_initializer_functions)
     ck_assert_int_eq(bp.seen.ndim, 3);
     for (int d = 0; d < 3; d++)
         ck_assert_int_eq(bp.seen.dims[d], want_b[d]);
-    ck_assert(get_param(l, "Weights")->value.data[119] == 59.5f);
-    ck_assert(get_param(l, "Bias")->value.data[3] == 1.5f);
+    ck_assert(lt_param(l, "Weights")->value.data[119] == 59.5f);
+    ck_assert(lt_param(l, "Bias")->value.data[3] == 1.5f);
     /* Setting up again (another image size) keeps the values: no re-initialization. */
-    setup_ok(l, shape4(1, 5, 9, 4));
+    lt_setup_one(l, shape4(1, 5, 9, 4));
     ck_assert_int_eq(wp.calls, 1);
     ck_assert_int_eq(bp.calls, 1);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1117,7 +1018,7 @@ START_TEST(test_explicit_values_win)
 {
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
-    size_probe probe = {0};
+    lt_size_probe probe = {.step = 0.5f};
     float w[2 * 3 * 2 * 2], b[2] = {0.5f, -1.5f};
     for (int i = 0; i < 24; i++)
         w[i] = (float)i - 10.0f;
@@ -1126,14 +1027,14 @@ START_TEST(test_explicit_values_win)
     o.weights_len = 24;
     o.bias = b;
     o.bias_len = 2;
-    o.weights_initializer.fn = record_size;
+    o.weights_initializer.fn = lt_record_size;
     o.weights_initializer.user = &probe;
-    o.bias_initializer.fn = record_size;
+    o.bias_initializer.fn = lt_record_size;
     o.bias_initializer.user = &probe;
     mc_layer *l = make_layer(ctx, &o);
     w[0] = 99.0f; /* the layer keeps its own copy */
     /* NumChannels follows from the Weights: 24 / (2*2*2) = 3. */
-    char *text = describe(l, MC_DESCRIBE_PROPERTIES);
+    char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
     ck_assert_ptr_nonnull(strstr(text, "       NumChannels: 3\n"));
     ck_assert_ptr_nonnull(strstr(text, "           Weights: [2\xc3\x97"
                                        "2\xc3\x97"
@@ -1143,11 +1044,11 @@ START_TEST(test_explicit_values_win)
                                        "1\xc3\x97"
                                        "2 single]\n"));
     mc_free(ctx, text);
-    expect_describe(l, MC_DESCRIBE_SUMMARY,
-                    "2 2x2x3 convolutions with stride [1  1] and padding [0  0  0  0]");
-    setup_ok(l, shape4(1, 3, 4, 4));
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY,
+                       "2 2x2x3 convolutions with stride [1  1] and padding [0  0  0  0]");
+    lt_setup_one(l, shape4(1, 3, 4, 4));
     ck_assert_int_eq(probe.calls, 0);
-    const mc_param *pw = get_param(l, "Weights"), *pb = get_param(l, "Bias");
+    const mc_param *pw = lt_param(l, "Weights"), *pb = lt_param(l, "Bias");
     ck_assert(pw->value.data[0] == -10.0f && pw->value.data[23] == 13.0f);
     ck_assert(pb->value.data[1] == -1.5f);
     ck_assert_int_eq(pw->value.shape.ndim, 4);
@@ -1158,37 +1059,23 @@ START_TEST(test_explicit_values_win)
     ck_assert_str_eq(mc_ctx_message(ctx),
                      "convolution2dLayer (unnamed): NumChannels is 3 but the input has 2 "
                      "channels");
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
 /* ---- Validation ----------------------------------------------------------------------- */
 
+/* Creation must fail with `status` and exactly `message`. */
 static void expect_create_error(const mc_conv2d_options *o, mc_status status, const char *message)
 {
-    test_alloc a;
-    mc_ctx *ctx = test_ctx(&a, 1);
-    mc_layer *l = (mc_layer *)&a; /* must be reset to NULL */
-    mc_status st = mc_conv2d_create(ctx, o, &l);
-    ck_assert_msg(st == status, "expected %s, got %s (%s)", mc_status_name(status),
-                  mc_status_name(st), mc_ctx_message(ctx));
-    ck_assert_ptr_null(l);
-    ck_assert_str_eq(mc_ctx_message(ctx), message);
-    teardown(&a, ctx, NULL);
+    lt_expect_create_error(create, o, status, message, 1);
 }
 
+/* Setup for `shape` must fail with `status` and exactly `message`. */
 static void expect_setup_error(const mc_conv2d_options *o, mc_shape shape, mc_status status,
                                const char *message)
 {
-    test_alloc a;
-    mc_ctx *ctx = test_ctx(&a, 1);
-    mc_layer *l = make_layer(ctx, o);
-    mc_shape out;
-    mc_status st = mc_layer_setup(l, &shape, 1, &out);
-    ck_assert_msg(st == status, "expected %s, got %s (%s)", mc_status_name(status),
-                  mc_status_name(st), mc_ctx_message(ctx));
-    ck_assert_str_eq(mc_ctx_message(ctx), message);
-    teardown(&a, ctx, l);
+    lt_expect_setup_error_for(create, o, shape, status, message, 1);
 }
 
 START_TEST(test_option_validation)
@@ -1223,7 +1110,7 @@ START_TEST(test_option_validation)
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
     mc_layer_destroy(make_layer(ctx, &o));
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
     o = mc_conv2d_default(3, 3, 4);
     o.name = "conv1";
     o.num_channels = -1;
@@ -1265,24 +1152,6 @@ START_TEST(test_factor_validation)
 }
 END_TEST
 
-static mc_status fail_init(void *user, mc_ctx *ctx, const mc_shape *size, float *v, size_t n)
-{
-    (void)user;
-    (void)size;
-    (void)v;
-    return mc_ctx_fail(ctx, MC_ERR_CALLBACK, "cannot fill %zu values", n);
-}
-
-static mc_status nan_init(void *user, mc_ctx *ctx, const mc_shape *size, float *v, size_t n)
-{
-    (void)user;
-    (void)ctx;
-    (void)size;
-    for (size_t i = 0; i < n; i++)
-        v[i] = i == 4 ? INFINITY : 1.0f;
-    return MC_OK;
-}
-
 START_TEST(test_initializer_validation)
 {
     mc_conv2d_options o = mc_conv2d_default(3, 3, 2);
@@ -1306,23 +1175,25 @@ START_TEST(test_initializer_validation)
                         "Layer 'conv1': unknown BiasInitializer 'he'; expected 'ones', "
                         "'zeros', 'narrow-normal' or a function");
     o.bias_initializer.name = "zeros";
-    o.bias_initializer.fn = fill_ramp;
+    o.bias_initializer.fn = lt_ramp_init;
     expect_create_error(&o, MC_ERR_INVALID,
                         "Layer 'conv1': BiasInitializer is given both as the name 'zeros' and "
                         "as a function; give one");
 
     o = mc_conv2d_default(3, 3, 2);
     o.name = "conv1";
-    o.weights_initializer.fn = fail_init;
+    o.weights_initializer.fn = lt_fail_init;
     expect_setup_error(&o, shape4(1, 2, 5, 5), MC_ERR_CALLBACK,
                        "Layer 'conv1': the WeightsInitializer function failed: cannot fill 36 "
                        "values");
-    o.weights_initializer.fn = nan_init;
+    lt_nonfinite inf_at_5 = {4, INFINITY};
+    o.weights_initializer.fn = lt_nonfinite_init;
+    o.weights_initializer.user = &inf_at_5;
     expect_setup_error(&o, shape4(1, 2, 5, 5), MC_ERR_NUMERIC,
                        "Layer 'conv1': the WeightsInitializer function returned inf at element "
                        "5 of 36; initial values must be finite");
     o.weights_initializer.fn = NULL;
-    o.bias_initializer.fn = fail_init;
+    o.bias_initializer.fn = lt_fail_init;
     expect_setup_error(&o, shape4(1, 2, 5, 5), MC_ERR_CALLBACK,
                        "Layer 'conv1': the BiasInitializer function failed: cannot fill 2 "
                        "values");
@@ -1403,10 +1274,10 @@ START_TEST(test_setup_validation)
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
     mc_layer *l = make_layer(ctx, &o);
-    mc_shape ys = setup_ok(l, shape4(1, 2, 6, 2));
+    mc_shape ys = lt_setup_one(l, shape4(1, 2, 6, 2));
     ck_assert_int_eq(ys.dims[2], 1);
     ck_assert_int_eq(ys.dims[3], 1);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 
     o = mc_conv2d_default(3, 3, 4);
     o.name = "conv1";
@@ -1457,14 +1328,14 @@ START_TEST(test_call_validation)
     mc_tensor in = mc_tensor_view(x, &xs), out = mc_tensor_view(y, &ys);
     ck_assert_int_eq(mc_layer_forward(l, &in, 1, &out, MC_MODE_TRAINING), MC_ERR_STATE);
     ck_assert_str_eq(mc_ctx_message(ctx), "Layer 'conv1': forward called before setup");
-    setup_ok(l, xs);
+    lt_setup_one(l, xs);
     mc_shape wrong = shape4(2, 2, 5, 5);
     mc_tensor bad_out = mc_tensor_view(y, &wrong);
     ck_assert_int_eq(mc_layer_forward(l, &in, 1, &bad_out, MC_MODE_TRAINING), MC_ERR_SHAPE);
     ck_assert_str_eq(mc_ctx_message(ctx),
                      "Layer 'conv1': output 1 has shape [2x2x5x5]; expected [2x2x3x3]");
     ck_assert_int_eq(mc_layer_forward(l, &in, 1, &out, MC_MODE_TRAINING), MC_OK);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1472,15 +1343,11 @@ END_TEST
 
 /* Fails the k-th allocation of create + setup + a second, larger setup + describe for every k
  * until all succeed: each failure is MC_ERR_NOMEM with a message, and nothing leaks. */
-static void run_alloc_failures(int variant)
+START_TEST(test_allocation_failures)
 {
     const float w[2 * 3 * 3 * 3] = {0}, b[2] = {1, 2};
-    long k = 1;
-    for (;; k++) {
-        test_alloc a;
-        mc_ctx *ctx = test_ctx(&a, 1);
-        const long live_ctx = a.live;
-        a.fail_at = a.count + k;
+    const mc_shape setups[2] = {shape4(4, 3, 6, 6), shape4(2, 3, 12, 10)};
+    for (int variant = 0; variant < 3; variant++) {
         mc_conv2d_options o = mc_conv2d_default(3, 3, 2);
         o.name = "conv1";
         if (variant == 1) {
@@ -1493,38 +1360,10 @@ static void run_alloc_failures(int variant)
             o.padding_same = true;
             o.bias_initializer.name = "narrow-normal";
         }
-        mc_layer *l = NULL;
-        mc_status st = mc_conv2d_create(ctx, &o, &l);
-        mc_shape s1 = shape4(4, 3, 6, 6), s2 = shape4(2, 3, 12, 10), out;
-        if (st == MC_OK)
-            st = mc_layer_setup(l, &s1, 1, &out);
-        if (st == MC_OK)
-            st = mc_layer_setup(l, &s2, 1, &out);
-        char *text = NULL;
-        if (st == MC_OK)
-            st = mc_layer_describe(l, MC_DESCRIBE_ALL, &text);
-        if (st != MC_OK) {
-            ck_assert_msg(st == MC_ERR_NOMEM, "k=%ld: %s (%s)", k, mc_status_name(st),
-                          mc_ctx_message(ctx));
-            ck_assert_ptr_nonnull(strstr(mc_ctx_message(ctx), "out of memory"));
-            ck_assert_ptr_null(text);
-        }
-        mc_free(ctx, text);
-        mc_layer_destroy(l);
-        ck_assert_msg(a.live == live_ctx, "k=%ld: %ld blocks leaked", k, a.live - live_ctx);
-        mc_ctx_destroy(ctx);
-        ck_assert_int_eq(a.live, 0);
-        if (st == MC_OK)
-            break;
+        const lt_alloc_case c = {
+            .create = create, .opts = &o, .setups = setups, .n_setups = 2, .min_allocs = 6};
+        lt_run_alloc_failures(&c);
     }
-    ck_assert_msg(k > 6, "only %ld allocations were exercised", k);
-}
-
-START_TEST(test_allocation_failures)
-{
-    run_alloc_failures(0);
-    run_alloc_failures(1);
-    run_alloc_failures(2);
 }
 END_TEST
 
@@ -1536,18 +1375,18 @@ START_TEST(test_failed_resetup_keeps_layer)
     test_rng r = {4};
     mc_conv2d_options o = mc_conv2d_default(3, 3, 2);
     mc_layer *l = make_layer(ctx, &o);
-    mc_shape xs = shape4(1, 1, 5, 5), ys = setup_ok(l, xs);
+    mc_shape xs = shape4(1, 1, 5, 5), ys = lt_setup_one(l, xs);
     float x[25], y1[18], y2[18];
     test_fill_normal(&r, x, 25, 0.0, 1.0);
-    forward_ok(l, x, y1, xs, ys);
+    lt_forward_data(l, x, &xs, y1, &ys, MC_MODE_TRAINING);
     a.fail_at = a.count + 1; /* the larger workspace */
     mc_shape big = shape4(1, 1, 30, 30), out;
     ck_assert_int_eq(mc_layer_setup(l, &big, 1, &out), MC_ERR_NOMEM);
     ck_assert_str_eq(mc_ctx_message(ctx), "out of memory while sizing the convolution workspace");
-    ys = setup_ok(l, xs);
-    forward_ok(l, x, y2, xs, ys);
+    ys = lt_setup_one(l, xs);
+    lt_forward_data(l, x, &xs, y2, &ys, MC_MODE_TRAINING);
     ck_assert_mem_eq(y1, y2, sizeof y1);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 

@@ -10,6 +10,7 @@
 #include <minicnn/conv2d.h>
 
 #include "gradcheck.h"
+#include "layertest.h"
 #include "testutil.h"
 
 /* ---- An independent double-precision oracle ------------------------------------------- */
@@ -49,21 +50,6 @@ static void oracle_forward(const problem *p, const double *x, const double *w, c
             }
 }
 
-/* Within the rounding of a float sum of `terms` terms of total magnitude `mag`, plus `slack`
- * for a reference that is itself a central difference. */
-static int within_rounding(double got, double want, double mag, int terms, double slack)
-{
-    return fabs(got - want) <= (terms + 2) * 0x1p-24 * mag + slack;
-}
-
-static double *to_doubles(const float *v, size_t n)
-{
-    double *d = test_doubles(n);
-    for (size_t i = 0; i < n; i++)
-        d[i] = v[i];
-    return d;
-}
-
 static double oracle_loss(const problem *p, const double *x, const double *w, const double *b,
                           const double *dy)
 {
@@ -76,75 +62,34 @@ static double oracle_loss(const problem *p, const double *x, const double *w, co
     return L;
 }
 
-/* L is linear in every value, so a central difference of any step is exact up to rounding. */
-static double central(const problem *p, double *x, double *w, double *b, const double *dy,
-                      double *v)
+/* The point at which the oracle loss is differentiated. */
+typedef struct point {
+    const problem *p;
+    const double *x, *w, *b, *dy;
+} point;
+
+static double point_loss(const void *user)
 {
-    const double saved = *v, h = 0.25;
-    *v = saved + h;
-    const double lp = oracle_loss(p, x, w, b, dy);
-    *v = saved - h;
-    const double lm = oracle_loss(p, x, w, b, dy);
-    *v = saved;
-    return (lp - lm) / (2 * h);
+    const point *pt = user;
+    return oracle_loss(pt->p, pt->x, pt->w, pt->b, pt->dy);
+}
+
+/* L is linear in every value, so a central difference of any step is exact up to rounding. */
+static double central(const point *pt, double *v)
+{
+    return test_central_difference(point_loss, pt, v, 0.25);
 }
 
 /* ---- Helpers -------------------------------------------------------------------------- */
 
-static void teardown(test_alloc *a, mc_ctx *ctx, mc_layer *l)
+static mc_status create(mc_ctx *ctx, const void *opts, mc_layer **out)
 {
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a->live, 0);
+    return mc_fc_create(ctx, opts, out);
 }
 
 static mc_layer *make_layer(mc_ctx *ctx, const mc_fc_options *o)
 {
-    mc_layer *l = NULL;
-    mc_status st = mc_fc_create(ctx, o, &l);
-    ck_assert_msg(st == MC_OK, "create failed: %s", mc_ctx_message(ctx));
-    return l;
-}
-
-static mc_shape setup_ok(mc_layer *l, mc_shape in)
-{
-    mc_shape out;
-    mc_status st = mc_layer_setup(l, &in, 1, &out);
-    ck_assert_msg(st == MC_OK, "setup failed: %s", mc_ctx_message(l->ctx));
-    return out;
-}
-
-static mc_param *get_param(mc_layer *l, const char *name)
-{
-    for (int i = 0; i < mc_layer_num_params(l); i++)
-        if (strcmp(mc_layer_param(l, i)->name, name) == 0)
-            return mc_layer_param(l, i);
-    ck_abort_msg("no parameter %s", name);
-    return NULL;
-}
-
-static void forward_ok(mc_layer *l, float *x, float *y, mc_shape xs, mc_shape ys)
-{
-    mc_tensor in = mc_tensor_view(x, &xs), out = mc_tensor_view(y, &ys);
-    mc_status st = mc_layer_forward(l, &in, 1, &out, MC_MODE_TRAINING);
-    ck_assert_msg(st == MC_OK, "forward failed: %s", mc_ctx_message(l->ctx));
-}
-
-static void backward_ok(mc_layer *l, float *x, float *y, float *dy, float *dx, mc_shape xs,
-                        mc_shape ys)
-{
-    mc_tensor in = mc_tensor_view(x, &xs), out = mc_tensor_view(y, &ys);
-    mc_tensor dout = mc_tensor_view(dy, &ys), din = mc_tensor_view(dx, &xs);
-    mc_status st = mc_layer_backward(l, &in, 1, &out, &dout, dx != NULL ? &din : NULL);
-    ck_assert_msg(st == MC_OK, "backward failed: %s", mc_ctx_message(l->ctx));
-}
-
-static void expect_describe(mc_layer *l, mc_describe what, const char *want)
-{
-    char *text = NULL;
-    ck_assert_int_eq(mc_layer_describe(l, what, &text), MC_OK);
-    ck_assert_str_eq(text, want);
-    mc_free(l->ctx, text);
+    return lt_make(ctx, create, o);
 }
 
 /* The input kinds: feature, sequence, 2-D image, 3-D image, and the output each gives. */
@@ -184,24 +129,25 @@ START_TEST(test_oracle_and_gradients)
     o.weights_initializer.name = "narrow-normal";
     mc_layer *l = make_layer(ctx, &o);
     /* weights of order 1, so that every term matters */
-    mc_shape ys = setup_ok(l, xs);
+    mc_shape ys = lt_setup_one(l, xs);
     ck_assert_int_eq(ys.ndim, kinds[_i].out_ndim);
     for (int d = 0; d < ys.ndim; d++)
         ck_assert_int_eq(ys.dims[d], kinds[_i].out_dims[d]);
-    float *w = get_param(l, "Weights")->value.data;
+    float *w = lt_param(l, "Weights")->value.data;
     test_fill_normal(&r, w, nw, 0.0, 1.0);
     for (size_t i = 0; i < nx; i++)
         dx[i] = NAN; /* written, never read */
     const long allocs = a.count;
-    forward_ok(l, x, y, xs, ys);
-    backward_ok(l, x, y, dy, dx, xs, ys);
+    lt_forward_data(l, x, &xs, y, &ys, MC_MODE_TRAINING);
+    lt_backward_data(l, x, &xs, y, &ys, dy, dx);
     ck_assert_int_eq(a.count, allocs); /* no allocation per call */
 
-    double *xd = to_doubles(x, nx), *wd = to_doubles(w, nw), *bd = to_doubles(b, 4);
-    double *dyd = to_doubles(dy, ny), *yd = test_doubles(ny), *mag = test_doubles(ny);
+    double *xd = test_to_doubles(x, nx), *wd = test_to_doubles(w, nw), *bd = test_to_doubles(b, 4);
+    double *dyd = test_to_doubles(dy, ny), *yd = test_doubles(ny), *mag = test_doubles(ny);
     oracle_forward(&p, xd, wd, bd, yd, mag);
+    const point pt = {&p, xd, wd, bd, dyd};
     for (size_t i = 0; i < ny; i++)
-        ck_assert_msg(within_rounding(y[i], yd[i], mag[i], p.D + 1, 0),
+        ck_assert_msg(test_within_rounding(y[i], yd[i], mag[i], p.D + 1, 0),
                       "kind %d: y[%zu] = %.9g, oracle %.9g", _i, i, y[i], yd[i]);
     /* Gradients against central differences of the oracle; the magnitudes of their terms
      * bound the float rounding: dx sums K terms, dW sums N*T. */
@@ -212,11 +158,11 @@ START_TEST(test_oracle_and_gradients)
                 double m = 0;
                 for (int k = 0; k < K; k++)
                     m += fabs(wd[(size_t)k * p.D + d] * dyd[at_y(&p, n, k, t)]);
-                const double num = central(&p, xd, wd, bd, dyd, &xd[i]);
-                ck_assert_msg(within_rounding(dx[i], num, m, K, 1e-10),
+                const double num = central(&pt, &xd[i]);
+                ck_assert_msg(test_within_rounding(dx[i], num, m, K, 1e-10),
                               "kind %d: dx[%zu] = %.9g, numeric %.9g", _i, i, dx[i], num);
             }
-    const float *gw = get_param(l, "Weights")->grad.data, *gb = get_param(l, "Bias")->grad.data;
+    const float *gw = lt_param(l, "Weights")->grad.data, *gb = lt_param(l, "Bias")->grad.data;
     for (int k = 0; k < K; k++) {
         for (int d = 0; d < p.D; d++) {
             double m = 0;
@@ -224,21 +170,17 @@ START_TEST(test_oracle_and_gradients)
                 for (int t = 0; t < p.T; t++)
                     m += fabs(xd[at_x(&p, n, d, t)] * dyd[at_y(&p, n, k, t)]);
             const size_t i = (size_t)k * p.D + d;
-            const double num = central(&p, xd, wd, bd, dyd, &wd[i]);
-            ck_assert_msg(within_rounding(gw[i], num, m, p.N * p.T, 1e-10),
+            const double num = central(&pt, &wd[i]);
+            ck_assert_msg(test_within_rounding(gw[i], num, m, p.N * p.T, 1e-10),
                           "kind %d: dW[%zu] = %.9g, numeric %.9g", _i, i, gw[i], num);
         }
-        const double num = central(&p, xd, wd, bd, dyd, &bd[k]);
+        const double num = central(&pt, &bd[k]);
         ck_assert_msg(fabs(gb[k] - num) <= 1e-6 * (1 + fabs(num)),
                       "kind %d: dBias[%d] = %.9g, numeric %.9g", _i, k, gb[k], num);
     }
 
     mc_tensor in = mc_tensor_view(x, &xs);
-    gradcheck_result res;
-    gradcheck_layer(l, &in, 1, 0.25, 1e-3, 1e-3, &res);
-    ck_assert_int_eq(res.checked, (int)(nx + nw) + K);
-    ck_assert_msg(res.failed == 0, "kind %d: %d of %d wrong; first %s", _i, res.failed, res.checked,
-                  res.first);
+    gradcheck_expect(l, &in, 1, 0.25, 1e-3, 1e-3, (int)(nx + nw) + K, "kind %d", _i);
 
     free(x);
     free(dx);
@@ -250,7 +192,7 @@ START_TEST(test_oracle_and_gradients)
     free(dyd);
     free(yd);
     free(mag);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -269,14 +211,14 @@ START_TEST(test_hand_computed)
     o.bias = b;
     o.bias_len = 2;
     mc_layer *l = make_layer(ctx, &o);
-    mc_shape xs = test_shape(2, 2, 3), ys = setup_ok(l, xs);
-    forward_ok(l, x, y, xs, ys);
+    mc_shape xs = test_shape(2, 2, 3), ys = lt_setup_one(l, xs);
+    lt_forward_data(l, x, &xs, y, &ys, MC_MODE_TRAINING);
     const float want_y[4] = {9.5f, -1, 10.5f, 2};
     ck_assert_mem_eq(y, want_y, sizeof want_y);
-    backward_ok(l, x, y, dy, dx, xs, ys);
+    lt_backward_data(l, x, &xs, y, &ys, dy, dx);
     const float want_dw[6] = {1, 1, 2, 0, -1, 4}, want_db[2] = {1, 1};
-    ck_assert_mem_eq(get_param(l, "Weights")->grad.data, want_dw, sizeof want_dw);
-    ck_assert_mem_eq(get_param(l, "Bias")->grad.data, want_db, sizeof want_db);
+    ck_assert_mem_eq(lt_param(l, "Weights")->grad.data, want_dw, sizeof want_dw);
+    ck_assert_mem_eq(lt_param(l, "Bias")->grad.data, want_db, sizeof want_db);
     ck_assert_mem_eq(dx, w, sizeof w);
     mc_layer_destroy(l);
 
@@ -284,22 +226,22 @@ START_TEST(test_hand_computed)
      * a sequence of 3 channels and 2 time steps (the two rows of x as time steps). */
     l = make_layer(ctx, &o);
     xs = test_shape(4, 2, 3, 1, 1);
-    ys = setup_ok(l, xs);
+    ys = lt_setup_one(l, xs);
     ck_assert_int_eq(ys.ndim, 4);
-    forward_ok(l, x, y, xs, ys);
+    lt_forward_data(l, x, &xs, y, &ys, MC_MODE_TRAINING);
     ck_assert_mem_eq(y, want_y, sizeof want_y);
     mc_layer_destroy(l);
     l = make_layer(ctx, &o);
     float xt[6] = {1, 0, 1, -1, 2, 4}; /* (1, C = 3, T = 2): column t is observation t above */
     xs = test_shape(3, 1, 3, 2);
-    ys = setup_ok(l, xs);
+    ys = lt_setup_one(l, xs);
     ck_assert_int_eq(ys.ndim, 3);
     ck_assert_int_eq(ys.dims[1], 2);
     ck_assert_int_eq(ys.dims[2], 2);
-    forward_ok(l, xt, y, xs, ys);
+    lt_forward_data(l, xt, &xs, y, &ys, MC_MODE_TRAINING);
     const float want_yt[4] = {9.5f, 10.5f, -1, 2}; /* (1, K = 2, T = 2) */
     ck_assert_mem_eq(y, want_yt, sizeof want_yt);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -313,36 +255,36 @@ START_TEST(test_accumulation_contract)
     mc_shape xs = _i == 0 ? test_shape(4, 3, 2, 2, 2) : test_shape(3, 3, 8, 4);
     mc_fc_options o = mc_fc_default(5);
     mc_layer *l = make_layer(ctx, &o);
-    mc_shape ys = setup_ok(l, xs);
+    mc_shape ys = lt_setup_one(l, xs);
     const size_t nx = mc_shape_numel(&xs), ny = mc_shape_numel(&ys), nw = 40;
     float x[96], dx1[96], dx2[96], y[60], dy[60], gw1[40], gb1[5];
     test_fill_normal(&r, x, nx, 0.0, 1.0);
     test_fill_normal(&r, dy, ny, 0.0, 1.0);
-    forward_ok(l, x, y, xs, ys);
-    backward_ok(l, x, y, dy, dx1, xs, ys);
-    memcpy(gw1, get_param(l, "Weights")->grad.data, sizeof gw1);
-    memcpy(gb1, get_param(l, "Bias")->grad.data, sizeof gb1);
+    lt_forward_data(l, x, &xs, y, &ys, MC_MODE_TRAINING);
+    lt_backward_data(l, x, &xs, y, &ys, dy, dx1);
+    memcpy(gw1, lt_param(l, "Weights")->grad.data, sizeof gw1);
+    memcpy(gb1, lt_param(l, "Bias")->grad.data, sizeof gb1);
     for (size_t i = 0; i < nx; i++)
         dx2[i] = 1e6f;
     /* A second pass on top of gradients preset to 2.5: the sums add to what is there, an
      * overwrite would miss by 2.5, far beyond the rounding of N*T terms of order 1. */
     for (size_t i = 0; i < nw; i++)
-        get_param(l, "Weights")->grad.data[i] = 2.5f;
+        lt_param(l, "Weights")->grad.data[i] = 2.5f;
     for (int k = 0; k < 5; k++)
-        get_param(l, "Bias")->grad.data[k] = 2.5f;
-    backward_ok(l, x, y, dy, dx2, xs, ys);
+        lt_param(l, "Bias")->grad.data[k] = 2.5f;
+    lt_backward_data(l, x, &xs, y, &ys, dy, dx2);
     ck_assert_mem_eq(dx1, dx2, nx * sizeof(float));
-    const float *gw = get_param(l, "Weights")->grad.data, *gb = get_param(l, "Bias")->grad.data;
+    const float *gw = lt_param(l, "Weights")->grad.data, *gb = lt_param(l, "Bias")->grad.data;
     for (size_t i = 0; i < nw; i++)
         ck_assert_msg(fabs(gw[i] - (2.5 + gw1[i])) < 1e-4, "dW[%zu] = %.9g, first pass %.9g", i,
                       gw[i], gw1[i]);
     for (int k = 0; k < 5; k++)
         ck_assert_msg(fabs(gb[k] - (2.5 + gb1[k])) < 1e-5, "dBias[%d]", k);
-    mc_param_zero_grad(get_param(l, "Weights"));
-    mc_param_zero_grad(get_param(l, "Bias"));
-    backward_ok(l, x, y, dy, NULL, xs, ys);
-    ck_assert_mem_eq(get_param(l, "Weights")->grad.data, gw1, sizeof gw1);
-    ck_assert_mem_eq(get_param(l, "Bias")->grad.data, gb1, sizeof gb1);
+    mc_param_zero_grad(lt_param(l, "Weights"));
+    mc_param_zero_grad(lt_param(l, "Bias"));
+    lt_backward_data(l, x, &xs, y, &ys, dy, NULL);
+    ck_assert_mem_eq(lt_param(l, "Weights")->grad.data, gw1, sizeof gw1);
+    ck_assert_mem_eq(lt_param(l, "Bias")->grad.data, gb1, sizeof gb1);
     /* A smaller batch than set up, and inference, compute the same per observation. */
     mc_shape xs1 = xs, ys1 = ys;
     xs1.dims[0] = ys1.dims[0] = 1;
@@ -351,17 +293,18 @@ START_TEST(test_accumulation_contract)
     ck_assert_int_eq(mc_layer_forward(l, &in, 1, &out, MC_MODE_INFERENCE), MC_OK);
     /* (another batch size may take another BLAS path: equal up to the rounding of D terms) */
     const problem p = {1, 8, _i == 0 ? 1 : 4, 5};
-    double *xd = to_doubles(x, nx), *wd = to_doubles(get_param(l, "Weights")->value.data, nw);
+    double *xd = test_to_doubles(x, nx),
+           *wd = test_to_doubles(lt_param(l, "Weights")->value.data, nw);
     double bd[5] = {0}, yd[20], mag[20];
     oracle_forward(&p, xd, wd, bd, yd, mag);
     for (int i = 0; i < 5 * p.T; i++) {
-        ck_assert_msg(within_rounding(y1[i], y[i], 2 * mag[i], p.D + 1, 0),
+        ck_assert_msg(test_within_rounding(y1[i], y[i], 2 * mag[i], p.D + 1, 0),
                       "y[%d]: %.9g with N = 1, %.9g with N = 3", i, y1[i], y[i]);
-        ck_assert_msg(within_rounding(y1[i], yd[i], mag[i], p.D + 1, 0), "y[%d]", i);
+        ck_assert_msg(test_within_rounding(y1[i], yd[i], mag[i], p.D + 1, 0), "y[%d]", i);
     }
     free(xd);
     free(wd);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -386,11 +329,8 @@ START_TEST(test_defaults_and_properties)
     o.weight_learn_rate_factor = 3;
     o.bias_l2_factor = 0.25;
     mc_layer *l = make_layer(ctx, &o);
-    ck_assert_str_eq(l->vt->kind, "fullyConnectedLayer");
-    ck_assert_str_eq(l->vt->class_name, "FullyConnectedLayer");
-    ck_assert_str_eq(l->vt->type_label, "Fully Connected");
-    ck_assert_str_eq(l->vt->default_name, "fc");
-    ck_assert_int_eq(l->vt->role, MC_ROLE_HIDDEN);
+    lt_expect_identity(l, "fullyConnectedLayer", "FullyConnectedLayer", "Fully Connected", "fc",
+                       MC_ROLE_HIDDEN);
     ck_assert_int_eq(mc_layer_num_params(l), 2);
     ck_assert_int_eq(mc_layer_num_buffers(l), 0);
     mc_param *w = mc_layer_param(l, 0), *b = mc_layer_param(l, 1);
@@ -399,7 +339,7 @@ START_TEST(test_defaults_and_properties)
     ck_assert(w->lr_factor == 3 && b->lr_factor == 1);
     ck_assert(w->l2_factor == 1 && b->l2_factor == 0.25);
     ck_assert_ptr_null(w->value.data);
-    setup_ok(l, test_shape(4, 2, 3, 4, 5));
+    lt_setup_one(l, test_shape(4, 2, 3, 4, 5));
     /* Stored (K, D) and (K); MATLAB's sizes K x D and K x 1. */
     ck_assert_int_eq(w->value.shape.ndim, 2);
     ck_assert_int_eq(w->value.shape.dims[0], 10);
@@ -415,7 +355,7 @@ START_TEST(test_defaults_and_properties)
     ck_assert_int_eq(b->size.dims[1], 1);
     for (int k = 0; k < 10; k++)
         ck_assert(b->value.data[k] == 0.0f && b->grad.data[k] == 0.0f);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -426,39 +366,39 @@ START_TEST(test_display)
     mc_ctx *ctx = test_ctx(&a, 1);
     mc_fc_options o = mc_fc_default(10);
     mc_layer *l = make_layer(ctx, &o);
-    expect_describe(l, MC_DESCRIBE_SUMMARY, "10 fully connected layer");
-    expect_describe(l, MC_DESCRIBE_PROPERTIES,
-                    "  FullyConnectedLayer with properties:\n"
-                    "\n"
-                    "          Name: ''\n"
-                    "\n"
-                    "   Hyperparameters\n"
-                    "     InputSize: 'auto'\n"
-                    "    OutputSize: 10\n"
-                    "\n"
-                    "   Learnable Parameters\n"
-                    "       Weights: []\n"
-                    "          Bias: []\n"
-                    "\n"
-                    "  Show all properties\n");
-    setup_ok(l, test_shape(4, 8, 20, 4, 4));
-    expect_describe(l, MC_DESCRIBE_SUMMARY, "10 fully connected layer");
-    expect_describe(l, MC_DESCRIBE_PROPERTIES,
-                    "  FullyConnectedLayer with properties:\n"
-                    "\n"
-                    "          Name: ''\n"
-                    "\n"
-                    "   Hyperparameters\n"
-                    "     InputSize: 320\n"
-                    "    OutputSize: 10\n"
-                    "\n"
-                    "   Learnable Parameters\n"
-                    "       Weights: [10\xc3\x97"
-                    "320 single]\n"
-                    "          Bias: [10\xc3\x97"
-                    "1 single]\n"
-                    "\n"
-                    "  Show all properties\n");
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY, "10 fully connected layer");
+    lt_expect_describe(l, MC_DESCRIBE_PROPERTIES,
+                       "  FullyConnectedLayer with properties:\n"
+                       "\n"
+                       "          Name: ''\n"
+                       "\n"
+                       "   Hyperparameters\n"
+                       "     InputSize: 'auto'\n"
+                       "    OutputSize: 10\n"
+                       "\n"
+                       "   Learnable Parameters\n"
+                       "       Weights: []\n"
+                       "          Bias: []\n"
+                       "\n"
+                       "  Show all properties\n");
+    lt_setup_one(l, test_shape(4, 8, 20, 4, 4));
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY, "10 fully connected layer");
+    lt_expect_describe(l, MC_DESCRIBE_PROPERTIES,
+                       "  FullyConnectedLayer with properties:\n"
+                       "\n"
+                       "          Name: ''\n"
+                       "\n"
+                       "   Hyperparameters\n"
+                       "     InputSize: 320\n"
+                       "    OutputSize: 10\n"
+                       "\n"
+                       "   Learnable Parameters\n"
+                       "       Weights: [10\xc3\x97"
+                       "320 single]\n"
+                       "          Bias: [10\xc3\x97"
+                       "1 single]\n"
+                       "\n"
+                       "  Show all properties\n");
     mc_layer_destroy(l);
 
     o = mc_fc_default(3);
@@ -471,62 +411,32 @@ START_TEST(test_display)
     o.weight_l2_factor = 0;
     o.bias_l2_factor = 1;
     l = make_layer(ctx, &o);
-    expect_describe(l, MC_DESCRIBE_ALL,
-                    "  FullyConnectedLayer with properties:\n\n"
-                    "                     Name: 'fc_out'\n"
-                    "                NumInputs: 1\n"
-                    "               InputNames: {'in'}\n"
-                    "               NumOutputs: 1\n"
-                    "              OutputNames: {'out'}\n\n"
-                    "   Hyperparameters\n"
-                    "                InputSize: 7\n"
-                    "               OutputSize: 3\n\n"
-                    "   Learnable Parameters\n"
-                    "                  Weights: []\n"
-                    "                     Bias: []\n\n"
-                    "   Parameters and Initialization\n"
-                    "       WeightsInitializer: 'zeros'\n"
-                    "          BiasInitializer: 'narrow-normal'\n\n"
-                    "   Learn Rate and Regularization\n"
-                    "    WeightLearnRateFactor: 0.1000\n"
-                    "      BiasLearnRateFactor: 20\n"
-                    "           WeightL2Factor: 0\n"
-                    "             BiasL2Factor: 1\n");
-    teardown(&a, ctx, l);
+    lt_expect_describe(l, MC_DESCRIBE_ALL,
+                       "  FullyConnectedLayer with properties:\n\n"
+                       "                     Name: 'fc_out'\n"
+                       "                NumInputs: 1\n"
+                       "               InputNames: {'in'}\n"
+                       "               NumOutputs: 1\n"
+                       "              OutputNames: {'out'}\n\n"
+                       "   Hyperparameters\n"
+                       "                InputSize: 7\n"
+                       "               OutputSize: 3\n\n"
+                       "   Learnable Parameters\n"
+                       "                  Weights: []\n"
+                       "                     Bias: []\n\n"
+                       "   Parameters and Initialization\n"
+                       "       WeightsInitializer: 'zeros'\n"
+                       "          BiasInitializer: 'narrow-normal'\n\n"
+                       "   Learn Rate and Regularization\n"
+                       "    WeightLearnRateFactor: 0.1000\n"
+                       "      BiasLearnRateFactor: 20\n"
+                       "           WeightL2Factor: 0\n"
+                       "             BiasL2Factor: 1\n");
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
 /* ---- Initialization ------------------------------------------------------------------- */
-
-typedef struct size_probe {
-    int calls;
-    mc_shape seen;
-} size_probe;
-
-static mc_status record_size(void *user, mc_ctx *ctx, const mc_shape *size, float *v, size_t n)
-{
-    (void)ctx;
-    size_probe *p = user;
-    p->calls++;
-    p->seen = *size;
-    for (size_t i = 0; i < n; i++)
-        v[i] = (float)i;
-    return MC_OK;
-}
-
-static void moments(const float *v, size_t n, double *mean, double *sd, double *max_abs)
-{
-    double s = 0, q = 0, m = 0;
-    for (size_t i = 0; i < n; i++) {
-        s += v[i];
-        m = fmax(m, fabs(v[i]));
-    }
-    *mean = s / (double)n;
-    for (size_t i = 0; i < n; i++)
-        q += (v[i] - *mean) * (v[i] - *mean);
-    *sd = sqrt(q / (double)n);
-    *max_abs = m;
-}
 
 START_TEST(test_initializers)
 {
@@ -536,9 +446,9 @@ START_TEST(test_initializers)
     const size_t n = 16000;
     mc_fc_options o = mc_fc_default(40);
     mc_layer *l = make_layer(ctx, &o);
-    setup_ok(l, test_shape(4, 1, 4, 10, 10));
+    lt_setup_one(l, test_shape(4, 1, 4, 10, 10));
     double mean, sd, max_abs;
-    moments(get_param(l, "Weights")->value.data, n, &mean, &sd, &max_abs);
+    test_moments(lt_param(l, "Weights")->value.data, n, &mean, &sd, &max_abs);
     const double bound = sqrt(6.0 / 440.0);
     ck_assert_msg(max_abs <= bound && max_abs > 0.999 * bound, "glorot: max |w| %g, b %g", max_abs,
                   bound);
@@ -549,41 +459,41 @@ START_TEST(test_initializers)
     o.weights_initializer.name = "he";
     o.bias_initializer.name = "ones";
     l = make_layer(ctx, &o);
-    setup_ok(l, test_shape(4, 1, 4, 10, 10));
-    moments(get_param(l, "Weights")->value.data, n, &mean, &sd, &max_abs);
+    lt_setup_one(l, test_shape(4, 1, 4, 10, 10));
+    test_moments(lt_param(l, "Weights")->value.data, n, &mean, &sd, &max_abs);
     const double he = sqrt(2.0 / 400.0);
     ck_assert_msg(fabs(sd - he) < 0.03 * he && fabs(mean) < 4 * he / sqrt((double)n),
                   "he: mean %g sd %g, want sd %g", mean, sd, he);
     ck_assert_msg(max_abs > 3 * he, "he: max |w| %g: not normal", max_abs);
     for (int k = 0; k < 40; k++)
-        ck_assert(get_param(l, "Bias")->value.data[k] == 1.0f);
+        ck_assert(lt_param(l, "Bias")->value.data[k] == 1.0f);
     mc_layer_destroy(l);
 
     o.weights_initializer.name = "narrow-normal";
     o.bias_initializer.name = "zeros";
     l = make_layer(ctx, &o);
-    setup_ok(l, test_shape(2, 1, 400));
-    moments(get_param(l, "Weights")->value.data, n, &mean, &sd, &max_abs);
+    lt_setup_one(l, test_shape(2, 1, 400));
+    test_moments(lt_param(l, "Weights")->value.data, n, &mean, &sd, &max_abs);
     ck_assert_msg(fabs(sd - 0.01) < 0.0003, "narrow-normal: sd %g", sd);
     mc_layer_destroy(l);
 
     o.weights_initializer.name = "ones";
     l = make_layer(ctx, &o);
-    setup_ok(l, test_shape(3, 1, 2, 5)); /* sequence: D = C = 2 */
-    ck_assert_int_eq(get_param(l, "Weights")->value.shape.dims[1], 2);
+    lt_setup_one(l, test_shape(3, 1, 2, 5)); /* sequence: D = C = 2 */
+    ck_assert_int_eq(lt_param(l, "Weights")->value.shape.dims[1], 2);
     for (int i = 0; i < 80; i++)
-        ck_assert(get_param(l, "Weights")->value.data[i] == 1.0f);
+        ck_assert(lt_param(l, "Weights")->value.data[i] == 1.0f);
     mc_layer_destroy(l);
 
     /* Functions receive MATLAB's sizes: K x D and K x 1. */
-    size_probe wp = {0}, bp = {0};
+    lt_size_probe wp = {.step = 1.0f}, bp = {.step = 1.0f};
     o = mc_fc_default(6);
-    o.weights_initializer.fn = record_size;
+    o.weights_initializer.fn = lt_record_size;
     o.weights_initializer.user = &wp;
-    o.bias_initializer.fn = record_size;
+    o.bias_initializer.fn = lt_record_size;
     o.bias_initializer.user = &bp;
     l = make_layer(ctx, &o);
-    setup_ok(l, test_shape(4, 2, 3, 2, 2));
+    lt_setup_one(l, test_shape(4, 2, 3, 2, 2));
     ck_assert_int_eq(wp.calls, 1);
     ck_assert_int_eq(wp.seen.ndim, 2);
     ck_assert_int_eq(wp.seen.dims[0], 6);
@@ -591,11 +501,11 @@ START_TEST(test_initializers)
     ck_assert_int_eq(bp.seen.ndim, 2);
     ck_assert_int_eq(bp.seen.dims[0], 6);
     ck_assert_int_eq(bp.seen.dims[1], 1);
-    ck_assert(get_param(l, "Weights")->value.data[71] == 71.0f);
-    setup_ok(l, test_shape(4, 1, 3, 2, 2)); /* again: no re-initialization */
+    ck_assert(lt_param(l, "Weights")->value.data[71] == 71.0f);
+    lt_setup_one(l, test_shape(4, 1, 3, 2, 2)); /* again: no re-initialization */
     ck_assert_int_eq(wp.calls, 1);
     ck_assert_int_eq(bp.calls, 1);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -603,7 +513,7 @@ START_TEST(test_explicit_values_win)
 {
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
-    size_probe probe = {0};
+    lt_size_probe probe = {.step = 1.0f};
     float w[12], b[3] = {1, 2, 3};
     for (int i = 0; i < 12; i++)
         w[i] = (float)i;
@@ -613,59 +523,44 @@ START_TEST(test_explicit_values_win)
     o.weights_len = 12;
     o.bias = b;
     o.bias_len = 3;
-    o.weights_initializer.fn = record_size;
+    o.weights_initializer.fn = lt_record_size;
     o.weights_initializer.user = &probe;
     mc_layer *l = make_layer(ctx, &o);
     w[0] = 50.0f; /* copied */
-    char *text = NULL;
-    ck_assert_int_eq(mc_layer_describe(l, MC_DESCRIBE_PROPERTIES, &text), MC_OK);
+    char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
     ck_assert_ptr_nonnull(strstr(text, "     InputSize: 4\n"));
     ck_assert_ptr_nonnull(strstr(text, "       Weights: [3\xc3\x97"
                                        "4 single]\n"
                                        "          Bias: [3\xc3\x97"
                                        "1 single]\n"));
     mc_free(ctx, text);
-    setup_ok(l, test_shape(4, 2, 1, 2, 2));
+    lt_setup_one(l, test_shape(4, 2, 1, 2, 2));
     ck_assert_int_eq(probe.calls, 0);
-    ck_assert(get_param(l, "Weights")->value.data[0] == 0.0f);
-    ck_assert(get_param(l, "Weights")->value.data[11] == 11.0f);
+    ck_assert(lt_param(l, "Weights")->value.data[0] == 0.0f);
+    ck_assert(lt_param(l, "Weights")->value.data[11] == 11.0f);
     mc_shape bad = test_shape(2, 2, 5), out;
     ck_assert_int_eq(mc_layer_setup(l, &bad, 1, &out), MC_ERR_SHAPE);
     ck_assert_str_eq(mc_ctx_message(ctx),
                      "Layer 'fc1': InputSize is 4 but the input has 5 values per observation");
     /* Another input kind with the same D is fine. */
-    setup_ok(l, test_shape(2, 7, 4));
-    teardown(&a, ctx, l);
+    lt_setup_one(l, test_shape(2, 7, 4));
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
 /* ---- Validation ----------------------------------------------------------------------- */
 
+/* Creation must fail with `status` and exactly `message`. */
 static void expect_create_error(const mc_fc_options *o, mc_status status, const char *message)
 {
-    test_alloc a;
-    mc_ctx *ctx = test_ctx(&a, 1);
-    mc_layer *l = (mc_layer *)&a; /* must be reset to NULL */
-    mc_status st = mc_fc_create(ctx, o, &l);
-    ck_assert_msg(st == status, "expected %s, got %s (%s)", mc_status_name(status),
-                  mc_status_name(st), mc_ctx_message(ctx));
-    ck_assert_ptr_null(l);
-    ck_assert_str_eq(mc_ctx_message(ctx), message);
-    teardown(&a, ctx, NULL);
+    lt_expect_create_error(create, o, status, message, 1);
 }
 
+/* Setup for `shape` must fail with `status` and exactly `message`. */
 static void expect_setup_error(const mc_fc_options *o, mc_shape shape, mc_status status,
                                const char *message)
 {
-    test_alloc a;
-    mc_ctx *ctx = test_ctx(&a, 1);
-    mc_layer *l = make_layer(ctx, o);
-    mc_shape out;
-    mc_status st = mc_layer_setup(l, &shape, 1, &out);
-    ck_assert_msg(st == status, "expected %s, got %s (%s)", mc_status_name(status),
-                  mc_status_name(st), mc_ctx_message(ctx));
-    ck_assert_str_eq(mc_ctx_message(ctx), message);
-    teardown(&a, ctx, l);
+    lt_expect_setup_error_for(create, o, shape, status, message, 1);
 }
 
 START_TEST(test_option_validation)
@@ -709,7 +604,7 @@ START_TEST(test_option_validation)
                         "Layer 'fc1': unknown BiasInitializer 'he'; expected 'ones', 'zeros', "
                         "'narrow-normal' or a function");
     o.bias_initializer.name = "ones";
-    o.bias_initializer.fn = record_size;
+    o.bias_initializer.fn = lt_record_size;
     expect_create_error(&o, MC_ERR_INVALID,
                         "Layer 'fc1': BiasInitializer is given both as the name 'ones' and as "
                         "a function; give one");
@@ -790,9 +685,9 @@ START_TEST(test_setup_validation)
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
     mc_layer *l = make_layer(ctx, &o);
-    setup_ok(l, test_shape(3, 2, 784, 3));
-    setup_ok(l, test_shape(4, 2, 1, 28, 28));
-    teardown(&a, ctx, l);
+    lt_setup_one(l, test_shape(3, 2, 784, 3));
+    lt_setup_one(l, test_shape(4, 2, 1, 28, 28));
+    lt_teardown(&a, ctx, l);
     o.input_size = 0;
     expect_setup_error(&o, test_shape(4, 1, 1, 50000, 50000), MC_ERR_SHAPE,
                        "Layer 'fc1': 1x50000x50000 = 2500000000 input values per observation "
@@ -805,15 +700,13 @@ END_TEST
 
 /* ---- Allocation failure --------------------------------------------------------------- */
 
-static void run_alloc_failures(int with_values)
+/* Fails the k-th allocation of create + setup + a second setup + describe for every k until
+ * all succeed: each failure is MC_ERR_NOMEM with a message, and nothing leaks. */
+START_TEST(test_allocation_failures)
 {
     const float w[24] = {0}, b[4] = {1, 2, 3, 4};
-    long k = 1;
-    for (;; k++) {
-        test_alloc a;
-        mc_ctx *ctx = test_ctx(&a, 1);
-        const long live_ctx = a.live;
-        a.fail_at = a.count + k;
+    const mc_shape setups[2] = {test_shape(4, 3, 6, 1, 1), test_shape(3, 2, 6, 5)};
+    for (int with_values = 0; with_values < 2; with_values++) {
         mc_fc_options o = mc_fc_default(4);
         o.name = "fc1";
         if (with_values) {
@@ -822,37 +715,10 @@ static void run_alloc_failures(int with_values)
             o.bias = b;
             o.bias_len = 4;
         }
-        mc_layer *l = NULL;
-        mc_status st = mc_fc_create(ctx, &o, &l);
-        mc_shape s1 = test_shape(4, 3, 6, 1, 1), s2 = test_shape(3, 2, 6, 5), out;
-        if (st == MC_OK)
-            st = mc_layer_setup(l, &s1, 1, &out);
-        if (st == MC_OK)
-            st = mc_layer_setup(l, &s2, 1, &out);
-        char *text = NULL;
-        if (st == MC_OK)
-            st = mc_layer_describe(l, MC_DESCRIBE_ALL, &text);
-        if (st != MC_OK) {
-            ck_assert_msg(st == MC_ERR_NOMEM, "k=%ld: %s (%s)", k, mc_status_name(st),
-                          mc_ctx_message(ctx));
-            ck_assert_ptr_nonnull(strstr(mc_ctx_message(ctx), "out of memory"));
-            ck_assert_ptr_null(text);
-        }
-        mc_free(ctx, text);
-        mc_layer_destroy(l);
-        ck_assert_msg(a.live == live_ctx, "k=%ld: %ld blocks leaked", k, a.live - live_ctx);
-        mc_ctx_destroy(ctx);
-        ck_assert_int_eq(a.live, 0);
-        if (st == MC_OK)
-            break;
+        const lt_alloc_case c = {
+            .create = create, .opts = &o, .setups = setups, .n_setups = 2, .min_allocs = 5};
+        lt_run_alloc_failures(&c);
     }
-    ck_assert_msg(k > 5, "only %ld allocations were exercised", k);
-}
-
-START_TEST(test_allocation_failures)
-{
-    run_alloc_failures(0);
-    run_alloc_failures(1);
 }
 END_TEST
 

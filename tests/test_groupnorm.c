@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gradcheck.h"
+#include "layertest.h"
 #include "testutil.h"
 
 /* ---- An independent double-precision oracle ------------------------------------------- */
@@ -37,139 +38,22 @@ static void oracle_forward(const double *x, double *y, const double *scale,
     }
 }
 
-typedef struct problem {
-    int N, C, G;
-    size_t S;
-    double eps;
-    double *x, *scale, *offset, *w; /* w: the weights of L = sum(w .* y) */
-} problem;
-
-/* A problem from float data (copied to double); scale NULL means ones, offset NULL zeros. */
-static problem problem_make(int N, int C, int G, size_t S, double eps, const float *x,
-                            const float *w, const float *scale, const float *offset)
+/* The oracle on a problem of group normalization. */
+static void problem_forward(const lt_norm_problem *p, double *y)
 {
-    const size_t n = (size_t)N * C * S;
-    problem p = {N, C, G, S, eps, test_doubles(n), test_doubles((size_t)C),
-                 test_doubles((size_t)C), test_doubles(n)};
-    for (size_t i = 0; i < n; i++) {
-        p.x[i] = x[i];
-        p.w[i] = w[i];
-    }
-    for (int c = 0; c < C; c++) {
-        p.scale[c] = scale != NULL ? scale[c] : 1.0;
-        p.offset[c] = offset != NULL ? offset[c] : 0.0;
-    }
-    return p;
-}
-
-static void problem_free(problem *p)
-{
-    free(p->x);
-    free(p->scale);
-    free(p->offset);
-    free(p->w);
-}
-
-static double oracle_loss(const problem *p)
-{
-    size_t n = (size_t)p->N * p->C * p->S;
-    double *y = test_doubles(n);
     oracle_forward(p->x, y, p->scale, p->offset, p->N, p->C, p->S, p->G, p->eps);
-    double L = 0.0;
-    for (size_t i = 0; i < n; i++)
-        L += p->w[i] * y[i];
-    free(y);
-    return L;
-}
-
-static double oracle_derivative(const problem *p, double *v, double h)
-{
-    const double saved = *v;
-    *v = saved + h;
-    const double lp = oracle_loss(p);
-    *v = saved - h;
-    const double lm = oracle_loss(p);
-    *v = saved;
-    return (lp - lm) / (2.0 * h);
 }
 
 /* ---- Helpers -------------------------------------------------------------------------- */
 
-/* Destroys the layer (NULL allowed) and the context, and checks that nothing leaked. */
-static void teardown(test_alloc *a, mc_ctx *ctx, mc_layer *l)
+static mc_status create(mc_ctx *ctx, const void *opts, mc_layer **out)
 {
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a->live, 0);
+    return mc_groupnorm_create(ctx, opts, out);
 }
 
 static mc_layer *make_layer(mc_ctx *ctx, const mc_groupnorm_options *o)
 {
-    mc_layer *l = NULL;
-    mc_status st = mc_groupnorm_create(ctx, o, &l);
-    ck_assert_msg(st == MC_OK, "create failed: %s", mc_ctx_message(ctx));
-    return l;
-}
-
-static void setup_ok(mc_layer *l, const mc_shape *in)
-{
-    mc_shape out;
-    mc_status st = mc_layer_setup(l, in, 1, &out);
-    ck_assert_msg(st == MC_OK, "setup failed: %s", mc_ctx_message(l->ctx));
-    ck_assert_int_eq(out.ndim, in->ndim);
-    for (int d = 0; d < in->ndim; d++)
-        ck_assert_int_eq(out.dims[d], in->dims[d]);
-}
-
-static size_t spatial(const mc_shape *s)
-{
-    size_t S = 1;
-    for (int d = 2; d < s->ndim; d++)
-        S *= (size_t)s->dims[d];
-    return S;
-}
-
-static void set_param(mc_layer *l, const char *name, const float *v)
-{
-    for (int i = 0; i < mc_layer_num_params(l); i++) {
-        mc_param *p = mc_layer_param(l, i);
-        if (strcmp(p->name, name) == 0) {
-            memcpy(p->value.data, v, mc_tensor_numel(&p->value) * sizeof(float));
-            return;
-        }
-    }
-    ck_abort_msg("no parameter %s", name);
-}
-
-static mc_param *get_param(mc_layer *l, const char *name)
-{
-    for (int i = 0; i < mc_layer_num_params(l); i++)
-        if (strcmp(mc_layer_param(l, i)->name, name) == 0)
-            return mc_layer_param(l, i);
-    ck_abort_msg("no parameter %s", name);
-    return NULL;
-}
-
-static void forward_ok(mc_layer *l, float *x, float *y, const mc_shape *s, mc_mode mode)
-{
-    mc_tensor in = mc_tensor_view(x, s), out = mc_tensor_view(y, s);
-    mc_status st = mc_layer_forward(l, &in, 1, &out, mode);
-    ck_assert_msg(st == MC_OK, "forward failed: %s", mc_ctx_message(l->ctx));
-}
-
-static void backward_ok(mc_layer *l, float *x, float *y, float *dy, float *dx, const mc_shape *s)
-{
-    mc_tensor in = mc_tensor_view(x, s), out = mc_tensor_view(y, s);
-    mc_tensor dout = mc_tensor_view(dy, s), din = mc_tensor_view(dx, s);
-    mc_status st = mc_layer_backward(l, &in, 1, &out, &dout, dx != NULL ? &din : NULL);
-    ck_assert_msg(st == MC_OK, "backward failed: %s", mc_ctx_message(l->ctx));
-}
-
-static char *describe(mc_layer *l, mc_describe what)
-{
-    char *text = NULL;
-    ck_assert_int_eq(mc_layer_describe(l, what, &text), MC_OK);
-    return text;
+    return lt_make(ctx, create, o);
 }
 
 /* ---- Options, properties and display --------------------------------------------------- */
@@ -211,7 +95,7 @@ START_TEST(test_defaults_and_properties)
     ck_assert_ptr_null(mc_layer_param(l, 2));
 
     mc_shape s = test_shape(4, 2, 8, 3, 3);
-    setup_ok(l, &s);
+    lt_setup_same(l, &s);
     ck_assert_int_eq(mc_groupnorm_num_channels(l), 8);
     ck_assert_int_eq(sc->size.ndim, 3); /* MATLAB's 1x1xC */
     ck_assert_int_eq(sc->size.dims[2], 8);
@@ -224,7 +108,7 @@ START_TEST(test_defaults_and_properties)
     }
     ck_assert_int_eq(mc_layer_set_name(l, "gn9"), MC_OK);
     ck_assert_str_eq(mc_layer_name(l), "gn9");
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -236,28 +120,25 @@ START_TEST(test_display_reference_example)
     mc_groupnorm_options o = mc_groupnorm_default(3);
     o.name = "groupnorm";
     mc_layer *l = make_layer(ctx, &o);
-    char *text = describe(l, MC_DESCRIBE_PROPERTIES);
-    ck_assert_str_eq(text, "  GroupNormalizationLayer with properties:\n"
-                           "\n"
-                           "           Name: 'groupnorm'\n"
-                           "    NumChannels: 'auto'\n"
-                           "\n"
-                           "   Hyperparameters\n"
-                           "      NumGroups: 3\n"
-                           "        Epsilon: 1.0000e-05\n"
-                           "\n"
-                           "   Learnable Parameters\n"
-                           "         Offset: []\n"
-                           "          Scale: []\n"
-                           "\n"
-                           "  Show all properties\n");
-    mc_free(ctx, text);
-    text = describe(l, MC_DESCRIBE_SUMMARY);
-    ck_assert_str_eq(text, "Group normalization");
-    mc_free(ctx, text);
+    lt_expect_describe(l, MC_DESCRIBE_PROPERTIES,
+                       "  GroupNormalizationLayer with properties:\n"
+                       "\n"
+                       "           Name: 'groupnorm'\n"
+                       "    NumChannels: 'auto'\n"
+                       "\n"
+                       "   Hyperparameters\n"
+                       "      NumGroups: 3\n"
+                       "        Epsilon: 1.0000e-05\n"
+                       "\n"
+                       "   Learnable Parameters\n"
+                       "         Offset: []\n"
+                       "          Scale: []\n"
+                       "\n"
+                       "  Show all properties\n");
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY, "Group normalization");
     ck_assert_str_eq(l->vt->type_label, "Group Normalization");
     ck_assert_str_eq(l->vt->class_name, "GroupNormalizationLayer");
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -282,8 +163,8 @@ START_TEST(test_display_after_setup)
         o.epsilon = 0.001;
         mc_layer *l = make_layer(ctx, &o);
         mc_shape s = mc_shape_make(kinds[k].ndim, kinds[k].dims);
-        setup_ok(l, &s);
-        char *text = describe(l, MC_DESCRIBE_PROPERTIES);
+        lt_setup_same(l, &s);
+        char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
         char want[600];
         snprintf(want, sizeof want,
                  "  GroupNormalizationLayer with properties:\n\n"
@@ -301,71 +182,59 @@ START_TEST(test_display_after_setup)
         mc_free(ctx, text);
         mc_layer_destroy(l);
     }
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
-
-static mc_status fill_ramp(void *user, mc_ctx *ctx, const mc_shape *size, float *v, size_t n)
-{
-    (void)ctx;
-    (void)size;
-    int *calls = user;
-    ++*calls;
-    for (size_t i = 0; i < n; i++)
-        v[i] = (float)i + 0.5f;
-    return MC_OK;
-}
 
 START_TEST(test_display_all_properties)
 {
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
-    int calls = 0;
+    lt_ramp ramp = {0, 0.5f, 1.0f};
     mc_groupnorm_options o = mc_groupnorm_default(0);
     o.groups_mode = MC_GROUPS_ALL_CHANNELS;
     o.name = "ln";
     o.epsilon = 0.25;
-    o.scale_initializer.fn = fill_ramp;
-    o.scale_initializer.user = &calls;
+    o.scale_initializer.fn = lt_ramp_init;
+    o.scale_initializer.user = &ramp;
     o.offset_initializer.name = "narrow-normal";
     o.scale_learn_rate_factor = 2;
     o.offset_learn_rate_factor = 0.5;
     o.scale_l2_factor = 0;
     o.offset_l2_factor = 1e-3;
     mc_layer *l = make_layer(ctx, &o);
-    char *text = describe(l, MC_DESCRIBE_ALL);
-    ck_assert_str_eq(text, "  GroupNormalizationLayer with properties:\n\n"
-                           "                     Name: 'ln'\n"
-                           "                NumInputs: 1\n"
-                           "               InputNames: {'in'}\n"
-                           "               NumOutputs: 1\n"
-                           "              OutputNames: {'out'}\n"
-                           "              NumChannels: 'auto'\n\n"
-                           "   Hyperparameters\n"
-                           "                NumGroups: 'all-channels'\n"
-                           "                  Epsilon: 0.2500\n\n"
-                           "   Learnable Parameters\n"
-                           "                   Offset: []\n"
-                           "                    Scale: []\n\n"
-                           "   Parameters and Initialization\n"
-                           "         ScaleInitializer: [function_handle]\n"
-                           "        OffsetInitializer: 'narrow-normal'\n\n"
-                           "   Learn Rate and Regularization\n"
-                           "     ScaleLearnRateFactor: 2\n"
-                           "    OffsetLearnRateFactor: 0.5000\n"
-                           "            ScaleL2Factor: 0\n"
-                           "           OffsetL2Factor: 1.0000e-03\n");
-    mc_free(ctx, text);
+    lt_expect_describe(l, MC_DESCRIBE_ALL,
+                       "  GroupNormalizationLayer with properties:\n\n"
+                       "                     Name: 'ln'\n"
+                       "                NumInputs: 1\n"
+                       "               InputNames: {'in'}\n"
+                       "               NumOutputs: 1\n"
+                       "              OutputNames: {'out'}\n"
+                       "              NumChannels: 'auto'\n\n"
+                       "   Hyperparameters\n"
+                       "                NumGroups: 'all-channels'\n"
+                       "                  Epsilon: 0.2500\n\n"
+                       "   Learnable Parameters\n"
+                       "                   Offset: []\n"
+                       "                    Scale: []\n\n"
+                       "   Parameters and Initialization\n"
+                       "         ScaleInitializer: [function_handle]\n"
+                       "        OffsetInitializer: 'narrow-normal'\n\n"
+                       "   Learn Rate and Regularization\n"
+                       "     ScaleLearnRateFactor: 2\n"
+                       "    OffsetLearnRateFactor: 0.5000\n"
+                       "            ScaleL2Factor: 0\n"
+                       "           OffsetL2Factor: 1.0000e-03\n");
     mc_layer_destroy(l);
 
     o = mc_groupnorm_default(0);
     o.groups_mode = MC_GROUPS_CHANNEL_WISE;
     l = make_layer(ctx, &o);
-    text = describe(l, MC_DESCRIBE_PROPERTIES);
+    char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
     ck_assert_ptr_nonnull(strstr(text, "      NumGroups: 'channel-wise'\n"));
     ck_assert_ptr_nonnull(strstr(text, "           Name: ''\n"));
     mc_free(ctx, text);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -400,16 +269,7 @@ END_TEST
 static void expect_create_error(const mc_groupnorm_options *o, mc_status status,
                                 const char *needle)
 {
-    test_alloc a;
-    mc_ctx *ctx = test_ctx(&a, 1);
-    mc_layer *l = (mc_layer *)&a; /* must be reset to NULL */
-    mc_status st = mc_groupnorm_create(ctx, o, &l);
-    ck_assert_msg(st == status, "expected %s, got %s (%s)", mc_status_name(status),
-                  mc_status_name(st), mc_ctx_message(ctx));
-    ck_assert_ptr_null(l);
-    ck_assert_msg(strstr(mc_ctx_message(ctx), needle) != NULL, "message \"%s\" lacks \"%s\"",
-                  mc_ctx_message(ctx), needle);
-    teardown(&a, ctx, NULL);
+    lt_expect_create_error(create, o, status, needle, 0);
 }
 
 /* Setup for `shape` must fail with `status` and exactly `message`, or a message containing
@@ -417,19 +277,7 @@ static void expect_create_error(const mc_groupnorm_options *o, mc_status status,
 static void expect_setup_error(const mc_groupnorm_options *o, mc_shape shape, mc_status status,
                                const char *message, int exact)
 {
-    test_alloc a;
-    mc_ctx *ctx = test_ctx(&a, 1);
-    mc_layer *l = make_layer(ctx, o);
-    mc_shape out;
-    mc_status st = mc_layer_setup(l, &shape, 1, &out);
-    ck_assert_msg(st == status, "expected %s, got %s (%s)", mc_status_name(status),
-                  mc_status_name(st), mc_ctx_message(ctx));
-    if (exact)
-        ck_assert_str_eq(mc_ctx_message(ctx), message);
-    else
-        ck_assert_msg(strstr(mc_ctx_message(ctx), message) != NULL,
-                      "message \"%s\" lacks \"%s\"", mc_ctx_message(ctx), message);
-    teardown(&a, ctx, l);
+    lt_expect_setup_error_for(create, o, shape, status, message, exact);
 }
 
 START_TEST(test_groups_must_divide_channels)
@@ -521,24 +369,6 @@ START_TEST(test_factor_validation)
 }
 END_TEST
 
-static mc_status fail_init(void *user, mc_ctx *ctx, const mc_shape *size, float *v, size_t n)
-{
-    (void)user;
-    (void)size;
-    (void)v;
-    return mc_ctx_fail(ctx, MC_ERR_CALLBACK, "cannot fill %zu values", n);
-}
-
-static mc_status nan_init(void *user, mc_ctx *ctx, const mc_shape *size, float *v, size_t n)
-{
-    (void)user;
-    (void)ctx;
-    (void)size;
-    for (size_t i = 0; i < n; i++)
-        v[i] = i == 2 ? NAN : 1.0f;
-    return MC_OK;
-}
-
 START_TEST(test_initializer_validation)
 {
     mc_groupnorm_options o = mc_groupnorm_default(2);
@@ -552,19 +382,21 @@ START_TEST(test_initializer_validation)
     o.offset_initializer.name = "glorot"; /* a weights initializer, not one for offsets */
     expect_create_error(&o, MC_ERR_INVALID, "unknown OffsetInitializer 'glorot'");
     o.offset_initializer.name = "ones";
-    o.offset_initializer.fn = fill_ramp;
+    o.offset_initializer.fn = lt_ramp_init;
     expect_create_error(&o, MC_ERR_INVALID,
                         "OffsetInitializer is given both as the name 'ones' and as a function");
 
     /* A failing or non-finite user function fails setup with its reason. */
     o = mc_groupnorm_default(2);
     o.name = "gn1";
-    o.scale_initializer.fn = fail_init;
+    o.scale_initializer.fn = lt_fail_init;
     expect_setup_error(&o, test_shape(2, 3, 4), MC_ERR_CALLBACK,
                        "Layer 'gn1': the ScaleInitializer function failed: cannot fill 4 values",
                        1);
     o.scale_initializer.fn = NULL;
-    o.offset_initializer.fn = nan_init;
+    lt_nonfinite nan_at_3 = {2, NAN};
+    o.offset_initializer.fn = lt_nonfinite_init;
+    o.offset_initializer.user = &nan_at_3;
     expect_setup_error(&o, test_shape(2, 3, 4), MC_ERR_NUMERIC,
                        "Layer 'gn1': the OffsetInitializer function returned nan at element 3 of "
                        "4; initial values must be finite",
@@ -619,15 +451,15 @@ START_TEST(test_channel_validation)
     o.name = "gn1";
     mc_layer *l = make_layer(ctx, &o);
     mc_shape s = test_shape(2, 3, 4), s2 = test_shape(2, 3, 6), out;
-    setup_ok(l, &s);
+    lt_setup_same(l, &s);
     ck_assert_int_eq(mc_layer_setup(l, &s2, 1, &out), MC_ERR_SHAPE);
     ck_assert_str_eq(mc_ctx_message(ctx),
                      "Layer 'gn1': NumChannels is 4 but the input has 6 channels");
     /* Other shapes with the same channels are fine, and Scale follows the input kind. */
     mc_shape s3 = test_shape(4, 5, 4, 2, 2);
-    setup_ok(l, &s3);
-    ck_assert_int_eq(get_param(l, "Scale")->size.ndim, 3);
-    teardown(&a, ctx, l);
+    lt_setup_same(l, &s3);
+    ck_assert_int_eq(lt_param(l, "Scale")->size.ndim, 3);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -649,11 +481,11 @@ START_TEST(test_input_shape_validation)
     ck_assert_int_eq(mc_layer_forward(l, &in, 1, &out, MC_MODE_TRAINING), MC_ERR_STATE);
     ck_assert_str_eq(mc_ctx_message(ctx), "Layer 'gn1': forward called before setup");
     mc_shape small = test_shape(3, 1, 3, 4);
-    setup_ok(l, &small);
+    lt_setup_same(l, &small);
     ck_assert_int_eq(mc_layer_forward(l, &in, 1, &out, MC_MODE_TRAINING), MC_ERR_SHAPE);
     ck_assert_str_eq(mc_ctx_message(ctx), "Layer 'gn1': forward with a batch of 2 observations; "
                                           "the layer was set up for 1 to 1");
-    setup_ok(l, &s);
+    lt_setup_same(l, &s);
     mc_shape other = test_shape(3, 2, 4, 3);
     mc_tensor bad = mc_tensor_view(y, &other);
     ck_assert_int_eq(mc_layer_forward(l, &in, 1, &bad, MC_MODE_TRAINING), MC_ERR_SHAPE);
@@ -665,27 +497,11 @@ START_TEST(test_input_shape_validation)
     ck_assert_int_eq(mc_layer_forward(l, &in, 1, &out, MC_MODE_TRAINING), MC_OK);
     mc_tensor in1 = mc_tensor_view(x, &small), out1 = mc_tensor_view(y, &small);
     ck_assert_int_eq(mc_layer_forward(l, &in1, 1, &out1, MC_MODE_TRAINING), MC_OK);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
 /* ---- Initialization ------------------------------------------------------------------- */
-
-typedef struct size_probe {
-    int calls;
-    mc_shape seen;
-} size_probe;
-
-static mc_status record_size(void *user, mc_ctx *ctx, const mc_shape *size, float *v, size_t n)
-{
-    (void)ctx;
-    size_probe *p = user;
-    p->calls++;
-    p->seen = *size;
-    for (size_t i = 0; i < n; i++)
-        v[i] = -2.0f * (float)i;
-    return MC_OK;
-}
 
 START_TEST(test_initializers)
 {
@@ -698,8 +514,8 @@ START_TEST(test_initializers)
     mc_layer *l = make_layer(ctx, &o);
     const int C = 20000;
     mc_shape s = test_shape(2, 1, C);
-    setup_ok(l, &s);
-    const float *v = get_param(l, "Scale")->value.data;
+    lt_setup_same(l, &s);
+    const float *v = lt_param(l, "Scale")->value.data;
     double sum = 0, sq = 0;
     for (int c = 0; c < C; c++) {
         sum += v[c];
@@ -709,47 +525,47 @@ START_TEST(test_initializers)
     ck_assert_msg(fabs(mean) < 4 * 0.01 / sqrt(C), "mean %g", mean);
     ck_assert_msg(fabs(sd - 0.01) < 0.0003, "sd %g", sd);
     for (int c = 0; c < C; c++)
-        ck_assert(get_param(l, "Offset")->value.data[c] == 1.0f);
+        ck_assert(lt_param(l, "Offset")->value.data[c] == 1.0f);
     float first = v[0];
     mc_layer_destroy(l);
     mc_rng_seed(ctx, 42);
     l = make_layer(ctx, &o);
-    setup_ok(l, &s);
-    ck_assert(get_param(l, "Scale")->value.data[0] == first);
+    lt_setup_same(l, &s);
+    ck_assert(lt_param(l, "Scale")->value.data[0] == first);
     mc_layer_destroy(l);
 
     /* zeros, and a function that receives MATLAB's size of the parameter. */
-    size_probe probe = {0};
+    lt_size_probe probe = {.step = -2.0f};
     o = mc_groupnorm_default(1);
     o.scale_initializer.name = "zeros";
-    o.offset_initializer.fn = record_size;
+    o.offset_initializer.fn = lt_record_size;
     o.offset_initializer.user = &probe;
     l = make_layer(ctx, &o);
     mc_shape img = test_shape(4, 2, 3, 5, 5);
-    setup_ok(l, &img);
+    lt_setup_same(l, &img);
     ck_assert_int_eq(probe.calls, 1);
     ck_assert_int_eq(probe.seen.ndim, 3);
     ck_assert_int_eq(probe.seen.dims[0], 1);
     ck_assert_int_eq(probe.seen.dims[1], 1);
     ck_assert_int_eq(probe.seen.dims[2], 3);
-    ck_assert(get_param(l, "Offset")->value.data[2] == -4.0f);
-    ck_assert(get_param(l, "Scale")->value.data[1] == 0.0f);
-    setup_ok(l, &img); /* a second setup keeps the values: no re-initialization */
+    ck_assert(lt_param(l, "Offset")->value.data[2] == -4.0f);
+    ck_assert(lt_param(l, "Scale")->value.data[1] == 0.0f);
+    lt_setup_same(l, &img); /* a second setup keeps the values: no re-initialization */
     ck_assert_int_eq(probe.calls, 1);
     mc_layer_destroy(l);
     l = make_layer(ctx, &o);
     mc_shape feat = test_shape(2, 2, 3);
-    setup_ok(l, &feat);
+    lt_setup_same(l, &feat);
     ck_assert_int_eq(probe.seen.ndim, 2);
     ck_assert_int_eq(probe.seen.dims[0], 3);
     ck_assert_int_eq(probe.seen.dims[1], 1);
     mc_layer_destroy(l);
     l = make_layer(ctx, &o);
     mc_shape vol = test_shape(5, 2, 3, 2, 2, 2);
-    setup_ok(l, &vol);
+    lt_setup_same(l, &vol);
     ck_assert_int_eq(probe.seen.ndim, 4);
     ck_assert_int_eq(probe.seen.dims[3], 3);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -757,31 +573,31 @@ START_TEST(test_explicit_values_win)
 {
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
-    size_probe probe = {0};
+    lt_size_probe probe = {.step = -2.0f};
     float scale[4] = {0.5f, 1.5f, -2.0f, 3.0f}, offset[4] = {1, 2, 3, 4};
     mc_groupnorm_options o = mc_groupnorm_default(2);
     o.scale = scale;
     o.scale_len = 4;
     o.offset = offset;
     o.offset_len = 4;
-    o.scale_initializer.fn = record_size;
+    o.scale_initializer.fn = lt_record_size;
     o.scale_initializer.user = &probe;
-    o.offset_initializer.fn = record_size;
+    o.offset_initializer.fn = lt_record_size;
     o.offset_initializer.user = &probe;
     mc_layer *l = make_layer(ctx, &o);
     scale[0] = 99.0f; /* the layer keeps its own copy */
-    char *text = describe(l, MC_DESCRIBE_PROPERTIES);
+    char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
     ck_assert_ptr_nonnull(strstr(text, "          Scale: [1\xc3\x97" "1\xc3\x97" "4 single]\n"));
     mc_free(ctx, text);
     mc_shape s = test_shape(2, 3, 4);
-    setup_ok(l, &s);
+    lt_setup_same(l, &s);
     ck_assert_int_eq(probe.calls, 0);
-    const mc_param *sc = get_param(l, "Scale"), *of = get_param(l, "Offset");
+    const mc_param *sc = lt_param(l, "Scale"), *of = lt_param(l, "Offset");
     ck_assert(sc->value.data[0] == 0.5f && sc->value.data[2] == -2.0f);
     ck_assert(of->value.data[3] == 4.0f);
     ck_assert_int_eq(sc->size.ndim, 2); /* C x 1 for feature input */
     ck_assert_int_eq(sc->size.dims[0], 4);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -804,17 +620,17 @@ START_TEST(test_hand_computed)
     o.offset_len = 2;
     mc_layer *l = make_layer(ctx, &o);
     mc_shape s = test_shape(2, 1, 2);
-    setup_ok(l, &s);
+    lt_setup_same(l, &s);
     float x[2] = {1.0f, 3.0f}, y[2], dy[2] = {1.0f, 0.0f}, dx[2];
-    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+    lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
     const double r = 1.0 / sqrt(1.0 + 1e-5);
     ck_assert_double_eq_tol(y[0], 1.0 - 2.0 * r, 1e-6);
     ck_assert_double_eq_tol(y[1], 0.5 * r - 1.0, 1e-6);
-    backward_ok(l, x, y, dy, dx, &s);
-    ck_assert_double_eq_tol(get_param(l, "Offset")->grad.data[0], 1.0, 1e-7);
-    ck_assert_double_eq_tol(get_param(l, "Offset")->grad.data[1], 0.0, 1e-7);
-    ck_assert_double_eq_tol(get_param(l, "Scale")->grad.data[0], -r, 1e-6);
-    ck_assert_double_eq_tol(get_param(l, "Scale")->grad.data[1], 0.0, 1e-7);
+    lt_backward_data(l, x, &s, y, &s, dy, dx);
+    ck_assert_double_eq_tol(lt_param(l, "Offset")->grad.data[0], 1.0, 1e-7);
+    ck_assert_double_eq_tol(lt_param(l, "Offset")->grad.data[1], 0.0, 1e-7);
+    ck_assert_double_eq_tol(lt_param(l, "Scale")->grad.data[0], -r, 1e-6);
+    ck_assert_double_eq_tol(lt_param(l, "Scale")->grad.data[1], 0.0, 1e-7);
     const double dx0 = r * 1e-5 / (1.0 + 1e-5);
     ck_assert_double_eq_tol(dx[0], dx0, 1e-7);
     ck_assert_double_eq_tol(dx[1], -dx0, 1e-7);
@@ -825,14 +641,14 @@ START_TEST(test_hand_computed)
     o = mc_groupnorm_default(2);
     l = make_layer(ctx, &o);
     mc_shape img = test_shape(4, 1, 4, 1, 2);
-    setup_ok(l, &img);
+    lt_setup_same(l, &img);
     float xi[8] = {0, 2, 4, 6, 1, 1, 1, 5}, yi[8];
-    forward_ok(l, xi, yi, &img, MC_MODE_INFERENCE);
+    lt_forward_data(l, xi, &img, yi, &img, MC_MODE_INFERENCE);
     const double r1 = 1.0 / sqrt(5.0 + 1e-5), r2 = 1.0 / sqrt(3.0 + 1e-5);
     const double want[8] = {-3 * r1, -1 * r1, 1 * r1, 3 * r1, -r2, -r2, -r2, 3 * r2};
     for (int i = 0; i < 8; i++)
         ck_assert_double_eq_tol(yi[i], want[i], 1e-6);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -887,9 +703,9 @@ START_TEST(test_layer_and_instance_norm)
         mc_groupnorm_options o = mc_groupnorm_default(cases[k].groups);
         o.groups_mode = cases[k].mode;
         mc_layer *l = make_layer(ctx, &o);
-        setup_ok(l, &s);
+        lt_setup_same(l, &s);
         ck_assert_int_eq(mc_groupnorm_num_groups(l), cases[k].instance ? C : 1);
-        forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+        lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
         if (cases[k].instance)
             instance_norm_ref(x, ref, N, C, S, 1e-5);
         else
@@ -902,7 +718,7 @@ START_TEST(test_layer_and_instance_norm)
     free(x);
     free(y);
     free(ref);
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -923,13 +739,13 @@ START_TEST(test_shift_and_scale_invariance)
     test_fill_normal(&r, x, n, 0.0, 1.0);
     mc_groupnorm_options o = mc_groupnorm_default(G);
     mc_layer *l = make_layer(ctx, &o);
-    setup_ok(l, &s);
+    lt_setup_same(l, &s);
     float scale[8], offset[8];
     test_fill_normal(&r, scale, 8, 1.0, 0.5);
     test_fill_normal(&r, offset, 8, 0.0, 0.5);
-    set_param(l, "Scale", scale);
-    set_param(l, "Offset", offset);
-    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+    lt_set_param(l, "Scale", scale);
+    lt_set_param(l, "Offset", offset);
+    lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
     const struct {
         double shift, factor, tol;
     } cases[] = {{10.0, 1.0, 5e-6}, {-1000.0, 1.0, 2e-4}, {0.0, 3.0, 2e-6},
@@ -953,7 +769,7 @@ START_TEST(test_shift_and_scale_invariance)
                 ref[b + i] = offset[c] + ((double)y[b + i] - offset[c]) * f;
             }
         }
-        forward_ok(l, x2, y2, &s, MC_MODE_TRAINING);
+        lt_forward_data(l, x2, &s, y2, &s, MC_MODE_TRAINING);
         size_t at;
         double err = test_max_abs_diff(y2, ref, n, &at);
         ck_assert_msg(err < cases[k].tol, "shift %g factor %g: |y - expected| = %g at %zu",
@@ -966,7 +782,7 @@ START_TEST(test_shift_and_scale_invariance)
     free(y);
     free(y2);
     free(ref);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -987,8 +803,8 @@ START_TEST(test_large_offset)
         mc_groupnorm_options o = mc_groupnorm_default(G);
         o.epsilon = eps;
         mc_layer *l = make_layer(ctx, &o);
-        setup_ok(l, &s);
-        forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+        lt_setup_same(l, &s);
+        lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
         for (size_t g = 0; g < (size_t)N * G; g++) {
             double mx = 0, vx = 0, my = 0, vy = 0;
             for (size_t i = 0; i < m; i++) {
@@ -1011,7 +827,7 @@ START_TEST(test_large_offset)
         free(y);
         mc_layer_destroy(l);
     }
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -1035,18 +851,18 @@ START_TEST(test_constant_group)
     o.offset = offset;
     o.offset_len = 4;
     mc_layer *l = make_layer(ctx, &o);
-    setup_ok(l, &s);
-    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+    lt_setup_same(l, &s);
+    lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
     for (size_t i = 0; i < 18; i++)
         ck_assert_msg(y[i] == offset[i / 9], "y[%zu] = %.9g, want %.9g", i, y[i], offset[i / 9]);
-    backward_ok(l, x, y, dy, dx, &s);
+    lt_backward_data(l, x, &s, y, &s, dy, dx);
     for (size_t i = 0; i < n; i++)
         ck_assert_msg(isfinite(dx[i]), "dx[%zu] = %g", i, dx[i]);
     for (int c = 0; c < 4; c++) {
-        ck_assert(isfinite(get_param(l, "Scale")->grad.data[c]));
-        ck_assert(isfinite(get_param(l, "Offset")->grad.data[c]));
+        ck_assert(isfinite(lt_param(l, "Scale")->grad.data[c]));
+        ck_assert(isfinite(lt_param(l, "Offset")->grad.data[c]));
     }
-    ck_assert(get_param(l, "Scale")->grad.data[0] == 0.0f); /* xhat is 0 there */
+    ck_assert(lt_param(l, "Scale")->grad.data[0] == 0.0f); /* xhat is 0 there */
     /* With x constant, dx = r * (g - mean(g)), g = scale .* dy. */
     const double rr = 1.0 / sqrt(1e-5);
     double mean_g = 0;
@@ -1054,7 +870,7 @@ START_TEST(test_constant_group)
         mean_g += scale[i / 9] * dy[i] / 18.0;
     for (size_t i = 0; i < 18; i++)
         ck_assert_double_eq_tol(dx[i], rr * (scale[i / 9] * dy[i] - mean_g), 1e-3);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1068,11 +884,11 @@ START_TEST(test_modes_agree)
     test_fill_normal(&r, x, 120, 2.0, 3.0);
     mc_groupnorm_options o = mc_groupnorm_default(2);
     mc_layer *l = make_layer(ctx, &o);
-    setup_ok(l, &s);
-    forward_ok(l, x, y1, &s, MC_MODE_TRAINING);
-    forward_ok(l, x, y2, &s, MC_MODE_INFERENCE);
+    lt_setup_same(l, &s);
+    lt_forward_data(l, x, &s, y1, &s, MC_MODE_TRAINING);
+    lt_forward_data(l, x, &s, y2, &s, MC_MODE_INFERENCE);
     ck_assert_mem_eq(y1, y2, sizeof y1);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1196,13 +1012,13 @@ START_TEST(test_torch_fixtures)
         o.offset = offset;
         o.offset_len = tc.C;
         mc_layer *l = make_layer(ctx, &o);
-        setup_ok(l, &tc.shape);
+        lt_setup_same(l, &tc.shape);
         float *x = to_floats(tc.v[0], tc.n), *dy = to_floats(tc.v[3], tc.n);
         float *y = test_floats(tc.n), *dx = test_floats(tc.n);
-        forward_ok(l, x, y, &tc.shape, MC_MODE_TRAINING);
-        backward_ok(l, x, y, dy, dx, &tc.shape);
-        const float *got[4] = {y, dx, get_param(l, "Scale")->grad.data,
-                               get_param(l, "Offset")->grad.data};
+        lt_forward_data(l, x, &tc.shape, y, &tc.shape, MC_MODE_TRAINING);
+        lt_backward_data(l, x, &tc.shape, y, &tc.shape, dy, dx);
+        const float *got[4] = {y, dx, lt_param(l, "Scale")->grad.data,
+                               lt_param(l, "Offset")->grad.data};
         for (int k = 0; k < 4; k++) {
             size_t count = k < 2 ? tc.n : tc.C, at;
             const double *want = tc.v[4 + k];
@@ -1225,7 +1041,7 @@ START_TEST(test_torch_fixtures)
     }
     ck_assert_int_eq(cases, 6);
     free(text);
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -1249,12 +1065,12 @@ START_TEST(test_gradients)
     test_rng r = {100 + (uint64_t)_i};
     mc_shape s = mc_shape_make(kinds[k].ndim, kinds[k].dims);
     const int N = s.dims[0], C = s.dims[1];
-    const size_t S = spatial(&s), n = mc_shape_numel(&s);
+    const size_t S = lt_positions(&s), n = mc_shape_numel(&s);
     mc_groupnorm_options o = mc_groupnorm_default(2);
     o.groups_mode = modes[mi];
     o.epsilon = 1e-4;
     mc_layer *l = make_layer(ctx, &o);
-    setup_ok(l, &s);
+    lt_setup_same(l, &s);
     const int G = mc_groupnorm_num_groups(l);
     ck_assert_int_eq(G, modes[mi] == MC_GROUPS_COUNT ? 2 : modes[mi] == MC_GROUPS_ALL_CHANNELS ? 1 : C);
     float *x = test_floats(n), *y = test_floats(n), *w = test_floats(n), *dx = test_floats(n);
@@ -1263,22 +1079,23 @@ START_TEST(test_gradients)
     test_fill_normal(&r, w, n, 0.0, 1.0);
     test_fill_normal(&r, scale, (size_t)C, 1.0, 0.5);
     test_fill_normal(&r, offset, (size_t)C, 0.0, 0.5);
-    set_param(l, "Scale", scale);
-    set_param(l, "Offset", offset);
-    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
-    backward_ok(l, x, y, w, dx, &s);
+    lt_set_param(l, "Scale", scale);
+    lt_set_param(l, "Offset", offset);
+    lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
+    lt_backward_data(l, x, &s, y, &s, w, dx);
 
-    problem pr = problem_make(N, C, G, S, 1e-4, x, w, scale, offset);
+    lt_norm_problem pr =
+        lt_norm_problem_make(problem_forward, N, C, G, S, 1e-4, x, w, scale, offset);
     const double h = 1e-6, atol = 2e-5, rtol = 1e-4;
     for (size_t i = 0; i < n; i++) {
-        double num = oracle_derivative(&pr, &pr.x[i], h);
+        double num = lt_norm_derivative(&pr, &pr.x[i], h);
         ck_assert_msg(fabs(dx[i] - num) <= atol + rtol * fabs(num),
                       "kind %d mode %d: dx[%zu] = %.9g, oracle %.9g", k, mi, i, dx[i], num);
     }
     for (int c = 0; c < C; c++) {
-        double ds = oracle_derivative(&pr, &pr.scale[c], h);
-        double db = oracle_derivative(&pr, &pr.offset[c], h);
-        double gs = get_param(l, "Scale")->grad.data[c], gb = get_param(l, "Offset")->grad.data[c];
+        double ds = lt_norm_derivative(&pr, &pr.scale[c], h);
+        double db = lt_norm_derivative(&pr, &pr.offset[c], h);
+        double gs = lt_param(l, "Scale")->grad.data[c], gb = lt_param(l, "Offset")->grad.data[c];
         ck_assert_msg(fabs(gs - ds) <= atol + rtol * fabs(ds), "dScale[%d] = %.9g, oracle %.9g",
                       c, gs, ds);
         ck_assert_msg(fabs(gb - db) <= atol + rtol * fabs(db), "dOffset[%d] = %.9g, oracle %.9g",
@@ -1286,18 +1103,14 @@ START_TEST(test_gradients)
     }
 
     mc_tensor in = mc_tensor_view(x, &s);
-    gradcheck_result res;
-    gradcheck_layer(l, &in, 1, 1e-2, 2e-3, 1e-2, &res);
-    ck_assert_int_eq(res.checked, (int)n + 2 * C);
-    ck_assert_msg(res.failed == 0, "kind %d mode %d: %d of %d wrong; first %s", k, mi,
-                  res.failed, res.checked, res.first);
+    gradcheck_expect(l, &in, 1, 1e-2, 2e-3, 1e-2, (int)n + 2 * C, "kind %d mode %d", k, mi);
 
     free(x);
     free(y);
     free(w);
     free(dx);
-    problem_free(&pr);
-    teardown(&a, ctx, l);
+    lt_norm_problem_free(&pr);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1314,24 +1127,24 @@ START_TEST(test_gradients_large_offset)
     test_fill_normal(&r, w, n, 0.0, 1.0);
     mc_groupnorm_options o = mc_groupnorm_default(2);
     mc_layer *l = make_layer(ctx, &o);
-    setup_ok(l, &s);
-    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
-    backward_ok(l, x, y, w, dx, &s);
-    problem pr = problem_make(2, 4, 2, 6, 1e-5, x, w, NULL, NULL);
+    lt_setup_same(l, &s);
+    lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
+    lt_backward_data(l, x, &s, y, &s, w, dx);
+    lt_norm_problem pr = lt_norm_problem_make(problem_forward, 2, 4, 2, 6, 1e-5, x, w, NULL, NULL);
     double worst = 0, largest = 0;
     for (size_t i = 0; i < n; i++) {
-        double num = oracle_derivative(&pr, &pr.x[i], 1e-7);
+        double num = lt_norm_derivative(&pr, &pr.x[i], 1e-7);
         worst = fmax(worst, fabs(dx[i] - num));
         largest = fmax(largest, fabs(num));
     }
     ck_assert_msg(largest > 10.0, "gradients of order 1/sd expected, got %g", largest);
     ck_assert_msg(worst <= 1e-3 * largest, "dx off by %g (largest %g)", worst, largest);
     for (int c = 0; c < 4; c++) {
-        double ds = oracle_derivative(&pr, &pr.scale[c], 1e-6);
-        ck_assert_double_eq_tol(get_param(l, "Scale")->grad.data[c], ds, 1e-4 + 1e-4 * fabs(ds));
+        double ds = lt_norm_derivative(&pr, &pr.scale[c], 1e-6);
+        ck_assert_double_eq_tol(lt_param(l, "Scale")->grad.data[c], ds, 1e-4 + 1e-4 * fabs(ds));
     }
-    problem_free(&pr);
-    teardown(&a, ctx, l);
+    lt_norm_problem_free(&pr);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1344,32 +1157,15 @@ START_TEST(test_accumulation_contract)
     test_rng r = {13};
     mc_shape s = test_shape(4, 2, 4, 3, 3);
     const size_t n = 72;
-    float x[72], y[72], dy[72], dx1[72], dx2[72];
+    float x[72], y[72], dy[72], dx[72];
     test_fill_normal(&r, x, n, 0.0, 1.0);
     test_fill_normal(&r, dy, n, 0.0, 1.0);
     mc_groupnorm_options o = mc_groupnorm_default(2);
     mc_layer *l = make_layer(ctx, &o);
-    setup_ok(l, &s);
-    forward_ok(l, x, y, &s, MC_MODE_TRAINING);
-    backward_ok(l, x, y, dy, dx1, &s);
-    float gs1[4], gb1[4];
-    memcpy(gs1, get_param(l, "Scale")->grad.data, sizeof gs1);
-    memcpy(gb1, get_param(l, "Offset")->grad.data, sizeof gb1);
-    for (size_t i = 0; i < n; i++)
-        dx2[i] = 1e6f;
-    backward_ok(l, x, y, dy, dx2, &s);
-    ck_assert_mem_eq(dx1, dx2, sizeof dx1);
-    for (int c = 0; c < 4; c++) {
-        ck_assert(gs1[c] != 0.0f && gb1[c] != 0.0f);
-        ck_assert_float_eq_tol(get_param(l, "Scale")->grad.data[c], 2 * gs1[c], 1e-6f * fabsf(gs1[c]));
-        ck_assert_float_eq_tol(get_param(l, "Offset")->grad.data[c], 2 * gb1[c], 1e-6f * fabsf(gb1[c]));
-    }
-    mc_param_zero_grad(get_param(l, "Scale"));
-    mc_param_zero_grad(get_param(l, "Offset"));
-    backward_ok(l, x, y, dy, NULL, &s);
-    ck_assert_mem_eq(get_param(l, "Scale")->grad.data, gs1, sizeof gs1);
-    ck_assert_mem_eq(get_param(l, "Offset")->grad.data, gb1, sizeof gb1);
-    teardown(&a, ctx, l);
+    lt_setup_same(l, &s);
+    ck_assert_int_eq(mc_layer_num_params(l), 2); /* Offset and Scale, 4 values each */
+    lt_expect_grads_accumulate(l, x, &s, y, &s, dy, dx);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -1377,15 +1173,11 @@ END_TEST
 
 /* Fails the k-th allocation of create + setup + describe for every k until all succeed:
  * each failure is MC_ERR_NOMEM with a message, and nothing leaks. */
-static void run_alloc_failures(int with_values)
+START_TEST(test_allocation_failures)
 {
     const float v[6] = {1, 2, 3, 4, 5, 6};
-    long k = 1;
-    for (;; k++) {
-        test_alloc a;
-        mc_ctx *ctx = test_ctx(&a, 1);
-        const long live_ctx = a.live;
-        a.fail_at = a.count + k;
+    const mc_shape s = test_shape(4, 4, 6, 5, 5);
+    for (int with_values = 0; with_values < 2; with_values++) {
         mc_groupnorm_options o = mc_groupnorm_default(3);
         o.name = "gn1";
         o.scale_initializer.name = "narrow-normal";
@@ -1395,36 +1187,10 @@ static void run_alloc_failures(int with_values)
             o.offset = v;
             o.offset_len = 6;
         }
-        mc_layer *l = NULL;
-        mc_status st = mc_groupnorm_create(ctx, &o, &l);
-        if (st == MC_OK) {
-            mc_shape s = test_shape(4, 4, 6, 5, 5), out;
-            st = mc_layer_setup(l, &s, 1, &out);
-        }
-        char *text = NULL;
-        if (st == MC_OK)
-            st = mc_layer_describe(l, MC_DESCRIBE_ALL, &text);
-        if (st != MC_OK) {
-            ck_assert_msg(st == MC_ERR_NOMEM, "k=%ld: %s (%s)", k, mc_status_name(st),
-                          mc_ctx_message(ctx));
-            ck_assert_ptr_nonnull(strstr(mc_ctx_message(ctx), "out of memory"));
-            ck_assert_ptr_null(text);
-        }
-        mc_free(ctx, text);
-        mc_layer_destroy(l);
-        ck_assert_msg(a.live == live_ctx, "k=%ld: %ld blocks leaked", k, a.live - live_ctx);
-        mc_ctx_destroy(ctx);
-        ck_assert_int_eq(a.live, 0);
-        if (st == MC_OK)
-            break;
+        const lt_alloc_case c = {
+            .create = create, .opts = &o, .setups = &s, .n_setups = 1, .min_allocs = 5};
+        lt_run_alloc_failures(&c);
     }
-    ck_assert_msg(k > 5, "only %ld allocations were exercised", k);
-}
-
-START_TEST(test_allocation_failures)
-{
-    run_alloc_failures(0);
-    run_alloc_failures(1);
 }
 END_TEST
 

@@ -9,6 +9,7 @@
 #include <minicnn/input.h>
 
 #include "gradcheck.h"
+#include "layertest.h"
 #include "testutil.h"
 
 /* ---- An independent double-precision reference ---------------------------------------- */
@@ -79,56 +80,24 @@ static double ref_normalize(mc_normalization norm, const ref_stats *r, int g, do
 
 /* ---- Helpers -------------------------------------------------------------------------- */
 
-static void teardown(test_alloc *a, mc_ctx *ctx, mc_layer *l)
+static mc_status create_image(mc_ctx *ctx, const void *opts, mc_layer **out)
 {
-    mc_layer_destroy(l);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a->live, 0);
+    return mc_image_input_create(ctx, opts, out);
+}
+
+static mc_status create_feature(mc_ctx *ctx, const void *opts, mc_layer **out)
+{
+    return mc_feature_input_create(ctx, opts, out);
 }
 
 static mc_layer *make_image(mc_ctx *ctx, const mc_image_input_options *o)
 {
-    mc_layer *l = NULL;
-    mc_status st = mc_image_input_create(ctx, o, &l);
-    ck_assert_msg(st == MC_OK, "create failed: %s", mc_ctx_message(ctx));
-    return l;
+    return lt_make(ctx, create_image, o);
 }
 
 static mc_layer *make_feature(mc_ctx *ctx, const mc_feature_input_options *o)
 {
-    mc_layer *l = NULL;
-    mc_status st = mc_feature_input_create(ctx, o, &l);
-    ck_assert_msg(st == MC_OK, "create failed: %s", mc_ctx_message(ctx));
-    return l;
-}
-
-static void setup_ok(mc_layer *l, const mc_shape *in)
-{
-    mc_shape out;
-    mc_status st = mc_layer_setup(l, in, 1, &out);
-    ck_assert_msg(st == MC_OK, "setup failed: %s", mc_ctx_message(l->ctx));
-    ck_assert_int_eq(out.ndim, in->ndim);
-    for (int d = 0; d < in->ndim; d++)
-        ck_assert_int_eq(out.dims[d], in->dims[d]);
-}
-
-static void forward_ok(mc_layer *l, float *x, float *y, const mc_shape *s, mc_mode mode)
-{
-    mc_tensor in = mc_tensor_view(x, s), out = mc_tensor_view(y, s);
-    mc_status st = mc_layer_forward(l, &in, 1, &out, mode);
-    ck_assert_msg(st == MC_OK, "forward failed: %s", mc_ctx_message(l->ctx));
-}
-
-static mc_tensor *get_buffer(mc_layer *l, const char *name)
-{
-    const char *got;
-    for (int i = 0; i < mc_layer_num_buffers(l); i++) {
-        mc_tensor *t = mc_layer_buffer(l, i, &got);
-        if (strcmp(got, name) == 0)
-            return t;
-    }
-    ck_abort_msg("no buffer %s", name);
-    return NULL;
+    return lt_make(ctx, create_feature, o);
 }
 
 /* Fits the layer's statistics on (N, ...) data in one batch. */
@@ -139,20 +108,6 @@ static void fit_ok(mc_layer *l, const float *x, int N)
     mc_status st = mc_input_fit_end(l);
     ck_assert_msg(st == MC_OK, "fit failed: %s", mc_ctx_message(l->ctx));
     ck_assert(mc_input_is_fitted(l));
-}
-
-static char *describe(mc_layer *l, mc_describe what)
-{
-    char *text = NULL;
-    ck_assert_int_eq(mc_layer_describe(l, what, &text), MC_OK);
-    return text;
-}
-
-static void expect_describe(mc_layer *l, mc_describe what, const char *want)
-{
-    char *text = describe(l, what);
-    ck_assert_str_eq(text, want);
-    mc_free(l->ctx, text);
 }
 
 /* ---- Options, properties and display --------------------------------------------------- */
@@ -175,16 +130,10 @@ START_TEST(test_defaults_and_properties)
     ck_assert_int_eq(fo.normalization_dimension, MC_NORMDIM_AUTO);
 
     mc_layer *img = make_image(ctx, &io), *feat = make_feature(ctx, &fo);
-    ck_assert_str_eq(img->vt->kind, "imageInputLayer");
-    ck_assert_str_eq(img->vt->class_name, "ImageInputLayer");
-    ck_assert_str_eq(img->vt->type_label, "Image Input");
-    ck_assert_str_eq(img->vt->default_name, "imageinput");
-    ck_assert_int_eq(img->vt->role, MC_ROLE_INPUT);
-    ck_assert_str_eq(feat->vt->kind, "featureInputLayer");
-    ck_assert_str_eq(feat->vt->class_name, "FeatureInputLayer");
-    ck_assert_str_eq(feat->vt->type_label, "Feature Input");
-    ck_assert_str_eq(feat->vt->default_name, "featureinput");
-    ck_assert_int_eq(feat->vt->role, MC_ROLE_INPUT);
+    lt_expect_identity(img, "imageInputLayer", "ImageInputLayer", "Image Input", "imageinput",
+                       MC_ROLE_INPUT);
+    lt_expect_identity(feat, "featureInputLayer", "FeatureInputLayer", "Feature Input",
+                       "featureinput", MC_ROLE_INPUT);
     for (int k = 0; k < 2; k++) {
         mc_layer *l = k == 0 ? img : feat;
         ck_assert_str_eq(mc_layer_name(l), "");
@@ -227,7 +176,7 @@ START_TEST(test_defaults_and_properties)
     mc_input_fit_add(gn, mean->data, 1); /* ignored */
     mc_layer_destroy(gn);
     mc_layer_destroy(feat);
-    teardown(&a, ctx, img);
+    lt_teardown(&a, ctx, img);
 }
 END_TEST
 
@@ -290,7 +239,7 @@ START_TEST(test_buffers_per_normalization)
             }
         }
     }
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -322,7 +271,7 @@ START_TEST(test_normalization_names)
                      "'rescale-symmetric', 'rescale-zero-one' or 'none'");
     ck_assert_int_eq(mc_normalization_parse(ctx, NULL, &n), MC_ERR_INVALID);
     ck_assert_int_eq(mc_normalization_parse(ctx, "", &n), MC_ERR_INVALID);
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -333,47 +282,49 @@ START_TEST(test_display_image)
     mc_ctx *ctx = test_ctx(&a, 1);
     mc_image_input_options o = mc_image_input_default(28, 28, 3);
     mc_layer *l = make_image(ctx, &o);
-    expect_describe(l, MC_DESCRIBE_PROPERTIES,
-                    "  ImageInputLayer with properties:\n"
-                    "\n"
-                    "                      Name: ''\n"
-                    "                 InputSize: [28 28 3]\n"
-                    "\n"
-                    "   Hyperparameters\n"
-                    "          DataAugmentation: 'none'\n"
-                    "             Normalization: 'zerocenter'\n"
-                    "    NormalizationDimension: 'auto'\n"
-                    "                      Mean: []\n");
-    expect_describe(l, MC_DESCRIBE_SUMMARY, "28x28x3 images with 'zerocenter' normalization");
-    expect_describe(l, MC_DESCRIBE_ALL,
-                    "  ImageInputLayer with properties:\n"
-                    "\n"
-                    "                      Name: ''\n"
-                    "                 NumInputs: 0\n"
-                    "                InputNames: {}\n"
-                    "                NumOutputs: 1\n"
-                    "               OutputNames: {'out'}\n"
-                    "                 InputSize: [28 28 3]\n"
-                    "\n"
-                    "   Hyperparameters\n"
-                    "          DataAugmentation: 'none'\n"
-                    "             Normalization: 'zerocenter'\n"
-                    "    NormalizationDimension: 'auto'\n"
-                    "                      Mean: []\n");
+    lt_expect_describe(l, MC_DESCRIBE_PROPERTIES,
+                       "  ImageInputLayer with properties:\n"
+                       "\n"
+                       "                      Name: ''\n"
+                       "                 InputSize: [28 28 3]\n"
+                       "\n"
+                       "   Hyperparameters\n"
+                       "          DataAugmentation: 'none'\n"
+                       "             Normalization: 'zerocenter'\n"
+                       "    NormalizationDimension: 'auto'\n"
+                       "                      Mean: []\n");
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY, "28x28x3 images with 'zerocenter' normalization");
+    lt_expect_describe(l, MC_DESCRIBE_ALL,
+                       "  ImageInputLayer with properties:\n"
+                       "\n"
+                       "                      Name: ''\n"
+                       "                 NumInputs: 0\n"
+                       "                InputNames: {}\n"
+                       "                NumOutputs: 1\n"
+                       "               OutputNames: {'out'}\n"
+                       "                 InputSize: [28 28 3]\n"
+                       "\n"
+                       "   Hyperparameters\n"
+                       "          DataAugmentation: 'none'\n"
+                       "             Normalization: 'zerocenter'\n"
+                       "    NormalizationDimension: 'auto'\n"
+                       "                      Mean: []\n");
     /* Once fitted, MATLAB's h x w x c size. */
     float *x = test_floats(2 * 28 * 28 * 3);
     fit_ok(l, x, 2);
-    expect_describe(l, MC_DESCRIBE_PROPERTIES,
-                    "  ImageInputLayer with properties:\n"
-                    "\n"
-                    "                      Name: ''\n"
-                    "                 InputSize: [28 28 3]\n"
-                    "\n"
-                    "   Hyperparameters\n"
-                    "          DataAugmentation: 'none'\n"
-                    "             Normalization: 'zerocenter'\n"
-                    "    NormalizationDimension: 'auto'\n"
-                    "                      Mean: [28\xc3\x97" "28\xc3\x97" "3 single]\n");
+    lt_expect_describe(l, MC_DESCRIBE_PROPERTIES,
+                       "  ImageInputLayer with properties:\n"
+                       "\n"
+                       "                      Name: ''\n"
+                       "                 InputSize: [28 28 3]\n"
+                       "\n"
+                       "   Hyperparameters\n"
+                       "          DataAugmentation: 'none'\n"
+                       "             Normalization: 'zerocenter'\n"
+                       "    NormalizationDimension: 'auto'\n"
+                       "                      Mean: [28\xc3\x97"
+                       "28\xc3\x97"
+                       "3 single]\n");
     free(x);
     mc_layer_destroy(l);
 
@@ -395,7 +346,7 @@ START_TEST(test_display_image)
     char want[1200];
     snprintf(want, sizeof want, "%s                      Mean: []\n"
                                 "         StandardDeviation: []\n", head);
-    expect_describe(l, MC_DESCRIBE_PROPERTIES, want);
+    lt_expect_describe(l, MC_DESCRIBE_PROPERTIES, want);
     x = test_floats(48);
     for (int i = 0; i < 48; i++)
         x[i] = (float)i;
@@ -403,8 +354,8 @@ START_TEST(test_display_image)
     snprintf(want, sizeof want, "%s                      Mean: [1\xc3\x97" "1\xc3\x97" "2 single]\n"
                                 "         StandardDeviation: [1\xc3\x97" "1\xc3\x97" "2 single]\n",
              head);
-    expect_describe(l, MC_DESCRIBE_PROPERTIES, want);
-    expect_describe(l, MC_DESCRIBE_SUMMARY, "4x6x2 images with 'zscore' normalization");
+    lt_expect_describe(l, MC_DESCRIBE_PROPERTIES, want);
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY, "4x6x2 images with 'zscore' normalization");
     mc_layer_destroy(l);
 
     /* rescale over all values: a scalar Min and Max show their values, as MATLAB does. */
@@ -412,7 +363,7 @@ START_TEST(test_display_image)
     o.normalization_dimension = MC_NORMDIM_ALL;
     l = make_image(ctx, &o);
     fit_ok(l, x, 1);
-    char *text = describe(l, MC_DESCRIBE_PROPERTIES);
+    char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
     ck_assert_ptr_nonnull(strstr(text, "             Normalization: 'rescale-zero-one'\n"
                                        "    NormalizationDimension: 'all'\n"
                                        "                       Min: 0\n"
@@ -424,18 +375,19 @@ START_TEST(test_display_image)
     o.normalization = MC_NORM_NONE;
     o.normalization_dimension = MC_NORMDIM_ELEMENT;
     l = make_image(ctx, &o);
-    expect_describe(l, MC_DESCRIBE_SUMMARY, "4x6x2 images");
-    expect_describe(l, MC_DESCRIBE_PROPERTIES, "  ImageInputLayer with properties:\n"
-                                               "\n"
-                                               "                      Name: 'input'\n"
-                                               "                 InputSize: [4 6 2]\n"
-                                               "\n"
-                                               "   Hyperparameters\n"
-                                               "          DataAugmentation: 'none'\n"
-                                               "             Normalization: 'none'\n"
-                                               "    NormalizationDimension: 'element'\n");
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY, "4x6x2 images");
+    lt_expect_describe(l, MC_DESCRIBE_PROPERTIES,
+                       "  ImageInputLayer with properties:\n"
+                       "\n"
+                       "                      Name: 'input'\n"
+                       "                 InputSize: [4 6 2]\n"
+                       "\n"
+                       "   Hyperparameters\n"
+                       "          DataAugmentation: 'none'\n"
+                       "             Normalization: 'none'\n"
+                       "    NormalizationDimension: 'element'\n");
     free(x);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -445,45 +397,45 @@ START_TEST(test_display_feature)
     mc_ctx *ctx = test_ctx(&a, 1);
     mc_feature_input_options o = mc_feature_input_default(10);
     mc_layer *l = make_feature(ctx, &o);
-    expect_describe(l, MC_DESCRIBE_SUMMARY, "10 features");
-    expect_describe(l, MC_DESCRIBE_PROPERTIES,
-                    "  FeatureInputLayer with properties:\n"
-                    "\n"
-                    "                      Name: ''\n"
-                    "               NumFeatures: 10\n"
-                    "\n"
-                    "   Hyperparameters\n"
-                    "             Normalization: 'none'\n"
-                    "    NormalizationDimension: 'auto'\n");
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY, "10 features");
+    lt_expect_describe(l, MC_DESCRIBE_PROPERTIES,
+                       "  FeatureInputLayer with properties:\n"
+                       "\n"
+                       "                      Name: ''\n"
+                       "               NumFeatures: 10\n"
+                       "\n"
+                       "   Hyperparameters\n"
+                       "             Normalization: 'none'\n"
+                       "    NormalizationDimension: 'auto'\n");
     mc_layer_destroy(l);
     o.name = "in";
     o.normalization = MC_NORM_ZSCORE;
     l = make_feature(ctx, &o);
-    expect_describe(l, MC_DESCRIBE_SUMMARY, "10 features with 'zscore' normalization");
-    expect_describe(l, MC_DESCRIBE_ALL,
-                    "  FeatureInputLayer with properties:\n"
-                    "\n"
-                    "                      Name: 'in'\n"
-                    "                 NumInputs: 0\n"
-                    "                InputNames: {}\n"
-                    "                NumOutputs: 1\n"
-                    "               OutputNames: {'out'}\n"
-                    "               NumFeatures: 10\n"
-                    "\n"
-                    "   Hyperparameters\n"
-                    "             Normalization: 'zscore'\n"
-                    "    NormalizationDimension: 'auto'\n"
-                    "                      Mean: []\n"
-                    "         StandardDeviation: []\n");
+    lt_expect_describe(l, MC_DESCRIBE_SUMMARY, "10 features with 'zscore' normalization");
+    lt_expect_describe(l, MC_DESCRIBE_ALL,
+                       "  FeatureInputLayer with properties:\n"
+                       "\n"
+                       "                      Name: 'in'\n"
+                       "                 NumInputs: 0\n"
+                       "                InputNames: {}\n"
+                       "                NumOutputs: 1\n"
+                       "               OutputNames: {'out'}\n"
+                       "               NumFeatures: 10\n"
+                       "\n"
+                       "   Hyperparameters\n"
+                       "             Normalization: 'zscore'\n"
+                       "    NormalizationDimension: 'auto'\n"
+                       "                      Mean: []\n"
+                       "         StandardDeviation: []\n");
     float x[20];
     for (int i = 0; i < 20; i++)
         x[i] = (float)(i * i);
     fit_ok(l, x, 2);
-    char *text = describe(l, MC_DESCRIBE_PROPERTIES);
+    char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
     ck_assert_ptr_nonnull(strstr(text, "                      Mean: [10\xc3\x97" "1 single]\n"
                                        "         StandardDeviation: [10\xc3\x97" "1 single]\n"));
     mc_free(ctx, text);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -537,15 +489,13 @@ START_TEST(test_create_validation)
     ck_assert_int_eq(mc_feature_input_create(ctx, &fo, &l), MC_ERR_INVALID);
     ck_assert_str_eq(mc_ctx_message(ctx), "featureInputLayer (unnamed): unknown normalization -1");
     ck_assert_ptr_null(l);
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
 static void expect_shape_error(mc_layer *l, mc_shape s, const char *want)
 {
-    mc_shape out;
-    ck_assert_int_eq(mc_layer_setup(l, &s, 1, &out), MC_ERR_SHAPE);
-    ck_assert_str_eq(mc_ctx_message(l->ctx), want);
+    lt_expect_setup_error(l, &s, 1, MC_ERR_SHAPE, want);
 }
 
 START_TEST(test_shape_mismatch)
@@ -574,7 +524,7 @@ START_TEST(test_shape_mismatch)
                        "Layer 'input': the layer takes 28x28x3 images (H x W x C) but the data "
                        "is 3-D image data (N x C x D x H x W = 2x3x4x28x28)");
     mc_shape good = test_shape(4, 16, 3, 28, 28);
-    setup_ok(l, &good);
+    lt_setup_same(l, &good);
     mc_layer_destroy(l);
     o.name = NULL;
     l = make_image(ctx, &o);
@@ -595,8 +545,8 @@ START_TEST(test_shape_mismatch)
                        "Layer 'in': the layer takes 10 features but the data is sequence data "
                        "(N x C x T = 8x10x5)");
     good = test_shape(2, 8, 10);
-    setup_ok(l, &good);
-    teardown(&a, ctx, l);
+    lt_setup_same(l, &good);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -632,9 +582,9 @@ START_TEST(test_hand_computed)
         o.normalization = cases[k].norm;
         o.normalization_dimension = cases[k].dim;
         mc_layer *l = make_feature(ctx, &o);
-        setup_ok(l, &s);
+        lt_setup_same(l, &s);
         fit_ok(l, x, 3);
-        forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+        lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
         for (int i = 0; i < 6; i++)
             ck_assert_msg(fabs(y[i] - cases[k].want[i]) < 1e-6, "case %zu: y[%d] = %.9g, want %.9g",
                           k, i, y[i], cases[k].want[i]);
@@ -645,7 +595,7 @@ START_TEST(test_hand_computed)
     o.normalization = MC_NORM_ZSCORE;
     mc_layer *l = make_feature(ctx, &o);
     fit_ok(l, x, 3);
-    const float *mean = get_buffer(l, "Mean")->data, *sd = get_buffer(l, "StandardDeviation")->data;
+    const float *mean = lt_buffer(l, "Mean")->data, *sd = lt_buffer(l, "StandardDeviation")->data;
     ck_assert(mean[0] == 3.0f && mean[1] == 20.0f);
     ck_assert(sd[0] == (float)sd0 && sd[1] == (float)sd1); /* population: divides by 3 */
     mc_layer_destroy(l);
@@ -653,8 +603,8 @@ START_TEST(test_hand_computed)
     o.normalization_dimension = MC_NORMDIM_ALL;
     l = make_feature(ctx, &o);
     fit_ok(l, x, 3);
-    ck_assert(get_buffer(l, "Min")->data[0] == 1.0f && get_buffer(l, "Max")->data[0] == 30.0f);
-    teardown(&a, ctx, l);
+    ck_assert(lt_buffer(l, "Min")->data[0] == 1.0f && lt_buffer(l, "Max")->data[0] == 30.0f);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -690,7 +640,7 @@ START_TEST(test_reference_all_modes)
             l = make_feature(ctx, &o);
             s = test_shape(2, N, C);
         }
-        setup_ok(l, &s);
+        lt_setup_same(l, &s);
         float x[60], y[60], x2[60], y2[60];
         for (int i = 0; i < N * P; i++)
             x[i] = (float)(2.0 * (i % P) - 3.0 + (1.0 + (i % P)) * test_rng_normal(&r));
@@ -705,7 +655,7 @@ START_TEST(test_reference_all_modes)
                 names[1] = "Max";
             }
             for (int b = 0; b < 2 && names[b] != NULL; b++) {
-                const mc_tensor *t = get_buffer(l, names[b]);
+                const mc_tensor *t = lt_buffer(l, names[b]);
                 ck_assert_int_eq((int)mc_tensor_numel(t), ref.G);
                 for (int g = 0; g < ref.G; g++) {
                     const double want = strcmp(names[b], "Mean") == 0       ? ref.mean[g]
@@ -723,7 +673,8 @@ START_TEST(test_reference_all_modes)
         for (int pass = 0; pass < 2; pass++) {
             const float *in = pass == 0 ? x : x2;
             float *out = pass == 0 ? y : y2;
-            forward_ok(l, (float *)in, out, &s, pass == 0 ? MC_MODE_TRAINING : MC_MODE_INFERENCE);
+            lt_forward_data(l, (float *)in, &s, out, &s,
+                            pass == 0 ? MC_MODE_TRAINING : MC_MODE_INFERENCE);
             for (int i = 0; i < N * P; i++) {
                 const double want = ref_normalize(norm, &ref, group_of(dim, C, S, i % P), in[i]);
                 ck_assert_msg(fabs(out[i] - want) <= 2e-6 * (1 + fabs(want)),
@@ -737,7 +688,7 @@ START_TEST(test_reference_all_modes)
         }
         mc_layer_destroy(l);
     }
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -755,13 +706,13 @@ START_TEST(test_neutral_before_fit)
         mc_feature_input_options o = mc_feature_input_default(2);
         o.normalization = norms[k];
         mc_layer *l = make_feature(ctx, &o);
-        setup_ok(l, &s);
-        forward_ok(l, x, y, &s, MC_MODE_INFERENCE);
+        lt_setup_same(l, &s);
+        lt_forward_data(l, x, &s, y, &s, MC_MODE_INFERENCE);
         for (int i = 0; i < 4; i++)
             ck_assert(y[i] == (k == 3 ? -1.0f + 2.0f * x[i] : x[i]));
         mc_layer_destroy(l);
     }
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -799,7 +750,7 @@ START_TEST(test_batch_split_independence)
                 for (int b = 0; b < 2; b++) {
                     const char *name = norm == 0 ? (b == 0 ? "Mean" : "StandardDeviation")
                                                  : (b == 0 ? "Min" : "Max");
-                    const float *v = get_buffer(l, name)->data;
+                    const float *v = lt_buffer(l, name)->data;
                     for (int g = 0; g < ref.G; g++) {
                         const double want = norm == 0 ? (b == 0 ? ref.mean[g] : ref.sd[g])
                                                       : (b == 0 ? ref.lo[g] : ref.hi[g]);
@@ -821,7 +772,7 @@ START_TEST(test_batch_split_independence)
         }
     }
     free(x);
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -839,20 +790,20 @@ START_TEST(test_constant_data)
         mc_feature_input_options o = mc_feature_input_default(2);
         o.normalization = norms[k];
         mc_layer *l = make_feature(ctx, &o);
-        setup_ok(l, &s);
+        lt_setup_same(l, &s);
         ck_assert_int_eq(mc_input_fit_begin(l), MC_OK);
         mc_input_fit_add(l, x, 1); /* in two batches, so merging meets the constant too */
         mc_input_fit_add(l, x + 2, 3);
         ck_assert_int_eq(mc_input_fit_end(l), MC_OK);
         if (k == 0) {
-            ck_assert(get_buffer(l, "StandardDeviation")->data[0] == 0.0f);
-            ck_assert(get_buffer(l, "Mean")->data[0] == 7.0f);
+            ck_assert(lt_buffer(l, "StandardDeviation")->data[0] == 0.0f);
+            ck_assert(lt_buffer(l, "Mean")->data[0] == 7.0f);
         } else {
-            ck_assert(get_buffer(l, "Min")->data[0] == 7.0f);
-            ck_assert(get_buffer(l, "Max")->data[0] == 7.0f);
+            ck_assert(lt_buffer(l, "Min")->data[0] == 7.0f);
+            ck_assert(lt_buffer(l, "Max")->data[0] == 7.0f);
         }
         float probe[8] = {7, 3, 9, 3, 4.5f, 3, 7, 3};
-        forward_ok(l, probe, y, &s, MC_MODE_INFERENCE);
+        lt_forward_data(l, probe, &s, y, &s, MC_MODE_INFERENCE);
         for (int i = 0; i < 8; i += 2) {
             const float want = k == 2 ? -1.0f + 2.0f * (probe[i] - 7.0f) : probe[i] - 7.0f;
             ck_assert_msg(y[i] == want, "norm %d: y[%d] = %g, want %g", k, i, y[i], want);
@@ -860,7 +811,7 @@ START_TEST(test_constant_data)
         }
         mc_layer_destroy(l);
     }
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
@@ -890,12 +841,12 @@ START_TEST(test_non_finite_data)
     /* Nothing changed: still neutral and not fitted. */
     ck_assert(!mc_input_is_fitted(l));
     for (int i = 0; i < 8; i++) {
-        ck_assert(get_buffer(l, "Mean")->data[i] == 0.0f);
-        ck_assert(get_buffer(l, "StandardDeviation")->data[i] == 1.0f);
+        ck_assert(lt_buffer(l, "Mean")->data[i] == 0.0f);
+        ck_assert(lt_buffer(l, "StandardDeviation")->data[i] == 1.0f);
     }
     /* A new fit on good data works. */
     fit_ok(l, x, 3);
-    ck_assert(get_buffer(l, "Mean")->data[3] == 11.0f);
+    ck_assert(lt_buffer(l, "Mean")->data[3] == 11.0f);
     mc_layer_destroy(l);
 
     mc_feature_input_options fo = mc_feature_input_default(4);
@@ -910,7 +861,7 @@ START_TEST(test_non_finite_data)
                      "non-finite value -inf (feature 3); the 'rescale-symmetric' normalization "
                      "needs finite data");
     ck_assert(!mc_input_is_fitted(l));
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -944,7 +895,7 @@ START_TEST(test_fit_state_errors)
     float x2[3] = {5, 5, 5};
     mc_input_fit_add(l, x2, 1);
     ck_assert_int_eq(mc_input_fit_end(l), MC_OK);
-    ck_assert(get_buffer(l, "Mean")->data[0] == 5.0f);
+    ck_assert(lt_buffer(l, "Mean")->data[0] == 5.0f);
     /* A loader that restored the buffers marks the layer fitted. */
     mc_input_set_fitted(l, false);
     ck_assert(!mc_input_is_fitted(l));
@@ -958,7 +909,7 @@ START_TEST(test_fit_state_errors)
     ck_assert_int_eq(mc_input_fit_begin(l), MC_OK);
     ck_assert_int_eq(mc_input_fit_end(l), MC_ERR_STATE);
     fit_ok(l, x, 1);
-    teardown(&a, ctx, l);
+    lt_teardown(&a, ctx, l);
 }
 END_TEST
 
@@ -976,96 +927,65 @@ START_TEST(test_backward)
         o.normalization_dimension = MC_NORMDIM_CHANNEL;
         mc_layer *l = make_image(ctx, &o);
         mc_shape s = test_shape(4, 3, 2, 2, 3);
-        setup_ok(l, &s);
+        lt_setup_same(l, &s);
         float x[36], y[36], dy[36];
         test_fill_normal(&r, x, 36, 2.0, 3.0);
         test_fill_normal(&r, dy, 36, 0.0, 1.0);
         fit_ok(l, x, 3);
-        forward_ok(l, x, y, &s, MC_MODE_TRAINING);
+        lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
         mc_tensor in = mc_tensor_view(x, &s), out = mc_tensor_view(y, &s);
         mc_tensor dout = mc_tensor_view(dy, &s);
         ck_assert_int_eq(mc_layer_backward(l, &in, 1, &out, &dout, NULL), MC_OK);
-        gradcheck_result res;
-        gradcheck_layer(l, &in, 1, 1e-2, 1e-3, 1e-3, &res);
-        ck_assert_int_eq(res.checked, 36);
-        ck_assert_msg(res.failed == 0, "norm %d: %d of %d wrong; first %s", k, res.failed,
-                      res.checked, res.first);
+        gradcheck_expect(l, &in, 1, 1e-2, 1e-3, 1e-3, 36, "norm %d", k);
         mc_layer_destroy(l);
     }
-    teardown(&a, ctx, NULL);
+    lt_teardown(&a, ctx, NULL);
 }
 END_TEST
 
 /* ---- Allocation failure --------------------------------------------------------------- */
 
+/* Fits on the first two observations of the data `user`; a successful fit leaves the layer
+ * fitted. */
+static mc_status fit_two(mc_layer *l, void *user)
+{
+    mc_status st = mc_input_fit_begin(l);
+    if (st == MC_OK) {
+        mc_input_fit_add(l, user, 2);
+        st = mc_input_fit_end(l);
+    }
+    if (st == MC_OK)
+        ck_assert(mc_input_is_fitted(l));
+    return st;
+}
+
 /* Fails the k-th allocation of create + setup + fit + describe for every k until all succeed:
  * each failure is MC_ERR_NOMEM with a message, and nothing leaks. */
-static void run_alloc_failures(int config)
+START_TEST(test_allocation_failures)
 {
     float x[2 * 3 * 4 * 5];
     for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
         x[i] = (float)i;
-    long k = 1;
-    for (;; k++) {
-        test_alloc a;
-        mc_ctx *ctx = test_ctx(&a, 1);
-        const long live_ctx = a.live;
-        a.fail_at = a.count + k;
-        mc_layer *l = NULL;
-        mc_status st;
-        mc_shape s;
-        if (config < 2) {
-            mc_image_input_options o = mc_image_input_default(4, 5, 3);
-            o.name = "input";
-            o.normalization = config == 0 ? MC_NORM_ZSCORE : MC_NORM_RESCALE_SYMMETRIC;
-            o.normalization_dimension = config == 0 ? MC_NORMDIM_AUTO : MC_NORMDIM_CHANNEL;
-            st = mc_image_input_create(ctx, &o, &l);
-            s = test_shape(4, 2, 3, 4, 5);
-        } else {
-            mc_feature_input_options o = mc_feature_input_default(60);
-            o.name = "input";
-            o.normalization = MC_NORM_ZEROCENTER;
-            st = mc_feature_input_create(ctx, &o, &l);
-            s = test_shape(2, 2, 60);
-        }
-        if (st == MC_OK) {
-            mc_shape out;
-            st = mc_layer_setup(l, &s, 1, &out);
-        }
-        if (st == MC_OK)
-            st = mc_input_fit_begin(l);
-        if (st == MC_OK) {
-            mc_input_fit_add(l, x, 2);
-            st = mc_input_fit_end(l);
-        }
-        char *text = NULL;
-        if (st == MC_OK)
-            st = mc_layer_describe(l, MC_DESCRIBE_ALL, &text);
-        if (st != MC_OK) {
-            ck_assert_msg(st == MC_ERR_NOMEM, "k=%ld: %s (%s)", k, mc_status_name(st),
-                          mc_ctx_message(ctx));
-            ck_assert_ptr_nonnull(strstr(mc_ctx_message(ctx), "out of memory"));
-            ck_assert_ptr_null(text);
-        } else {
-            ck_assert(mc_input_is_fitted(l));
-        }
-        mc_free(ctx, text);
-        mc_layer_destroy(l);
-        ck_assert_msg(a.live == live_ctx, "k=%ld: %ld blocks leaked", k, a.live - live_ctx);
-        mc_ctx_destroy(ctx);
-        ck_assert_int_eq(a.live, 0);
-        if (st == MC_OK)
-            break;
+    for (int config = 0; config < 3; config++) {
+        mc_image_input_options image = mc_image_input_default(4, 5, 3);
+        image.name = "input";
+        image.normalization = config == 0 ? MC_NORM_ZSCORE : MC_NORM_RESCALE_SYMMETRIC;
+        image.normalization_dimension = config == 0 ? MC_NORMDIM_AUTO : MC_NORMDIM_CHANNEL;
+        mc_feature_input_options feature = mc_feature_input_default(60);
+        feature.name = "input";
+        feature.normalization = MC_NORM_ZEROCENTER;
+        const mc_shape s = config < 2 ? test_shape(4, 2, 3, 4, 5) : test_shape(2, 2, 60);
+        const lt_alloc_case c = {.create = config < 2 ? create_image : create_feature,
+                                 .opts = config < 2 ? (const void *)&image : &feature,
+                                 .setups = &s,
+                                 .n_setups = 1,
+                                 .then = fit_two,
+                                 .user = x,
+                                 .min_allocs = config == 0   ? 10
+                                               : config == 1 ? 8
+                                                             : 7};
+        lt_run_alloc_failures(&c);
     }
-    ck_assert_msg(k >= (config == 0 ? 11 : config == 1 ? 9 : 8),
-                  "config %d: only %ld allocations were exercised", config, k);
-}
-
-START_TEST(test_allocation_failures)
-{
-    run_alloc_failures(0);
-    run_alloc_failures(1);
-    run_alloc_failures(2);
 }
 END_TEST
 

@@ -74,6 +74,19 @@ static double oracle_loss(const pool_cfg *c, const double *x, const double *w, s
     return L;
 }
 
+/* x: the point of the oracle loss; w: its weights. */
+typedef struct point {
+    const pool_cfg *c;
+    const double *x, *w;
+    size_t n_out;
+} point;
+
+static double point_loss(const void *user)
+{
+    const point *p = user;
+    return oracle_loss(p->c, p->x, p->w, p->n_out);
+}
+
 /* ---- Helpers -------------------------------------------------------------------------- */
 
 static mc_maxpool_options options_of(const pool_cfg *c, const char *name)
@@ -87,23 +100,20 @@ static mc_maxpool_options options_of(const pool_cfg *c, const char *name)
     return o;
 }
 
+static mc_status create(mc_ctx *ctx, const void *opts, mc_layer **out)
+{
+    return mc_maxpool_create(ctx, opts, out);
+}
+
 static mc_layer *make_pool(mc_ctx *ctx, const mc_maxpool_options *o)
 {
-    mc_layer *l = NULL;
-    mc_status st = mc_maxpool_create(ctx, o, &l);
-    ck_assert_msg(st == MC_OK, "create failed: %s", mc_ctx_message(ctx));
-    return l;
+    return lt_make(ctx, create, o);
 }
 
 /* Creation must fail with `status` and exactly `message`; *out is reset to NULL. */
 static void expect_create_error(const mc_maxpool_options *o, mc_status status, const char *message)
 {
-    test_alloc a;
-    mc_ctx *ctx = test_ctx(&a, 1);
-    mc_layer *l = (mc_layer *)&a;
-    lt_expect(ctx, mc_maxpool_create(ctx, o, &l), status, message, 1);
-    ck_assert_ptr_null(l);
-    lt_teardown(&a, ctx, NULL);
+    lt_expect_create_error(create, o, status, message, 1);
 }
 
 /* One forward (training) and one backward of a (1, 1, H, W) input with pool options `o`;
@@ -118,12 +128,10 @@ static void run_single(const mc_maxpool_options *o, int H, int W, const float *x
     mc_shape out_shape = lt_setup(l, &s, 1);
     ck_assert_int_eq(out_shape.dims[2], OH);
     ck_assert_int_eq(out_shape.dims[3], OW);
-    mc_tensor in = mc_tensor_view((float *)x, &s), out = mc_tensor_view(y, &out_shape);
-    mc_tensor dout = mc_tensor_view((float *)dy, &out_shape), din = mc_tensor_view(dx, &s);
     for (int i = 0; i < H * W; i++)
         dx[i] = 123.0f; /* written, not accumulated */
-    lt_forward(l, &in, 1, &out, MC_MODE_TRAINING);
-    lt_backward(l, &in, 1, &out, &dout, &din);
+    lt_forward_data(l, (float *)x, &s, y, &out_shape, MC_MODE_TRAINING);
+    lt_backward_data(l, (float *)x, &s, y, &out_shape, (float *)dy, dx);
     lt_teardown(&a, ctx, l);
 }
 
@@ -144,11 +152,8 @@ START_TEST(test_defaults_and_properties)
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
     mc_layer *l = make_pool(ctx, &o);
-    ck_assert_str_eq(l->vt->kind, "maxPooling2dLayer");
-    ck_assert_str_eq(l->vt->class_name, "MaxPooling2DLayer");
-    ck_assert_str_eq(l->vt->type_label, "Max Pooling");
-    ck_assert_str_eq(l->vt->default_name, "maxpool");
-    ck_assert_int_eq(l->vt->role, MC_ROLE_HIDDEN);
+    lt_expect_identity(l, "maxPooling2dLayer", "MaxPooling2DLayer", "Max Pooling", "maxpool",
+                       MC_ROLE_HIDDEN);
     ck_assert_str_eq(mc_layer_name(l), "");
     ck_assert_int_eq(mc_layer_num_inputs(l), 1);
     ck_assert_int_eq(mc_layer_num_outputs(l), 1);
@@ -218,14 +223,13 @@ START_TEST(test_display)
     l = make_pool(ctx, &o);
     lt_expect_describe(l, MC_DESCRIBE_SUMMARY,
                        "3x3 max pooling with stride [2  2] and padding 'same'");
-    char *text = NULL;
-    ck_assert_int_eq(mc_layer_describe(l, MC_DESCRIBE_PROPERTIES, &text), MC_OK);
+    char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
     ck_assert_ptr_nonnull(strstr(text, "            PaddingMode: 'same'\n"
                                        "            PaddingSize: [0 0 0 0]\n"));
     mc_free(ctx, text);
     mc_shape s = test_shape(4, 1, 1, 5, 6);
     lt_setup(l, &s, 1);
-    ck_assert_int_eq(mc_layer_describe(l, MC_DESCRIBE_PROPERTIES, &text), MC_OK);
+    text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
     ck_assert_ptr_nonnull(strstr(text, "            PaddingSize: [1 1 0 1]\n"));
     mc_free(ctx, text);
     lt_expect_describe(l, MC_DESCRIBE_SUMMARY,
@@ -523,25 +527,16 @@ START_TEST(test_gradients)
     for (size_t i = 0; i < n_out; i++)
         ck_assert_msg(y[i] == (float)ref[i], "y[%zu] = %g, oracle %g", i, y[i], ref[i]);
     lt_backward(l, &in, 1, &out, &dout, &din);
-    const double h = 1e-6;
+    const point pt = {c, xd, wd, n_out};
     int zero = 0;
     for (size_t i = 0; i < n; i++) {
-        const double saved = xd[i];
-        xd[i] = saved + h;
-        const double lp = oracle_loss(c, xd, wd, n_out);
-        xd[i] = saved - h;
-        const double lm = oracle_loss(c, xd, wd, n_out);
-        xd[i] = saved;
-        const double num = (lp - lm) / (2 * h);
+        const double num = test_central_difference(point_loss, &pt, &xd[i], 1e-6);
         zero += num == 0.0;
         ck_assert_msg(fabs(dx[i] - num) <= 1e-7 + 1e-6 * fabs(num), "dx[%zu] = %.9g, oracle %.9g",
                       i, dx[i], num);
     }
     ck_assert(zero > 0 && zero < (int)n); /* winners and losers both exercised */
-    gradcheck_result res;
-    gradcheck_layer(l, &in, 1, 1e-2, 1e-4, 1e-4, &res);
-    ck_assert_int_eq(res.checked, (int)n);
-    ck_assert_msg(res.failed == 0, "%d of %d wrong; first %s", res.failed, res.checked, res.first);
+    gradcheck_expect(l, &in, 1, 1e-2, 1e-4, 1e-4, (int)n, "case %d", _i);
     free(x);
     free(y);
     free(w);
@@ -563,38 +558,23 @@ START_TEST(test_write_contract)
     mc_maxpool_options o = mc_maxpool_default(2, 2);
     o.stride[0] = o.stride[1] = 1;
     mc_layer *l = make_pool(ctx, &o);
-    mc_shape s = test_shape(4, 3, 2, 3, 3), small = test_shape(4, 2, 2, 3, 3);
+    mc_shape s = test_shape(4, 3, 2, 3, 3);
     mc_shape os = lt_setup(l, &s, 1);
-    mc_shape small_out = os;
-    small_out.dims[0] = 2;
-    float x[54], x2[54], y[24], y2[24], dy[24], dx1[54], dx2[54], dx3[54];
+    float x[54], x2[54], y[24], y2[24], dy[24], dx[54], dx2[54];
     lt_fill_distinct(&r, x, 54, 0.1, -2.0);
     lt_fill_distinct(&r, x2, 54, 0.1, -2.0);
     test_fill_normal(&r, dy, 24, 0.0, 1.0);
+    lt_expect_dx_written(l, x, &s, y, &os, dy, dx, 5e5f);
+
     for (int i = 0; i < 54; i++)
         dx2[i] = 5e5f;
-    mc_tensor in = mc_tensor_view(x, &s), out = mc_tensor_view(y, &os);
-    mc_tensor dout = mc_tensor_view(dy, &os), din1 = mc_tensor_view(dx1, &s),
-              din2 = mc_tensor_view(dx2, &s);
-    lt_forward(l, &in, 1, &out, MC_MODE_TRAINING);
-    lt_backward(l, &in, 1, &out, &dout, &din1);
-    lt_backward(l, &in, 1, &out, &dout, &din2);
-    ck_assert_mem_eq(dx1, dx2, sizeof dx1);
-    lt_backward(l, &in, 1, &out, &dout, NULL);
-
-    mc_tensor other = mc_tensor_view(x2, &s), other_out = mc_tensor_view(y2, &os);
-    lt_forward(l, &other, 1, &other_out, MC_MODE_INFERENCE);
+    lt_forward_data(l, x2, &s, y2, &os, MC_MODE_INFERENCE);
     ck_assert(memcmp(y, y2, sizeof y) != 0);
-    lt_backward(l, &in, 1, &out, &dout, &din2);
-    ck_assert_mem_eq(dx1, dx2, sizeof dx1);
+    lt_backward_data(l, x, &s, y, &os, dy, dx2);
+    ck_assert_mem_eq(dx, dx2, sizeof dx);
 
     /* The first two observations as a batch of 2: the same results. */
-    mc_tensor in_s = mc_tensor_view(x, &small), out_s = mc_tensor_view(y2, &small_out);
-    mc_tensor dout_s = mc_tensor_view(dy, &small_out), din_s = mc_tensor_view(dx3, &small);
-    lt_forward(l, &in_s, 1, &out_s, MC_MODE_TRAINING);
-    lt_backward(l, &in_s, 1, &out_s, &dout_s, &din_s);
-    ck_assert_mem_eq(y2, y, 16 * sizeof(float));
-    ck_assert_mem_eq(dx3, dx1, 36 * sizeof(float));
+    lt_expect_smaller_batch(l, x, &s, &os, dy, y, dx, 2);
     lt_teardown(&a, ctx, l);
 }
 END_TEST
@@ -628,13 +608,11 @@ START_TEST(test_setup_again)
             xd[i] = x[i];
         for (size_t i = 0; i < n_out; i++)
             dy[i] = 1.0f;
-        mc_tensor in = mc_tensor_view(x, &shapes[k]), out = mc_tensor_view(y, &os);
-        mc_tensor dout = mc_tensor_view(dy, &os), din = mc_tensor_view(dx, &shapes[k]);
-        lt_forward(l, &in, 1, &out, MC_MODE_TRAINING);
+        lt_forward_data(l, x, &shapes[k], y, &os, MC_MODE_TRAINING);
         oracle_maxpool(&c, xd, ref);
         size_t at;
         ck_assert(test_max_abs_diff(y, ref, n_out, &at) == 0.0);
-        lt_backward(l, &in, 1, &out, &dout, &din);
+        lt_backward_data(l, x, &shapes[k], y, &os, dy, dx);
         double total = 0;
         for (size_t i = 0; i < n; i++)
             total += dx[i];
@@ -652,33 +630,19 @@ END_TEST
 
 /* ---- Allocation failure --------------------------------------------------------------- */
 
-static mc_status make_and_setup(mc_ctx *ctx, void *user, mc_layer **out)
-{
-    const int *same = user;
-    mc_maxpool_options o = mc_maxpool_default(3, 2);
-    o.name = "pool1";
-    o.stride[0] = 2;
-    o.padding_same = *same != 0;
-    mc_status st = mc_maxpool_create(ctx, &o, out);
-    if (st != MC_OK)
-        return st;
-    mc_shape s = test_shape(4, 4, 3, 9, 8), big = test_shape(4, 8, 3, 9, 8), os;
-    st = mc_layer_setup(*out, &s, 1, &os);
-    if (st == MC_OK)
-        st = mc_layer_setup(*out, &big, 1, &os); /* grows the index buffer */
-    if (st != MC_OK) {
-        mc_layer_destroy(*out);
-        *out = NULL;
-    }
-    return st;
-}
-
 START_TEST(test_allocation_failures)
 {
-    int same = 0;
-    lt_run_alloc_failures(make_and_setup, &same, 5);
-    same = 1;
-    lt_run_alloc_failures(make_and_setup, &same, 5);
+    /* The second, larger setup grows the index buffer. */
+    const mc_shape setups[2] = {test_shape(4, 4, 3, 9, 8), test_shape(4, 8, 3, 9, 8)};
+    for (int same = 0; same < 2; same++) {
+        mc_maxpool_options o = mc_maxpool_default(3, 2);
+        o.name = "pool1";
+        o.stride[0] = 2;
+        o.padding_same = same != 0;
+        const lt_alloc_case c = {
+            .create = create, .opts = &o, .setups = setups, .n_setups = 2, .min_allocs = 5};
+        lt_run_alloc_failures(&c);
+    }
 }
 END_TEST
 

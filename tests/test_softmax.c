@@ -40,20 +40,28 @@ static double oracle_loss(const double *x, const double *w, int N, int C, size_t
     return L;
 }
 
-static mc_layer *make_softmax(mc_ctx *ctx, const char *name)
+/* x: the point of the oracle loss; w: its weights. */
+typedef struct point {
+    const double *x, *w;
+    int N, C;
+    size_t S;
+} point;
+
+static double point_loss(const void *user)
 {
-    mc_layer *l = NULL;
-    mc_status st = mc_softmax_create(ctx, name, &l);
-    ck_assert_msg(st == MC_OK, "create failed: %s", mc_ctx_message(ctx));
-    return l;
+    const point *p = user;
+    return oracle_loss(p->x, p->w, p->N, p->C, p->S);
 }
 
-static size_t positions(const mc_shape *s)
+/* The options of a softmax layer are its name. */
+static mc_status create(mc_ctx *ctx, const void *name, mc_layer **out)
 {
-    size_t S = 1;
-    for (int d = 2; d < s->ndim; d++)
-        S *= (size_t)s->dims[d];
-    return S;
+    return mc_softmax_create(ctx, name, out);
+}
+
+static mc_layer *make_softmax(mc_ctx *ctx, const char *name)
+{
+    return lt_make(ctx, create, name);
 }
 
 /* ---- Properties and display ----------------------------------------------------------- */
@@ -63,11 +71,7 @@ START_TEST(test_properties_and_display)
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
     mc_layer *l = make_softmax(ctx, NULL);
-    ck_assert_str_eq(l->vt->kind, "softmaxLayer");
-    ck_assert_str_eq(l->vt->class_name, "SoftmaxLayer");
-    ck_assert_str_eq(l->vt->type_label, "Softmax");
-    ck_assert_str_eq(l->vt->default_name, "softmax");
-    ck_assert_int_eq(l->vt->role, MC_ROLE_HIDDEN);
+    lt_expect_identity(l, "softmaxLayer", "SoftmaxLayer", "Softmax", "softmax", MC_ROLE_HIDDEN);
     ck_assert_str_eq(mc_layer_name(l), "");
     ck_assert_int_eq(mc_layer_num_inputs(l), 1);
     ck_assert_str_eq(mc_layer_input_name(l, 0), "in");
@@ -102,12 +106,8 @@ START_TEST(test_shapes)
     mc_layer *l = make_softmax(ctx, "sm");
     const mc_shape kinds[] = {test_shape(2, 3, 7), test_shape(3, 2, 4, 5),
                               test_shape(4, 2, 3, 4, 5), test_shape(5, 1, 2, 3, 4, 5)};
-    for (size_t k = 0; k < 4; k++) {
-        mc_shape out = lt_setup(l, &kinds[k], 1);
-        ck_assert_int_eq(out.ndim, kinds[k].ndim);
-        for (int d = 0; d < out.ndim; d++)
-            ck_assert_int_eq(out.dims[d], kinds[k].dims[d]);
-    }
+    for (size_t k = 0; k < 4; k++)
+        lt_setup_same(l, &kinds[k]);
     mc_shape two[2] = {test_shape(2, 3, 7), test_shape(2, 3, 7)};
     lt_expect_setup_error(l, two, 2, MC_ERR_INVALID,
                           "Layer 'sm': setup got 2 inputs, but the layer has 1");
@@ -220,7 +220,7 @@ START_TEST(test_gradients)
     mc_ctx *ctx = test_ctx(&a, 1);
     test_rng r = {200 + (uint64_t)_i};
     const int N = s.dims[0], C = s.dims[1];
-    const size_t S = positions(&s), n = mc_shape_numel(&s);
+    const size_t S = lt_positions(&s), n = mc_shape_numel(&s);
     float *x = test_floats(n), *y = test_floats(n), *w = test_floats(n), *dx = test_floats(n);
     double *xd = test_doubles(n), *wd = test_doubles(n), *ref = test_doubles(n);
     test_fill_normal(&r, x, n, 0.5, 2.0);
@@ -246,22 +246,13 @@ START_TEST(test_gradients)
             ck_assert_double_eq_tol(sum, 1.0, 1e-6);
         }
     lt_backward(l, &in, 1, &out, &dout, &din);
-    const double h = 1e-6;
+    const point pt = {xd, wd, N, C, S};
     for (size_t i = 0; i < n; i++) {
-        const double saved = xd[i];
-        xd[i] = saved + h;
-        const double lp = oracle_loss(xd, wd, N, C, S);
-        xd[i] = saved - h;
-        const double lm = oracle_loss(xd, wd, N, C, S);
-        xd[i] = saved;
-        const double num = (lp - lm) / (2 * h);
+        const double num = test_central_difference(point_loss, &pt, &xd[i], 1e-6);
         ck_assert_msg(fabs(dx[i] - num) <= 1e-7 + 1e-5 * fabs(num), "dx[%zu] = %.9g, oracle %.9g",
                       i, dx[i], num);
     }
-    gradcheck_result res;
-    gradcheck_layer(l, &in, 1, 1e-2, 1e-3, 1e-2, &res);
-    ck_assert_int_eq(res.checked, (int)n);
-    ck_assert_msg(res.failed == 0, "%d of %d wrong; first %s", res.failed, res.checked, res.first);
+    gradcheck_expect(l, &in, 1, 1e-2, 1e-3, 1e-2, (int)n, "kind %d", _i);
     free(x);
     free(y);
     free(w);
@@ -280,55 +271,25 @@ START_TEST(test_write_contract)
     mc_ctx *ctx = test_ctx(&a, 1);
     test_rng r = {21};
     mc_layer *l = make_softmax(ctx, NULL);
-    mc_shape s = test_shape(3, 3, 4, 2), small = test_shape(3, 1, 4, 2);
+    mc_shape s = test_shape(3, 3, 4, 2);
     lt_setup(l, &s, 1);
-    float x[24], y[24], dy[24], dx1[24], dx2[24];
+    float x[24], y[24], dy[24], dx[24];
     test_fill_normal(&r, x, 24, 0.0, 1.0);
     test_fill_normal(&r, dy, 24, 0.0, 1.0);
-    for (int i = 0; i < 24; i++) {
-        dx1[i] = 0.0f;
-        dx2[i] = -7e5f;
-    }
-    mc_tensor in = mc_tensor_view(x, &s), out = mc_tensor_view(y, &s);
-    mc_tensor dout = mc_tensor_view(dy, &s), din1 = mc_tensor_view(dx1, &s),
-              din2 = mc_tensor_view(dx2, &s);
-    lt_forward(l, &in, 1, &out, MC_MODE_TRAINING);
-    lt_backward(l, &in, 1, &out, &dout, &din1);
-    lt_backward(l, &in, 1, &out, &dout, &din2);
-    ck_assert_mem_eq(dx1, dx2, sizeof dx1);
-    lt_backward(l, &in, 1, &out, &dout, NULL);
-
-    float y2[8], dx3[8];
-    mc_tensor in2 = mc_tensor_view(x, &small), out2 = mc_tensor_view(y2, &small);
-    mc_tensor dout2 = mc_tensor_view(dy, &small), din3 = mc_tensor_view(dx3, &small);
-    lt_forward(l, &in2, 1, &out2, MC_MODE_TRAINING);
-    lt_backward(l, &in2, 1, &out2, &dout2, &din3);
-    ck_assert_mem_eq(y2, y, sizeof y2);
-    ck_assert_mem_eq(dx3, dx1, sizeof dx3);
+    lt_expect_dx_written(l, x, &s, y, &s, dy, dx, -7e5f);
+    lt_expect_smaller_batch(l, x, &s, &s, dy, y, dx, 1);
     lt_teardown(&a, ctx, l);
 }
 END_TEST
 
 /* ---- Allocation failure --------------------------------------------------------------- */
 
-static mc_status make_and_setup(mc_ctx *ctx, void *user, mc_layer **out)
-{
-    (void)user;
-    mc_status st = mc_softmax_create(ctx, "softmax", out);
-    if (st != MC_OK)
-        return st;
-    mc_shape s = test_shape(2, 8, 10), o;
-    st = mc_layer_setup(*out, &s, 1, &o);
-    if (st != MC_OK) {
-        mc_layer_destroy(*out);
-        *out = NULL;
-    }
-    return st;
-}
-
 START_TEST(test_allocation_failures)
 {
-    lt_run_alloc_failures(make_and_setup, NULL, 3);
+    const mc_shape s = test_shape(2, 8, 10);
+    const lt_alloc_case c = {
+        .create = create, .opts = "softmax", .setups = &s, .n_setups = 1, .min_allocs = 3};
+    lt_run_alloc_failures(&c);
 }
 END_TEST
 

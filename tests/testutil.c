@@ -114,6 +114,44 @@ double test_max_abs_diff(const float *a, const double *b, size_t n, size_t *wher
     return worst;
 }
 
+double *test_to_doubles(const float *v, size_t n)
+{
+    double *d = test_doubles(n);
+    for (size_t i = 0; i < n; i++)
+        d[i] = v[i];
+    return d;
+}
+
+void test_moments(const float *v, size_t n, double *mean, double *sd, double *max_abs)
+{
+    double s = 0, q = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        s += v[i];
+        m = fmax(m, fabs(v[i]));
+    }
+    *mean = s / (double)n;
+    for (size_t i = 0; i < n; i++)
+        q += (v[i] - *mean) * (v[i] - *mean);
+    *sd = sqrt(q / (double)n);
+    *max_abs = m;
+}
+
+int test_within_rounding(double got, double want, double mag, int terms, double slack)
+{
+    return fabs(got - want) <= (terms + 2) * 0x1p-24 * mag + slack;
+}
+
+double test_central_difference(test_loss_fn loss, const void *user, double *v, double h)
+{
+    const double saved = *v;
+    *v = saved + h;
+    const double lp = loss(user);
+    *v = saved - h;
+    const double lm = loss(user);
+    *v = saved;
+    return (lp - lm) / (2 * h);
+}
+
 char *test_read_fixture(const char *name)
 {
     char path[1024];

@@ -37,6 +37,23 @@ double *test_doubles(size_t n);
 /* max |a - b| over n elements, and the index where it occurs. */
 double test_max_abs_diff(const float *a, const double *b, size_t n, size_t *where);
 
+/* A double copy of n floats (fails the test on error); free with free(). */
+double *test_to_doubles(const float *v, size_t n);
+
+/* Mean, standard deviation (biased, two-pass in double) and largest magnitude of n floats. */
+void test_moments(const float *v, size_t n, double *mean, double *sd, double *max_abs);
+
+/* Whether `got` agrees with the exact `want` within the rounding of a float sum of `terms`
+ * terms of total magnitude `mag` (gamma_n bound: any summation order, with or without FMA),
+ * plus `slack` for a reference that is itself rounded. A wrong index errs by a whole term. */
+int test_within_rounding(double got, double want, double mag, int terms, double slack);
+
+/* A double-precision loss of some problem `user`, for central differences. */
+typedef double (*test_loss_fn)(const void *user);
+
+/* (loss(v + h) - loss(v - h)) / 2h for the value *v of the problem, which is restored. */
+double test_central_difference(test_loss_fn loss, const void *user, double *v, double h);
+
 /* Reads a whole file relative to the fixture folder (tests/fixtures); NULL if missing. Free
  * with free(). */
 char *test_read_fixture(const char *name);

@@ -3,7 +3,7 @@
 
 #include <minicnn/layers.h>
 
-#include "../internal.h"
+#include "common.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -76,21 +76,6 @@ static void addition_backward(mc_layer *self, const mc_tensor *in, int n_in, con
             memcpy(din[i].data, dout->data, n * sizeof(float));
 }
 
-static mc_param *addition_param(mc_layer *self, int i)
-{
-    (void)self;
-    (void)i;
-    return NULL;
-}
-
-static mc_tensor *addition_buffer(mc_layer *self, int i, const char **name)
-{
-    (void)self;
-    (void)i;
-    (void)name;
-    return NULL;
-}
-
 /* MATLAB's display of a row of names: {'in1'  'in2'}. All names are shown, where MATLAB would
  * abbreviate a row too wide for the window as {1x32 cell}. */
 static void describe_input_names(const mc_layer *self, mc_text *t)
@@ -123,11 +108,6 @@ static void addition_describe(const mc_layer *self, mc_text *t, mc_describe what
     mc_text_printf(t, "%*s: {'out'}\n", w, "OutputNames");
 }
 
-static void addition_destroy(mc_layer *self)
-{
-    (void)self; /* nothing of its own */
-}
-
 mc_status mc_addition_create(mc_ctx *ctx, int num_inputs, const char *name, mc_layer **out)
 {
     *out = NULL;
@@ -138,16 +118,8 @@ mc_status mc_addition_create(mc_ctx *ctx, int num_inputs, const char *name, mc_l
                            mc__label(label, sizeof label, name, addition_vtable.kind),
                            MC_MAX_LAYER_INPUTS, num_inputs);
     }
-    addition *a = mc__calloc(ctx, 1, sizeof *a);
-    if (a == NULL)
-        return mc__nomem(ctx, "creating an addition layer");
-    mc_status st = mc__layer_init(&a->base, ctx, &addition_vtable, name, num_inputs, input_names);
-    if (st != MC_OK) {
-        mc_free(ctx, a);
-        return st;
-    }
-    *out = &a->base;
-    return MC_OK;
+    return mc__layer_new(ctx, sizeof(addition), &addition_vtable, name, num_inputs, input_names,
+                         "creating an addition layer", out);
 }
 
 static const mc_layer_vtable addition_vtable = {
@@ -159,8 +131,8 @@ static const mc_layer_vtable addition_vtable = {
     .setup = addition_setup,
     .forward = addition_forward,
     .backward = addition_backward,
-    .param = addition_param,
-    .buffer = addition_buffer,
+    .param = mc__no_param,
+    .buffer = mc__no_buffer,
     .describe = addition_describe,
-    .destroy = addition_destroy,
+    .destroy = mc__no_destroy,
 };

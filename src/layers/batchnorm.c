@@ -5,7 +5,7 @@
 
 #include <minicnn/batchnorm.h>
 
-#include "../internal.h"
+#include "norm.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -135,33 +135,6 @@ mc_batchnorm_options mc_batchnorm_default(void)
     return o;
 }
 
-/* MATLAB's size of Scale, Offset, TrainedMean and TrainedVariance for input of the given
- * kind. */
-static mc_shape param_size(mc_data_kind kind, int C)
-{
-    mc_shape s;
-    memset(&s, 0, sizeof s);
-    switch (kind) {
-    case MC_DATA_IMAGE3D:
-        s.ndim = 4;
-        s.dims[0] = s.dims[1] = s.dims[2] = 1;
-        s.dims[3] = C;
-        break;
-    case MC_DATA_FEATURE:
-    case MC_DATA_SEQUENCE:
-        s.ndim = 2;
-        s.dims[0] = C;
-        s.dims[1] = 1;
-        break;
-    default:
-        s.ndim = 3;
-        s.dims[0] = s.dims[1] = 1;
-        s.dims[2] = C;
-        break;
-    }
-    return s;
-}
-
 /* An explicit initial value array: each option as given, in the order they are checked. */
 typedef struct initial_values {
     const char *what;
@@ -169,28 +142,16 @@ typedef struct initial_values {
     size_t len;
 } initial_values;
 
+/* As mc__check_initial_values, with a count that must fit an int checked first (a length of
+ * 0 is never too many). */
 static mc_status check_initial_values(mc_ctx *ctx, const char *label, const initial_values *iv,
                                       int num_channels)
 {
-    if (iv->v == NULL)
-        return MC_OK;
-    if (iv->len == 0)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: the initial %s is given with 0 elements; pass NULL for empty",
-                           label, iv->what);
-    if (iv->len > (size_t)0x7fffffff)
+    if (iv->v != NULL && iv->len > (size_t)0x7fffffff)
         return mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: the initial %s has too many elements (%zu)",
                            label, iv->what, iv->len);
-    if (num_channels > 0 && iv->len != (size_t)num_channels)
-        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                           "%s: the initial %s has %zu elements but NumChannels is %d", label,
-                           iv->what, iv->len, num_channels);
-    for (size_t i = 0; i < iv->len; i++)
-        if (!isfinite(iv->v[i]))
-            return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                               "%s: the initial %s has the non-finite value %g at element %zu",
-                               label, iv->what, (double)iv->v[i], i + 1);
-    return MC_OK;
+    return mc__check_initial_values(ctx, label, iv->what, iv->v, iv->len, "NumChannels",
+                                    num_channels);
 }
 
 static mc_status check_decay(mc_ctx *ctx, const char *label, const char *option, double value)
@@ -201,30 +162,16 @@ static mc_status check_decay(mc_ctx *ctx, const char *label, const char *option,
                        option, value);
 }
 
-static mc_status validate(mc_ctx *ctx, const mc_batchnorm_options *o, const char *label)
+static mc_status validate(mc_ctx *ctx, const mc_batchnorm_options *o, const mc__norm_options *no,
+                          const char *label)
 {
-    if (!isfinite(o->epsilon) || o->epsilon < 1e-5)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: Epsilon must be a finite number of at least 1e-05, not %g",
-                           label, o->epsilon);
-    if (o->num_channels < 0)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: NumChannels must be 'auto' (0) or a positive integer, not %d",
-                           label, o->num_channels);
-    mc_status st = check_decay(ctx, label, "MeanDecay", o->mean_decay);
+    mc_status st = mc__norm_check_epsilon_channels(ctx, label, no);
+    if (st == MC_OK)
+        st = check_decay(ctx, label, "MeanDecay", o->mean_decay);
     if (st == MC_OK)
         st = check_decay(ctx, label, "VarianceDecay", o->variance_decay);
-    const struct {
-        const char *option;
-        double value;
-    } factors[] = {
-        {"ScaleLearnRateFactor", o->scale_learn_rate_factor},
-        {"OffsetLearnRateFactor", o->offset_learn_rate_factor},
-        {"ScaleL2Factor", o->scale_l2_factor},
-        {"OffsetL2Factor", o->offset_l2_factor},
-    };
-    for (size_t i = 0; st == MC_OK && i < sizeof factors / sizeof factors[0]; i++)
-        st = mc__check_factor(ctx, label, factors[i].option, factors[i].value);
+    if (st == MC_OK)
+        st = mc__norm_check_factors(ctx, label, no);
     const initial_values iv[4] = {
         {"Scale", o->scale, o->scale_len},
         {"Offset", o->offset, o->offset_len},
@@ -265,16 +212,6 @@ static mc_status copy_values(mc_ctx *ctx, mc_tensor *t, const float *v, size_t l
     return st;
 }
 
-/* Copies explicit Scale or Offset (sized 1x1xlen until the input kind is known). */
-static mc_status set_initial(mc_ctx *ctx, mc_param *p, const float *v, size_t len)
-{
-    if (v == NULL)
-        return MC_OK;
-    const mc_shape storage = mc_shape_make(1, (const int[]){(int)len});
-    const mc_shape size = param_size(MC_DATA_IMAGE2D, (int)len);
-    return mc__param_set_values(ctx, p, v, len, &storage, &size);
-}
-
 static void batchnorm_destroy(mc_layer *self)
 {
     batchnorm *bn = (batchnorm *)self;
@@ -293,42 +230,25 @@ mc_status mc_batchnorm_create(mc_ctx *ctx, const mc_batchnorm_options *opts, mc_
     *out = NULL;
     char label[MC__LABEL_CAP];
     mc__label(label, sizeof label, opts->name, batchnorm_vtable.kind);
-    mc_status st = validate(ctx, opts, label);
+    const mc__norm_options no = MC__NORM_OPTIONS(opts);
+    mc_status st = validate(ctx, opts, &no, label);
     mc__init scale_init, offset_init;
     if (st == MC_OK)
-        st = mc__init_resolve(ctx, label, "ScaleInitializer", &opts->scale_initializer,
-                              MC__INIT_ONES | MC__INIT_ZEROS | MC__INIT_NARROW_NORMAL,
-                              MC__INIT_ONES, &scale_init);
+        st = mc__norm_resolve(ctx, label, &no, &scale_init, &offset_init);
+    mc_layer *base = NULL;
     if (st == MC_OK)
-        st = mc__init_resolve(ctx, label, "OffsetInitializer", &opts->offset_initializer,
-                              MC__INIT_ONES | MC__INIT_ZEROS | MC__INIT_NARROW_NORMAL,
-                              MC__INIT_ZEROS, &offset_init);
+        st = mc__layer_new(ctx, sizeof(batchnorm), &batchnorm_vtable, opts->name, 1, NULL,
+                           "creating a batch normalization layer", &base);
     if (st != MC_OK)
         return st;
-
-    batchnorm *bn = mc__calloc(ctx, 1, sizeof *bn);
-    if (bn == NULL)
-        return mc__nomem(ctx, "creating a batch normalization layer");
-    st = mc__layer_init(&bn->base, ctx, &batchnorm_vtable, opts->name, 1, NULL);
-    if (st != MC_OK) {
-        mc_free(ctx, bn);
-        return st;
-    }
+    batchnorm *bn = (batchnorm *)base;
     bn->epsilon = opts->epsilon;
     bn->mean_decay = opts->mean_decay;
     bn->variance_decay = opts->variance_decay;
     bn->num_channels = opts->num_channels;
     bn->scale_init = scale_init;
     bn->offset_init = offset_init;
-    bn->scale.name = "Scale";
-    bn->scale.lr_factor = opts->scale_learn_rate_factor;
-    bn->scale.l2_factor = opts->scale_l2_factor;
-    bn->offset.name = "Offset";
-    bn->offset.lr_factor = opts->offset_learn_rate_factor;
-    bn->offset.l2_factor = opts->offset_l2_factor;
-    st = set_initial(ctx, &bn->scale, opts->scale, opts->scale_len);
-    if (st == MC_OK)
-        st = set_initial(ctx, &bn->offset, opts->offset, opts->offset_len);
+    st = mc__norm_init_params(ctx, &bn->scale, &bn->offset, &no);
     if (st == MC_OK)
         st = copy_values(ctx, &bn->trained_mean, opts->trained_mean, opts->trained_mean_len);
     if (st == MC_OK)
@@ -343,18 +263,10 @@ mc_status mc_batchnorm_create(mc_ctx *ctx, const mc_batchnorm_options *opts, mc_
     if (opts->trained_mean != NULL || opts->trained_variance != NULL) {
         const size_t len = opts->trained_mean != NULL ? opts->trained_mean_len
                                                       : opts->trained_variance_len;
-        bn->trained_size = param_size(MC_DATA_IMAGE2D, (int)len);
+        bn->trained_size = mc__norm_size(MC_DATA_IMAGE2D, (int)len);
     }
     *out = &bn->base;
     return MC_OK;
-}
-
-/* Readies Scale or Offset for C channels, wording the mismatch of explicit values. */
-static mc_status prepare_param(mc_ctx *ctx, const char *label, mc_param *p, const mc__init *init,
-                               const char *option, mc_data_kind kind, int C)
-{
-    const mc_shape storage = mc_shape_make(1, &C), size = param_size(kind, C);
-    return mc__param_prepare(ctx, label, p, init, option, &storage, &size, 0.0, 0.0);
 }
 
 /* A new (C) tensor filled with `value`, unless `t` already holds values (the caller checked
@@ -379,10 +291,9 @@ static mc_status batchnorm_setup(mc_layer *self, const mc_shape *in, int n_in, m
     char label[MC__LABEL_CAP];
     mc__layer_label(self, label, sizeof label);
     const int C = in[0].dims[1];
-    if (bn->num_channels > 0 && bn->num_channels != C)
-        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                           "%s: NumChannels is %d but the input has %d channels", label,
-                           bn->num_channels, C);
+    mc_status st = mc__check_num_channels(ctx, label, bn->num_channels, C);
+    if (st != MC_OK)
+        return st;
     const struct {
         const char *name;
         const mc_tensor *t;
@@ -398,10 +309,8 @@ static mc_status batchnorm_setup(mc_layer *self, const mc_shape *in, int n_in, m
                                "%s: %s has %zu elements but the input has %d channels", label,
                                given[i].name, mc_tensor_numel(given[i].t), C);
     const mc_data_kind kind = mc_shape_kind(&in[0]);
-    mc_status st =
-        prepare_param(ctx, label, &bn->offset, &bn->offset_init, "OffsetInitializer", kind, C);
-    if (st == MC_OK)
-        st = prepare_param(ctx, label, &bn->scale, &bn->scale_init, "ScaleInitializer", kind, C);
+    st = mc__norm_prepare(ctx, label, &bn->scale, &bn->scale_init, &bn->offset, &bn->offset_init,
+                          kind, C);
     if (st != MC_OK)
         return st;
 
@@ -441,19 +350,10 @@ static mc_status batchnorm_setup(mc_layer *self, const mc_shape *in, int n_in, m
         bn->rstd = rstd;
         bn->stats_cap = (size_t)C;
     }
-    bn->trained_size = param_size(kind, C);
+    bn->trained_size = mc__norm_size(kind, C);
     bn->num_channels = C;
     *out = in[0];
     return MC_OK;
-}
-
-/* S: the product of the dimensions after (N, C). */
-static size_t positions(const mc_shape *s)
-{
-    size_t S = 1;
-    for (int d = 2; d < s->ndim; d++)
-        S *= (size_t)s->dims[d];
-    return S;
 }
 
 static void batchnorm_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tensor *out,
@@ -463,7 +363,7 @@ static void batchnorm_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_
     batchnorm *bn = (batchnorm *)self;
     const mc_shape *s = &in[0].shape;
     const int N = s->dims[0], C = s->dims[1];
-    const size_t S = positions(s);
+    const size_t S = mc__positions(s);
     if (mode != MC_MODE_TRAINING) {
         mc_batchnorm_forward_infer_kernel(in[0].data, out->data, bn->scale.value.data,
                                           bn->offset.value.data, bn->trained_mean.data,
@@ -491,9 +391,9 @@ static void batchnorm_backward(mc_layer *self, const mc_tensor *in, int n_in,
     (void)out;
     batchnorm *bn = (batchnorm *)self;
     const mc_shape *s = &in[0].shape;
-    mc_batchnorm_backward_kernel(in[0].data, dout->data, bn->scale.value.data, bn->mean,
-                                 bn->rstd, din[0].data, bn->scale.grad.data,
-                                 bn->offset.grad.data, s->dims[0], s->dims[1], positions(s));
+    mc_batchnorm_backward_kernel(in[0].data, dout->data, bn->scale.value.data, bn->mean, bn->rstd,
+                                 din[0].data, bn->scale.grad.data, bn->offset.grad.data, s->dims[0],
+                                 s->dims[1], mc__positions(s));
 }
 
 static mc_param *batchnorm_param(mc_layer *self, int i)
@@ -517,26 +417,6 @@ static mc_tensor *batchnorm_buffer(mc_layer *self, int i, const char **name)
     }
 }
 
-static void describe_initializer(mc_text *t, const mc__init *init)
-{
-    if (init->kind == MC__INIT_FUNCTION)
-        mc_text_printf(t, "[function_handle]");
-    else
-        mc_text_printf(t, "'%s'", mc__init_name(init->kind));
-}
-
-/* "[]" or "[1×1×20 single]", as mc__describe_param does for learnables. */
-static void describe_buffer(mc_text *t, const mc_tensor *b, const mc_shape *size)
-{
-    if (b->data == NULL) {
-        mc_text_printf(t, "[]");
-        return;
-    }
-    char dims[96];
-    mc_shape_format(size, "\xc3\x97", dims, sizeof dims);
-    mc_text_printf(t, "[%s single]", dims);
-}
-
 static void batchnorm_describe(const mc_layer *self, mc_text *t, mc_describe what)
 {
     const batchnorm *bn = (const batchnorm *)self;
@@ -552,52 +432,26 @@ static void batchnorm_describe(const mc_layer *self, mc_text *t, mc_describe wha
     char num[40];
     mc_text_printf(t, "  BatchNormalizationLayer with properties:\n\n");
     mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
-    if (what == MC_DESCRIBE_ALL) {
-        mc_text_printf(t, "%*s: 1\n", w, "NumInputs");
-        mc_text_printf(t, "%*s: {'in'}\n", w, "InputNames");
-        mc_text_printf(t, "%*s: 1\n", w, "NumOutputs");
-        mc_text_printf(t, "%*s: {'out'}\n", w, "OutputNames");
-    }
-    if (bn->num_channels > 0)
-        mc_text_printf(t, "%*s: %d\n", w, "NumChannels", bn->num_channels);
-    else
-        mc_text_printf(t, "%*s: 'auto'\n", w, "NumChannels");
+    if (what == MC_DESCRIBE_ALL)
+        mc__describe_io(t, w);
+    mc__describe_count(t, w, "NumChannels", bn->num_channels);
     mc_text_printf(t, "%*s: ", w, "TrainedMean");
-    describe_buffer(t, &bn->trained_mean, &bn->trained_size);
+    mc__describe_array(t, &bn->trained_mean, &bn->trained_size);
     mc_text_printf(t, "\n%*s: ", w, "TrainedVariance");
-    describe_buffer(t, &bn->trained_var, &bn->trained_size);
+    mc__describe_array(t, &bn->trained_var, &bn->trained_size);
     mc_text_printf(t, "\n\n   Hyperparameters\n");
     mc_text_printf(t, "%*s: %s\n", w, "MeanDecay",
                    mc_format_short(bn->mean_decay, num, sizeof num));
     mc_text_printf(t, "%*s: %s\n", w, "VarianceDecay",
                    mc_format_short(bn->variance_decay, num, sizeof num));
     mc_text_printf(t, "%*s: %s\n", w, "Epsilon", mc_format_short(bn->epsilon, num, sizeof num));
-    mc_text_printf(t, "\n   Learnable Parameters\n%*s: ", w, "Offset");
-    mc__describe_param(t, &bn->offset);
-    mc_text_printf(t, "\n%*s: ", w, "Scale");
-    mc__describe_param(t, &bn->scale);
-    mc_text_printf(t, "\n");
+    mc__describe_learnables(t, w, &bn->offset, &bn->scale);
     if (what == MC_DESCRIBE_PROPERTIES) {
         mc_text_printf(t, "\n  Show all properties\n");
         return;
     }
-    mc_text_printf(t, "\n   Parameters and Initialization\n%*s: ", w, "ScaleInitializer");
-    describe_initializer(t, &bn->scale_init);
-    mc_text_printf(t, "\n%*s: ", w, "OffsetInitializer");
-    describe_initializer(t, &bn->offset_init);
-    mc_text_printf(t, "\n\n   Learn Rate and Regularization\n");
-    const struct {
-        const char *name;
-        double value;
-    } factors[] = {
-        {"ScaleLearnRateFactor", bn->scale.lr_factor},
-        {"OffsetLearnRateFactor", bn->offset.lr_factor},
-        {"ScaleL2Factor", bn->scale.l2_factor},
-        {"OffsetL2Factor", bn->offset.l2_factor},
-    };
-    for (size_t i = 0; i < sizeof factors / sizeof factors[0]; i++)
-        mc_text_printf(t, "%*s: %s\n", w, factors[i].name,
-                       mc_format_short(factors[i].value, num, sizeof num));
+    mc__describe_learning(t, w, &bn->scale, "Scale", &bn->scale_init, &bn->offset, "Offset",
+                          &bn->offset_init);
 }
 
 static const mc_layer_vtable batchnorm_vtable = {

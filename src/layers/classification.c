@@ -5,7 +5,7 @@
 
 #include <minicnn/layers.h>
 
-#include "../internal.h"
+#include "common.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -153,14 +153,12 @@ mc_status mc_classification_create(mc_ctx *ctx, const mc_classification_options 
     mc_status st = check_classes(ctx, label, opts->classes, opts->num_classes);
     if (st != MC_OK)
         return st;
-    classification *cl = mc__calloc(ctx, 1, sizeof *cl);
-    if (cl == NULL)
-        return mc__nomem(ctx, "creating a classification layer");
-    st = mc__layer_init(&cl->base, ctx, &classification_vtable, opts->name, 1, NULL);
-    if (st != MC_OK) {
-        mc_free(ctx, cl);
+    mc_layer *base = NULL;
+    st = mc__layer_new(ctx, sizeof(classification), &classification_vtable, opts->name, 1, NULL,
+                       "creating a classification layer", &base);
+    if (st != MC_OK)
         return st;
-    }
+    classification *cl = (classification *)base;
     cl->loss = NAN;
     if (opts->classes != NULL) {
         cl->classes = copy_classes(ctx, opts->classes, opts->num_classes);
@@ -234,21 +232,6 @@ static void classification_backward(mc_layer *self, const mc_tensor *in, int n_i
         for (size_t i = 0; i < (size_t)N * (size_t)K; i++)
             din[0].data[i] = NAN;
     }
-}
-
-static mc_param *classification_param(mc_layer *self, int i)
-{
-    (void)self;
-    (void)i;
-    return NULL;
-}
-
-static mc_tensor *classification_buffer(mc_layer *self, int i, const char **name)
-{
-    (void)self;
-    (void)i;
-    (void)name;
-    return NULL;
 }
 
 static void classification_describe(const mc_layer *self, mc_text *t, mc_describe what)
@@ -382,8 +365,8 @@ static const mc_layer_vtable classification_vtable = {
     .setup = classification_setup,
     .forward = classification_forward,
     .backward = classification_backward,
-    .param = classification_param,
-    .buffer = classification_buffer,
+    .param = mc__no_param,
+    .buffer = mc__no_buffer,
     .describe = classification_describe,
     .destroy = classification_destroy,
 };

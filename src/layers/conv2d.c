@@ -7,7 +7,6 @@
 #include <minicnn/conv2d.h>
 
 #include "../blas.h"
-#include "../internal.h"
 #include "weighted.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
@@ -231,18 +230,6 @@ mc_conv2d_options mc_conv2d_default(int filter_h, int filter_w, int num_filters)
     return o;
 }
 
-static mc__weighted_options weighted_options(const mc_conv2d_options *o)
-{
-    mc__weighted_options w;
-    w.weights_initializer = &o->weights_initializer;
-    w.bias_initializer = &o->bias_initializer;
-    w.weight_learn_rate_factor = o->weight_learn_rate_factor;
-    w.bias_learn_rate_factor = o->bias_learn_rate_factor;
-    w.weight_l2_factor = o->weight_l2_factor;
-    w.bias_l2_factor = o->bias_l2_factor;
-    return w;
-}
-
 static mc_status check_pair(mc_ctx *ctx, const char *label, const char *option, const int v[2])
 {
     if (v[0] >= 1 && v[1] >= 1)
@@ -253,8 +240,8 @@ static mc_status check_pair(mc_ctx *ctx, const char *label, const char *option, 
 
 /* Checks every option; on success *num_channels is NumChannels (0 for 'auto'), taken from
  * the initial Weights when they are given and NumChannels is 'auto'. */
-static mc_status validate(mc_ctx *ctx, const mc_conv2d_options *o, const char *label,
-                          int *num_channels)
+static mc_status validate(mc_ctx *ctx, const mc_conv2d_options *o, const mc__weighted_options *wo,
+                          const char *label, int *num_channels)
 {
     mc_status st = check_pair(ctx, label, "FilterSize", o->filter_size);
     if (st == MC_OK && o->num_filters < 1)
@@ -283,9 +270,8 @@ static mc_status validate(mc_ctx *ctx, const mc_conv2d_options *o, const char *l
                            label, o->num_filters, o->filter_size[0], o->filter_size[1],
                            o->num_channels > 0 ? o->num_channels : 1, INT_MAX);
     /* Sizes first, so that no value is read past a length that cannot be right. */
-    *num_channels = o->num_channels;
+    const size_t per = (size_t)per_channel;
     if (o->weights != NULL && o->weights_len > 0) {
-        const size_t per = (size_t)per_channel;
         if (o->num_channels > 0 && o->weights_len != per * (size_t)o->num_channels)
             return mc_ctx_fail(ctx, MC_ERR_SHAPE,
                                "%s: the initial Weights has %zu elements but %dx%dx%dx%d = "
@@ -298,21 +284,13 @@ static mc_status validate(mc_ctx *ctx, const mc_conv2d_options *o, const char *l
                                "%dx%dx%d = %zu (FilterSize x NumFilters)",
                                label, o->weights_len, o->filter_size[0], o->filter_size[1],
                                o->num_filters, per);
-        if (o->weights_len > (size_t)INT_MAX)
-            return mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                               "%s: the initial Weights has %zu elements; at most %d are "
-                               "supported",
-                               label, o->weights_len, INT_MAX);
-        *num_channels = (int)(o->weights_len / per);
     }
-    if (o->bias != NULL && o->bias_len > 0 && o->bias_len != (size_t)o->num_filters)
-        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                           "%s: the initial Bias has %zu elements but NumFilters is %d", label,
-                           o->bias_len, o->num_filters);
-    st = mc__weighted_check_values(ctx, label, "Weights", o->weights, o->weights_len);
-    if (st == MC_OK)
-        st = mc__weighted_check_values(ctx, label, "Bias", o->bias, o->bias_len);
-    return st;
+    st = mc__weighted_check_values(ctx, label, wo, o->num_filters, "NumFilters");
+    if (st != MC_OK)
+        return st;
+    *num_channels =
+        o->weights != NULL && o->weights_len > 0 ? (int)(o->weights_len / per) : o->num_channels;
+    return MC_OK;
 }
 
 /* MATLAB's size of Weights, KH x KW x C x F, and of Bias, 1 x 1 x F. */
@@ -345,22 +323,18 @@ mc_status mc_conv2d_create(mc_ctx *ctx, const mc_conv2d_options *opts, mc_layer 
     char label[MC__LABEL_CAP];
     mc__label(label, sizeof label, opts->name, conv2d_vtable.kind);
     int num_channels = 0;
-    mc_status st = validate(ctx, opts, label, &num_channels);
-    const mc__weighted_options wo = weighted_options(opts);
+    const mc__weighted_options wo = MC__WEIGHTED_OPTIONS(opts);
+    mc_status st = validate(ctx, opts, &wo, label, &num_channels);
     mc__init weights_init, bias_init;
     if (st == MC_OK)
         st = mc__weighted_resolve(ctx, label, &wo, &weights_init, &bias_init);
+    mc_layer *base = NULL;
+    if (st == MC_OK)
+        st = mc__layer_new(ctx, sizeof(conv2d), &conv2d_vtable, opts->name, 1, NULL,
+                           "creating a convolution layer", &base);
     if (st != MC_OK)
         return st;
-
-    conv2d *cv = mc__calloc(ctx, 1, sizeof *cv);
-    if (cv == NULL)
-        return mc__nomem(ctx, "creating a convolution layer");
-    st = mc__layer_init(&cv->base, ctx, &conv2d_vtable, opts->name, 1, NULL);
-    if (st != MC_OK) {
-        mc_free(ctx, cv);
-        return st;
-    }
+    conv2d *cv = (conv2d *)base;
     cv->filter[0] = opts->filter_size[0];
     cv->filter[1] = opts->filter_size[1];
     cv->num_filters = opts->num_filters;
@@ -372,37 +346,17 @@ mc_status mc_conv2d_create(mc_ctx *ctx, const mc_conv2d_options *opts, mc_layer 
     cv->num_channels = num_channels;
     cv->weights_init = weights_init;
     cv->bias_init = bias_init;
-    mc__weighted_params(&cv->weights, &cv->bias, &wo);
-    if (opts->weights != NULL) {
-        const mc_shape storage = weights_storage(cv, num_channels);
-        const mc_shape size = weights_size(cv, num_channels);
-        st = mc__param_set_values(ctx, &cv->weights, opts->weights, opts->weights_len, &storage,
-                                  &size);
-    }
-    if (st == MC_OK && opts->bias != NULL) {
-        const mc_shape storage = mc_shape_make(1, &cv->num_filters), size = bias_size(cv);
-        st = mc__param_set_values(ctx, &cv->bias, opts->bias, opts->bias_len, &storage, &size);
-    }
+    const mc_shape w_storage = weights_storage(cv, num_channels);
+    const mc_shape w_size = weights_size(cv, num_channels);
+    const mc_shape b_storage = mc_shape_make(1, &cv->num_filters), b_size = bias_size(cv);
+    st = mc__weighted_init_params(ctx, &cv->weights, &cv->bias, &wo, &w_storage, &w_size,
+                                  &b_storage, &b_size);
     if (st != MC_OK) {
-        if (st == MC_ERR_NOMEM)
-            mc__nomem(ctx, "copying the initial Weights and Bias");
         mc_layer_destroy(&cv->base);
         return st;
     }
     *out = &cv->base;
     return MC_OK;
-}
-
-/* 'same' padding along one dimension of length L: the output has ceil(L / S) positions and
- * the total padding that needs is split with the odd one at the end (bottom or right). */
-static void same_padding(int L, int S, long long extent, int *before, int *after)
-{
-    const long long O = ((long long)L + S - 1) / S;
-    long long total = (O - 1) * S + extent - L;
-    if (total < 0)
-        total = 0;
-    *before = (int)(total / 2);
-    *after = (int)(total - total / 2);
 }
 
 static const char *kind_name(mc_data_kind kind)
@@ -435,9 +389,9 @@ static mc_status conv2d_setup(mc_layer *self, const mc_shape *in, int n_in, mc_s
                            label, dims, kind_name(kind));
     }
     const int N = in[0].dims[0], C = in[0].dims[1], H = in[0].dims[2], W = in[0].dims[3];
-    if (cv->num_channels > 0 && cv->num_channels != C)
-        return mc_ctx_fail(ctx, MC_ERR_SHAPE, "%s: NumChannels is %d but the input has %d channels",
-                           label, cv->num_channels, C);
+    mc_status st = mc__check_num_channels(ctx, label, cv->num_channels, C);
+    if (st != MC_OK)
+        return st;
     const int KH = cv->filter[0], KW = cv->filter[1];
     const long long eh = (long long)(KH - 1) * cv->dilation[0] + 1;
     const long long ew = (long long)(KW - 1) * cv->dilation[1] + 1;
@@ -448,8 +402,8 @@ static mc_status conv2d_setup(mc_layer *self, const mc_shape *in, int n_in, mc_s
                            label, KH, KW, cv->dilation[0], cv->dilation[1], eh, ew, INT_MAX);
     int pad[4];
     if (cv->same) {
-        same_padding(H, cv->stride[0], eh, &pad[0], &pad[1]);
-        same_padding(W, cv->stride[1], ew, &pad[2], &pad[3]);
+        mc__same_padding(H, cv->stride[0], eh, &pad[0], &pad[1]);
+        mc__same_padding(W, cv->stride[1], ew, &pad[2], &pad[3]);
     } else {
         memcpy(pad, cv->padding, sizeof pad);
     }
@@ -470,9 +424,8 @@ static mc_status conv2d_setup(mc_layer *self, const mc_shape *in, int n_in, mc_s
                            "(output %lldx%lld) is too large",
                            label, H, W, C, cv->num_filters, KH, KW, OH, OW);
     const mc_shape w_storage = weights_storage(cv, C), w_size = weights_size(cv, C);
-    mc_status st =
-        mc__param_prepare(ctx, label, &cv->weights, &cv->weights_init, "WeightsInitializer",
-                          &w_storage, &w_size, K, (double)KH * KW * cv->num_filters);
+    st = mc__param_prepare(ctx, label, &cv->weights, &cv->weights_init, "WeightsInitializer",
+                           &w_storage, &w_size, K, (double)KH * KW * cv->num_filters);
     const mc_shape b_storage = mc_shape_make(1, &cv->num_filters), b_size = bias_size(cv);
     if (st != MC_OK)
         return st;
@@ -543,14 +496,6 @@ static mc_param *conv2d_param(mc_layer *self, int i)
     return i == 0 ? &cv->weights : i == 1 ? &cv->bias : NULL;
 }
 
-static mc_tensor *conv2d_buffer(mc_layer *self, int i, const char **name)
-{
-    (void)self;
-    (void)i;
-    (void)name;
-    return NULL;
-}
-
 static void conv2d_describe(const mc_layer *self, mc_text *t, mc_describe what)
 {
     const conv2d *cv = (const conv2d *)self;
@@ -575,13 +520,10 @@ static void conv2d_describe(const mc_layer *self, mc_text *t, mc_describe what)
     mc_text_printf(t, "  Convolution2DLayer with properties:\n\n");
     mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
     if (what == MC_DESCRIBE_ALL)
-        mc__weighted_describe_io(t, w);
+        mc__describe_io(t, w);
     mc_text_printf(t, "\n   Hyperparameters\n");
     mc_text_printf(t, "%*s: [%d %d]\n", w, "FilterSize", cv->filter[0], cv->filter[1]);
-    if (cv->num_channels > 0)
-        mc_text_printf(t, "%*s: %d\n", w, "NumChannels", cv->num_channels);
-    else
-        mc_text_printf(t, "%*s: 'auto'\n", w, "NumChannels");
+    mc__describe_count(t, w, "NumChannels", cv->num_channels);
     mc_text_printf(t, "%*s: %d\n", w, "NumFilters", cv->num_filters);
     mc_text_printf(t, "%*s: [%d %d]\n", w, "Stride", cv->stride[0], cv->stride[1]);
     mc_text_printf(t, "%*s: [%d %d]\n", w, "DilationFactor", cv->dilation[0], cv->dilation[1]);
@@ -589,16 +531,13 @@ static void conv2d_describe(const mc_layer *self, mc_text *t, mc_describe what)
     mc_text_printf(t, "%*s: [%d %d %d %d]\n", w, "PaddingSize", cv->padding[0], cv->padding[1],
                    cv->padding[2], cv->padding[3]);
     mc_text_printf(t, "%*s: 0\n", w, "PaddingValue");
-    mc_text_printf(t, "\n   Learnable Parameters\n%*s: ", w, "Weights");
-    mc__describe_param(t, &cv->weights);
-    mc_text_printf(t, "\n%*s: ", w, "Bias");
-    mc__describe_param(t, &cv->bias);
-    mc_text_printf(t, "\n");
+    mc__describe_learnables(t, w, &cv->weights, &cv->bias);
     if (what == MC_DESCRIBE_PROPERTIES) {
         mc_text_printf(t, "\n  Show all properties\n");
         return;
     }
-    mc__weighted_describe(t, w, &cv->weights_init, &cv->bias_init, &cv->weights, &cv->bias);
+    mc__describe_learning(t, w, &cv->weights, "Weight", &cv->weights_init, &cv->bias, "Bias",
+                          &cv->bias_init);
 }
 
 static const mc_layer_vtable conv2d_vtable = {
@@ -611,7 +550,7 @@ static const mc_layer_vtable conv2d_vtable = {
     .forward = conv2d_forward,
     .backward = conv2d_backward,
     .param = conv2d_param,
-    .buffer = conv2d_buffer,
+    .buffer = mc__no_buffer,
     .describe = conv2d_describe,
     .destroy = conv2d_destroy,
 };

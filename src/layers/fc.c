@@ -7,7 +7,6 @@
 #include <minicnn/conv2d.h>
 
 #include "../blas.h"
-#include "../internal.h"
 #include "weighted.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
@@ -114,21 +113,10 @@ mc_fc_options mc_fc_default(int output_size)
     return o;
 }
 
-static mc__weighted_options weighted_options(const mc_fc_options *o)
-{
-    mc__weighted_options w;
-    w.weights_initializer = &o->weights_initializer;
-    w.bias_initializer = &o->bias_initializer;
-    w.weight_learn_rate_factor = o->weight_learn_rate_factor;
-    w.bias_learn_rate_factor = o->bias_learn_rate_factor;
-    w.weight_l2_factor = o->weight_l2_factor;
-    w.bias_l2_factor = o->bias_l2_factor;
-    return w;
-}
-
 /* Checks every option; on success *input_size is InputSize (0 for 'auto'), taken from the
  * initial Weights when they are given and InputSize is 'auto'. */
-static mc_status validate(mc_ctx *ctx, const mc_fc_options *o, const char *label, int *input_size)
+static mc_status validate(mc_ctx *ctx, const mc_fc_options *o, const mc__weighted_options *wo,
+                          const char *label, int *input_size)
 {
     if (o->output_size < 1)
         return mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: OutputSize must be a positive integer, not %d",
@@ -143,7 +131,6 @@ static mc_status validate(mc_ctx *ctx, const mc_fc_options *o, const char *label
                            "%s: InputSize %d and OutputSize %d make more than %d weights", label,
                            o->input_size, o->output_size, INT_MAX);
     /* Sizes first, so that no value is read past a length that cannot be right. */
-    *input_size = o->input_size;
     const size_t K = (size_t)o->output_size;
     if (o->weights != NULL && o->weights_len > 0) {
         if (o->input_size > 0 && o->weights_len != K * (size_t)o->input_size)
@@ -157,21 +144,13 @@ static mc_status validate(mc_ctx *ctx, const mc_fc_options *o, const char *label
                                "%s: the initial Weights has %zu elements, not a multiple of "
                                "OutputSize %d",
                                label, o->weights_len, o->output_size);
-        if (o->weights_len > (size_t)INT_MAX)
-            return mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                               "%s: the initial Weights has %zu elements; at most %d are "
-                               "supported",
-                               label, o->weights_len, INT_MAX);
-        *input_size = (int)(o->weights_len / K);
     }
-    if (o->bias != NULL && o->bias_len > 0 && o->bias_len != K)
-        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                           "%s: the initial Bias has %zu elements but OutputSize is %d", label,
-                           o->bias_len, o->output_size);
-    mc_status st = mc__weighted_check_values(ctx, label, "Weights", o->weights, o->weights_len);
-    if (st == MC_OK)
-        st = mc__weighted_check_values(ctx, label, "Bias", o->bias, o->bias_len);
-    return st;
+    mc_status st = mc__weighted_check_values(ctx, label, wo, o->output_size, "OutputSize");
+    if (st != MC_OK)
+        return st;
+    *input_size =
+        o->weights != NULL && o->weights_len > 0 ? (int)(o->weights_len / K) : o->input_size;
+    return MC_OK;
 }
 
 /* MATLAB's sizes: Weights K x D, Bias K x 1; stored (K, D) and (K). */
@@ -198,38 +177,27 @@ mc_status mc_fc_create(mc_ctx *ctx, const mc_fc_options *opts, mc_layer **out)
     char label[MC__LABEL_CAP];
     mc__label(label, sizeof label, opts->name, fc_vtable.kind);
     int input_size = 0;
-    mc_status st = validate(ctx, opts, label, &input_size);
-    const mc__weighted_options wo = weighted_options(opts);
+    const mc__weighted_options wo = MC__WEIGHTED_OPTIONS(opts);
+    mc_status st = validate(ctx, opts, &wo, label, &input_size);
     mc__init weights_init, bias_init;
     if (st == MC_OK)
         st = mc__weighted_resolve(ctx, label, &wo, &weights_init, &bias_init);
+    mc_layer *base = NULL;
+    if (st == MC_OK)
+        st = mc__layer_new(ctx, sizeof(fc), &fc_vtable, opts->name, 1, NULL,
+                           "creating a fully connected layer", &base);
     if (st != MC_OK)
         return st;
-
-    fc *l = mc__calloc(ctx, 1, sizeof *l);
-    if (l == NULL)
-        return mc__nomem(ctx, "creating a fully connected layer");
-    st = mc__layer_init(&l->base, ctx, &fc_vtable, opts->name, 1, NULL);
-    if (st != MC_OK) {
-        mc_free(ctx, l);
-        return st;
-    }
+    fc *l = (fc *)base;
     l->output_size = opts->output_size;
     l->input_size = input_size;
     l->weights_init = weights_init;
     l->bias_init = bias_init;
-    mc__weighted_params(&l->weights, &l->bias, &wo);
-    if (opts->weights != NULL) {
-        const mc_shape size = weights_size(l, input_size);
-        st = mc__param_set_values(ctx, &l->weights, opts->weights, opts->weights_len, &size, &size);
-    }
-    if (st == MC_OK && opts->bias != NULL) {
-        const mc_shape storage = mc_shape_make(1, &l->output_size), size = bias_size(l);
-        st = mc__param_set_values(ctx, &l->bias, opts->bias, opts->bias_len, &storage, &size);
-    }
+    const mc_shape w_size = weights_size(l, input_size);
+    const mc_shape b_storage = mc_shape_make(1, &l->output_size), b_size = bias_size(l);
+    st = mc__weighted_init_params(ctx, &l->weights, &l->bias, &wo, &w_size, &w_size, &b_storage,
+                                  &b_size);
     if (st != MC_OK) {
-        if (st == MC_ERR_NOMEM)
-            mc__nomem(ctx, "copying the initial Weights and Bias");
         mc_layer_destroy(&l->base);
         return st;
     }
@@ -328,14 +296,6 @@ static mc_param *fc_param(mc_layer *self, int i)
     return i == 0 ? &l->weights : i == 1 ? &l->bias : NULL;
 }
 
-static mc_tensor *fc_buffer(mc_layer *self, int i, const char **name)
-{
-    (void)self;
-    (void)i;
-    (void)name;
-    return NULL;
-}
-
 static void fc_describe(const mc_layer *self, mc_text *t, mc_describe what)
 {
     const fc *l = (const fc *)self;
@@ -348,23 +308,17 @@ static void fc_describe(const mc_layer *self, mc_text *t, mc_describe what)
     mc_text_printf(t, "  FullyConnectedLayer with properties:\n\n");
     mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
     if (what == MC_DESCRIBE_ALL)
-        mc__weighted_describe_io(t, w);
+        mc__describe_io(t, w);
     mc_text_printf(t, "\n   Hyperparameters\n");
-    if (l->input_size > 0)
-        mc_text_printf(t, "%*s: %d\n", w, "InputSize", l->input_size);
-    else
-        mc_text_printf(t, "%*s: 'auto'\n", w, "InputSize");
+    mc__describe_count(t, w, "InputSize", l->input_size);
     mc_text_printf(t, "%*s: %d\n", w, "OutputSize", l->output_size);
-    mc_text_printf(t, "\n   Learnable Parameters\n%*s: ", w, "Weights");
-    mc__describe_param(t, &l->weights);
-    mc_text_printf(t, "\n%*s: ", w, "Bias");
-    mc__describe_param(t, &l->bias);
-    mc_text_printf(t, "\n");
+    mc__describe_learnables(t, w, &l->weights, &l->bias);
     if (what == MC_DESCRIBE_PROPERTIES) {
         mc_text_printf(t, "\n  Show all properties\n");
         return;
     }
-    mc__weighted_describe(t, w, &l->weights_init, &l->bias_init, &l->weights, &l->bias);
+    mc__describe_learning(t, w, &l->weights, "Weight", &l->weights_init, &l->bias, "Bias",
+                          &l->bias_init);
 }
 
 static const mc_layer_vtable fc_vtable = {
@@ -377,7 +331,7 @@ static const mc_layer_vtable fc_vtable = {
     .forward = fc_forward,
     .backward = fc_backward,
     .param = fc_param,
-    .buffer = fc_buffer,
+    .buffer = mc__no_buffer,
     .describe = fc_describe,
     .destroy = fc_destroy,
 };

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../internal.h"
+#include "norm.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -201,56 +201,9 @@ static mc_status groups_for(const groupnorm *gn, const char *label, int C, int *
     return MC_OK;
 }
 
-/* MATLAB's size of Scale and Offset for input of the given kind. */
-static mc_shape param_size(mc_data_kind kind, int C)
+static mc_status validate(mc_ctx *ctx, const mc_groupnorm_options *o, const mc__norm_options *no,
+                          const char *label)
 {
-    mc_shape s;
-    memset(&s, 0, sizeof s);
-    switch (kind) {
-    case MC_DATA_IMAGE3D:
-        s.ndim = 4;
-        s.dims[0] = s.dims[1] = s.dims[2] = 1;
-        s.dims[3] = C;
-        break;
-    case MC_DATA_FEATURE:
-    case MC_DATA_SEQUENCE:
-        s.ndim = 2;
-        s.dims[0] = C;
-        s.dims[1] = 1;
-        break;
-    default:
-        s.ndim = 3;
-        s.dims[0] = s.dims[1] = 1;
-        s.dims[2] = C;
-        break;
-    }
-    return s;
-}
-
-static mc_status check_initial_values(mc_ctx *ctx, const char *label, const char *what,
-                                      const float *v, size_t len, int num_channels)
-{
-    if (v == NULL)
-        return MC_OK;
-    if (len == 0)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: the initial %s is given with 0 elements; pass NULL for empty",
-                           label, what);
-    if (num_channels > 0 && len != (size_t)num_channels)
-        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                           "%s: the initial %s has %zu elements but NumChannels is %d", label,
-                           what, len, num_channels);
-    for (size_t i = 0; i < len; i++)
-        if (!isfinite(v[i]))
-            return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                               "%s: the initial %s has the non-finite value %g at element %zu",
-                               label, what, (double)v[i], i + 1);
-    return MC_OK;
-}
-
-static mc_status validate(mc_ctx *ctx, const mc_groupnorm_options *o, const char *label)
-{
-    mc_status st = MC_OK;
     if (o->groups_mode != MC_GROUPS_COUNT && o->groups_mode != MC_GROUPS_ALL_CHANNELS &&
         o->groups_mode != MC_GROUPS_CHANNEL_WISE)
         return mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: unknown groups mode %d", label,
@@ -260,14 +213,9 @@ static mc_status validate(mc_ctx *ctx, const mc_groupnorm_options *o, const char
                            "%s: the number of groups must be a positive integer, "
                            "\"all-channels\" or \"channel-wise\", not %d",
                            label, o->num_groups);
-    if (!isfinite(o->epsilon) || o->epsilon < 1e-5)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: Epsilon must be a finite number of at least 1e-05, not %g",
-                           label, o->epsilon);
-    if (o->num_channels < 0)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: NumChannels must be 'auto' (0) or a positive integer, not %d",
-                           label, o->num_channels);
+    mc_status st = mc__norm_check_epsilon_channels(ctx, label, no);
+    if (st != MC_OK)
+        return st;
     if (o->num_channels > 0 && o->groups_mode == MC_GROUPS_COUNT) {
         if (o->num_groups > o->num_channels)
             return mc_ctx_fail(ctx, MC_ERR_INVALID,
@@ -278,39 +226,18 @@ static mc_status validate(mc_ctx *ctx, const mc_groupnorm_options *o, const char
                                "%s: the number of groups (%d) must divide NumChannels (%d)",
                                label, o->num_groups, o->num_channels);
     }
-    const struct {
-        const char *option;
-        double value;
-    } factors[] = {
-        {"ScaleLearnRateFactor", o->scale_learn_rate_factor},
-        {"OffsetLearnRateFactor", o->offset_learn_rate_factor},
-        {"ScaleL2Factor", o->scale_l2_factor},
-        {"OffsetL2Factor", o->offset_l2_factor},
-    };
-    for (size_t i = 0; st == MC_OK && i < sizeof factors / sizeof factors[0]; i++)
-        st = mc__check_factor(ctx, label, factors[i].option, factors[i].value);
+    st = mc__norm_check_factors(ctx, label, no);
     if (st == MC_OK)
-        st = check_initial_values(ctx, label, "Scale", o->scale, o->scale_len, o->num_channels);
+        st = mc__check_initial_values(ctx, label, "Scale", o->scale, o->scale_len, "NumChannels",
+                                      o->num_channels);
     if (st == MC_OK)
-        st = check_initial_values(ctx, label, "Offset", o->offset, o->offset_len,
-                                  o->num_channels);
+        st = mc__check_initial_values(ctx, label, "Offset", o->offset, o->offset_len, "NumChannels",
+                                      o->num_channels);
     if (st == MC_OK && o->scale != NULL && o->offset != NULL && o->scale_len != o->offset_len)
         st = mc_ctx_fail(ctx, MC_ERR_SHAPE,
                          "%s: the initial Scale has %zu elements but the initial Offset has %zu",
                          label, o->scale_len, o->offset_len);
     return st;
-}
-
-/* Copies explicit initial values (sized 1x1xlen until the input kind is known). */
-static mc_status set_initial(mc_ctx *ctx, mc_param *p, const float *v, size_t len)
-{
-    if (v == NULL)
-        return MC_OK;
-    if (len > (size_t)0x7fffffff)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID, "an initial value has too many elements");
-    const mc_shape storage = mc_shape_make(1, (const int[]){(int)len});
-    const mc_shape size = param_size(MC_DATA_IMAGE2D, (int)len);
-    return mc__param_set_values(ctx, p, v, len, &storage, &size);
 }
 
 static void groupnorm_destroy(mc_layer *self)
@@ -328,27 +255,18 @@ mc_status mc_groupnorm_create(mc_ctx *ctx, const mc_groupnorm_options *opts, mc_
     *out = NULL;
     char label[MC__LABEL_CAP];
     mc__label(label, sizeof label, opts->name, groupnorm_vtable.kind);
-    mc_status st = validate(ctx, opts, label);
+    const mc__norm_options no = MC__NORM_OPTIONS(opts);
+    mc_status st = validate(ctx, opts, &no, label);
     mc__init scale_init, offset_init;
     if (st == MC_OK)
-        st = mc__init_resolve(ctx, label, "ScaleInitializer", &opts->scale_initializer,
-                              MC__INIT_ONES | MC__INIT_ZEROS | MC__INIT_NARROW_NORMAL,
-                              MC__INIT_ONES, &scale_init);
+        st = mc__norm_resolve(ctx, label, &no, &scale_init, &offset_init);
+    mc_layer *base = NULL;
     if (st == MC_OK)
-        st = mc__init_resolve(ctx, label, "OffsetInitializer", &opts->offset_initializer,
-                              MC__INIT_ONES | MC__INIT_ZEROS | MC__INIT_NARROW_NORMAL,
-                              MC__INIT_ZEROS, &offset_init);
+        st = mc__layer_new(ctx, sizeof(groupnorm), &groupnorm_vtable, opts->name, 1, NULL,
+                           "creating a group normalization layer", &base);
     if (st != MC_OK)
         return st;
-
-    groupnorm *gn = mc__calloc(ctx, 1, sizeof *gn);
-    if (gn == NULL)
-        return mc__nomem(ctx, "creating a group normalization layer");
-    st = mc__layer_init(&gn->base, ctx, &groupnorm_vtable, opts->name, 1, NULL);
-    if (st != MC_OK) {
-        mc_free(ctx, gn);
-        return st;
-    }
+    groupnorm *gn = (groupnorm *)base;
     gn->groups_mode = opts->groups_mode;
     gn->num_groups = opts->groups_mode == MC_GROUPS_COUNT ? opts->num_groups : 0;
     gn->groups = opts->groups_mode == MC_GROUPS_COUNT          ? opts->num_groups
@@ -358,15 +276,7 @@ mc_status mc_groupnorm_create(mc_ctx *ctx, const mc_groupnorm_options *opts, mc_
     gn->num_channels = opts->num_channels;
     gn->scale_init = scale_init;
     gn->offset_init = offset_init;
-    gn->scale.name = "Scale";
-    gn->scale.lr_factor = opts->scale_learn_rate_factor;
-    gn->scale.l2_factor = opts->scale_l2_factor;
-    gn->offset.name = "Offset";
-    gn->offset.lr_factor = opts->offset_learn_rate_factor;
-    gn->offset.l2_factor = opts->offset_l2_factor;
-    st = set_initial(ctx, &gn->scale, opts->scale, opts->scale_len);
-    if (st == MC_OK)
-        st = set_initial(ctx, &gn->offset, opts->offset, opts->offset_len);
+    st = mc__norm_init_params(ctx, &gn->scale, &gn->offset, &no);
     if (st != MC_OK) {
         if (st == MC_ERR_NOMEM)
             mc__nomem(ctx, "copying the initial Scale and Offset");
@@ -375,18 +285,6 @@ mc_status mc_groupnorm_create(mc_ctx *ctx, const mc_groupnorm_options *opts, mc_
     }
     *out = &gn->base;
     return MC_OK;
-}
-
-/* Readies Scale or Offset for C channels, wording the mismatch of explicit values. */
-static mc_status prepare_param(mc_ctx *ctx, const char *label, mc_param *p, const mc__init *init,
-                               const char *option, mc_data_kind kind, int C)
-{
-    if (p->value.data != NULL && mc_tensor_numel(&p->value) != (size_t)C)
-        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                           "%s: %s has %zu elements but the input has %d channels", label,
-                           p->name, mc_tensor_numel(&p->value), C);
-    const mc_shape storage = mc_shape_make(1, &C), size = param_size(kind, C);
-    return mc__param_prepare(ctx, label, p, init, option, &storage, &size, 0.0, 0.0);
 }
 
 static mc_status groupnorm_setup(mc_layer *self, const mc_shape *in, int n_in, mc_shape *out)
@@ -398,18 +296,13 @@ static mc_status groupnorm_setup(mc_layer *self, const mc_shape *in, int n_in, m
     mc__layer_label(self, label, sizeof label);
     const int N = in[0].dims[0];
     const int C = in[0].dims[1];
-    if (gn->num_channels > 0 && gn->num_channels != C)
-        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                           "%s: NumChannels is %d but the input has %d channels", label,
-                           gn->num_channels, C);
     int G = 0;
-    mc_status st = groups_for(gn, label, C, &G);
-    if (st != MC_OK)
-        return st;
-    const mc_data_kind kind = mc_shape_kind(&in[0]);
-    st = prepare_param(ctx, label, &gn->offset, &gn->offset_init, "OffsetInitializer", kind, C);
+    mc_status st = mc__check_num_channels(ctx, label, gn->num_channels, C);
     if (st == MC_OK)
-        st = prepare_param(ctx, label, &gn->scale, &gn->scale_init, "ScaleInitializer", kind, C);
+        st = groups_for(gn, label, C, &G);
+    if (st == MC_OK)
+        st = mc__norm_prepare(ctx, label, &gn->scale, &gn->scale_init, &gn->offset,
+                              &gn->offset_init, mc_shape_kind(&in[0]), C);
     if (st != MC_OK)
         return st;
     const size_t need = (size_t)N * (size_t)G;
@@ -433,15 +326,6 @@ static mc_status groupnorm_setup(mc_layer *self, const mc_shape *in, int n_in, m
     return MC_OK;
 }
 
-/* S: the product of the dimensions after (N, C). */
-static size_t positions(const mc_shape *s)
-{
-    size_t S = 1;
-    for (int d = 2; d < s->ndim; d++)
-        S *= (size_t)s->dims[d];
-    return S;
-}
-
 static void groupnorm_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tensor *out,
                               mc_mode mode)
 {
@@ -449,9 +333,9 @@ static void groupnorm_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_
     (void)mode; /* no running statistics: both modes compute the same */
     groupnorm *gn = (groupnorm *)self;
     const mc_shape *s = &in[0].shape;
-    mc_groupnorm_forward_kernel(in[0].data, out->data, gn->scale.value.data,
-                                gn->offset.value.data, gn->mean, gn->rstd, s->dims[0],
-                                s->dims[1], positions(s), gn->groups, gn->epsilon);
+    mc_groupnorm_forward_kernel(in[0].data, out->data, gn->scale.value.data, gn->offset.value.data,
+                                gn->mean, gn->rstd, s->dims[0], s->dims[1], mc__positions(s),
+                                gn->groups, gn->epsilon);
 }
 
 static void groupnorm_backward(mc_layer *self, const mc_tensor *in, int n_in,
@@ -461,10 +345,9 @@ static void groupnorm_backward(mc_layer *self, const mc_tensor *in, int n_in,
     (void)out;
     groupnorm *gn = (groupnorm *)self;
     const mc_shape *s = &in[0].shape;
-    mc_groupnorm_backward_kernel(in[0].data, dout->data, gn->scale.value.data, gn->mean,
-                                 gn->rstd, din[0].data, gn->scale.grad.data,
-                                 gn->offset.grad.data, s->dims[0], s->dims[1], positions(s),
-                                 gn->groups);
+    mc_groupnorm_backward_kernel(in[0].data, dout->data, gn->scale.value.data, gn->mean, gn->rstd,
+                                 din[0].data, gn->scale.grad.data, gn->offset.grad.data, s->dims[0],
+                                 s->dims[1], mc__positions(s), gn->groups);
 }
 
 static mc_param *groupnorm_param(mc_layer *self, int i)
@@ -472,16 +355,6 @@ static mc_param *groupnorm_param(mc_layer *self, int i)
     groupnorm *gn = (groupnorm *)self;
     return i == 0 ? &gn->offset : i == 1 ? &gn->scale : NULL;
 }
-
-static mc_tensor *groupnorm_buffer(mc_layer *self, int i, const char **name)
-{
-    (void)self;
-    (void)i;
-    (void)name;
-    return NULL;
-}
-
-
 
 static void describe_groups(const groupnorm *gn, mc_text *t)
 {
@@ -498,14 +371,6 @@ static void describe_groups(const groupnorm *gn, mc_text *t)
     }
 }
 
-static void describe_initializer(mc_text *t, const mc__init *init)
-{
-    if (init->kind == MC__INIT_FUNCTION)
-        mc_text_printf(t, "[function_handle]");
-    else
-        mc_text_printf(t, "'%s'", mc__init_name(init->kind));
-}
-
 static void groupnorm_describe(const mc_layer *self, mc_text *t, mc_describe what)
 {
     const groupnorm *gn = (const groupnorm *)self;
@@ -518,45 +383,19 @@ static void groupnorm_describe(const mc_layer *self, mc_text *t, mc_describe wha
     char num[40];
     mc_text_printf(t, "  GroupNormalizationLayer with properties:\n\n");
     mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
-    if (what == MC_DESCRIBE_ALL) {
-        mc_text_printf(t, "%*s: 1\n", w, "NumInputs");
-        mc_text_printf(t, "%*s: {'in'}\n", w, "InputNames");
-        mc_text_printf(t, "%*s: 1\n", w, "NumOutputs");
-        mc_text_printf(t, "%*s: {'out'}\n", w, "OutputNames");
-    }
-    if (gn->num_channels > 0)
-        mc_text_printf(t, "%*s: %d\n", w, "NumChannels", gn->num_channels);
-    else
-        mc_text_printf(t, "%*s: 'auto'\n", w, "NumChannels");
+    if (what == MC_DESCRIBE_ALL)
+        mc__describe_io(t, w);
+    mc__describe_count(t, w, "NumChannels", gn->num_channels);
     mc_text_printf(t, "\n   Hyperparameters\n%*s: ", w, "NumGroups");
     describe_groups(gn, t);
     mc_text_printf(t, "\n%*s: %s\n", w, "Epsilon", mc_format_short(gn->epsilon, num, sizeof num));
-    mc_text_printf(t, "\n   Learnable Parameters\n%*s: ", w, "Offset");
-    mc__describe_param(t, &gn->offset);
-    mc_text_printf(t, "\n%*s: ", w, "Scale");
-    mc__describe_param(t, &gn->scale);
-    mc_text_printf(t, "\n");
+    mc__describe_learnables(t, w, &gn->offset, &gn->scale);
     if (what == MC_DESCRIBE_PROPERTIES) {
         mc_text_printf(t, "\n  Show all properties\n");
         return;
     }
-    mc_text_printf(t, "\n   Parameters and Initialization\n%*s: ", w, "ScaleInitializer");
-    describe_initializer(t, &gn->scale_init);
-    mc_text_printf(t, "\n%*s: ", w, "OffsetInitializer");
-    describe_initializer(t, &gn->offset_init);
-    mc_text_printf(t, "\n\n   Learn Rate and Regularization\n");
-    const struct {
-        const char *name;
-        double value;
-    } factors[] = {
-        {"ScaleLearnRateFactor", gn->scale.lr_factor},
-        {"OffsetLearnRateFactor", gn->offset.lr_factor},
-        {"ScaleL2Factor", gn->scale.l2_factor},
-        {"OffsetL2Factor", gn->offset.l2_factor},
-    };
-    for (size_t i = 0; i < sizeof factors / sizeof factors[0]; i++)
-        mc_text_printf(t, "%*s: %s\n", w, factors[i].name,
-                       mc_format_short(factors[i].value, num, sizeof num));
+    mc__describe_learning(t, w, &gn->scale, "Scale", &gn->scale_init, &gn->offset, "Offset",
+                          &gn->offset_init);
 }
 
 int mc_groupnorm_num_channels(const mc_layer *layer)
@@ -579,7 +418,7 @@ static const mc_layer_vtable groupnorm_vtable = {
     .forward = groupnorm_forward,
     .backward = groupnorm_backward,
     .param = groupnorm_param,
-    .buffer = groupnorm_buffer,
+    .buffer = mc__no_buffer,
     .describe = groupnorm_describe,
     .destroy = groupnorm_destroy,
 };

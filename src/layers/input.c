@@ -8,7 +8,7 @@
 
 #include <minicnn/input.h>
 
-#include "../internal.h"
+#include "common.h"
 
 /* The statistics, in the order of their buffers. */
 enum { STAT_MEAN, STAT_SD, STAT_MIN, STAT_MAX, N_STATS };
@@ -230,14 +230,12 @@ static mc_status create_input(mc_ctx *ctx, const mc_layer_vtable *vt, const char
                               int height, int width, int channels, mc_normalization norm,
                               mc_norm_dimension dim, mc_layer **out)
 {
-    input_layer *il = mc__calloc(ctx, 1, sizeof *il);
-    if (il == NULL)
-        return mc__nomem(ctx, "creating an input layer");
-    mc_status st = mc__layer_init(&il->base, ctx, vt, name, 1, NULL);
-    if (st != MC_OK) {
-        mc_free(ctx, il);
+    mc_layer *base = NULL;
+    mc_status st = mc__layer_new(ctx, sizeof(input_layer), vt, name, 1, NULL,
+                                 "creating an input layer", &base);
+    if (st != MC_OK)
         return st;
-    }
+    input_layer *il = (input_layer *)base;
     il->image = vt == &image_input_vtable;
     il->height = height;
     il->width = width;
@@ -410,13 +408,6 @@ static void input_backward(mc_layer *self, const mc_tensor *in, int n_in, const 
     stat_pointers(il, stat);
     normalize_backward_kernel(dout->data, din[0].data, il->norm, stat, in[0].shape.dims[0],
                               il->groups, il->group_len);
-}
-
-static mc_param *input_param(mc_layer *self, int i)
-{
-    (void)self;
-    (void)i;
-    return NULL;
 }
 
 static mc_tensor *input_buffer(mc_layer *self, int i, const char **name)
@@ -704,7 +695,7 @@ static const mc_layer_vtable image_input_vtable = {
     .setup = input_setup,
     .forward = input_forward,
     .backward = input_backward,
-    .param = input_param,
+    .param = mc__no_param,
     .buffer = input_buffer,
     .describe = input_describe,
     .destroy = input_destroy,
@@ -719,7 +710,7 @@ static const mc_layer_vtable feature_input_vtable = {
     .setup = input_setup,
     .forward = input_forward,
     .backward = input_backward,
-    .param = input_param,
+    .param = mc__no_param,
     .buffer = input_buffer,
     .describe = input_describe,
     .destroy = input_destroy,

@@ -4,7 +4,7 @@
 
 #include <minicnn/layers.h>
 
-#include "../internal.h"
+#include "common.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -125,14 +125,12 @@ mc_status mc_maxpool_create(mc_ctx *ctx, const mc_maxpool_options *opts, mc_laye
     mc_status st = validate(ctx, opts, label);
     if (st != MC_OK)
         return st;
-    maxpool *mp = mc__calloc(ctx, 1, sizeof *mp);
-    if (mp == NULL)
-        return mc__nomem(ctx, "creating a max pooling layer");
-    st = mc__layer_init(&mp->base, ctx, &maxpool_vtable, opts->name, 1, NULL);
-    if (st != MC_OK) {
-        mc_free(ctx, mp);
+    mc_layer *base = NULL;
+    st = mc__layer_new(ctx, sizeof(maxpool), &maxpool_vtable, opts->name, 1, NULL,
+                       "creating a max pooling layer", &base);
+    if (st != MC_OK)
         return st;
-    }
+    maxpool *mp = (maxpool *)base;
     memcpy(mp->pool, opts->pool_size, sizeof mp->pool);
     memcpy(mp->stride, opts->stride, sizeof mp->stride);
     mp->same = opts->padding_same;
@@ -140,18 +138,6 @@ mc_status mc_maxpool_create(mc_ctx *ctx, const mc_maxpool_options *opts, mc_laye
         memcpy(mp->pad, opts->padding, sizeof mp->pad);
     *out = &mp->base;
     return MC_OK;
-}
-
-/* 'same' padding along one dimension of size n: the output has ceil(n / s) positions, and the
- * total padding that needs is split with the extra one at the end (bottom or right). */
-static void same_padding(int n, int pool, int stride, int *before, int *after)
-{
-    const long long out = ((long long)n + stride - 1) / stride;
-    long long total = (out - 1) * stride + pool - n;
-    if (total < 0)
-        total = 0;
-    *before = (int)(total / 2);
-    *after = (int)(total - total / 2);
 }
 
 static mc_status maxpool_setup(mc_layer *self, const mc_shape *in, int n_in, mc_shape *out)
@@ -171,8 +157,8 @@ static mc_status maxpool_setup(mc_layer *self, const mc_shape *in, int n_in, mc_
     const int N = in[0].dims[0], C = in[0].dims[1], H = in[0].dims[2], W = in[0].dims[3];
     int pad[4];
     if (mp->same) {
-        same_padding(H, mp->pool[0], mp->stride[0], &pad[0], &pad[1]);
-        same_padding(W, mp->pool[1], mp->stride[1], &pad[2], &pad[3]);
+        mc__same_padding(H, mp->stride[0], mp->pool[0], &pad[0], &pad[1]);
+        mc__same_padding(W, mp->stride[1], mp->pool[1], &pad[2], &pad[3]);
     } else {
         memcpy(pad, mp->pad, sizeof pad);
     }
@@ -231,22 +217,6 @@ static void maxpool_backward(mc_layer *self, const mc_tensor *in, int n_in, cons
                             (size_t)d[2] * (size_t)d[3], (size_t)o[2] * (size_t)o[3]);
 }
 
-static mc_param *maxpool_param(mc_layer *self, int i)
-{
-    (void)self;
-    (void)i;
-    return NULL;
-}
-
-/* The indices are scratch for backward, not state: no buffers to save. */
-static mc_tensor *maxpool_buffer(mc_layer *self, int i, const char **name)
-{
-    (void)self;
-    (void)i;
-    (void)name;
-    return NULL;
-}
-
 static void maxpool_describe(const mc_layer *self, mc_text *t, mc_describe what)
 {
     const maxpool *mp = (const maxpool *)self;
@@ -265,12 +235,8 @@ static void maxpool_describe(const mc_layer *self, mc_text *t, mc_describe what)
     const int w = 23;
     mc_text_printf(t, "  MaxPooling2DLayer with properties:\n\n");
     mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
-    if (what == MC_DESCRIBE_ALL) {
-        mc_text_printf(t, "%*s: 1\n", w, "NumInputs");
-        mc_text_printf(t, "%*s: {'in'}\n", w, "InputNames");
-        mc_text_printf(t, "%*s: 1\n", w, "NumOutputs");
-        mc_text_printf(t, "%*s: {'out'}\n", w, "OutputNames");
-    }
+    if (what == MC_DESCRIBE_ALL)
+        mc__describe_io(t, w);
     mc_text_printf(t, "\n   Hyperparameters\n");
     mc_text_printf(t, "%*s: [%d %d]\n", w, "PoolSize", mp->pool[0], mp->pool[1]);
     mc_text_printf(t, "%*s: [%d %d]\n", w, "Stride", mp->stride[0], mp->stride[1]);
@@ -297,8 +263,8 @@ static const mc_layer_vtable maxpool_vtable = {
     .setup = maxpool_setup,
     .forward = maxpool_forward,
     .backward = maxpool_backward,
-    .param = maxpool_param,
-    .buffer = maxpool_buffer,
+    .param = mc__no_param,
+    .buffer = mc__no_buffer, /* the indices are scratch for backward, not state to save */
     .describe = maxpool_describe,
     .destroy = maxpool_destroy,
 };

@@ -3,7 +3,7 @@
 
 #include <minicnn/layers.h>
 
-#include "../internal.h"
+#include "common.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -24,19 +24,12 @@ static void relu_backward_kernel(const float *x, const float *dy, float *dx, siz
 
 /* ---- Layer ------------------------------------------------------------------------------ */
 
+/* No state of its own; any input kind is set up as it comes (mc__setup_same_shape). */
 typedef struct relu {
     mc_layer base;
 } relu;
 
 static const mc_layer_vtable relu_vtable;
-
-static mc_status relu_setup(mc_layer *self, const mc_shape *in, int n_in, mc_shape *out)
-{
-    (void)self;
-    (void)n_in;
-    *out = in[0]; /* any input kind */
-    return MC_OK;
-}
 
 static void relu_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tensor *out,
                          mc_mode mode)
@@ -57,59 +50,16 @@ static void relu_backward(mc_layer *self, const mc_tensor *in, int n_in, const m
         relu_backward_kernel(in[0].data, dout->data, din[0].data, mc_tensor_numel(&in[0]));
 }
 
-static mc_param *relu_param(mc_layer *self, int i)
-{
-    (void)self;
-    (void)i;
-    return NULL;
-}
-
-static mc_tensor *relu_buffer(mc_layer *self, int i, const char **name)
-{
-    (void)self;
-    (void)i;
-    (void)name;
-    return NULL;
-}
-
 static void relu_describe(const mc_layer *self, mc_text *t, mc_describe what)
 {
-    if (what == MC_DESCRIBE_SUMMARY) {
-        mc_text_printf(t, "ReLU");
-        return;
-    }
-    /* Property names are right-aligned in one column, as MATLAB does. */
-    const int w = what == MC_DESCRIBE_ALL ? 15 : 8;
-    mc_text_printf(t, "  ReLULayer with properties:\n\n");
-    mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
-    if (what == MC_DESCRIBE_PROPERTIES) {
-        mc_text_printf(t, "\n  Show all properties\n");
-        return;
-    }
-    mc_text_printf(t, "%*s: 1\n", w, "NumInputs");
-    mc_text_printf(t, "%*s: {'in'}\n", w, "InputNames");
-    mc_text_printf(t, "%*s: 1\n", w, "NumOutputs");
-    mc_text_printf(t, "%*s: {'out'}\n", w, "OutputNames");
-}
-
-static void relu_destroy(mc_layer *self)
-{
-    (void)self; /* nothing of its own */
+    mc__describe_plain(self, t, what, "ReLU");
 }
 
 mc_status mc_relu_create(mc_ctx *ctx, const char *name, mc_layer **out)
 {
     *out = NULL;
-    relu *r = mc__calloc(ctx, 1, sizeof *r);
-    if (r == NULL)
-        return mc__nomem(ctx, "creating a ReLU layer");
-    mc_status st = mc__layer_init(&r->base, ctx, &relu_vtable, name, 1, NULL);
-    if (st != MC_OK) {
-        mc_free(ctx, r);
-        return st;
-    }
-    *out = &r->base;
-    return MC_OK;
+    return mc__layer_new(ctx, sizeof(relu), &relu_vtable, name, 1, NULL, "creating a ReLU layer",
+                         out);
 }
 
 static const mc_layer_vtable relu_vtable = {
@@ -118,11 +68,11 @@ static const mc_layer_vtable relu_vtable = {
     .type_label = "ReLU",
     .default_name = "relu",
     .role = MC_ROLE_HIDDEN,
-    .setup = relu_setup,
+    .setup = mc__setup_same_shape,
     .forward = relu_forward,
     .backward = relu_backward,
-    .param = relu_param,
-    .buffer = relu_buffer,
+    .param = mc__no_param,
+    .buffer = mc__no_buffer,
     .describe = relu_describe,
-    .destroy = relu_destroy,
+    .destroy = mc__no_destroy,
 };

@@ -4,7 +4,7 @@
 
 #include <minicnn/layers.h>
 
-#include "../internal.h"
+#include "common.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -54,28 +54,13 @@ static void softmax_backward_kernel(const float *y, const float *dy, float *dx, 
 
 /* ---- Layer ------------------------------------------------------------------------------ */
 
+/* No state of its own; any input kind is set up as it comes (mc__setup_same_shape): softmax
+ * over C at every position. */
 typedef struct softmax {
     mc_layer base;
 } softmax;
 
 static const mc_layer_vtable softmax_vtable;
-
-/* S: the product of the dimensions after (N, C). */
-static size_t positions(const mc_shape *s)
-{
-    size_t S = 1;
-    for (int d = 2; d < s->ndim; d++)
-        S *= (size_t)s->dims[d];
-    return S;
-}
-
-static mc_status softmax_setup(mc_layer *self, const mc_shape *in, int n_in, mc_shape *out)
-{
-    (void)self;
-    (void)n_in;
-    *out = in[0]; /* any input kind: over C at every position */
-    return MC_OK;
-}
 
 static void softmax_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tensor *out,
                             mc_mode mode)
@@ -84,7 +69,7 @@ static void softmax_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_te
     (void)n_in;
     (void)mode;
     const mc_shape *s = &in[0].shape;
-    softmax_forward_kernel(in[0].data, out->data, s->dims[0], s->dims[1], positions(s));
+    softmax_forward_kernel(in[0].data, out->data, s->dims[0], s->dims[1], mc__positions(s));
 }
 
 static void softmax_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
@@ -96,62 +81,19 @@ static void softmax_backward(mc_layer *self, const mc_tensor *in, int n_in, cons
         return;
     const mc_shape *s = &in[0].shape;
     softmax_backward_kernel(out->data, dout->data, din[0].data, s->dims[0], s->dims[1],
-                            positions(s));
-}
-
-static mc_param *softmax_param(mc_layer *self, int i)
-{
-    (void)self;
-    (void)i;
-    return NULL;
-}
-
-static mc_tensor *softmax_buffer(mc_layer *self, int i, const char **name)
-{
-    (void)self;
-    (void)i;
-    (void)name;
-    return NULL;
+                            mc__positions(s));
 }
 
 static void softmax_describe(const mc_layer *self, mc_text *t, mc_describe what)
 {
-    if (what == MC_DESCRIBE_SUMMARY) {
-        mc_text_printf(t, "softmax");
-        return;
-    }
-    /* Property names are right-aligned in one column, as MATLAB does. */
-    const int w = what == MC_DESCRIBE_ALL ? 15 : 8;
-    mc_text_printf(t, "  SoftmaxLayer with properties:\n\n");
-    mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
-    if (what == MC_DESCRIBE_PROPERTIES) {
-        mc_text_printf(t, "\n  Show all properties\n");
-        return;
-    }
-    mc_text_printf(t, "%*s: 1\n", w, "NumInputs");
-    mc_text_printf(t, "%*s: {'in'}\n", w, "InputNames");
-    mc_text_printf(t, "%*s: 1\n", w, "NumOutputs");
-    mc_text_printf(t, "%*s: {'out'}\n", w, "OutputNames");
-}
-
-static void softmax_destroy(mc_layer *self)
-{
-    (void)self; /* nothing of its own */
+    mc__describe_plain(self, t, what, "softmax");
 }
 
 mc_status mc_softmax_create(mc_ctx *ctx, const char *name, mc_layer **out)
 {
     *out = NULL;
-    softmax *sm = mc__calloc(ctx, 1, sizeof *sm);
-    if (sm == NULL)
-        return mc__nomem(ctx, "creating a softmax layer");
-    mc_status st = mc__layer_init(&sm->base, ctx, &softmax_vtable, name, 1, NULL);
-    if (st != MC_OK) {
-        mc_free(ctx, sm);
-        return st;
-    }
-    *out = &sm->base;
-    return MC_OK;
+    return mc__layer_new(ctx, sizeof(softmax), &softmax_vtable, name, 1, NULL,
+                         "creating a softmax layer", out);
 }
 
 static const mc_layer_vtable softmax_vtable = {
@@ -160,11 +102,11 @@ static const mc_layer_vtable softmax_vtable = {
     .type_label = "Softmax",
     .default_name = "softmax",
     .role = MC_ROLE_HIDDEN,
-    .setup = softmax_setup,
+    .setup = mc__setup_same_shape,
     .forward = softmax_forward,
     .backward = softmax_backward,
-    .param = softmax_param,
-    .buffer = softmax_buffer,
+    .param = mc__no_param,
+    .buffer = mc__no_buffer,
     .describe = softmax_describe,
-    .destroy = softmax_destroy,
+    .destroy = mc__no_destroy,
 };

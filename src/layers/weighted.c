@@ -1,23 +1,14 @@
 /* Weights and Bias: what convolution2dLayer and fullyConnectedLayer share. */
-#include <math.h>
+#include <limits.h>
 
 #include "weighted.h"
 
 mc_status mc__weighted_resolve(mc_ctx *ctx, const char *label, const mc__weighted_options *o,
                                mc__init *weights_init, mc__init *bias_init)
 {
-    const struct {
-        const char *option;
-        double value;
-    } factors[] = {
-        {"WeightLearnRateFactor", o->weight_learn_rate_factor},
-        {"BiasLearnRateFactor", o->bias_learn_rate_factor},
-        {"WeightL2Factor", o->weight_l2_factor},
-        {"BiasL2Factor", o->bias_l2_factor},
-    };
-    mc_status st = MC_OK;
-    for (size_t i = 0; st == MC_OK && i < sizeof factors / sizeof factors[0]; i++)
-        st = mc__check_factor(ctx, label, factors[i].option, factors[i].value);
+    mc_status st = mc__check_learn_factors(ctx, label, "Weight", o->weight_learn_rate_factor,
+                                           o->weight_l2_factor, "Bias", o->bias_learn_rate_factor,
+                                           o->bias_l2_factor);
     if (st == MC_OK)
         st = mc__init_resolve(ctx, label, "WeightsInitializer", o->weights_initializer,
                               MC__INIT_GLOROT | MC__INIT_HE | MC__INIT_NARROW_NORMAL |
@@ -30,68 +21,37 @@ mc_status mc__weighted_resolve(mc_ctx *ctx, const char *label, const mc__weighte
     return st;
 }
 
-mc_status mc__weighted_check_values(mc_ctx *ctx, const char *label, const char *what,
-                                    const float *v, size_t len)
+mc_status mc__weighted_check_values(mc_ctx *ctx, const char *label, const mc__weighted_options *o,
+                                    int bias_count, const char *bias_option)
 {
-    if (v == NULL)
-        return MC_OK;
-    if (len == 0)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: the initial %s is given with 0 elements; pass NULL for empty",
-                           label, what);
-    for (size_t i = 0; i < len; i++)
-        if (!isfinite(v[i]))
-            return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                               "%s: the initial %s has the non-finite value %g at element %zu",
-                               label, what, (double)v[i], i + 1);
-    return MC_OK;
+    if (o->weights != NULL && o->weights_len > (size_t)INT_MAX)
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "%s: the initial Weights has %zu elements; at most %d are "
+                           "supported",
+                           label, o->weights_len, INT_MAX);
+    if (o->bias != NULL && o->bias_len > 0 && o->bias_len != (size_t)bias_count)
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE, "%s: the initial Bias has %zu elements but %s is %d",
+                           label, o->bias_len, bias_option, bias_count);
+    mc_status st =
+        mc__check_initial_values(ctx, label, "Weights", o->weights, o->weights_len, NULL, 0);
+    if (st == MC_OK)
+        st = mc__check_initial_values(ctx, label, "Bias", o->bias, o->bias_len, NULL, 0);
+    return st;
 }
 
-void mc__weighted_params(mc_param *weights, mc_param *bias, const mc__weighted_options *o)
+mc_status mc__weighted_init_params(mc_ctx *ctx, mc_param *weights, mc_param *bias,
+                                   const mc__weighted_options *o, const mc_shape *w_storage,
+                                   const mc_shape *w_size, const mc_shape *b_storage,
+                                   const mc_shape *b_size)
 {
-    weights->name = "Weights";
-    weights->lr_factor = o->weight_learn_rate_factor;
-    weights->l2_factor = o->weight_l2_factor;
-    bias->name = "Bias";
-    bias->lr_factor = o->bias_learn_rate_factor;
-    bias->l2_factor = o->bias_l2_factor;
-}
-
-static void describe_initializer(mc_text *t, const mc__init *init)
-{
-    if (init->kind == MC__INIT_FUNCTION)
-        mc_text_printf(t, "[function_handle]");
-    else
-        mc_text_printf(t, "'%s'", mc__init_name(init->kind));
-}
-
-void mc__weighted_describe(mc_text *t, int w, const mc__init *weights_init,
-                           const mc__init *bias_init, const mc_param *weights, const mc_param *bias)
-{
-    char num[40];
-    mc_text_printf(t, "\n   Parameters and Initialization\n%*s: ", w, "WeightsInitializer");
-    describe_initializer(t, weights_init);
-    mc_text_printf(t, "\n%*s: ", w, "BiasInitializer");
-    describe_initializer(t, bias_init);
-    mc_text_printf(t, "\n\n   Learn Rate and Regularization\n");
-    const struct {
-        const char *name;
-        double value;
-    } factors[] = {
-        {"WeightLearnRateFactor", weights->lr_factor},
-        {"BiasLearnRateFactor", bias->lr_factor},
-        {"WeightL2Factor", weights->l2_factor},
-        {"BiasL2Factor", bias->l2_factor},
-    };
-    for (size_t i = 0; i < sizeof factors / sizeof factors[0]; i++)
-        mc_text_printf(t, "%*s: %s\n", w, factors[i].name,
-                       mc_format_short(factors[i].value, num, sizeof num));
-}
-
-void mc__weighted_describe_io(mc_text *t, int w)
-{
-    mc_text_printf(t, "%*s: 1\n", w, "NumInputs");
-    mc_text_printf(t, "%*s: {'in'}\n", w, "InputNames");
-    mc_text_printf(t, "%*s: 1\n", w, "NumOutputs");
-    mc_text_printf(t, "%*s: {'out'}\n", w, "OutputNames");
+    mc__param_init(weights, "Weights", o->weight_learn_rate_factor, o->weight_l2_factor);
+    mc__param_init(bias, "Bias", o->bias_learn_rate_factor, o->bias_l2_factor);
+    mc_status st = MC_OK;
+    if (o->weights != NULL)
+        st = mc__param_set_values(ctx, weights, o->weights, o->weights_len, w_storage, w_size);
+    if (st == MC_OK && o->bias != NULL)
+        st = mc__param_set_values(ctx, bias, o->bias, o->bias_len, b_storage, b_size);
+    if (st == MC_ERR_NOMEM)
+        mc__nomem(ctx, "copying the initial Weights and Bias");
+    return st;
 }

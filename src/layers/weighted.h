@@ -1,21 +1,40 @@
 /* What convolution2dLayer and fullyConnectedLayer share: a Weights and a Bias learnable with
- * their initializers and four factors. Private to src/layers. */
+ * their initializers, explicit initial values and four factors. Private to src/layers. */
 #ifndef MINICNN_LAYERS_WEIGHTED_H
 #define MINICNN_LAYERS_WEIGHTED_H
 
 #include <stddef.h>
 
-#include "../internal.h"
+#include "common.h"
 
 /* The options of Weights and Bias as both layers' option structs spell them. */
 typedef struct mc__weighted_options {
     const mc_initializer *weights_initializer;
     const mc_initializer *bias_initializer;
+    const float *weights;
+    size_t weights_len;
+    const float *bias;
+    size_t bias_len;
     double weight_learn_rate_factor;
     double bias_learn_rate_factor;
     double weight_l2_factor;
     double bias_l2_factor;
 } mc__weighted_options;
+
+/* The Weights and Bias options of a pointer to mc_conv2d_options or mc_fc_options. */
+#define MC__WEIGHTED_OPTIONS(o)                                                                    \
+    ((mc__weighted_options){                                                                       \
+        .weights_initializer = &(o)->weights_initializer,                                          \
+        .bias_initializer = &(o)->bias_initializer,                                                \
+        .weights = (o)->weights,                                                                   \
+        .weights_len = (o)->weights_len,                                                           \
+        .bias = (o)->bias,                                                                         \
+        .bias_len = (o)->bias_len,                                                                 \
+        .weight_learn_rate_factor = (o)->weight_learn_rate_factor,                                 \
+        .bias_learn_rate_factor = (o)->bias_learn_rate_factor,                                     \
+        .weight_l2_factor = (o)->weight_l2_factor,                                                 \
+        .bias_l2_factor = (o)->bias_l2_factor,                                                     \
+    })
 
 /* Checks the four factors (a message names the option and the value) and resolves the
  * initializers: Weights among glorot, he, narrow-normal, zeros, ones or a function (default
@@ -24,22 +43,19 @@ typedef struct mc__weighted_options {
 mc_status mc__weighted_resolve(mc_ctx *ctx, const char *label, const mc__weighted_options *o,
                                mc__init *weights_init, mc__init *bias_init);
 
-/* Explicit initial values: NULL is fine (empty); a zero length or a non-finite value is
- * MC_ERR_INVALID naming `what` ("Weights") and the element. */
-mc_status mc__weighted_check_values(mc_ctx *ctx, const char *label, const char *what,
-                                    const float *v, size_t len);
+/* The checks of explicit initial values both layers make after their own checks of the count of
+ * Weights: at most INT_MAX Weights (MC_ERR_SHAPE), a count of Bias other than bias_count
+ * (MC_ERR_SHAPE: "... but <bias_option> is 4"), then zero lengths and non-finite values of
+ * Weights and then Bias (MC_ERR_INVALID, see mc__check_initial_values). */
+mc_status mc__weighted_check_values(mc_ctx *ctx, const char *label, const mc__weighted_options *o,
+                                    int bias_count, const char *bias_option);
 
-/* Names the learnables and sets their factors. */
-void mc__weighted_params(mc_param *weights, mc_param *bias, const mc__weighted_options *o);
-
-/* Appends the "Parameters and Initialization" and "Learn Rate and Regularization" sections
- * of MATLAB's full display, property names right-aligned to width w. */
-void mc__weighted_describe(mc_text *t, int w, const mc__init *weights_init,
-                           const mc__init *bias_init, const mc_param *weights,
-                           const mc_param *bias);
-
-/* Appends NumInputs, InputNames, NumOutputs and OutputNames of a one-input layer (full
- * display), right-aligned to width w. */
-void mc__weighted_describe_io(mc_text *t, int w);
+/* Names the learnables, sets their factors and copies explicit initial values into Weights of
+ * storage shape w_storage and MATLAB size w_size and Bias of b_storage and b_size. Returns MC_OK
+ * or MC_ERR_NOMEM ("out of memory while copying the initial Weights and Bias"). */
+mc_status mc__weighted_init_params(mc_ctx *ctx, mc_param *weights, mc_param *bias,
+                                   const mc__weighted_options *o, const mc_shape *w_storage,
+                                   const mc_shape *w_size, const mc_shape *b_storage,
+                                   const mc_shape *b_size);
 
 #endif

@@ -1,0 +1,155 @@
+/* Helpers every layer file may use: see common.h. */
+#include <stdio.h>
+
+#include "common.h"
+
+mc_status mc__layer_new(mc_ctx *ctx, size_t size, const mc_layer_vtable *vt, const char *name,
+                        int num_inputs, const char *const *input_names, const char *what,
+                        mc_layer **out)
+{
+    mc_layer *layer = mc__calloc(ctx, 1, size);
+    if (layer == NULL)
+        return mc__nomem(ctx, what);
+    mc_status st = mc__layer_init(layer, ctx, vt, name, num_inputs, input_names);
+    if (st != MC_OK) {
+        mc_free(ctx, layer);
+        return st;
+    }
+    *out = layer;
+    return MC_OK;
+}
+
+mc_param *mc__no_param(mc_layer *self, int i)
+{
+    (void)self;
+    (void)i;
+    return NULL;
+}
+
+mc_tensor *mc__no_buffer(mc_layer *self, int i, const char **name)
+{
+    (void)self;
+    (void)i;
+    (void)name;
+    return NULL;
+}
+
+void mc__no_destroy(mc_layer *self)
+{
+    (void)self; /* nothing of its own */
+}
+
+mc_status mc__setup_same_shape(mc_layer *self, const mc_shape *in, int n_in, mc_shape *out)
+{
+    (void)self;
+    (void)n_in;
+    *out = in[0];
+    return MC_OK;
+}
+
+size_t mc__positions(const mc_shape *s)
+{
+    size_t S = 1;
+    for (int d = 2; d < s->ndim; d++)
+        S *= (size_t)s->dims[d];
+    return S;
+}
+
+void mc__same_padding(int L, int S, long long extent, int *before, int *after)
+{
+    const long long O = ((long long)L + S - 1) / S;
+    long long total = (O - 1) * S + extent - L;
+    if (total < 0)
+        total = 0;
+    *before = (int)(total / 2);
+    *after = (int)(total - total / 2);
+}
+
+mc_status mc__check_num_channels(mc_ctx *ctx, const char *label, int num_channels, int C)
+{
+    if (num_channels > 0 && num_channels != C)
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE, "%s: NumChannels is %d but the input has %d channels",
+                           label, num_channels, C);
+    return MC_OK;
+}
+
+/* The four factor names in their order: <a>LearnRateFactor, <b>LearnRateFactor, <a>L2Factor,
+ * <b>L2Factor. */
+static void factor_names(const char *a, const char *b, char names[4][48])
+{
+    snprintf(names[0], sizeof names[0], "%sLearnRateFactor", a);
+    snprintf(names[1], sizeof names[1], "%sLearnRateFactor", b);
+    snprintf(names[2], sizeof names[2], "%sL2Factor", a);
+    snprintf(names[3], sizeof names[3], "%sL2Factor", b);
+}
+
+mc_status mc__check_learn_factors(mc_ctx *ctx, const char *label, const char *a, double a_lr,
+                                  double a_l2, const char *b, double b_lr, double b_l2)
+{
+    char names[4][48];
+    factor_names(a, b, names);
+    const double values[4] = {a_lr, b_lr, a_l2, b_l2};
+    mc_status st = MC_OK;
+    for (int i = 0; st == MC_OK && i < 4; i++)
+        st = mc__check_factor(ctx, label, names[i], values[i]);
+    return st;
+}
+
+void mc__describe_io(mc_text *t, int w)
+{
+    mc_text_printf(t, "%*s: 1\n", w, "NumInputs");
+    mc_text_printf(t, "%*s: {'in'}\n", w, "InputNames");
+    mc_text_printf(t, "%*s: 1\n", w, "NumOutputs");
+    mc_text_printf(t, "%*s: {'out'}\n", w, "OutputNames");
+}
+
+void mc__describe_count(mc_text *t, int w, const char *name, int value)
+{
+    if (value > 0)
+        mc_text_printf(t, "%*s: %d\n", w, name, value);
+    else
+        mc_text_printf(t, "%*s: 'auto'\n", w, name);
+}
+
+void mc__describe_learnables(mc_text *t, int w, const mc_param *a, const mc_param *b)
+{
+    mc_text_printf(t, "\n   Learnable Parameters\n%*s: ", w, a->name);
+    mc__describe_param(t, a);
+    mc_text_printf(t, "\n%*s: ", w, b->name);
+    mc__describe_param(t, b);
+    mc_text_printf(t, "\n");
+}
+
+void mc__describe_learning(mc_text *t, int w, const mc_param *a, const char *a_factor,
+                           const mc__init *a_init, const mc_param *b, const char *b_factor,
+                           const mc__init *b_init)
+{
+    char option[48], names[4][48], num[40];
+    snprintf(option, sizeof option, "%sInitializer", a->name);
+    mc_text_printf(t, "\n   Parameters and Initialization\n%*s: ", w, option);
+    mc__describe_init(t, a_init);
+    snprintf(option, sizeof option, "%sInitializer", b->name);
+    mc_text_printf(t, "\n%*s: ", w, option);
+    mc__describe_init(t, b_init);
+    mc_text_printf(t, "\n\n   Learn Rate and Regularization\n");
+    factor_names(a_factor, b_factor, names);
+    const double values[4] = {a->lr_factor, b->lr_factor, a->l2_factor, b->l2_factor};
+    for (int i = 0; i < 4; i++)
+        mc_text_printf(t, "%*s: %s\n", w, names[i], mc_format_short(values[i], num, sizeof num));
+}
+
+void mc__describe_plain(const mc_layer *self, mc_text *t, mc_describe what, const char *summary)
+{
+    if (what == MC_DESCRIBE_SUMMARY) {
+        mc_text_printf(t, "%s", summary);
+        return;
+    }
+    const int w = what == MC_DESCRIBE_ALL ? 15 : 8;
+    mc_text_printf(t, "  %s with properties:\n\n", self->vt->class_name);
+    mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
+    if (what == MC_DESCRIBE_PROPERTIES) {
+        mc_text_printf(t, "\n  Show all properties\n");
+        return;
+    }
+    mc__describe_io(t, w);
+}

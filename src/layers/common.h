@@ -1,0 +1,67 @@
+/* What every layer file needs beyond the base: making the concrete struct, the vtable entries
+ * of a layer without learnables, buffers or members, and the pieces of MATLAB's property
+ * display that several layers print alike. Private to src/layers. */
+#ifndef MINICNN_LAYERS_COMMON_H
+#define MINICNN_LAYERS_COMMON_H
+
+#include <stddef.h>
+
+#include "../internal.h"
+
+/* Allocates a zeroed concrete layer of `size` bytes (its base embedded first) and fills the
+ * base as mc__layer_init does. On MC_OK *out is the base; otherwise *out is untouched, nothing
+ * stays allocated and the status is MC_ERR_NOMEM, with "out of memory while <what>" when the
+ * layer itself could not be allocated. */
+mc_status mc__layer_new(mc_ctx *ctx, size_t size, const mc_layer_vtable *vt, const char *name,
+                        int num_inputs, const char *const *input_names, const char *what,
+                        mc_layer **out);
+
+/* Vtable entries for a layer without learnables, buffers or members of its own. */
+mc_param *mc__no_param(mc_layer *self, int i);
+mc_tensor *mc__no_buffer(mc_layer *self, int i, const char **name);
+void mc__no_destroy(mc_layer *self);
+
+/* A setup for one input of any kind whose output has the input's shape. */
+mc_status mc__setup_same_shape(mc_layer *self, const mc_shape *in, int n_in, mc_shape *out);
+
+/* S: the product of the dimensions after (N, C). */
+size_t mc__positions(const mc_shape *s);
+
+/* 'same' padding along one dimension of length L with stride S for a window spanning `extent`
+ * positions: the output has ceil(L / S) positions, and the total padding that needs is split
+ * with the odd one at the end (bottom or right). */
+void mc__same_padding(int L, int S, long long extent, int *before, int *after);
+
+/* "<label>: NumChannels is 3 but the input has 4 channels" (MC_ERR_SHAPE) when a fixed
+ * NumChannels (> 0) differs from the input's C; MC_OK otherwise. */
+mc_status mc__check_num_channels(mc_ctx *ctx, const char *label, int num_channels, int C);
+
+/* The learn-rate and L2 factors of two learnables a and b, checked as mc__check_factor does in
+ * the order <a>LearnRateFactor, <b>LearnRateFactor, <a>L2Factor, <b>L2Factor (the prefixes
+ * are the options' own: "Weight", "Bias"). */
+mc_status mc__check_learn_factors(mc_ctx *ctx, const char *label, const char *a, double a_lr,
+                                  double a_l2, const char *b, double b_lr, double b_l2);
+
+/* Property display. Names are right-aligned to width w, as MATLAB does. */
+
+/* NumInputs, InputNames, NumOutputs and OutputNames of a one-input layer (full display). */
+void mc__describe_io(mc_text *t, int w);
+
+/* "<name>: 12" for a count fixed so far, "<name>: 'auto'" for 0. */
+void mc__describe_count(mc_text *t, int w, const char *name, int value);
+
+/* The "Learnable Parameters" section: a's and b's names and array displays. */
+void mc__describe_learnables(mc_text *t, int w, const mc_param *a, const mc_param *b);
+
+/* The "Parameters and Initialization" and "Learn Rate and Regularization" sections of the full
+ * display for learnables a and b: <name>Initializer for each, then the four factors with the
+ * prefixes a_factor and b_factor in mc__check_learn_factors's order. */
+void mc__describe_learning(mc_text *t, int w, const mc_param *a, const char *a_factor,
+                           const mc__init *a_init, const mc_param *b, const char *b_factor,
+                           const mc__init *b_init);
+
+/* The whole display of a layer whose only properties are its name and its connections:
+ * `summary` for MC_DESCRIBE_SUMMARY. */
+void mc__describe_plain(const mc_layer *self, mc_text *t, mc_describe what, const char *summary);
+
+#endif
