@@ -108,8 +108,4 @@ void mc__describe_init(mc_text *t, const mc__init *init);
 /* Frees p's value and gradient. */
 void mc__param_release(mc_ctx *ctx, mc_param *p);
 
-/* Defined in net.c without a declaration in any header, which -Wmissing-prototypes turns into
- * a build failure under MC_WERROR. Declared here until include/minicnn/net.h declares it. */
-int mc_net_first_nonfinite(const mc_net *net);
-
 #endif
