@@ -147,19 +147,59 @@ static mc_status get_auto_int(const nf_call *c, const nf_value *v, const char *w
     return bad(c, v, what, "'auto' or a positive integer");
 }
 
-/* Which of `names` option i is (case-insensitive, as MATLAB); an unknown name is an error with
- * a suggestion. */
-static mc_status option_index(const nf_call *c, int i, const char *const *names, int *k)
+/* ---- Options: each layer's table binds MATLAB's option names to its options struct ------- */
+
+typedef enum bind_kind {
+    B_STRING,        /* const char ** */
+    B_DOUBLE,        /* double * */
+    B_AUTO_INT,      /* int *: 'auto' (0) or a positive integer */
+    B_PAIR,          /* int[2]: one positive integer for both, or two */
+    B_PADDING,       /* int[4], with `extra` the bool * of 'same' */
+    B_INIT,          /* mc_initializer * */
+    B_FLOATS,        /* const float **, with `extra` the size_t * of its length */
+    B_NORMALIZATION, /* mc_normalization * */
+    B_NORMDIM,       /* mc_norm_dimension * */
+    B_CLASSES,       /* const char *const **, with `extra` the int * of the count */
+    B_ONLY_ZERO,     /* accepted only as 0 / false; `extra` is the reason */
+    B_ONLY_NONE      /* accepted only as 'none'; `extra` is the reason */
+} bind_kind;
+
+typedef struct binding {
+    const char *name;
+    bind_kind kind;
+    void *field;
+    void *extra;
+} binding;
+
+/* Arrays read for B_FLOATS, freed after the layer is made. */
+typedef struct owned_floats {
+    float *v[8];
+    int n;
+} owned_floats;
+
+static void free_floats(mc_ctx *ctx, owned_floats *f)
+{
+    for (int i = 0; i < f->n; i++)
+        mc_free(ctx, f->v[i]);
+}
+
+/* The binding option i names (case-insensitive, as MATLAB), or an error with a suggestion. */
+static mc_status find_binding(const nf_call *c, int i, const binding *table, int n,
+                              const binding **out)
 {
     const nf_option *o = &c->opts[i];
-    for (int j = 0; names[j] != NULL; j++)
-        if (strcasecmp(o->name, names[j]) == 0) {
-            *k = j;
+    const char *names[64];
+    for (int j = 0; j < n; j++) {
+        if (strcasecmp(o->name, table[j].name) == 0) {
+            *out = &table[j];
             return MC_OK;
         }
+        names[j] = table[j].name;
+    }
+    names[n] = NULL;
     const char *hint = mc__closest(o->name, names);
     char list[512] = "";
-    for (int j = 0; names[j] != NULL && strlen(list) < 400; j++) {
+    for (int j = 0; j < n && strlen(list) < 400; j++) {
         size_t used = strlen(list);
         snprintf(list + used, sizeof list - used, "%s'%s'", j ? ", " : "", names[j]);
     }
@@ -170,35 +210,102 @@ static mc_status option_index(const nf_call *c, int i, const char *const *names,
                       o->name, list);
 }
 
-/* The values of a learnable or an input statistic given in the file. */
-typedef struct owned_floats {
-    float *v[4];
-} owned_floats;
-
-static void free_floats(mc_ctx *ctx, owned_floats *f)
+/* A library parser's failure, located at the value. */
+static mc_status located_value(const nf_call *c, const nf_value *v)
 {
-    for (int i = 0; i < 4; i++)
-        mc_free(ctx, f->v[i]);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", mc_ctx_message(c->ctx));
+    return nf_fail_at(c, v->line, v->col, "%s: %s", c->fn, msg);
 }
+
+static mc_status bind_one(nf_call *c, const binding *b, const nf_value *v, owned_floats *f)
+{
+    const char *s = NULL;
+    switch (b->kind) {
+    case B_STRING:
+        return get_string(c, v, b->name, b->field);
+    case B_DOUBLE:
+        return get_double(c, v, b->name, b->field);
+    case B_AUTO_INT:
+        return get_auto_int(c, v, b->name, b->field);
+    case B_PAIR:
+        return get_ints(c, v, b->name, 1, 2, b->field);
+    case B_PADDING:
+        return get_padding(c, v, b->field, b->extra);
+    case B_INIT:
+        return get_initializer(c, v, b->name, b->field);
+    case B_FLOATS: {
+        float *values = NULL;
+        mc_status st = get_floats(c, v, b->name, &values, b->extra);
+        if (st == MC_OK) {
+            f->v[f->n++] = values;
+            *(const float **)b->field = values;
+        }
+        return st;
+    }
+    case B_NORMALIZATION: {
+        mc_status st = get_string(c, v, b->name, &s);
+        if (st == MC_OK && mc_normalization_parse(c->ctx, s, b->field) != MC_OK)
+            st = located_value(c, v);
+        return st;
+    }
+    case B_NORMDIM: {
+        static const char *const dims[] = {"auto", "element", "channel", "all", NULL};
+        mc_status st = get_string(c, v, b->name, &s);
+        for (int i = 0; st == MC_OK && dims[i] != NULL; i++)
+            if (strcasecmp(s, dims[i]) == 0) {
+                *(mc_norm_dimension *)b->field = (mc_norm_dimension)i;
+                return MC_OK;
+            }
+        return st == MC_OK ? bad(c, v, b->name, "'auto', 'element', 'channel' or 'all'") : st;
+    }
+    case B_CLASSES:
+        if (v->kind == NF_STRING && strcasecmp(v->str, "auto") == 0) {
+            *(const char *const **)b->field = NULL;
+            *(int *)b->extra = 0;
+            return MC_OK;
+        }
+        if (v->kind != NF_CELL || v->count == 0)
+            return bad(c, v, b->name, "'auto' or a cell array of class names");
+        *(const char *const **)b->field = (const char *const *)v->cells;
+        *(int *)b->extra = v->count;
+        return MC_OK;
+    case B_ONLY_ZERO:
+        return v->kind == NF_NUMBERS && v->count == 1 && v->nums[0] == 0
+                   ? MC_OK
+                   : bad(c, v, b->name, b->extra);
+    case B_ONLY_NONE:
+        return v->kind == NF_STRING && strcasecmp(v->str, "none") == 0
+                   ? MC_OK
+                   : bad(c, v, b->name, b->extra);
+    }
+    return MC_OK;
+}
+
+/* Applies every name-value pair of the call through the table. */
+static mc_status bind_options(nf_call *c, const binding *table, int n, owned_floats *f)
+{
+    mc_status st = MC_OK;
+    for (int i = 0; st == MC_OK && i < c->n_opts; i++) {
+        const binding *b = NULL;
+        st = find_binding(c, i, table, n, &b);
+        if (st == MC_OK)
+            st = bind_one(c, b, c->opts[i].value, f);
+    }
+    return st;
+}
+
+#define N_BINDINGS(t) ((int)(sizeof(t) / sizeof((t)[0])))
 
 /* ---- Builders --------------------------------------------------------------------------- */
 
 static mc_status build_groupnorm(nf_call *c, mc_layer **out)
 {
-    static const char *const names[] = {
-        "Name", "Epsilon", "NumChannels", "ScaleInitializer", "OffsetInitializer", "Scale",
-        "Offset", "ScaleLearnRateFactor", "OffsetLearnRateFactor", "ScaleL2Factor",
-        "OffsetL2Factor", NULL};
     mc_groupnorm_options o = mc_groupnorm_default(0);
     const nf_value *g = &c->pos[0];
-    mc_status st;
     if (g->kind == NF_STRING) {
-        st = mc_groupnorm_parse_groups(c->ctx, g->str, &o.groups_mode, &o.num_groups);
-        if (st != MC_OK) {
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s", mc_ctx_message(c->ctx));
-            return nf_fail_at(c, g->line, g->col, "%s: %s", c->fn, msg);
-        }
+        if (mc_groupnorm_parse_groups(c->ctx, g->str, &o.groups_mode, &o.num_groups) != MC_OK)
+            return located_value(c, g);
     } else {
         /* zero and negative counts reach the constructor, which words the error */
         if (g->kind != NF_NUMBERS || g->count != 1 || !is_int(g->nums[0], -2147483647.0))
@@ -206,30 +313,21 @@ static mc_status build_groupnorm(nf_call *c, mc_layer **out)
                                           "\"channel-wise\"");
         o.num_groups = (int)g->nums[0];
     }
-    owned_floats f = {{NULL}};
-    st = MC_OK;
-    for (int i = 0; st == MC_OK && i < c->n_opts; i++) {
-        int k = -1;
-        const nf_value *v = c->opts[i].value;
-        st = option_index(c, i, names, &k);
-        if (st != MC_OK)
-            break;
-        switch (k) {
-        case 0: st = get_string(c, v, "Name", &o.name); break;
-        case 1: st = get_double(c, v, "Epsilon", &o.epsilon); break;
-        case 2: st = get_auto_int(c, v, "NumChannels", &o.num_channels); break;
-        case 3: st = get_initializer(c, v, "ScaleInitializer", &o.scale_initializer); break;
-        case 4: st = get_initializer(c, v, "OffsetInitializer", &o.offset_initializer); break;
-        case 5: st = get_floats(c, v, "Scale", &f.v[0], &o.scale_len); break;
-        case 6: st = get_floats(c, v, "Offset", &f.v[1], &o.offset_len); break;
-        case 7: st = get_double(c, v, "ScaleLearnRateFactor", &o.scale_learn_rate_factor); break;
-        case 8: st = get_double(c, v, "OffsetLearnRateFactor", &o.offset_learn_rate_factor); break;
-        case 9: st = get_double(c, v, "ScaleL2Factor", &o.scale_l2_factor); break;
-        default: st = get_double(c, v, "OffsetL2Factor", &o.offset_l2_factor); break;
-        }
-    }
-    o.scale = f.v[0];
-    o.offset = f.v[1];
+    const binding table[] = {
+        {"Name", B_STRING, &o.name, NULL},
+        {"Epsilon", B_DOUBLE, &o.epsilon, NULL},
+        {"NumChannels", B_AUTO_INT, &o.num_channels, NULL},
+        {"ScaleInitializer", B_INIT, &o.scale_initializer, NULL},
+        {"OffsetInitializer", B_INIT, &o.offset_initializer, NULL},
+        {"Scale", B_FLOATS, &o.scale, &o.scale_len},
+        {"Offset", B_FLOATS, &o.offset, &o.offset_len},
+        {"ScaleLearnRateFactor", B_DOUBLE, &o.scale_learn_rate_factor, NULL},
+        {"OffsetLearnRateFactor", B_DOUBLE, &o.offset_learn_rate_factor, NULL},
+        {"ScaleL2Factor", B_DOUBLE, &o.scale_l2_factor, NULL},
+        {"OffsetL2Factor", B_DOUBLE, &o.offset_l2_factor, NULL},
+    };
+    owned_floats f = {{NULL}, 0};
+    mc_status st = bind_options(c, table, N_BINDINGS(table), &f);
     if (st == MC_OK)
         st = mc_groupnorm_create(c->ctx, &o, out);
     free_floats(c->ctx, &f);
@@ -238,92 +336,46 @@ static mc_status build_groupnorm(nf_call *c, mc_layer **out)
 
 static mc_status build_batchnorm(nf_call *c, mc_layer **out)
 {
-    static const char *const names[] = {
-        "Name", "Epsilon", "NumChannels", "MeanDecay", "VarianceDecay", "ScaleInitializer",
-        "OffsetInitializer", "Scale", "Offset", "TrainedMean", "TrainedVariance",
-        "ScaleLearnRateFactor", "OffsetLearnRateFactor", "ScaleL2Factor", "OffsetL2Factor",
-        NULL};
     mc_batchnorm_options o = mc_batchnorm_default();
-    owned_floats f = {{NULL}};
-    mc_status st = MC_OK;
-    for (int i = 0; st == MC_OK && i < c->n_opts; i++) {
-        int k = -1;
-        const nf_value *v = c->opts[i].value;
-        st = option_index(c, i, names, &k);
-        if (st != MC_OK)
-            break;
-        switch (k) {
-        case 0: st = get_string(c, v, "Name", &o.name); break;
-        case 1: st = get_double(c, v, "Epsilon", &o.epsilon); break;
-        case 2: st = get_auto_int(c, v, "NumChannels", &o.num_channels); break;
-        case 3: st = get_double(c, v, "MeanDecay", &o.mean_decay); break;
-        case 4: st = get_double(c, v, "VarianceDecay", &o.variance_decay); break;
-        case 5: st = get_initializer(c, v, "ScaleInitializer", &o.scale_initializer); break;
-        case 6: st = get_initializer(c, v, "OffsetInitializer", &o.offset_initializer); break;
-        case 7: st = get_floats(c, v, "Scale", &f.v[0], &o.scale_len); break;
-        case 8: st = get_floats(c, v, "Offset", &f.v[1], &o.offset_len); break;
-        case 9: st = get_floats(c, v, "TrainedMean", &f.v[2], &o.trained_mean_len); break;
-        case 10:
-            st = get_floats(c, v, "TrainedVariance", &f.v[3], &o.trained_variance_len);
-            break;
-        case 11: st = get_double(c, v, "ScaleLearnRateFactor", &o.scale_learn_rate_factor); break;
-        case 12: st = get_double(c, v, "OffsetLearnRateFactor", &o.offset_learn_rate_factor); break;
-        case 13: st = get_double(c, v, "ScaleL2Factor", &o.scale_l2_factor); break;
-        default: st = get_double(c, v, "OffsetL2Factor", &o.offset_l2_factor); break;
-        }
-    }
-    o.scale = f.v[0];
-    o.offset = f.v[1];
-    o.trained_mean = f.v[2];
-    o.trained_variance = f.v[3];
+    const binding table[] = {
+        {"Name", B_STRING, &o.name, NULL},
+        {"Epsilon", B_DOUBLE, &o.epsilon, NULL},
+        {"NumChannels", B_AUTO_INT, &o.num_channels, NULL},
+        {"MeanDecay", B_DOUBLE, &o.mean_decay, NULL},
+        {"VarianceDecay", B_DOUBLE, &o.variance_decay, NULL},
+        {"ScaleInitializer", B_INIT, &o.scale_initializer, NULL},
+        {"OffsetInitializer", B_INIT, &o.offset_initializer, NULL},
+        {"Scale", B_FLOATS, &o.scale, &o.scale_len},
+        {"Offset", B_FLOATS, &o.offset, &o.offset_len},
+        {"TrainedMean", B_FLOATS, &o.trained_mean, &o.trained_mean_len},
+        {"TrainedVariance", B_FLOATS, &o.trained_variance, &o.trained_variance_len},
+        {"ScaleLearnRateFactor", B_DOUBLE, &o.scale_learn_rate_factor, NULL},
+        {"OffsetLearnRateFactor", B_DOUBLE, &o.offset_learn_rate_factor, NULL},
+        {"ScaleL2Factor", B_DOUBLE, &o.scale_l2_factor, NULL},
+        {"OffsetL2Factor", B_DOUBLE, &o.offset_l2_factor, NULL},
+    };
+    owned_floats f = {{NULL}, 0};
+    mc_status st = bind_options(c, table, N_BINDINGS(table), &f);
     if (st == MC_OK)
         st = mc_batchnorm_create(c->ctx, &o, out);
     free_floats(c->ctx, &f);
     return st;
 }
 
-/* The options convolution and fully connected layers share: initializers, values, factors. */
-typedef struct weights_options {
-    const char **name;
-    mc_initializer *weights_init, *bias_init;
-    size_t *weights_len, *bias_len;
-    double *weight_lr, *bias_lr, *weight_l2, *bias_l2;
-} weights_options;
-
-static const char *const weights_names[] = {"Name",
-                                            "WeightsInitializer",
-                                            "BiasInitializer",
-                                            "Weights",
-                                            "Bias",
-                                            "WeightLearnRateFactor",
-                                            "BiasLearnRateFactor",
-                                            "WeightL2Factor",
-                                            "BiasL2Factor"};
-#define N_WEIGHTS_NAMES 9
-
-static mc_status weights_option(nf_call *c, int k, const nf_value *v, const weights_options *w,
-                                owned_floats *f)
-{
-    switch (k) {
-    case 0: return get_string(c, v, "Name", w->name);
-    case 1: return get_initializer(c, v, "WeightsInitializer", w->weights_init);
-    case 2: return get_initializer(c, v, "BiasInitializer", w->bias_init);
-    case 3: return get_floats(c, v, "Weights", &f->v[0], w->weights_len);
-    case 4: return get_floats(c, v, "Bias", &f->v[1], w->bias_len);
-    case 5: return get_double(c, v, "WeightLearnRateFactor", w->weight_lr);
-    case 6: return get_double(c, v, "BiasLearnRateFactor", w->bias_lr);
-    case 7: return get_double(c, v, "WeightL2Factor", w->weight_l2);
-    default: return get_double(c, v, "BiasL2Factor", w->bias_l2);
-    }
-}
+/* The options convolution and fully connected layers share (first in both tables). */
+#define WEIGHTS_BINDINGS(o)                                                                     \
+    {"Name", B_STRING, &(o).name, NULL},                                                      \
+        {"WeightsInitializer", B_INIT, &(o).weights_initializer, NULL},                       \
+        {"BiasInitializer", B_INIT, &(o).bias_initializer, NULL},                             \
+        {"Weights", B_FLOATS, &(o).weights, &(o).weights_len},                                \
+        {"Bias", B_FLOATS, &(o).bias, &(o).bias_len},                                         \
+        {"WeightLearnRateFactor", B_DOUBLE, &(o).weight_learn_rate_factor, NULL},             \
+        {"BiasLearnRateFactor", B_DOUBLE, &(o).bias_learn_rate_factor, NULL},                 \
+        {"WeightL2Factor", B_DOUBLE, &(o).weight_l2_factor, NULL},                            \
+        {"BiasL2Factor", B_DOUBLE, &(o).bias_l2_factor, NULL}
 
 static mc_status build_conv2d(nf_call *c, mc_layer **out)
 {
-    const char *names[N_WEIGHTS_NAMES + 6];
-    memcpy(names, weights_names, sizeof weights_names);
-    const char *const extra[] = {"Stride", "Padding", "DilationFactor", "NumChannels",
-                                 "PaddingValue", NULL};
-    memcpy(names + N_WEIGHTS_NAMES, extra, sizeof extra);
     int fs[2] = {0, 0}, nf = 0;
     mc_status st = get_ints(c, &c->pos[0], "filterSize", 1, 2, fs);
     if (st == MC_OK)
@@ -331,33 +383,16 @@ static mc_status build_conv2d(nf_call *c, mc_layer **out)
     if (st != MC_OK)
         return st;
     mc_conv2d_options o = mc_conv2d_default(fs[0], fs[1], nf);
-    const weights_options w = {&o.name, &o.weights_initializer, &o.bias_initializer,
-                               &o.weights_len, &o.bias_len, &o.weight_learn_rate_factor,
-                               &o.bias_learn_rate_factor, &o.weight_l2_factor, &o.bias_l2_factor};
-    owned_floats f = {{NULL}};
-    for (int i = 0; st == MC_OK && i < c->n_opts; i++) {
-        int k = -1;
-        const nf_value *v = c->opts[i].value;
-        st = option_index(c, i, names, &k);
-        if (st != MC_OK)
-            break;
-        if (k < N_WEIGHTS_NAMES) {
-            st = weights_option(c, k, v, &w, &f);
-            continue;
-        }
-        switch (k - N_WEIGHTS_NAMES) {
-        case 0: st = get_ints(c, v, "Stride", 1, 2, o.stride); break;
-        case 1: st = get_padding(c, v, o.padding, &o.padding_same); break;
-        case 2: st = get_ints(c, v, "DilationFactor", 1, 2, o.dilation); break;
-        case 3: st = get_auto_int(c, v, "NumChannels", &o.num_channels); break;
-        default:
-            if (v->kind != NF_NUMBERS || v->count != 1 || v->nums[0] != 0)
-                st = bad(c, v, "PaddingValue", "0 (minicnn pads convolutions with zeros)");
-            break;
-        }
-    }
-    o.weights = f.v[0];
-    o.bias = f.v[1];
+    const binding table[] = {
+        WEIGHTS_BINDINGS(o),
+        {"Stride", B_PAIR, o.stride, NULL},
+        {"Padding", B_PADDING, o.padding, &o.padding_same},
+        {"DilationFactor", B_PAIR, o.dilation, NULL},
+        {"NumChannels", B_AUTO_INT, &o.num_channels, NULL},
+        {"PaddingValue", B_ONLY_ZERO, NULL, "0 (minicnn pads convolutions with zeros)"},
+    };
+    owned_floats f = {{NULL}, 0};
+    st = bind_options(c, table, N_BINDINGS(table), &f);
     if (st == MC_OK)
         st = mc_conv2d_create(c->ctx, &o, out);
     free_floats(c->ctx, &f);
@@ -366,67 +401,25 @@ static mc_status build_conv2d(nf_call *c, mc_layer **out)
 
 static mc_status build_fc(nf_call *c, mc_layer **out)
 {
-    const char *names[N_WEIGHTS_NAMES + 2];
-    memcpy(names, weights_names, sizeof weights_names);
-    names[N_WEIGHTS_NAMES] = "InputSize";
-    names[N_WEIGHTS_NAMES + 1] = NULL;
     int k_out = 0;
     mc_status st = get_int(c, &c->pos[0], "outputSize", 1, &k_out);
     if (st != MC_OK)
         return st;
     mc_fc_options o = mc_fc_default(k_out);
-    const weights_options w = {&o.name, &o.weights_initializer, &o.bias_initializer,
-                               &o.weights_len, &o.bias_len, &o.weight_learn_rate_factor,
-                               &o.bias_learn_rate_factor, &o.weight_l2_factor, &o.bias_l2_factor};
-    owned_floats f = {{NULL}};
-    for (int i = 0; st == MC_OK && i < c->n_opts; i++) {
-        int k = -1;
-        st = option_index(c, i, names, &k);
-        if (st != MC_OK)
-            break;
-        if (k < N_WEIGHTS_NAMES)
-            st = weights_option(c, k, c->opts[i].value, &w, &f);
-        else
-            st = get_auto_int(c, c->opts[i].value, "InputSize", &o.input_size);
-    }
-    o.weights = f.v[0];
-    o.bias = f.v[1];
+    const binding table[] = {
+        WEIGHTS_BINDINGS(o),
+        {"InputSize", B_AUTO_INT, &o.input_size, NULL},
+    };
+    owned_floats f = {{NULL}, 0};
+    st = bind_options(c, table, N_BINDINGS(table), &f);
     if (st == MC_OK)
         st = mc_fc_create(c->ctx, &o, out);
     free_floats(c->ctx, &f);
     return st;
 }
 
-/* Normalization and NormalizationDimension, shared by both input layers. */
-static mc_status input_option(nf_call *c, int k, const nf_value *v, mc_normalization *norm,
-                              mc_norm_dimension *dim)
-{
-    const char *s = NULL;
-    mc_status st = get_string(c, v, k == 0 ? "Normalization" : "NormalizationDimension", &s);
-    if (st != MC_OK)
-        return st;
-    if (k == 0) {
-        st = mc_normalization_parse(c->ctx, s, norm);
-        if (st != MC_OK) {
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s", mc_ctx_message(c->ctx));
-            return nf_fail_at(c, v->line, v->col, "%s: %s", c->fn, msg);
-        }
-        return MC_OK;
-    }
-    static const char *const dims[] = {"auto", "element", "channel", "all", NULL};
-    for (int i = 0; dims[i] != NULL; i++)
-        if (strcasecmp(s, dims[i]) == 0) {
-            *dim = (mc_norm_dimension)i;
-            return MC_OK;
-        }
-    return bad(c, v, "NormalizationDimension", "'auto', 'element', 'channel' or 'all'");
-}
-
 static mc_status build_image_input(nf_call *c, mc_layer **out)
 {
-    static const char *const names[] = {"Normalization", "NormalizationDimension", "Name",
-                                        "DataAugmentation", NULL};
     const nf_value *sz = &c->pos[0];
     int hwc[3] = {0, 0, 1};
     if (sz->kind != NF_NUMBERS || (sz->count != 2 && sz->count != 3))
@@ -437,87 +430,59 @@ static mc_status build_image_input(nf_call *c, mc_layer **out)
         hwc[i] = (int)sz->nums[i];
     }
     mc_image_input_options o = mc_image_input_default(hwc[0], hwc[1], hwc[2]);
-    mc_status st = MC_OK;
-    for (int i = 0; st == MC_OK && i < c->n_opts; i++) {
-        int k = -1;
-        const nf_value *v = c->opts[i].value;
-        st = option_index(c, i, names, &k);
-        if (st != MC_OK)
-            break;
-        if (k < 2)
-            st = input_option(c, k, v, &o.normalization, &o.normalization_dimension);
-        else if (k == 2)
-            st = get_string(c, v, "Name", &o.name);
-        else if (v->kind != NF_STRING || strcasecmp(v->str, "none") != 0)
-            st = bad(c, v, "DataAugmentation", "'none' (augmentation is not supported)");
-    }
+    const binding table[] = {
+        {"Normalization", B_NORMALIZATION, &o.normalization, NULL},
+        {"NormalizationDimension", B_NORMDIM, &o.normalization_dimension, NULL},
+        {"Name", B_STRING, &o.name, NULL},
+        {"DataAugmentation", B_ONLY_NONE, NULL, "'none' (augmentation is not supported)"},
+    };
+    owned_floats f = {{NULL}, 0};
+    mc_status st = bind_options(c, table, N_BINDINGS(table), &f);
     return st == MC_OK ? mc_image_input_create(c->ctx, &o, out) : st;
 }
 
 static mc_status build_feature_input(nf_call *c, mc_layer **out)
 {
-    static const char *const names[] = {"Normalization", "NormalizationDimension", "Name",
-                                        NULL};
     int nfeat = 0;
     mc_status st = get_int(c, &c->pos[0], "numFeatures", 1, &nfeat);
     if (st != MC_OK)
         return st;
     mc_feature_input_options o = mc_feature_input_default(nfeat);
-    for (int i = 0; st == MC_OK && i < c->n_opts; i++) {
-        int k = -1;
-        const nf_value *v = c->opts[i].value;
-        st = option_index(c, i, names, &k);
-        if (st != MC_OK)
-            break;
-        if (k < 2)
-            st = input_option(c, k, v, &o.normalization, &o.normalization_dimension);
-        else
-            st = get_string(c, v, "Name", &o.name);
-    }
+    const binding table[] = {
+        {"Normalization", B_NORMALIZATION, &o.normalization, NULL},
+        {"NormalizationDimension", B_NORMDIM, &o.normalization_dimension, NULL},
+        {"Name", B_STRING, &o.name, NULL},
+    };
+    owned_floats f = {{NULL}, 0};
+    st = bind_options(c, table, N_BINDINGS(table), &f);
     return st == MC_OK ? mc_feature_input_create(c->ctx, &o, out) : st;
 }
 
 static mc_status build_maxpool(nf_call *c, mc_layer **out)
 {
-    static const char *const names[] = {"Stride", "Padding", "Name", "HasUnpoolingOutputs",
-                                        NULL};
     int ps[2] = {0, 0};
     mc_status st = get_ints(c, &c->pos[0], "poolSize", 1, 2, ps);
     if (st != MC_OK)
         return st;
     mc_maxpool_options o = mc_maxpool_default(ps[0], ps[1]);
-    for (int i = 0; st == MC_OK && i < c->n_opts; i++) {
-        int k = -1;
-        const nf_value *v = c->opts[i].value;
-        st = option_index(c, i, names, &k);
-        if (st != MC_OK)
-            break;
-        switch (k) {
-        case 0: st = get_ints(c, v, "Stride", 1, 2, o.stride); break;
-        case 1: st = get_padding(c, v, o.padding, &o.padding_same); break;
-        case 2: st = get_string(c, v, "Name", &o.name); break;
-        default:
-            if (v->kind != NF_NUMBERS || v->count != 1 || v->nums[0] != 0)
-                st = bad(c, v, "HasUnpoolingOutputs", "false (unpooling is not supported)");
-            break;
-        }
-    }
+    const binding table[] = {
+        {"Stride", B_PAIR, o.stride, NULL},
+        {"Padding", B_PADDING, o.padding, &o.padding_same},
+        {"Name", B_STRING, &o.name, NULL},
+        {"HasUnpoolingOutputs", B_ONLY_ZERO, NULL, "false (unpooling is not supported)"},
+    };
+    owned_floats f = {{NULL}, 0};
+    st = bind_options(c, table, N_BINDINGS(table), &f);
     return st == MC_OK ? mc_maxpool_create(c->ctx, &o, out) : st;
 }
 
 /* Layers whose only option is Name. */
 static mc_status only_name(nf_call *c, const char **name)
 {
-    static const char *const names[] = {"Name", NULL};
     *name = NULL;
-    mc_status st = MC_OK;
-    for (int i = 0; st == MC_OK && i < c->n_opts; i++) {
-        int k = -1;
-        st = option_index(c, i, names, &k);
-        if (st == MC_OK)
-            st = get_string(c, c->opts[i].value, "Name", name);
-    }
-    return st;
+    const binding table[] = {{"Name", B_STRING, name, NULL}};
+    owned_floats f = {{NULL}, 0};
+    return bind_options(c, table, N_BINDINGS(table), &f);
 }
 
 static mc_status build_relu(nf_call *c, mc_layer **out)
@@ -546,31 +511,14 @@ static mc_status build_addition(nf_call *c, mc_layer **out)
 
 static mc_status build_classification(nf_call *c, mc_layer **out)
 {
-    static const char *const names[] = {"Name", "Classes", "ClassWeights", NULL};
     mc_classification_options o = mc_classification_default();
-    mc_status st = MC_OK;
-    for (int i = 0; st == MC_OK && i < c->n_opts; i++) {
-        int k = -1;
-        const nf_value *v = c->opts[i].value;
-        st = option_index(c, i, names, &k);
-        if (st != MC_OK)
-            break;
-        if (k == 0) {
-            st = get_string(c, v, "Name", &o.name);
-        } else if (k == 1) {
-            if (v->kind == NF_STRING && strcasecmp(v->str, "auto") == 0) {
-                o.classes = NULL;
-                o.num_classes = 0;
-            } else if (v->kind == NF_CELL && v->count > 0) {
-                o.classes = (const char *const *)v->cells;
-                o.num_classes = v->count;
-            } else {
-                st = bad(c, v, "Classes", "'auto' or a cell array of class names");
-            }
-        } else if (v->kind != NF_STRING || strcasecmp(v->str, "none") != 0) {
-            st = bad(c, v, "ClassWeights", "'none' (class weights are not supported)");
-        }
-    }
+    const binding table[] = {
+        {"Name", B_STRING, &o.name, NULL},
+        {"Classes", B_CLASSES, &o.classes, &o.num_classes},
+        {"ClassWeights", B_ONLY_NONE, NULL, "'none' (class weights are not supported)"},
+    };
+    owned_floats f = {{NULL}, 0};
+    mc_status st = bind_options(c, table, N_BINDINGS(table), &f);
     return st == MC_OK ? mc_classification_create(c->ctx, &o, out) : st;
 }
 
