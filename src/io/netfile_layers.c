@@ -299,6 +299,19 @@ static mc_status bind_options(nf_call *c, const binding *table, int n, owned_flo
 
 /* ---- Builders --------------------------------------------------------------------------- */
 
+/* The options both normalization layers have. */
+#define NORM_BINDINGS(o)                                                                        \
+    {"Name", B_STRING, &(o).name, NULL}, {"Epsilon", B_DOUBLE, &(o).epsilon, NULL},           \
+        {"NumChannels", B_AUTO_INT, &(o).num_channels, NULL},                                 \
+        {"ScaleInitializer", B_INIT, &(o).scale_initializer, NULL},                           \
+        {"OffsetInitializer", B_INIT, &(o).offset_initializer, NULL},                         \
+        {"Scale", B_FLOATS, &(o).scale, &(o).scale_len},                                      \
+        {"Offset", B_FLOATS, &(o).offset, &(o).offset_len},                                   \
+        {"ScaleLearnRateFactor", B_DOUBLE, &(o).scale_learn_rate_factor, NULL},               \
+        {"OffsetLearnRateFactor", B_DOUBLE, &(o).offset_learn_rate_factor, NULL},             \
+        {"ScaleL2Factor", B_DOUBLE, &(o).scale_l2_factor, NULL},                              \
+        {"OffsetL2Factor", B_DOUBLE, &(o).offset_l2_factor, NULL}
+
 static mc_status build_groupnorm(nf_call *c, mc_layer **out)
 {
     mc_groupnorm_options o = mc_groupnorm_default(0);
@@ -313,19 +326,7 @@ static mc_status build_groupnorm(nf_call *c, mc_layer **out)
                                           "\"channel-wise\"");
         o.num_groups = (int)g->nums[0];
     }
-    const binding table[] = {
-        {"Name", B_STRING, &o.name, NULL},
-        {"Epsilon", B_DOUBLE, &o.epsilon, NULL},
-        {"NumChannels", B_AUTO_INT, &o.num_channels, NULL},
-        {"ScaleInitializer", B_INIT, &o.scale_initializer, NULL},
-        {"OffsetInitializer", B_INIT, &o.offset_initializer, NULL},
-        {"Scale", B_FLOATS, &o.scale, &o.scale_len},
-        {"Offset", B_FLOATS, &o.offset, &o.offset_len},
-        {"ScaleLearnRateFactor", B_DOUBLE, &o.scale_learn_rate_factor, NULL},
-        {"OffsetLearnRateFactor", B_DOUBLE, &o.offset_learn_rate_factor, NULL},
-        {"ScaleL2Factor", B_DOUBLE, &o.scale_l2_factor, NULL},
-        {"OffsetL2Factor", B_DOUBLE, &o.offset_l2_factor, NULL},
-    };
+    const binding table[] = {NORM_BINDINGS(o)};
     owned_floats f = {{NULL}, 0};
     mc_status st = bind_options(c, table, N_BINDINGS(table), &f);
     if (st == MC_OK)
@@ -338,21 +339,11 @@ static mc_status build_batchnorm(nf_call *c, mc_layer **out)
 {
     mc_batchnorm_options o = mc_batchnorm_default();
     const binding table[] = {
-        {"Name", B_STRING, &o.name, NULL},
-        {"Epsilon", B_DOUBLE, &o.epsilon, NULL},
-        {"NumChannels", B_AUTO_INT, &o.num_channels, NULL},
+        NORM_BINDINGS(o),
         {"MeanDecay", B_DOUBLE, &o.mean_decay, NULL},
         {"VarianceDecay", B_DOUBLE, &o.variance_decay, NULL},
-        {"ScaleInitializer", B_INIT, &o.scale_initializer, NULL},
-        {"OffsetInitializer", B_INIT, &o.offset_initializer, NULL},
-        {"Scale", B_FLOATS, &o.scale, &o.scale_len},
-        {"Offset", B_FLOATS, &o.offset, &o.offset_len},
         {"TrainedMean", B_FLOATS, &o.trained_mean, &o.trained_mean_len},
         {"TrainedVariance", B_FLOATS, &o.trained_variance, &o.trained_variance_len},
-        {"ScaleLearnRateFactor", B_DOUBLE, &o.scale_learn_rate_factor, NULL},
-        {"OffsetLearnRateFactor", B_DOUBLE, &o.offset_learn_rate_factor, NULL},
-        {"ScaleL2Factor", B_DOUBLE, &o.scale_l2_factor, NULL},
-        {"OffsetL2Factor", B_DOUBLE, &o.offset_l2_factor, NULL},
     };
     owned_floats f = {{NULL}, 0};
     mc_status st = bind_options(c, table, N_BINDINGS(table), &f);
