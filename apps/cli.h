@@ -23,7 +23,12 @@ void cli_put_text(mc_ctx *ctx, char *text);
  * current directory when it exists there, else in the source tree minicnn was built from. */
 const char *cli_data_path(const char *relative, char *buf, size_t cap);
 
+/* The four IDX paths (train images, train labels, test images, test labels) of a named data
+ * set: "fashion-mnist" or "mnist". Returns 0, or an exit code after saying what is missing. */
+int cli_dataset_paths(const char *name, char paths[4][512]);
+
 int cmd_train(int argc, char **argv);
+int cmd_normlab(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 
 #endif

@@ -235,6 +235,50 @@ mc_status mc_net_disconnect(mc_net *net, const char *src, const char *dst)
     return MC_OK;
 }
 
+mc_status mc_net_replace_layer(mc_net *net, const char *name, mc_layer *layer)
+{
+    const int i = find_node(net, name, strlen(name));
+    mc_status st = MC_OK;
+    if (net->assembled)
+        st = not_after_assembly(net, "replace a layer");
+    else if (i < 0)
+        st = mc_ctx_fail(net->ctx, MC_ERR_INVALID, "replaceLayer: no layer named '%s'", name);
+    else if (net->nodes[i].layer->vt->role != MC_ROLE_HIDDEN)
+        st = mc_ctx_fail(net->ctx, MC_ERR_INVALID,
+                         "replaceLayer: '%s' is an input or output layer", name);
+    else if (layer != NULL && layer->num_inputs != net->nodes[i].layer->num_inputs)
+        st = mc_ctx_fail(net->ctx, MC_ERR_INVALID,
+                         "replaceLayer: '%s' has %d inputs but its replacement has %d", name,
+                         net->nodes[i].layer->num_inputs, layer->num_inputs);
+    else if (layer == NULL && net->nodes[i].layer->num_inputs != 1)
+        st = mc_ctx_fail(net->ctx, MC_ERR_INVALID,
+                         "replaceLayer: '%s' has several inputs and cannot be removed", name);
+    if (st != MC_OK) {
+        mc_layer_destroy(layer);
+        return st;
+    }
+    mc_layer_destroy(net->nodes[i].layer);
+    mc_free(net->ctx, net->source);
+    net->source = NULL;
+    if (layer != NULL) {
+        net->nodes[i].layer = layer;
+        return MC_OK;
+    }
+    /* Removal: consumers of i now read i's source; later nodes move down one place. */
+    const int from = net->nodes[i].src[0];
+    for (int d = 0; d < net->n; d++)
+        for (int k = 0; k < MC_MAX_LAYER_INPUTS; k++)
+            if (net->nodes[d].src[k] == i)
+                net->nodes[d].src[k] = from;
+    memmove(&net->nodes[i], &net->nodes[i + 1], (size_t)(net->n - i - 1) * sizeof(node));
+    net->n--;
+    for (int d = 0; d < net->n; d++)
+        for (int k = 0; k < MC_MAX_LAYER_INPUTS; k++)
+            if (net->nodes[d].src[k] > i)
+                net->nodes[d].src[k]--;
+    return MC_OK;
+}
+
 static bool name_taken(const mc_net *net, const char *name)
 {
     return find_node(net, name, strlen(name)) >= 0;

@@ -141,7 +141,46 @@ mc_status mc_net_fit_input(mc_net *net, const mc_dataset *data, int batch)
     return mc_input_fit_end(in);
 }
 
-mc_status mc_evaluate(mc_net *net, const mc_dataset *data, double *accuracy, double *loss)
+/* Copies of every buffer of the network (batch-norm moving averages), to put them back. */
+static float **save_buffers(mc_net *net, int *count)
+{
+    mc_ctx *ctx = mc_net_ctx(net);
+    int n = 0;
+    for (int l = 0; l < mc_net_num_layers(net); l++)
+        n += mc_layer_num_buffers(mc_net_layer(net, l));
+    float **copies = mc__calloc(ctx, (size_t)n + 1, sizeof *copies);
+    int k = 0;
+    for (int l = 0; copies != NULL && l < mc_net_num_layers(net); l++)
+        for (int b = 0; b < mc_layer_num_buffers(mc_net_layer(net, l)); b++, k++) {
+            const mc_tensor *t = mc_layer_buffer(mc_net_layer(net, l), b, NULL);
+            copies[k] = mc_alloc(ctx, mc_tensor_numel(t) * sizeof(float));
+            if (copies[k] == NULL) {
+                *count = k;
+                return copies; /* the caller sees fewer copies than buffers */
+            }
+            memcpy(copies[k], t->data, mc_tensor_numel(t) * sizeof(float));
+        }
+    *count = k;
+    return copies;
+}
+
+static void restore_buffers(mc_net *net, float **copies, int count)
+{
+    mc_ctx *ctx = mc_net_ctx(net);
+    int k = 0;
+    for (int l = 0; l < mc_net_num_layers(net); l++)
+        for (int b = 0; b < mc_layer_num_buffers(mc_net_layer(net, l)); b++, k++) {
+            mc_tensor *t = mc_layer_buffer(mc_net_layer(net, l), b, NULL);
+            if (k < count)
+                memcpy(t->data, copies[k], mc_tensor_numel(t) * sizeof(float));
+        }
+    for (k = 0; k < count; k++)
+        mc_free(ctx, copies[k]);
+    mc_free(ctx, copies);
+}
+
+mc_status mc_evaluate_batches(mc_net *net, const mc_dataset *data, int batch, mc_mode mode,
+                              double *accuracy, double *loss)
 {
     *accuracy = *loss = NAN;
     mc_ctx *ctx = mc_net_ctx(net);
@@ -150,18 +189,32 @@ mc_status mc_evaluate(mc_net *net, const mc_dataset *data, double *accuracy, dou
     mc_status st = check_data(net, data, "data");
     if (st != MC_OK)
         return st;
-    const int N = data->shape.dims[0], B = mc_net_max_batch(net), K = mc_net_num_classes(net);
+    if (batch < 1 || batch > mc_net_max_batch(net))
+        batch = mc_net_max_batch(net);
+    int saved_count = 0, buffers = 0;
+    float **saved = NULL;
+    if (mode == MC_MODE_TRAINING) {
+        for (int l = 0; l < mc_net_num_layers(net); l++)
+            buffers += mc_layer_num_buffers(mc_net_layer(net, l));
+        saved = save_buffers(net, &saved_count);
+        if (saved == NULL || saved_count < buffers) {
+            if (saved != NULL)
+                restore_buffers(net, saved, saved_count);
+            return mc__nomem(ctx, "evaluating with batch statistics");
+        }
+    }
+    const int N = data->shape.dims[0], K = mc_net_num_classes(net);
     const size_t per = mc_shape_numel(&data->shape) / (size_t)N;
     double total = 0.0;
     long correct = 0;
-    for (int n = 0; n < N; n += B) {
-        const int b = N - n < B ? N - n : B;
-        st = mc_net_forward(net, data->x + (size_t)n * per, b, MC_MODE_INFERENCE);
+    for (int n = 0; st == MC_OK && n < N; n += batch) {
+        const int b = N - n < batch ? N - n : batch;
+        st = mc_net_forward(net, data->x + (size_t)n * per, b, mode);
         double l = 0.0;
         if (st == MC_OK)
             st = mc_net_loss(net, data->labels + n, &l);
         if (st != MC_OK)
-            return st;
+            break;
         total += l * b;
         const float *p = mc_net_scores(net);
         for (int i = 0; i < b; i++) {
@@ -172,9 +225,18 @@ mc_status mc_evaluate(mc_net *net, const mc_dataset *data, double *accuracy, dou
             correct += best == data->labels[n + i];
         }
     }
+    if (saved != NULL)
+        restore_buffers(net, saved, saved_count);
+    if (st != MC_OK)
+        return st;
     *accuracy = (double)correct / N;
     *loss = total / N;
     return MC_OK;
+}
+
+mc_status mc_evaluate(mc_net *net, const mc_dataset *data, double *accuracy, double *loss)
+{
+    return mc_evaluate_batches(net, data, 0, MC_MODE_INFERENCE, accuracy, loss);
 }
 
 static mc_status check_options(mc_ctx *ctx, const mc_train_options *o)

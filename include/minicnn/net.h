@@ -31,6 +31,14 @@ mc_status mc_net_connect(mc_net *net, const char *src, const char *dst);
 /* Removes the connection src -> dst (disconnectLayers). Returns MC_OK or MC_ERR_INVALID. */
 mc_status mc_net_disconnect(mc_net *net, const char *src, const char *dst);
 
+/* replaceLayer(lgraph, name, layer): puts `layer` (taken, also on failure) where the layer named
+ * `name` is, with the same connections; `layer` NULL removes that layer instead, joining its one
+ * input to everything its output fed. Not after assembly. The network then no longer matches its
+ * file's text, which is forgotten (it cannot be saved as a model). Returns MC_OK, MC_ERR_INVALID
+ * (no such layer, input counts differ, removing a layer with several inputs or an input or
+ * output layer) or MC_ERR_STATE. */
+mc_status mc_net_replace_layer(mc_net *net, const char *name, mc_layer *layer);
+
 /* Gives every unnamed layer MATLAB's automatic name: its kind's default ("conv"), or when that
  * is taken "conv_1", "conv_2", ... Returns MC_OK or MC_ERR_NOMEM. */
 mc_status mc_net_assign_names(mc_net *net);

@@ -101,6 +101,12 @@ mc_status mc_train_resume(mc_net *net, const mc_dataset *data, mc_train_state *s
  * mode, in batches of up to the assembled batch size. */
 mc_status mc_evaluate(mc_net *net, const mc_dataset *data, double *accuracy, double *loss);
 
+/* Like mc_evaluate, in batches of `batch` (at most the assembled batch) and in `mode`: in
+ * training mode batch normalization uses each batch's own statistics, as during training (its
+ * moving averages are left as they were). */
+mc_status mc_evaluate_batches(mc_net *net, const mc_dataset *data, int batch, mc_mode mode,
+                              double *accuracy, double *loss);
+
 /* The first layer (in topological order) whose last output holds a non-finite value, or -1. */
 int mc_net_first_nonfinite(const mc_net *net);
 

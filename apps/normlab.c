@@ -1,0 +1,392 @@
+/* minicnn normlab: what normalization does, and why group normalization exists. The same network
+ * is trained with group, batch, layer and instance normalization and with none, at several
+ * mini-batch sizes and seeds; a table in the layout of the Group Normalization paper and a PNG
+ * figure of test error against batch size come out. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "plot.h"
+
+#define MAX_BATCHES 8
+#define MAX_SEEDS 16
+
+typedef enum norm_kind { NORM_GN, NORM_BN, NORM_LN, NORM_IN, NORM_NONE, N_NORMS } norm_kind;
+
+static const char *const norm_ids[N_NORMS] = {"gn", "bn", "ln", "in", "none"};
+static const char *const norm_labels[N_NORMS] = {"GN", "BN", "LN", "IN", "none"};
+
+typedef struct lab_args {
+    const char *data, *net, *norms, *batches, *lr_rule, *figure;
+    int seeds, epochs, subset, threads;
+    double base_rate;
+    int base_batch;
+} lab_args;
+
+/* "32,16,8" into values; returns the count or -1. */
+static int parse_list(const char *text, int *out, int cap)
+{
+    int n = 0;
+    const char *p = text;
+    while (*p != '\0') {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > 100000 || n == cap || (*end != ',' && *end != '\0'))
+            return -1;
+        out[n++] = (int)v;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return n;
+}
+
+/* Replaces every group normalization layer of the network by the variant `kind`. */
+static mc_status swap_norms(mc_ctx *ctx, mc_net *net, norm_kind kind)
+{
+    mc_status st = mc_net_assign_names(net);
+    for (int i = 0; st == MC_OK && i < mc_net_num_layers(net); i++) {
+        mc_layer *l = mc_net_layer(net, i);
+        if (strcmp(l->vt->kind, "groupNormalizationLayer") != 0 || kind == NORM_GN)
+            continue;
+        char name[128];
+        snprintf(name, sizeof name, "%s", mc_layer_name(l));
+        mc_layer *with = NULL;
+        if (kind == NORM_BN) {
+            mc_batchnorm_options o = mc_batchnorm_default();
+            o.name = name;
+            st = mc_batchnorm_create(ctx, &o, &with);
+        } else if (kind == NORM_LN || kind == NORM_IN) {
+            mc_groupnorm_options o = mc_groupnorm_default(0);
+            o.groups_mode = kind == NORM_LN ? MC_GROUPS_ALL_CHANNELS : MC_GROUPS_CHANNEL_WISE;
+            o.name = name;
+            st = mc_groupnorm_create(ctx, &o, &with);
+        }
+        if (st == MC_OK)
+            st = mc_net_replace_layer(net, name, with);
+        if (st == MC_OK && kind == NORM_NONE)
+            i--; /* the layer is gone; the next one moved into its place */
+    }
+    return st;
+}
+
+typedef struct result {
+    double error[N_NORMS][MAX_BATCHES][MAX_SEEDS];
+    int diverged[N_NORMS][MAX_BATCHES]; /* runs whose loss stopped being finite */
+    double bn_batch_error[MAX_BATCHES][MAX_SEEDS]; /* BN evaluated with batch statistics */
+    double seconds;
+} result;
+
+/* Trains one configuration and writes its test errors. */
+static mc_status run_one(const lab_args *a, const char *net_text, size_t net_len,
+                         const mc_dataset *train, const mc_dataset *test, norm_kind kind,
+                         int batch, int seed, double *error, double *batch_error, int *diverged)
+{
+    mc_ctx *ctx = cli_ctx((uint64_t)seed + 1);
+    if (ctx == NULL)
+        return MC_ERR_NOMEM;
+    mc_net *net = NULL;
+    mc_status st = mc_netfile_parse(ctx, net_text, net_len, a->net, &net, NULL);
+    if (st == MC_OK)
+        st = swap_norms(ctx, net, kind);
+    if (st == MC_OK)
+        st = mc_net_assemble(net, batch > 256 ? batch : 256);
+    if (st == MC_OK && mc_input_needs_fit(mc_net_input_layer(net)))
+        st = mc_net_fit_input(net, train, 1024);
+    mc_train_options o = mc_train_default(MC_SOLVER_SGDM);
+    o.mini_batch_size = batch;
+    o.max_epochs = a->epochs;
+    o.initial_learn_rate = strcmp(a->lr_rule, "linear") == 0
+                               ? a->base_rate * batch / a->base_batch
+                               : a->base_rate;
+    double acc = NAN, loss = NAN;
+    if (st == MC_OK)
+        st = mc_train(net, train, &o, NULL, NULL);
+    if (st == MC_OK)
+        st = mc_evaluate(net, test, &acc, &loss);
+    *error = 100 * (1 - acc);
+    if (st == MC_OK && kind == NORM_BN) {
+        double bacc = NAN;
+        st = mc_evaluate_batches(net, test, batch, MC_MODE_TRAINING, &bacc, &loss);
+        *batch_error = 100 * (1 - bacc);
+    }
+    if (st == MC_ERR_NUMERIC) {
+        /* A diverged run is a result, not a failure: chance-level error. */
+        *error = 100.0 * (1 - 1.0 / mc_net_num_classes(net));
+        if (kind == NORM_BN)
+            *batch_error = *error;
+        ++*diverged;
+        st = MC_OK;
+    }
+    if (st != MC_OK)
+        cli_fail(ctx, st);
+    mc_net_destroy(net);
+    mc_ctx_destroy(ctx);
+    return st;
+}
+
+static void mean_sd(const double *v, int n, double *mean, double *sd)
+{
+    double s = 0, q = 0;
+    for (int i = 0; i < n; i++)
+        s += v[i];
+    *mean = s / n;
+    for (int i = 0; i < n; i++)
+        q += (v[i] - *mean) * (v[i] - *mean);
+    *sd = n > 1 ? sqrt(q / (n - 1)) : 0;
+}
+
+/* One row of the table; a cell with diverged runs is marked with the count. */
+static void print_row(const char *label, const double (*err)[MAX_SEEDS], const int *diverged,
+                      int nb, int seeds)
+{
+    printf("  %-24s", label);
+    for (int b = 0; b < nb; b++) {
+        double m, s;
+        mean_sd(err[b], seeds, &m, &s);
+        char mark[16] = "  ";
+        if (diverged[b] > 0)
+            snprintf(mark, sizeof mark, "*%d", diverged[b]);
+        printf("  %5.1f ± %4.1f%s", m, s, mark);
+    }
+    putchar('\n');
+}
+
+static int write_figure(const lab_args *a, const result *r, const int *batches, int nb,
+                        const bool *use, const char *subtitle)
+{
+    plot_series s[N_NORMS + 1];
+    double x[N_NORMS + 1][MAX_BATCHES], y[N_NORMS + 1][MAX_BATCHES], e[N_NORMS + 1][MAX_BATCHES];
+    int n = 0;
+    for (int k = 0; k <= N_NORMS; k++) {
+        const bool bn_batch = k == N_NORMS;
+        if (!use[bn_batch ? NORM_BN : k])
+            continue;
+        for (int b = 0; b < nb; b++) {
+            x[n][b] = batches[b];
+            mean_sd(bn_batch ? r->bn_batch_error[b] : r->error[k][b], a->seeds, &y[n][b],
+                    &e[n][b]);
+        }
+        memset(&s[n], 0, sizeof s[n]);
+        s[n].label = bn_batch ? "BN, batch statistics at test" : norm_labels[k];
+        s[n].x = x[n];
+        s[n].y = y[n];
+        s[n].err = a->seeds > 1 ? e[n] : NULL;
+        s[n].n = nb;
+        s[n].markers = true;
+        plot_colour(bn_batch ? 5 : k, s[n].rgb);
+        n++;
+    }
+    char title[256];
+    snprintf(title, sizeof title, "Test error vs. batch size (%s)", subtitle);
+    plot_axes ax = {title, "mini-batch size (images per step)", "test error (%)", true, true,
+                    NAN, NAN};
+    const plot_series *panels[1] = {s};
+    char err[256];
+    if (plot_write(a->figure, 900, 600, 1, &ax, panels, &n, err, sizeof err) != 0) {
+        fprintf(stderr, "minicnn normlab: %s\n", err);
+        return 1;
+    }
+    /* The figure's data beside it, so what is drawn can be checked: FIGURE.csv */
+    char csv[4096];
+    snprintf(csv, sizeof csv, "%s.csv", a->figure);
+    FILE *f = fopen(csv, "w");
+    if (f == NULL) {
+        fprintf(stderr, "minicnn normlab: cannot write '%s': %s\n", csv, strerror(errno));
+        return 1;
+    }
+    fprintf(f, "series,batch_size,mean_error_percent,sd_percent\n");
+    for (int k = 0; k < n; k++)
+        for (int i = 0; i < s[k].n; i++)
+            fprintf(f, "%s,%g,%.4f,%.4f\n", s[k].label, s[k].x[i], s[k].y[i],
+                    s[k].err != NULL ? s[k].err[i] : 0.0);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "minicnn normlab: cannot write '%s': %s\n", csv, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+int cmd_normlab(int argc, char **argv)
+{
+    lab_args a = {NULL, NULL, "gn,bn,ln,in,none", "32,16,8,4,2", "linear", "normlab.png",
+                  3, 1, 10000, 0, 0.01, 32};
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(f, "--help") == 0) {
+            printf("usage: minicnn normlab [--data fashion-mnist|mnist] [--net FILE] "
+                   "[--norms gn,bn,ln,in,none]\n"
+                   "       [--batch-sizes 32,16,8,4,2] [--seeds 3] [--epochs 1] "
+                   "[--subset 10000 (0: all)]\n"
+                   "       [--learn-rate-rule linear|constant] [--base-learn-rate 0.01] "
+                   "[--base-batch 32]\n"
+                   "       [--figure normlab.png] [--threads N]\n");
+            return 0;
+        }
+        if (v == NULL) {
+            fprintf(stderr, "minicnn normlab: %s needs a value\n", f);
+            return 2;
+        }
+        char *end = NULL;
+        if (strcmp(f, "--data") == 0)
+            a.data = v;
+        else if (strcmp(f, "--net") == 0)
+            a.net = v;
+        else if (strcmp(f, "--norms") == 0)
+            a.norms = v;
+        else if (strcmp(f, "--batch-sizes") == 0)
+            a.batches = v;
+        else if (strcmp(f, "--learn-rate-rule") == 0)
+            a.lr_rule = v;
+        else if (strcmp(f, "--figure") == 0)
+            a.figure = v;
+        else if (strcmp(f, "--seeds") == 0)
+            a.seeds = (int)strtol(v, &end, 10);
+        else if (strcmp(f, "--epochs") == 0)
+            a.epochs = (int)strtol(v, &end, 10);
+        else if (strcmp(f, "--subset") == 0)
+            a.subset = (int)strtol(v, &end, 10);
+        else if (strcmp(f, "--threads") == 0)
+            a.threads = (int)strtol(v, &end, 10);
+        else if (strcmp(f, "--base-batch") == 0)
+            a.base_batch = (int)strtol(v, &end, 10);
+        else if (strcmp(f, "--base-learn-rate") == 0)
+            a.base_rate = strtod(v, &end);
+        else {
+            fprintf(stderr, "minicnn normlab: unknown flag '%s'; 'minicnn normlab --help' lists "
+                            "them\n",
+                    f);
+            return 2;
+        }
+        if (end != NULL && (*end != '\0' || end == v)) {
+            fprintf(stderr, "minicnn normlab: %s takes a number, not '%s'\n", f, v);
+            return 2;
+        }
+        i++;
+    }
+    int batches[MAX_BATCHES];
+    const int nb = parse_list(a.batches, batches, MAX_BATCHES);
+    bool use[N_NORMS] = {false};
+    for (const char *p = a.norms; *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        int k = 0;
+        while (k < N_NORMS && !(strlen(norm_ids[k]) == len && strncmp(p, norm_ids[k], len) == 0))
+            k++;
+        if (k == N_NORMS) {
+            fprintf(stderr, "minicnn normlab: unknown normalization '%.*s' in --norms (gn, bn, "
+                            "ln, in, none)\n",
+                    (int)len, p);
+            return 2;
+        }
+        use[k] = true;
+        p += len + (p[len] == ',');
+    }
+    if (nb < 1 || a.seeds < 1 || a.seeds > MAX_SEEDS || a.epochs < 1 || a.subset < 0 ||
+        a.base_batch < 1 || !(a.base_rate > 0) ||
+        (strcmp(a.lr_rule, "linear") != 0 && strcmp(a.lr_rule, "constant") != 0)) {
+        fprintf(stderr, "minicnn normlab: --batch-sizes takes up to %d positive numbers, --seeds "
+                        "1 to %d, --epochs and --base-batch positive, --base-learn-rate "
+                        "positive, --learn-rate-rule linear or constant\n",
+                MAX_BATCHES, MAX_SEEDS);
+        return 2;
+    }
+    char paths[4][512], net_path[512];
+    const char *data_name = a.data != NULL ? a.data : "fashion-mnist";
+    if (cli_dataset_paths(data_name, paths) != 0)
+        return 1;
+    if (a.net == NULL)
+        a.net = cli_data_path("networks/reference-gray.net", net_path, sizeof net_path);
+    mc_set_threads(a.threads > 0 ? a.threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+
+    /* the network's text, read once */
+    FILE *nf = fopen(a.net, "rb");
+    if (nf == NULL) {
+        fprintf(stderr, "minicnn normlab: cannot open '%s': %s\n", a.net, strerror(errno));
+        return 1;
+    }
+    static char net_text[1 << 16];
+    size_t net_len = fread(net_text, 1, sizeof net_text, nf);
+    fclose(nf);
+    mc_ctx *ctx = cli_ctx(1);
+    if (ctx == NULL)
+        return 1;
+    mc_dataset train, test;
+    memset(&train, 0, sizeof train);
+    memset(&test, 0, sizeof test);
+    mc_status st = mc_dataset_read_idx(ctx, paths[0], paths[1], &train);
+    if (st == MC_OK)
+        st = mc_dataset_read_idx(ctx, paths[2], paths[3], &test);
+    if (st != MC_OK) {
+        int rc = cli_fail(ctx, st);
+        mc_dataset_release(ctx, &train);
+        mc_ctx_destroy(ctx);
+        return rc;
+    }
+    mc_dataset sub = a.subset > 0 ? mc_dataset_head(&train, a.subset) : train;
+    char subtitle[160];
+    snprintf(subtitle, sizeof subtitle, "%s, %d training images, %d epoch%s, %d seed%s",
+             data_name, sub.shape.dims[0], a.epochs, a.epochs == 1 ? "" : "s", a.seeds,
+             a.seeds == 1 ? "" : "s");
+    printf("Normalization lab: %s\n", a.net);
+    printf("Trains the network with each normalization in place of its group normalization "
+           "layers,\nsgdm with momentum 0.9 and L2 1e-4, on %s; test error on %d test images.\n",
+           subtitle, test.shape.dims[0]);
+    if (strcmp(a.lr_rule, "linear") == 0)
+        printf("Learning rate scaled linearly with the batch: %g x batch / %d.\n", a.base_rate,
+               a.base_batch);
+    else
+        printf("Learning rate held at %g for every batch size.\n", a.base_rate);
+    fflush(stdout);
+    static result r;
+    const time_t start = time(NULL);
+    for (int k = 0; k < N_NORMS && st == MC_OK; k++) {
+        if (!use[k])
+            continue;
+        for (int b = 0; b < nb && st == MC_OK; b++)
+            for (int s = 0; s < a.seeds && st == MC_OK; s++) {
+                st = run_one(&a, net_text, net_len, &sub, &test, (norm_kind)k, batches[b], s,
+                             &r.error[k][b][s], &r.bn_batch_error[b][s], &r.diverged[k][b]);
+                fprintf(stderr, "\r  %s batch %d seed %d: %.1f%% error (%lds)   ",
+                        norm_labels[k], batches[b], s + 1, r.error[k][b][s],
+                        (long)(time(NULL) - start));
+            }
+    }
+    fprintf(stderr, "\n");
+    int rc = st == MC_OK ? 0 : 1;
+    if (rc == 0) {
+        printf("\nTest error (%%), mean ± standard deviation over %d seed%s:\n\n  %-24s",
+               a.seeds, a.seeds == 1 ? "" : "s", "batch size");
+        for (int b = 0; b < nb; b++)
+            printf("  %12d  ", batches[b]);
+        putchar('\n');
+        int any_diverged = 0;
+        for (int k = 0; k < N_NORMS; k++) {
+            if (!use[k])
+                continue;
+            print_row(k == NORM_BN ? "BN (trained statistics)" : norm_labels[k],
+                      (const double(*)[MAX_SEEDS])r.error[k], r.diverged[k], nb, a.seeds);
+            if (k == NORM_BN)
+                print_row("BN (batch statistics)", (const double(*)[MAX_SEEDS])r.bn_batch_error,
+                          r.diverged[k], nb, a.seeds);
+            for (int b = 0; b < nb; b++)
+                any_diverged += r.diverged[k][b];
+        }
+        printf("\nBN at test time normally uses its trained (moving-average) statistics; with the "
+               "test\nbatch's own statistics instead, its result depends on the other images in "
+               "the batch.\n");
+        if (any_diverged > 0)
+            printf("*n: n runs diverged (the loss stopped being finite); they count at chance "
+                   "level.\n");
+        printf("Elapsed: %lds.\n", (long)(time(NULL) - start));
+        rc = write_figure(&a, &r, batches, nb, use, subtitle);
+        if (rc == 0)
+            printf("Figure: %s (its data: %s.csv)\n", a.figure, a.figure);
+    }
+    mc_dataset_release(ctx, &train);
+    mc_dataset_release(ctx, &test);
+    mc_ctx_destroy(ctx);
+    return rc;
+}
