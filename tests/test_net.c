@@ -480,6 +480,51 @@ START_TEST(test_batch_and_state_checks)
 }
 END_TEST
 
+START_TEST(test_replace_layer)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_net *net = parse(ctx, "x = [featureInputLayer(4); fullyConnectedLayer(6,'Name','fc1'); "
+                             "groupNormalizationLayer(2,'Name','gn'); reluLayer('Name','r'); "
+                             "fullyConnectedLayer(3); softmaxLayer; classificationLayer]");
+    ck_assert_ptr_nonnull(mc_net_source(net));
+    mc_batchnorm_options o = mc_batchnorm_default();
+    o.name = "bn";
+    mc_layer *bn = NULL;
+    ck_assert_int_eq(mc_batchnorm_create(ctx, &o, &bn), MC_OK);
+    ck_assert_int_eq(mc_net_replace_layer(net, "gn", bn), MC_OK);
+    ck_assert_ptr_null(mc_net_source(net)); /* the file's text no longer describes it */
+    ck_assert_str_eq(mc_net_layer(net, 2)->vt->kind, "batchNormalizationLayer");
+    /* removing joins the neighbours */
+    ck_assert_int_eq(mc_net_replace_layer(net, "r", NULL), MC_OK);
+    ck_assert_int_eq(mc_net_num_layers(net), 6);
+    ck_assert_int_eq(mc_net_replace_layer(net, "nope", NULL), MC_ERR_INVALID);
+    ck_assert_str_eq(mc_ctx_message(ctx), "replaceLayer: no layer named 'nope'");
+    ck_assert_int_eq(mc_net_replace_layer(net, "classoutput", NULL), MC_ERR_INVALID);
+    ck_assert_int_eq(mc_net_assemble(net, 2), MC_OK);
+    ck_assert(mc_net_is_sequential(net));
+    ck_assert_int_eq(mc_net_activation_shape(net, 2).dims[1], 6); /* bn after fc1 */
+    ck_assert_int_eq(mc_net_replace_layer(net, "bn", NULL), MC_ERR_STATE);
+    mc_net_destroy(net);
+
+    /* In a graph: removing the layer that feeds an addition keeps the edge to in1. */
+    net = parse(ctx, "l = layerGraph([featureInputLayer(4,'Name','in'); reluLayer('Name','a'); "
+                     "reluLayer('Name','b'); additionLayer(2,'Name','add'); "
+                     "fullyConnectedLayer(2); softmaxLayer; classificationLayer])\n"
+                     "l = connectLayers(l,'a','add/in2')");
+    ck_assert_int_eq(mc_net_replace_layer(net, "b", NULL), MC_OK);
+    ck_assert_int_eq(mc_net_assemble(net, 1), MC_OK);
+    int src, dst, k, found = 0;
+    for (int i = 0; mc_net_connection(net, i, &src, &dst, &k); i++)
+        found += strcmp(mc_layer_name(mc_net_layer(net, src)), "a") == 0 &&
+                 strcmp(mc_layer_name(mc_net_layer(net, dst)), "add") == 0;
+    ck_assert_int_eq(found, 2); /* a -> add/in1 (was b's) and a -> add/in2 */
+    mc_net_destroy(net);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
 static Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -488,6 +533,7 @@ static Suite *net_suite(void)
     tcase_add_test(tc, test_names_assigned);
     tcase_add_test(tc, test_analysis_text);
     tcase_add_test(tc, test_batch_and_state_checks);
+    tcase_add_test(tc, test_replace_layer);
     suite_add_tcase(s, tc);
     tc = tcase_create("gradients");
     tcase_set_timeout(tc, 120);

@@ -252,6 +252,41 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* Evaluating with batch statistics gives other numbers than with trained statistics and leaves
+ * the batch-norm moving averages as they were. */
+START_TEST(test_evaluate_batch_statistics)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 3);
+    mc_dataset ds = synthetic(24, 8);
+    mc_net *net = make_net(ctx,
+                           "layers = [imageInputLayer([4 4 1]); convolution2dLayer(3,4); "
+                           "batchNormalizationLayer('Name','bn'); reluLayer; fullyConnectedLayer(4); "
+                           "softmaxLayer; classificationLayer]",
+                           8);
+    ck_assert_int_eq(mc_net_fit_input(net, &ds, 24), MC_OK);
+    mc_train_options o = mc_train_default(MC_SOLVER_SGDM);
+    o.mini_batch_size = 8;
+    o.max_epochs = 2;
+    ck_assert_int_eq(mc_train(net, &ds, &o, NULL, NULL), MC_OK);
+    mc_layer *bn = mc_net_find(net, "bn");
+    const mc_tensor *mean = mc_layer_buffer(bn, 0, NULL);
+    float before[4];
+    memcpy(before, mean->data, sizeof before);
+    double acc1, loss1, acc2, loss2, acc3, loss3;
+    ck_assert_int_eq(mc_evaluate(net, &ds, &acc1, &loss1), MC_OK);
+    ck_assert_int_eq(mc_evaluate_batches(net, &ds, 2, MC_MODE_TRAINING, &acc2, &loss2), MC_OK);
+    ck_assert_mem_eq(mean->data, before, sizeof before);
+    ck_assert_msg(loss1 != loss2, "batch statistics gave the same loss %g", loss1);
+    ck_assert_int_eq(mc_evaluate_batches(net, &ds, 0, MC_MODE_INFERENCE, &acc3, &loss3), MC_OK);
+    ck_assert(acc1 == acc3 && loss1 == loss3);
+    mc_net_destroy(net);
+    free_synthetic(&ds);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
 /* The reference network on 3,000 Fashion-MNIST images for one epoch learns far above chance. */
 START_TEST(test_fashion_mnist_learns)
 {
@@ -297,6 +332,7 @@ static Suite *train_suite(void)
     tcase_add_test(tc, test_reproducible);
     tcase_add_test(tc, test_schedule_and_validation);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_evaluate_batch_statistics);
     tcase_add_test(tc, test_fashion_mnist_learns);
     suite_add_tcase(s, tc);
     return s;

@@ -1,0 +1,194 @@
+/* The minicnn command as a user runs it: outputs, exit codes, files written. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+/* Runs `args` with the command from the source tree; returns the exit code, stdout in *out
+ * (and stderr too when merge), to be freed. */
+static int run(const char *args, char **out, int merge)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s %s", MC_SOURCE_DIR, MC_CLI, args,
+             merge ? "2>&1" : "2>/dev/null");
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    ck_assert_ptr_nonnull(buf);
+    size_t k;
+    while ((k = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += k;
+        if (len + 1 == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            ck_assert_ptr_nonnull(buf);
+        }
+    }
+    buf[len] = '\0';
+    int status = pclose(p);
+    *out = buf;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+START_TEST(test_info_prints_the_reference_display)
+{
+    char *out;
+    ck_assert_int_eq(run("info data/networks/reference.net", &out, 0), 0);
+    const char *want =
+        "  8x1 Layer array with layers:\n"
+        "\n"
+        "     1   ''   Image Input             28x28x3 images with 'zerocenter' normalization\n"
+        "     2   ''   Convolution             20 5x5 convolutions with stride [1  1] and padding [0  0  0  0]\n"
+        "     3   ''   Group Normalization     Group normalization\n"
+        "     4   ''   ReLU                    ReLU\n"
+        "     5   ''   Max Pooling             2x2 max pooling with stride [2  2] and padding [0  0  0  0]\n"
+        "     6   ''   Fully Connected         10 fully connected layer\n"
+        "     7   ''   Softmax                 softmax\n"
+        "     8   ''   Classification Output   crossentropyex\n";
+    ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "got:\n%s", out);
+    free(out);
+    ck_assert_int_eq(run("layer \"groupNormalizationLayer(3,'Name','groupnorm')\"", &out, 0), 0);
+    ck_assert_str_eq(out, "layer = \n"
+                          "  GroupNormalizationLayer with properties:\n\n"
+                          "           Name: 'groupnorm'\n"
+                          "    NumChannels: 'auto'\n\n"
+                          "   Hyperparameters\n"
+                          "      NumGroups: 3\n"
+                          "        Epsilon: 1.0000e-05\n\n"
+                          "   Learnable Parameters\n"
+                          "         Offset: []\n"
+                          "          Scale: []\n\n"
+                          "  Show all properties\n");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_errors_and_exit_codes)
+{
+    char *out;
+    ck_assert_int_eq(run("train --max-epoch 3", &out, 1), 2);
+    ck_assert_ptr_nonnull(strstr(out, "unknown flag '--max-epoch' (did you mean '--max-epochs'?)"));
+    free(out);
+    ck_assert_int_eq(run("train --mini-batch-size -4", &out, 1), 2);
+    ck_assert_ptr_nonnull(strstr(out, "--mini-batch-size takes a nonnegative whole number, not '-4'"));
+    free(out);
+    ck_assert_int_eq(run("train --initial-learn-rate nan", &out, 1), 2);
+    ck_assert_ptr_nonnull(strstr(out, "--initial-learn-rate takes a number, not 'nan'"));
+    free(out);
+    ck_assert_int_eq(run("train --data mnist --net data/networks/reference.net --max-epochs 1",
+                         &out, 1),
+                     1);
+    ck_assert_ptr_nonnull(strstr(out, "add --color-preprocessing gray2rgb"));
+    free(out);
+    ck_assert_int_eq(run("info /nonexistent.net", &out, 1), 1);
+    ck_assert_ptr_nonnull(strstr(out, "cannot open network file '/nonexistent.net': No such file"));
+    free(out);
+    ck_assert_int_eq(run("nonsense", &out, 1), 2);
+    free(out);
+}
+END_TEST
+
+/* A short MNIST run: --report writes the JSON, --min-accuracy turns a miss into exit 3. */
+START_TEST(test_train_report_and_min_accuracy)
+{
+    char report[] = "/tmp/minicnn-cli-report-XXXXXX";
+    int fd = mkstemp(report);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    char args[512], *out;
+    snprintf(args, sizeof args,
+             "train --data mnist --max-epochs 1 --train-subset 1024 --mini-batch-size 64 "
+             "--verbose false --report %s --min-accuracy 0.999",
+             report);
+    ck_assert_int_eq(run(args, &out, 1), 3);
+    ck_assert_ptr_nonnull(strstr(out, "is below --min-accuracy 0.9990"));
+    free(out);
+    char *json = NULL;
+    FILE *f = fopen(report, "r");
+    ck_assert_ptr_nonnull(f);
+    json = calloc(1, 1 << 16);
+    ck_assert_uint_gt(fread(json, 1, (1 << 16) - 1, f), 100);
+    fclose(f);
+    const char *p = strstr(json, "\"test_accuracy\": ");
+    ck_assert_ptr_nonnull(p);
+    const double acc = strtod(p + 17, NULL);
+    ck_assert_msg(acc > 0.5 && acc < 0.999, "accuracy %g", acc);
+    ck_assert_ptr_nonnull(strstr(json, "\"images_per_second\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"mini_batch_size\": 64"));
+    free(json);
+    remove(report);
+}
+END_TEST
+
+/* normlab writes a PNG of the stated size whose data (FIGURE.csv) are the printed table's. */
+START_TEST(test_normlab_figure)
+{
+    char dir[] = "/tmp/minicnn-cli-normlab-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char args[512], *out;
+    snprintf(args, sizeof args,
+             "normlab --data mnist --subset 256 --seeds 2 --batch-sizes 32,16 --norms gn,bn "
+             "--figure %s/f.png",
+             dir);
+    ck_assert_int_eq(run(args, &out, 0), 0);
+    char png[512], csv[512];
+    snprintf(png, sizeof png, "%s/f.png", dir);
+    snprintf(csv, sizeof csv, "%s/f.png.csv", dir);
+    FILE *f = fopen(png, "rb");
+    ck_assert_ptr_nonnull(f);
+    unsigned char head[24];
+    ck_assert_uint_eq(fread(head, 1, 24, f), 24);
+    fclose(f);
+    ck_assert(memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0);
+    const unsigned w = (unsigned)head[16] << 24 | head[17] << 16 | head[18] << 8 | head[19];
+    const unsigned h = (unsigned)head[20] << 24 | head[21] << 16 | head[22] << 8 | head[23];
+    ck_assert_uint_eq(w, 900);
+    ck_assert_uint_eq(h, 600);
+    /* the GN row of the table and the GN points of the figure hold the same means */
+    const char *row = strstr(out, "\n  GN ");
+    ck_assert_ptr_nonnull(row);
+    double t32 = NAN, t16 = NAN;
+    ck_assert_int_eq(sscanf(row, "\n  GN %lf ± %*f %lf", &t32, &t16), 2);
+    f = fopen(csv, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    int seen = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        double batch, mean;
+        if (sscanf(line, "GN,%lf,%lf", &batch, &mean) == 2) {
+            ck_assert_double_eq_tol(mean, batch == 32 ? t32 : t16, 0.051);
+            seen++;
+        }
+    }
+    fclose(f);
+    ck_assert_int_eq(seen, 2);
+    ck_assert_ptr_nonnull(strstr(out, "BN (batch statistics)"));
+    free(out);
+    snprintf(args, sizeof args, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
+static Suite *cli_suite(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("cli");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_info_prints_the_reference_display);
+    tcase_add_test(tc, test_errors_and_exit_codes);
+    tcase_add_test(tc, test_train_report_and_min_accuracy);
+    tcase_add_test(tc, test_normlab_figure);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return test_run_suite(cli_suite());
+}
