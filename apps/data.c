@@ -105,6 +105,8 @@ static mc_status export_part(mc_ctx *ctx, const char *images, const char *labels
         st = mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s: %d-channel images cannot be PNGs (1 or 3)",
                          images, C);
     char dir[4096], file[4200];
+    if (st == MC_OK)
+        st = make_dir(ctx, outdir); /* once the data has been read */
     if (st == MC_OK && snprintf(dir, sizeof dir, "%s/%s", outdir, part) >= (int)sizeof dir)
         st = mc_ctx_fail(ctx, MC_ERR_INVALID, "the folder name '%s' is too long", outdir);
     if (st == MC_OK)
@@ -193,7 +195,7 @@ static int export_png(int argc, char **argv)
     mc_ctx *ctx = cli_ctx(1);
     if (ctx == NULL)
         return 1;
-    mc_status st = make_dir(ctx, outdir);
+    mc_status st = MC_OK;
     static const char *const parts[2] = {"train", "test"};
     for (int p = 0; p < 2 && st == MC_OK; p++) {
         if (paths[2 * p][0] == '\0')
