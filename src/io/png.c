@@ -106,11 +106,30 @@ static void bilinear_axis(int n_src, int n_dst, int i, int *i0, int *i1, double 
     *f = s - *i0;
 }
 
-/* src: (C, h, w); dst: (C, H, W) */
-void mc_image_resize_bilinear(const float *src, int C, int h, int w, float *dst, int H, int W)
+/* Source pixels: planar floats (C, h, w), or the decoded 8-bit rows (h, w, channels), where
+ * rgb2gray weighs the three channels of a pixel into one. */
+typedef struct pixels {
+    const float *planes;
+    const unsigned char *bytes;
+    int h, w, channels;
+    bool rgb2gray;
+} pixels;
+
+static double fetch(const pixels *s, int c, int y, int x)
 {
+    if (s->planes != NULL)
+        return s->planes[((size_t)c * s->h + y) * s->w + x];
+    const unsigned char *px = s->bytes + ((size_t)y * s->w + x) * s->channels;
+    if (s->rgb2gray)
+        return 0.2989 * px[0] + 0.5870 * px[1] + 0.1140 * px[2];
+    return px[c];
+}
+
+/* src: h x w pixels; dst: (C, H, W) */
+static void resize(const pixels *src, int C, float *dst, int H, int W)
+{
+    const int h = src->h, w = src->w;
     for (int c = 0; c < C; c++) {
-        const float *s = src + (size_t)c * h * w;
         float *d = dst + (size_t)c * H * W;
         for (int y = 0; y < H; y++) {
             int y0, y1;
@@ -120,12 +139,19 @@ void mc_image_resize_bilinear(const float *src, int C, int h, int w, float *dst,
                 int x0, x1;
                 double fx;
                 bilinear_axis(w, W, x, &x0, &x1, &fx);
-                const double top = (1 - fx) * s[(size_t)y0 * w + x0] + fx * s[(size_t)y0 * w + x1];
-                const double bot = (1 - fx) * s[(size_t)y1 * w + x0] + fx * s[(size_t)y1 * w + x1];
+                const double top = (1 - fx) * fetch(src, c, y0, x0) + fx * fetch(src, c, y0, x1);
+                const double bot = (1 - fx) * fetch(src, c, y1, x0) + fx * fetch(src, c, y1, x1);
                 d[(size_t)y * W + x] = (float)((1 - fy) * top + fy * bot);
             }
         }
     }
+}
+
+/* src: (C, h, w); dst: (C, H, W) */
+void mc_image_resize_bilinear(const float *src, int C, int h, int w, float *dst, int H, int W)
+{
+    const pixels s = {src, NULL, h, w, C, false};
+    resize(&s, C, dst, H, W);
 }
 
 /* ---- Reading ------------------------------------------------------------------------------ */
@@ -160,7 +186,6 @@ typedef struct png_reader {
     png_infop info;
     unsigned char *pixels; /* (h, w, channels) 8-bit, from libpng */
     png_bytep *rows;
-    float *plane; /* (C, h, w) before resizing */
 } png_reader;
 
 static uint32_t be32(const unsigned char *b)
@@ -379,7 +404,9 @@ static mc_status decode(png_reader *r, const mc_image_options *o, float *out)
                            "channels)",
                            r->path, channel_name(src_channels), png_get_bit_depth(png, info),
                            channels);
-    r->pixels = mc__calloc(r->ctx, h, rowbytes);
+    /* not zeroed: libpng writes every row, and a hostile header over a short file then costs
+     * address space, not memory */
+    r->pixels = rowbytes <= SIZE_MAX / h ? mc_alloc(r->ctx, (size_t)h * rowbytes) : NULL;
     r->rows = mc__calloc(r->ctx, h, sizeof *r->rows);
     if (r->pixels == NULL || r->rows == NULL)
         return mc_ctx_fail(r->ctx, MC_ERR_NOMEM, "%s: out of memory for a %lux%lu image", r->path,
@@ -389,27 +416,9 @@ static mc_status decode(png_reader *r, const mc_image_options *o, float *out)
     png_read_image(png, r->rows);
     png_read_end(png, NULL);
 
-    /* (h, w, channels) bytes -> (C, h, w) floats, straight into out when no resize. */
-    const bool same = (int)h == o->height && (int)w == o->width;
-    float *plane = out;
-    if (!same) {
-        r->plane = mc__calloc(r->ctx, (size_t)C * h * w, sizeof(float));
-        if (r->plane == NULL)
-            return mc_ctx_fail(r->ctx, MC_ERR_NOMEM, "%s: out of memory for a %lux%lu image",
-                               r->path, (unsigned long)h, (unsigned long)w);
-        plane = r->plane;
-    }
-    const size_t n = (size_t)h * w;
-    for (size_t p = 0; p < n; p++) {
-        const unsigned char *px = r->pixels + p * (size_t)channels;
-        if (rgb2gray)
-            plane[p] = (float)(0.2989 * px[0] + 0.5870 * px[1] + 0.1140 * px[2]);
-        else
-            for (int c = 0; c < C; c++)
-                plane[(size_t)c * n + p] = (float)px[c];
-    }
-    if (!same)
-        mc_image_resize_bilinear(plane, C, (int)h, (int)w, out, o->height, o->width);
+    /* (h, w, channels) bytes -> (C, H, W) floats; the same size is a copy (fx = fy = 0). */
+    const pixels src = {NULL, r->pixels, (int)h, (int)w, channels, rgb2gray};
+    resize(&src, C, out, o->height, o->width);
     return MC_OK;
 }
 
@@ -472,7 +481,6 @@ mc_status mc_png_read(mc_ctx *ctx, const char *path, const mc_image_options *o, 
         png_destroy_read_struct(&r.png, r.info != NULL ? &r.info : NULL, NULL);
     mc_free(ctx, r.pixels);
     mc_free(ctx, r.rows);
-    mc_free(ctx, r.plane);
     if (fclose(r.fp) != 0 && st == MC_OK)
         st = mc_ctx_fail(ctx, MC_ERR_IO, "cannot close '%s': %s", path, strerror(errno));
     return st;
