@@ -30,5 +30,28 @@ int cli_dataset_paths(const char *name, char paths[4][512]);
 int cmd_train(int argc, char **argv);
 int cmd_normlab(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+
+/* Image folders as data (apps/folder.c). */
+typedef struct cli_folder {
+    const char *dir;
+    double split;      /* proportion of each class to train on; NaN for the default 0.75 */
+    uint64_t seed;     /* seeds the split */
+    const char *color; /* --color-preprocessing, NULL for none */
+    bool resize;       /* false: --no-resize */
+} cli_folder;
+
+bool cli_is_directory(const char *path);
+
+/* The network's output layer, or NULL. */
+mc_layer *cli_output_layer(const mc_net *net);
+
+/* Reads o->dir for net (assembling it for max_batch if it is not): DIR/train and DIR/test when
+ * both exist, else DIR split per class; images at the input layer's size. The output layer
+ * takes the folder names as class names (or must have them already). Prints one line saying
+ * what was read. train may be NULL (classify: the test part only). */
+mc_status cli_read_folder(mc_ctx *ctx, mc_net *net, int max_batch, const cli_folder *o,
+                          mc_dataset *train, mc_dataset *test);
 
 #endif

@@ -22,8 +22,10 @@ static int cmd_layer(int argc, char **argv);
 static const command commands[] = {
     {"train", "train a network on a data set and report its test accuracy", cmd_train},
     {"classify", "evaluate a saved network: accuracy and confusion matrix", cmd_classify},
+    {"predict", "a saved network's top classes for PNG images", cmd_predict},
     {"normlab", "compare group, batch, layer and instance normalization across batch sizes",
      cmd_normlab},
+    {"data", "data set tools: export-png writes an IDX data set as PNG folders", cmd_data},
     {"info", "show a network file's layers, activations and learnables", cmd_info},
     {"layer", "show one layer's properties, e.g. minicnn layer \"reluLayer\"", cmd_layer},
     {"help", "list the commands", cmd_help},

@@ -11,7 +11,7 @@
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
-typedef enum flag_kind { F_DOUBLE, F_INT, F_STRING, F_BOOL } flag_kind;
+typedef enum flag_kind { F_DOUBLE, F_INT, F_STRING, F_BOOL, F_SWITCH } flag_kind;
 
 typedef struct flag {
     const char *name;
@@ -25,7 +25,8 @@ typedef struct train_args {
     const char *color, *solver, *shuffle, *schedule, *threshold_method, *report, *validation;
     const char *save, *checkpoint_path, *resume;
     double initial_learn_rate, momentum, beta1, beta2, epsilon, l2, drop_factor, threshold;
-    double min_accuracy;
+    double min_accuracy, split;
+    int no_resize;
     int max_epochs, batch, drop_period, validation_frequency, validation_patience;
     int verbose_frequency, threads, train_subset;
     int verbose;
@@ -37,7 +38,9 @@ static int flags_of(train_args *a, flag *f)
 {
     const flag all[] = {
         {"net", F_STRING, &a->net, "network file (default data/networks/reference-gray.net)"},
-        {"data", F_STRING, &a->data, "fashion-mnist (default) or mnist"},
+        {"data", F_STRING, &a->data, "fashion-mnist (default), mnist or an image folder"},
+        {"split", F_DOUBLE, &a->split, "image folder: share of each class to train on (0.75)"},
+        {"no-resize", F_SWITCH, &a->no_resize, "image folder: refuse images of another size"},
         {"train-images", F_STRING, &a->train_images, "IDX file of training images"},
         {"train-labels", F_STRING, &a->train_labels, "IDX file of training labels"},
         {"test-images", F_STRING, &a->test_images, "IDX file of test images"},
@@ -136,6 +139,10 @@ static int parse_flags(int argc, char **argv, train_args *a)
             fprintf(stderr, "; 'minicnn train --help' lists the flags\n");
             return 2;
         }
+        if (f[k].kind == F_SWITCH && value == NULL) {
+            *(int *)f[k].target = 1;
+            continue;
+        }
         if (value == NULL) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "minicnn train: flag '--%s' needs a value (%s)\n", name,
@@ -173,6 +180,7 @@ static int parse_flags(int argc, char **argv, train_args *a)
             *(int *)f[k].target = (int)v;
             break;
         }
+        case F_SWITCH:
         case F_BOOL:
             if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
                 *(int *)f[k].target = 1;
@@ -231,9 +239,14 @@ static int data_paths(train_args *a, char paths[4][512], const char **name)
                     paths[3]);
             return 1;
         }
+    } else if (cli_is_directory(data)) {
+        for (int i = 0; i < 4; i++)
+            snprintf(paths[i], sizeof paths[i], "%s", i == 0 ? data : "");
+        *name = "image-folder";
+        return 0;
     } else {
-        fprintf(stderr, "minicnn train: unknown data set '%s'; use fashion-mnist, mnist, or the "
-                        "four --train-/--test- IDX flags\n",
+        fprintf(stderr, "minicnn train: unknown data set '%s'; use fashion-mnist, mnist, an "
+                        "image folder, or the four --train-/--test- IDX flags\n",
                 data);
         return 2;
     }
@@ -452,7 +465,7 @@ int cmd_train(int argc, char **argv)
     train_args a;
     memset(&a, 0, sizeof a);
     a.initial_learn_rate = a.momentum = a.beta1 = a.beta2 = a.epsilon = a.l2 = NAN;
-    a.drop_factor = a.threshold = a.min_accuracy = NAN;
+    a.drop_factor = a.threshold = a.min_accuracy = a.split = NAN;
     a.max_epochs = a.batch = a.drop_period = a.validation_frequency = -1;
     a.validation_patience = a.verbose_frequency = -1;
     a.threads = 1;
@@ -470,6 +483,13 @@ int cmd_train(int argc, char **argv)
     rc = data_paths(&a, paths, &data_name);
     if (rc != 0)
         return rc;
+    const bool folder = strcmp(data_name, "image-folder") == 0;
+    if (!folder && (!isnan(a.split) || a.no_resize)) {
+        fprintf(stderr, "minicnn train: --split and --no-resize apply to image folders "
+                        "(--data DIR)\n");
+        return 2;
+    }
+    const cli_folder fo = {paths[0], a.split, (uint64_t)a.seed, a.color, !a.no_resize};
     mc_ctx *ctx = cli_ctx((uint64_t)a.seed);
     if (ctx == NULL)
         return 1;
@@ -564,9 +584,10 @@ int cmd_train(int argc, char **argv)
     if (st == MC_OK) {
         cli_put_text(ctx, text);
         putchar('\n');
-        st = mc_dataset_read_idx(ctx, paths[0], paths[1], &train);
+        st = folder ? cli_read_folder(ctx, net, o.mini_batch_size, &fo, &train, &test)
+                    : mc_dataset_read_idx(ctx, paths[0], paths[1], &train);
     }
-    if (st == MC_OK)
+    if (st == MC_OK && !folder)
         st = mc_dataset_read_idx(ctx, paths[2], paths[3], &test);
     if (st == MC_OK && a.train_subset > 0 && a.train_subset < train.shape.dims[0])
         train.shape.dims[0] = a.train_subset;
@@ -693,12 +714,13 @@ static void print_confusion(const mc_net *net, const long *counts, int K)
 int cmd_classify(int argc, char **argv)
 {
     if (argc < 2 || argv[1][0] == '-')
-        return cli_usage("minicnn classify MODEL [--data fashion-mnist|mnist | --test-images F "
+        return cli_usage("minicnn classify MODEL [--data fashion-mnist|mnist|DIR | --test-images F "
                          "--test-labels F] [--color-preprocessing gray2rgb|rgb2gray]");
     const char *model = argv[1];
     train_args a;
     memset(&a, 0, sizeof a);
     a.seed = 1;
+    a.split = NAN;
     int rc = parse_flags(argc - 1, argv + 1, &a);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
@@ -721,7 +743,10 @@ int cmd_classify(int argc, char **argv)
     mc_dataset test;
     memset(&test, 0, sizeof test);
     mc_status st = mc_model_load(ctx, model, 256, &net);
-    if (st == MC_OK)
+    const cli_folder fo = {paths[0], a.split, (uint64_t)a.seed, a.color, !a.no_resize};
+    if (st == MC_OK && data_name != NULL && strcmp(data_name, "image-folder") == 0)
+        st = cli_read_folder(ctx, net, 256, &fo, NULL, &test);
+    else if (st == MC_OK)
         st = mc_dataset_read_idx(ctx, paths[2], paths[3], &test);
     if (st == MC_OK && a.color != NULL && strcmp(a.color, "none") != 0)
         st = mc_dataset_convert_channels(ctx, &test, mc_net_input_shape(net, 1).dims[1]);
