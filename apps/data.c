@@ -8,50 +8,10 @@
 
 #include "cli.h"
 
-#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
-
 static const char *const export_usage =
     "minicnn data export-png [--data fashion-mnist|mnist | --train-images F --train-labels F "
     "and/or --test-images F --test-labels F] [--force] OUTDIR\n"
     "  writes OUTDIR/train/<label>/<index>.png and OUTDIR/test/<label>/<index>.png";
-
-/* The IDX files of a known data set (train images, labels, test images, labels). */
-static int known_data(const char *name, char paths[4][512])
-{
-    static const char *const files[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
-    if (strcmp(name, "fashion-mnist") == 0) {
-        for (int i = 0; i < 4; i++)
-            snprintf(paths[i], sizeof paths[i], "%s/%s.gz", FASHION_DIR, files[i]);
-        if (access(paths[0], R_OK) != 0) {
-            fprintf(stderr,
-                    "minicnn data: Fashion-MNIST is not installed (%s is missing); "
-                    "install it with 'apt-get install dataset-fashion-mnist'\n",
-                    paths[0]);
-            return 1;
-        }
-        return 0;
-    }
-    if (strcmp(name, "mnist") == 0) {
-        char dir[400];
-        cli_data_path("mnist", dir, sizeof dir);
-        for (int i = 0; i < 4; i++)
-            snprintf(paths[i], sizeof paths[i], "%s/%s", dir, files[i]);
-        if (access(paths[3], R_OK) != 0) {
-            fprintf(stderr,
-                    "minicnn data: the MNIST digits are not prepared (%s is missing); "
-                    "run data/prepare-mnist\n",
-                    paths[3]);
-            return 1;
-        }
-        return 0;
-    }
-    fprintf(stderr,
-            "minicnn data: unknown data set '%s'; use fashion-mnist, mnist, or the IDX "
-            "flags\n",
-            name);
-    return 2;
-}
 
 /* 0 when dir is missing or empty, 1 when it holds something, -1 (after printing why) when it
  * cannot be read or is not a folder. */
@@ -178,7 +138,7 @@ static int export_png(int argc, char **argv)
         for (int i = 0; i < 4; i++)
             snprintf(paths[i], sizeof paths[i], "%s", idx[i] != NULL ? idx[i] : "");
     } else {
-        int rc = known_data(data != NULL ? data : "fashion-mnist", paths);
+        int rc = cli_dataset_paths(data != NULL ? data : "fashion-mnist", paths);
         if (rc != 0)
             return rc;
     }

@@ -9,8 +9,6 @@
 
 #include "cli.h"
 
-#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
-
 typedef enum flag_kind { F_DOUBLE, F_INT, F_STRING, F_BOOL, F_SWITCH } flag_kind;
 
 typedef struct flag {
@@ -215,30 +213,11 @@ static int data_paths(train_args *a, char paths[4][512], const char **name)
         *name = "idx";
         return 0;
     }
-    static const char *const files[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
     const char *data = a->data != NULL ? a->data : "fashion-mnist";
-    if (strcmp(data, "fashion-mnist") == 0) {
-        for (int i = 0; i < 4; i++)
-            snprintf(paths[i], sizeof paths[i], "%s/%s.gz", FASHION_DIR, files[i]);
-        if (access(paths[0], R_OK) != 0) {
-            fprintf(stderr, "minicnn train: Fashion-MNIST is not installed (%s is missing); "
-                            "install it with 'apt-get install dataset-fashion-mnist' (scripts/setup "
-                            "does)\n",
-                    paths[0]);
-            return 1;
-        }
-    } else if (strcmp(data, "mnist") == 0) {
-        char dir[400];
-        cli_data_path("mnist", dir, sizeof dir);
-        for (int i = 0; i < 4; i++)
-            snprintf(paths[i], sizeof paths[i], "%s/%s", dir, files[i]);
-        if (access(paths[3], R_OK) != 0) {
-            fprintf(stderr, "minicnn train: the MNIST digits are not prepared (%s is missing); "
-                            "run data/prepare-mnist (scripts/setup does)\n",
-                    paths[3]);
-            return 1;
-        }
+    if (strcmp(data, "fashion-mnist") == 0 || strcmp(data, "mnist") == 0) {
+        const int rc = cli_dataset_paths(data, paths);
+        if (rc != 0)
+            return rc;
     } else if (cli_is_directory(data)) {
         for (int i = 0; i < 4; i++)
             snprintf(paths[i], sizeof paths[i], "%s", i == 0 ? data : "");
