@@ -185,3 +185,15 @@ int test_run_suite(Suite *suite)
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+const char *const test_reference_display =
+    "  8x1 Layer array with layers:\n"
+    "\n"
+    "     1   ''   Image Input             28x28x3 images with 'zerocenter' normalization\n"
+    "     2   ''   Convolution             20 5x5 convolutions with stride [1  1] and padding [0  0  0  0]\n"
+    "     3   ''   Group Normalization     Group normalization\n"
+    "     4   ''   ReLU                    ReLU\n"
+    "     5   ''   Max Pooling             2x2 max pooling with stride [2  2] and padding [0  0  0  0]\n"
+    "     6   ''   Fully Connected         10 fully connected layer\n"
+    "     7   ''   Softmax                 softmax\n"
+    "     8   ''   Classification Output   crossentropyex\n";

@@ -58,6 +58,10 @@ double test_central_difference(test_loss_fn loss, const void *user, double *v, d
  * with free(). */
 char *test_read_fixture(const char *name);
 
+/* The Layer array display of MATLAB's groupNormalizationLayer example, as the reference prints
+ * it after "layers = " (data/networks/reference.net). */
+extern const char *const test_reference_display;
+
 /* Runs the suite (and frees it); EXIT_SUCCESS only when every test passed. */
 #include <check.h>
 int test_run_suite(Suite *suite);
