@@ -214,7 +214,7 @@ int cmd_normlab(int argc, char **argv)
 {
     lab_args a = {NULL, NULL, "gn,bn,ln,in,none", "32,16,8,4,2", "linear", "normlab.png",
                   3, 1, 10000, 0, 0.01, 32};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(f, "--help") == 0) {
             printf("usage: minicnn normlab [--data fashion-mnist|mnist] [--net FILE] "
@@ -265,7 +265,6 @@ int cmd_normlab(int argc, char **argv)
             fprintf(stderr, "minicnn normlab: %s takes a number, not '%s'\n", f, v);
             return 2;
         }
-        i++;
     }
     int batches[MAX_BATCHES];
     const int nb = parse_list(a.batches, batches, MAX_BATCHES);

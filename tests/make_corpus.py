@@ -118,6 +118,30 @@ nets = {
 for name, (data, status, needle) in sorted(nets.items()):
     write("net", name, data, status, needle)
 
+# ---- PNG images ----
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png(w, h, rows, ihdr_extra=b""):
+    raw = b"".join(b"\x00" + r for r in rows)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+good_png = png(28, 28, [bytes((i * 9 + j) % 256 for j in range(28)) for i in range(28)])
+write("png", "text.png", b"this is not an image\n", "MC_ERR_FORMAT", "not a PNG file: it starts with")
+write("png", "empty.png", b"", "MC_ERR_FORMAT", "not a PNG file: it starts with nothing")
+write("png", "signature-only.png", good_png[:5], "MC_ERR_FORMAT", "inside the signature")
+write("png", "truncated-idat.png", good_png[:60], "MC_ERR_FORMAT", "truncated PNG: the file ends at byte 60")
+damaged = bytearray(good_png)
+damaged[45] ^= 0x40  # inside IDAT's data
+write("png", "idat-crc.png", bytes(damaged), "MC_ERR_FORMAT", "chunk IDAT at byte 33 fails its CRC check")
+huge = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 8, 0, 0, 0, 0))
+write("png", "huge-header.png", huge + good_png[33:], "MC_ERR_FORMAT",
+      "declares 100000 x 100000 pixels (width x height), over the limit")
+write("png", "valid-gray.png", png(28, 28, [bytes(28)] * 28), "MC_OK", "")
+
 with open(os.path.join(out, "EXPECTED"), "w") as f:
     f.write("# file\tstatus\tpart of the message (written by tests/make_corpus.py)\n")
     f.write("\n".join(expected) + "\n")

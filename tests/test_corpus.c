@@ -20,6 +20,11 @@ static mc_status load(mc_ctx *ctx, const char *kind, const char *path)
             mc_idx_release(ctx, &idx);
         return st;
     }
+    if (strcmp(kind, "png") == 0) {
+        static float image[28 * 28];
+        const mc_image_options o = mc_image_default(28, 28, 1);
+        return mc_png_read(ctx, path, &o, image);
+    }
     if (strcmp(kind, "model") == 0) {
         mc_net *net = NULL;
         mc_status st = mc_model_load(ctx, path, 2, &net);
@@ -77,8 +82,8 @@ START_TEST(test_corpus)
     }
     /* every file of the corpus is listed */
     int files = 0;
-    const char *kinds[] = {"idx", "model", "net"};
-    for (int k = 0; k < 3; k++) {
+    const char *kinds[] = {"idx", "model", "net", "png"};
+    for (int k = 0; k < 4; k++) {
         char dir[512];
         snprintf(dir, sizeof dir, "%s/%s", CORPUS, kinds[k]);
         DIR *d = opendir(dir);
