@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "progress.h"
 
-typedef enum flag_kind { F_DOUBLE, F_INT, F_STRING, F_BOOL, F_SWITCH } flag_kind;
+/* F_PLOTS takes two values, as MATLAB's Plots option and the file: training-progress FILE.png */
+typedef enum flag_kind { F_DOUBLE, F_INT, F_STRING, F_BOOL, F_SWITCH, F_PLOTS } flag_kind;
 
 typedef struct flag {
     const char *name;
@@ -21,7 +23,7 @@ typedef struct flag {
 typedef struct train_args {
     const char *net, *data, *train_images, *train_labels, *test_images, *test_labels;
     const char *color, *solver, *shuffle, *schedule, *threshold_method, *report, *validation;
-    const char *save, *checkpoint_path, *resume;
+    const char *save, *checkpoint_path, *resume, *plots, *log;
     double initial_learn_rate, momentum, beta1, beta2, epsilon, l2, drop_factor, threshold;
     double min_accuracy, split;
     int no_resize;
@@ -71,6 +73,8 @@ static int flags_of(train_args *a, flag *f)
         {"train-subset", F_INT, &a->train_subset, "use only the first N training images"},
         {"report", F_STRING, &a->report, "write a JSON summary to this file"},
         {"save", F_STRING, &a->save, "save the trained network to this model file"},
+        {"plots", F_PLOTS, &a->plots, "training-progress FILE.png: a figure redrawn every epoch"},
+        {"log", F_STRING, &a->log, "a CSV file with every iteration's figures"},
         {"checkpoint-path", F_STRING, &a->checkpoint_path, "folder for a checkpoint every epoch"},
         {"resume", F_STRING, &a->resume, "continue the run of this checkpoint (its options)"},
         {"min-accuracy", F_DOUBLE, &a->min_accuracy, "exit with status 3 below this accuracy"},
@@ -154,6 +158,19 @@ static int parse_flags(int argc, char **argv, train_args *a)
         switch (f[k].kind) {
         case F_STRING:
             *(const char **)f[k].target = value;
+            break;
+        case F_PLOTS:
+            if (strcmp(value, "none") == 0) {
+                *(const char **)f[k].target = NULL;
+                break;
+            }
+            if (strcmp(value, "training-progress") != 0 || i + 1 >= argc) {
+                fprintf(stderr, "minicnn train: --plots takes 'training-progress FILE.png' or "
+                                "'none', not '%s'\n",
+                        value);
+                return 2;
+            }
+            *(const char **)f[k].target = argv[++i];
             break;
         case F_DOUBLE: {
             double v = strtod(value, &end);
@@ -263,6 +280,8 @@ static mc_status name_classes(mc_ctx *ctx, mc_net *net, const char *data_name)
 /* ---- MATLAB's verbose table ---- */
 
 typedef struct progress_state {
+    progress_log log; /* the CSV log, the figure and the progress bar */
+    int max_epochs;
     bool verbose, validation, header_done;
     /* per-epoch sums for the report */
     double loss_sum, acc_sum, val_loss, val_acc, epoch_start;
@@ -301,6 +320,7 @@ static void header(bool validation)
 static int on_progress(void *user, const mc_train_progress *p)
 {
     progress_state *s = user;
+    progress_log_add(&s->log, p, s->max_epochs);
     s->loss_sum += p->loss;
     s->acc_sum += p->accuracy;
     s->count++;
@@ -616,12 +636,17 @@ int cmd_train(int argc, char **argv)
     if (st == MC_OK && a.checkpoint_path != NULL && access(a.checkpoint_path, W_OK) != 0)
         st = mc_ctx_fail(ctx, MC_ERR_IO, "--checkpoint-path '%s' is not a writable folder: %s",
                          a.checkpoint_path, strerror(errno));
+    ps.max_epochs = o.max_epochs;
+    if (st == MC_OK && progress_log_open(&ps.log, a.log, a.plots, !ps.verbose) != 0)
+        st = mc_ctx_fail(ctx, MC_ERR_IO, "cannot start the training log");
     if (st == MC_OK && resume != NULL)
         st = mc_train_resume(net, &train, resume, a.checkpoint_path, o.validation, on_progress,
                              &ps);
     else if (st == MC_OK)
         st = mc_train(net, &train, &o, on_progress, &ps);
     mc_train_state_destroy(resume);
+    if (progress_log_close(&ps.log) != 0 && st == MC_OK)
+        fprintf(stderr, "minicnn: warning: the training log or figure is incomplete\n");
     if (ps.epochs != NULL)
         fclose(ps.epochs);
     double acc = NAN, loss = NAN;

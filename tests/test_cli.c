@@ -165,6 +165,66 @@ START_TEST(test_normlab_figure)
 }
 END_TEST
 
+/* --plots training-progress draws a 1000x760 PNG; --log holds one row per iteration whose losses
+ * average to the epoch loss of the --report. */
+START_TEST(test_training_progress_outputs)
+{
+    char dir[] = "/tmp/minicnn-cli-progress-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char args[1024], *out;
+    snprintf(args, sizeof args,
+             "train --data mnist --max-epochs 2 --train-subset 640 --mini-batch-size 64 "
+             "--verbose false --validation-data test --validation-frequency 4 "
+             "--plots training-progress %s/p.png --log %s/log.csv --report %s/r.json",
+             dir, dir, dir);
+    ck_assert_int_eq(run(args, &out, 1), 0);
+    free(out);
+    char path[512];
+    snprintf(path, sizeof path, "%s/p.png", dir);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    unsigned char head[24];
+    ck_assert_uint_eq(fread(head, 1, 24, f), 24);
+    fclose(f);
+    ck_assert(memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0);
+    ck_assert_uint_eq((unsigned)head[18] << 8 | head[19], 1000);
+    ck_assert_uint_eq((unsigned)head[22] << 8 | head[23], 760);
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f)); /* header */
+    int rows = 0, validated = 0, epoch, iteration;
+    double sum1 = 0, seconds, loss, acc, rate;
+    char rest[128];
+    while (fgets(line, sizeof line, f) != NULL) {
+        ck_assert_int_eq(sscanf(line, "%d,%d,%lf,%lf,%lf,%lf,%127s", &epoch, &iteration, &seconds,
+                                &loss, &acc, &rate, rest),
+                         7);
+        rows++;
+        ck_assert_int_eq(iteration, rows);
+        validated += rest[0] != ',';
+        if (epoch == 1)
+            sum1 += loss;
+    }
+    fclose(f);
+    ck_assert_int_eq(rows, 20);      /* 2 epochs of 10 iterations */
+    ck_assert_int_eq(validated, 6);  /* iterations 1, 4, 8, 12, 16, 20 */
+    snprintf(path, sizeof path, "%s/r.json", dir);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char buf[8192] = "";
+    ck_assert_uint_gt(fread(buf, 1, sizeof buf - 1, f), 10);
+    fclose(f);
+    const char *e1 = strstr(buf, "\"epoch\": 1, \"loss\": ");
+    ck_assert_ptr_nonnull(e1);
+    ck_assert_double_eq_tol(strtod(e1 + strlen("\"epoch\": 1, \"loss\": "), NULL), sum1 / 10,
+                            1e-4);
+    snprintf(args, sizeof args, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -174,6 +234,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, test_errors_and_exit_codes);
     tcase_add_test(tc, test_train_report_and_min_accuracy);
     tcase_add_test(tc, test_normlab_figure);
+    tcase_add_test(tc, test_training_progress_outputs);
     suite_add_tcase(s, tc);
     return s;
 }

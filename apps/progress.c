@@ -1,0 +1,184 @@
+/* The training-progress figure, the iteration log and the progress bar. */
+#include "progress.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plot.h"
+
+int progress_log_open(progress_log *log, const char *csv_path, const char *figure, bool bar)
+{
+    memset(log, 0, sizeof *log);
+    log->figure = figure;
+    log->csv_path = csv_path;
+    log->bar = bar && isatty(fileno(stderr));
+    if (csv_path != NULL) {
+        log->csv = fopen(csv_path, "w");
+        if (log->csv == NULL) {
+            fprintf(stderr, "minicnn: error: cannot write the log '%s': %s\n", csv_path,
+                    strerror(errno));
+            return 1;
+        }
+        fprintf(log->csv, "epoch,iteration,seconds,mini_batch_loss,mini_batch_accuracy,"
+                          "base_learn_rate,validation_loss,validation_accuracy\n");
+    }
+    return 0;
+}
+
+static bool grow(double **v, int cap)
+{
+    double *p = realloc(*v, (size_t)cap * sizeof **v);
+    if (p == NULL)
+        return false;
+    *v = p;
+    return true;
+}
+
+/* Exponential smoothing of the raw curve (weight 0.9 on the past), as training plots do. */
+static void smooth(const double *in, double *out, int n)
+{
+    double s = n > 0 ? in[0] : 0;
+    for (int i = 0; i < n; i++) {
+        s = 0.9 * s + 0.1 * in[i];
+        out[i] = s;
+    }
+}
+
+static void warn_once(progress_log *log, const char *what, const char *why)
+{
+    if (!log->failed)
+        fprintf(stderr, "\nminicnn: warning: %s: %s; training goes on without it\n", what, why);
+    log->failed = true;
+}
+
+static void draw(progress_log *log)
+{
+    if (log->figure == NULL || log->n == 0)
+        return;
+    double *acc = malloc((size_t)log->n * sizeof *acc), *sacc = malloc((size_t)log->n * sizeof *sacc);
+    double *sloss = malloc((size_t)log->n * sizeof *sloss);
+    double *vacc = malloc(((size_t)log->vn + 1) * sizeof *vacc);
+    if (acc == NULL || sacc == NULL || sloss == NULL || vacc == NULL) {
+        free(acc), free(sacc), free(sloss), free(vacc);
+        warn_once(log, log->figure, "out of memory");
+        return;
+    }
+    for (int i = 0; i < log->n; i++)
+        acc[i] = 100 * log->accuracy[i];
+    for (int i = 0; i < log->vn; i++)
+        vacc[i] = 100 * log->v_accuracy[i];
+    smooth(acc, sacc, log->n);
+    smooth(log->loss, sloss, log->n);
+    plot_series top[3], bottom[3];
+    memset(top, 0, sizeof top);
+    memset(bottom, 0, sizeof bottom);
+    const double blue[3] = {0.00, 0.45, 0.70}, orange[3] = {0.84, 0.37, 0.00},
+                 black[3] = {0.1, 0.1, 0.1};
+    top[0] = (plot_series){"mini-batch", log->iteration, acc, NULL, log->n, {0}, false, true};
+    top[1] = (plot_series){"smoothed", log->iteration, sacc, NULL, log->n, {0}, false, false};
+    top[2] = (plot_series){"validation", log->v_iteration, vacc, NULL, log->vn, {0}, true, false};
+    bottom[0] = (plot_series){"mini-batch", log->iteration, log->loss, NULL, log->n, {0}, false, true};
+    bottom[1] = (plot_series){"smoothed", log->iteration, sloss, NULL, log->n, {0}, false, false};
+    bottom[2] = (plot_series){"validation", log->v_iteration, log->v_loss, NULL, log->vn, {0},
+                              true, false};
+    for (int k = 0; k < 3; k++) {
+        memcpy(top[k].rgb, k == 2 ? black : blue, sizeof blue);
+        memcpy(bottom[k].rgb, k == 2 ? black : orange, sizeof orange);
+    }
+    char title_top[160];
+    snprintf(title_top, sizeof title_top,
+             "Training progress: iteration %.0f of %d, base learning rate %.4g",
+             log->iteration[log->n - 1], log->total, log->rate[log->n - 1]);
+    const plot_axes axes[2] = {
+        {title_top, "iteration", "accuracy (%)", false, false, 0, 100},
+        {"Loss", "iteration", "cross-entropy loss", false, false, 0, NAN},
+    };
+    const plot_series *panels[2] = {top, bottom};
+    const int counts[2] = {log->vn > 0 ? 3 : 2, log->vn > 0 ? 3 : 2};
+    char err[256];
+    if (plot_write(log->figure, 1000, 760, 2, axes, panels, counts, err, sizeof err) != 0)
+        warn_once(log, log->figure, err);
+    free(acc);
+    free(sacc);
+    free(sloss);
+    free(vacc);
+}
+
+static void bar(const progress_log *log, const mc_train_progress *p, int max_epochs)
+{
+    const double done = (double)p->iteration / log->total;
+    const double eta = done > 0 ? p->seconds * (1 - done) / done : 0;
+    char fill[31];
+    const int k = (int)(done * 30);
+    for (int i = 0; i < 30; i++)
+        fill[i] = i < k ? '=' : i == k ? '>' : ' ';
+    fill[30] = '\0';
+    fprintf(stderr, "\r[%s] %3.0f%%  epoch %d/%d  loss %.4f  ETA %02ld:%02ld:%02ld ", fill,
+            100 * done, p->epoch, max_epochs, p->loss, (long)eta / 3600, (long)eta / 60 % 60,
+            (long)eta % 60);
+    if (p->last)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+void progress_log_add(progress_log *log, const mc_train_progress *p, int max_epochs)
+{
+    log->total = p->iterations_per_epoch * max_epochs;
+    if (log->n == log->cap) {
+        const int cap = log->cap ? log->cap * 2 : 1024;
+        if (!grow(&log->iteration, cap) || !grow(&log->loss, cap) || !grow(&log->accuracy, cap) ||
+            !grow(&log->rate, cap) || !grow(&log->v_iteration, cap) || !grow(&log->v_loss, cap) ||
+            !grow(&log->v_accuracy, cap)) {
+            warn_once(log, "the training history", "out of memory");
+            return;
+        }
+        log->cap = cap;
+    }
+    log->iteration[log->n] = p->iteration;
+    log->loss[log->n] = p->loss;
+    log->accuracy[log->n] = p->accuracy;
+    log->rate[log->n] = p->learn_rate;
+    log->n++;
+    if (p->validated) {
+        log->v_iteration[log->vn] = p->iteration;
+        log->v_loss[log->vn] = p->validation_loss;
+        log->v_accuracy[log->vn] = p->validation_accuracy;
+        log->vn++;
+    }
+    if (log->csv != NULL) {
+        fprintf(log->csv, "%d,%d,%.3f,%.6g,%.6g,%.6g,", p->epoch, p->iteration, p->seconds,
+                p->loss, p->accuracy, p->learn_rate);
+        if (p->validated)
+            fprintf(log->csv, "%.6g,%.6g\n", p->validation_loss, p->validation_accuracy);
+        else
+            fprintf(log->csv, ",\n");
+        if (fflush(log->csv) != 0)
+            warn_once(log, log->csv_path, strerror(errno));
+    }
+    if (log->bar)
+        bar(log, p, max_epochs);
+    if (p->epoch_end || p->last)
+        draw(log);
+}
+
+int progress_log_close(progress_log *log)
+{
+    int rc = log->failed ? 1 : 0;
+    if (log->csv != NULL && fclose(log->csv) != 0) {
+        fprintf(stderr, "minicnn: error: cannot write the log '%s': %s\n", log->csv_path,
+                strerror(errno));
+        rc = 1;
+    }
+    free(log->iteration);
+    free(log->loss);
+    free(log->accuracy);
+    free(log->rate);
+    free(log->v_iteration);
+    free(log->v_loss);
+    free(log->v_accuracy);
+    memset(log, 0, sizeof *log);
+    return rc;
+}

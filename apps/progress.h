@@ -1,0 +1,35 @@
+/* What minicnn train shows of its progress besides MATLAB's table: a CSV log of every
+ * iteration, the training-progress figure (redrawn every epoch and at the end), and a progress
+ * bar with ETA on a terminal when the table is off. */
+#ifndef MINICNN_PROGRESS_H
+#define MINICNN_PROGRESS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <minicnn/train.h>
+
+typedef struct progress_log {
+    const char *figure; /* PNG path, or NULL */
+    FILE *csv;          /* or NULL */
+    const char *csv_path;
+    int total;          /* iterations the run will make */
+    bool bar;           /* draw the progress bar on stderr */
+    bool failed;        /* a figure or the log could not be written; said once */
+    int n, cap;
+    double *iteration, *loss, *accuracy, *rate;
+    int vn;
+    double *v_iteration, *v_loss, *v_accuracy;
+} progress_log;
+
+/* Opens the log (csv_path and figure may be NULL). Returns 0, or 1 after printing why. */
+int progress_log_open(progress_log *log, const char *csv_path, const char *figure, bool bar);
+
+/* Records one iteration: a CSV row, the bar, and the figure at the end of an epoch. */
+void progress_log_add(progress_log *log, const mc_train_progress *p, int max_epochs);
+
+/* Draws the figure a last time (if any) and closes the log. Returns 0, or 1 if anything could
+ * not be written. */
+int progress_log_close(progress_log *log);
+
+#endif
