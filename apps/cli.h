@@ -32,6 +32,7 @@ int cmd_normlab(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 
 /* Image folders as data (apps/folder.c). */
 typedef struct cli_folder {

@@ -25,6 +25,8 @@ static const command commands[] = {
     {"predict", "a saved network's top classes for PNG images", cmd_predict},
     {"normlab", "compare group, batch, layer and instance normalization across batch sizes",
      cmd_normlab},
+    {"inspect", "histograms of a normalization layer's activations and the first filters",
+     cmd_inspect},
     {"data", "data set tools: export-png writes an IDX data set as PNG folders", cmd_data},
     {"info", "show a network file's layers, activations and learnables", cmd_info},
     {"layer", "show one layer's properties, e.g. minicnn layer \"reluLayer\"", cmd_layer},

@@ -225,6 +225,52 @@ START_TEST(test_training_progress_outputs)
 }
 END_TEST
 
+/* The size a PNG file's header declares. */
+static void png_size(const char *path, unsigned *w, unsigned *h)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s is missing", path);
+    unsigned char head[24];
+    ck_assert_uint_eq(fread(head, 1, 24, f), 24);
+    fclose(f);
+    ck_assert(memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0);
+    *w = (unsigned)head[16] << 24 | head[17] << 16 | head[18] << 8 | head[19];
+    *h = (unsigned)head[20] << 24 | head[21] << 16 | head[22] << 8 | head[23];
+}
+
+/* inspect draws the histograms around a normalization layer and the grid of the reference's
+ * 20 5x5 filters (8 per row, 40-pixel tiles). */
+START_TEST(test_inspect)
+{
+    char dir[] = "/tmp/minicnn-cli-inspect-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char args[1024], *out, path[512];
+    snprintf(args, sizeof args,
+             "train --data mnist --max-epochs 1 --train-subset 512 --verbose false --save %s/m",
+             dir);
+    ck_assert_int_eq(run(args, &out, 1), 0);
+    free(out);
+    snprintf(args, sizeof args, "inspect %s/m --layer groupnorm --data mnist --images 64 --out %s/i",
+             dir, dir);
+    ck_assert_int_eq(run(args, &out, 1), 0);
+    ck_assert_ptr_nonnull(strstr(out, "Histograms of 'groupnorm' on 64 test images"));
+    free(out);
+    unsigned w, h;
+    snprintf(path, sizeof path, "%s/i-histograms.png", dir);
+    png_size(path, &w, &h);
+    ck_assert(w == 1000 && h == 800);
+    snprintf(path, sizeof path, "%s/i-filters.png", dir);
+    png_size(path, &w, &h);
+    ck_assert_msg(w == 356 && h == 136, "%ux%u", w, h);
+    snprintf(args, sizeof args, "inspect %s/m --layer nope --data mnist", dir);
+    ck_assert_int_eq(run(args, &out, 1), 1);
+    ck_assert_ptr_nonnull(strstr(out, "the network has no hidden layer named 'nope'"));
+    free(out);
+    snprintf(args, sizeof args, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -235,6 +281,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, test_train_report_and_min_accuracy);
     tcase_add_test(tc, test_normlab_figure);
     tcase_add_test(tc, test_training_progress_outputs);
+    tcase_add_test(tc, test_inspect);
     suite_add_tcase(s, tc);
     return s;
 }
