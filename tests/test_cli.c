@@ -116,6 +116,19 @@ START_TEST(test_train_report_and_min_accuracy)
 }
 END_TEST
 
+/* The size a PNG file's header declares. */
+static void png_size(const char *path, unsigned *w, unsigned *h)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s is missing", path);
+    unsigned char head[24];
+    ck_assert_uint_eq(fread(head, 1, 24, f), 24);
+    fclose(f);
+    ck_assert(memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0);
+    *w = (unsigned)head[16] << 24 | head[17] << 16 | head[18] << 8 | head[19];
+    *h = (unsigned)head[20] << 24 | head[21] << 16 | head[22] << 8 | head[23];
+}
+
 /* normlab writes a PNG of the stated size whose data (FIGURE.csv) are the printed table's. */
 START_TEST(test_normlab_figure)
 {
@@ -128,16 +141,11 @@ START_TEST(test_normlab_figure)
              dir);
     ck_assert_int_eq(run(args, &out, 0), 0);
     char png[512], csv[512];
+    FILE *f;
     snprintf(png, sizeof png, "%s/f.png", dir);
     snprintf(csv, sizeof csv, "%s/f.png.csv", dir);
-    FILE *f = fopen(png, "rb");
-    ck_assert_ptr_nonnull(f);
-    unsigned char head[24];
-    ck_assert_uint_eq(fread(head, 1, 24, f), 24);
-    fclose(f);
-    ck_assert(memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0);
-    const unsigned w = (unsigned)head[16] << 24 | head[17] << 16 | head[18] << 8 | head[19];
-    const unsigned h = (unsigned)head[20] << 24 | head[21] << 16 | head[22] << 8 | head[23];
+    unsigned w, h;
+    png_size(png, &w, &h);
     ck_assert_uint_eq(w, 900);
     ck_assert_uint_eq(h, 600);
     /* the GN row of the table and the GN points of the figure hold the same means */
@@ -181,16 +189,11 @@ START_TEST(test_training_progress_outputs)
     free(out);
     char path[512];
     snprintf(path, sizeof path, "%s/p.png", dir);
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    unsigned char head[24];
-    ck_assert_uint_eq(fread(head, 1, 24, f), 24);
-    fclose(f);
-    ck_assert(memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0);
-    ck_assert_uint_eq((unsigned)head[18] << 8 | head[19], 1000);
-    ck_assert_uint_eq((unsigned)head[22] << 8 | head[23], 760);
+    unsigned w, h;
+    png_size(path, &w, &h);
+    ck_assert(w == 1000 && h == 760);
     snprintf(path, sizeof path, "%s/log.csv", dir);
-    f = fopen(path, "r");
+    FILE *f = fopen(path, "r");
     ck_assert_ptr_nonnull(f);
     char line[512];
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f)); /* header */
@@ -224,19 +227,6 @@ START_TEST(test_training_progress_outputs)
     ck_assert_int_eq(system(args), 0);
 }
 END_TEST
-
-/* The size a PNG file's header declares. */
-static void png_size(const char *path, unsigned *w, unsigned *h)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "%s is missing", path);
-    unsigned char head[24];
-    ck_assert_uint_eq(fread(head, 1, 24, f), 24);
-    fclose(f);
-    ck_assert(memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0);
-    *w = (unsigned)head[16] << 24 | head[17] << 16 | head[18] << 8 | head[19];
-    *h = (unsigned)head[20] << 24 | head[21] << 16 | head[22] << 8 | head[23];
-}
 
 /* inspect draws the histograms around a normalization layer and the grid of the reference's
  * 20 5x5 filters (8 per row, 40-pixel tiles). */
