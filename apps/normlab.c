@@ -161,10 +161,23 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
     plot_series s[N_NORMS + 1];
     double x[N_NORMS + 1][MAX_BATCHES], y[N_NORMS + 1][MAX_BATCHES], e[N_NORMS + 1][MAX_BATCHES];
     int n = 0;
+    char omitted[64] = "";
     for (int k = 0; k <= N_NORMS; k++) {
         const bool bn_batch = k == N_NORMS;
         if (!use[bn_batch ? NORM_BN : k])
             continue;
+        /* A normalization whose every run diverged would only squash the others' scale. */
+        int diverged = 0;
+        for (int b = 0; b < nb; b++)
+            diverged += r->diverged[bn_batch ? NORM_BN : k][b];
+        if (diverged == nb * a->seeds) {
+            if (!bn_batch) {
+                size_t used = strlen(omitted);
+                snprintf(omitted + used, sizeof omitted - used, "%s%s", used ? ", " : "",
+                         norm_labels[k]);
+            }
+            continue;
+        }
         for (int b = 0; b < nb; b++) {
             x[n][b] = batches[b];
             mean_sd(bn_batch ? r->bn_batch_error[b] : r->error[k][b], a->seeds, &y[n][b],
@@ -180,8 +193,9 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
         plot_colour(bn_batch ? 5 : k, s[n].rgb);
         n++;
     }
-    char title[256];
-    snprintf(title, sizeof title, "Test error vs. batch size (%s)", subtitle);
+    char title[320];
+    snprintf(title, sizeof title, "Test error vs. batch size (%s)%s%s%s", subtitle,
+             omitted[0] ? "; not drawn, diverged in every run: " : "", omitted, "");
     plot_axes ax = {title, "mini-batch size (images per step)", "test error (%)", true, true,
                     NAN, NAN};
     const plot_series *panels[1] = {s};
