@@ -258,6 +258,9 @@ static const struct {
     {"reluLayer = 3", MC_ERR_FORMAT, "t.net:1:1: cannot assign to 'reluLayer': it is a layer function"},
     {"x = reluLayer(); y", MC_ERR_FORMAT, "t.net:1:18: unknown function or variable 'y'"},
     {"x = {'a', 3}", MC_ERR_FORMAT, "t.net:1:11: expected a string in {...}, found the number 3"},
+    /* found by fuzzing: an empty [] inside [...] (UBSan: memcpy from NULL) */
+    {"x = [[[] []] [] 1]\ny = reluLayer(x)", MC_ERR_FORMAT,
+     "t.net:2:15: reluLayer takes 0 arguments and then name-value pairs; this is one too many"},
     {"x = additionLayer(1)", MC_ERR_INVALID, "t.net:1:5: "},
     {"x = classificationLayer('ClassWeights', [1 2])", MC_ERR_FORMAT,
      "classificationLayer: ClassWeights must be 'none' (class weights are not supported)"},

@@ -357,7 +357,8 @@ static mc_status concat(parser *ps, nf_value *dst, nf_value *src)
     }
     if (dst->count > 0)
         memcpy(joined, old, (size_t)dst->count * elem);
-    memcpy(joined + (size_t)dst->count * elem, add, (size_t)src->count * elem);
+    if (src->count > 0) /* an empty [] has no storage at all */
+        memcpy(joined + (size_t)dst->count * elem, add, (size_t)src->count * elem);
     mc_free(ps->ctx, old);
     if (src->kind == NF_NUMBERS)
         dst->nums = (double *)(void *)joined;
