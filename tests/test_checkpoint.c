@@ -236,6 +236,76 @@ START_TEST(test_kill_while_saving)
 }
 END_TEST
 
+/* Every prefix and every single-bit flip of a checkpoint is refused cleanly by the checkpoint
+ * reader (flips of deflate bits that change nothing read must give the same state back). */
+START_TEST(test_every_truncation_and_flip)
+{
+    FILE *f = fopen(MC_SOURCE_DIR "/tests/fuzz/corpus/model/checkpoint.mcnn", "rb");
+    ck_assert_ptr_nonnull(f);
+    unsigned char b[8192];
+    const size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    ck_assert(n > 500 && n < sizeof b);
+    make_dir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/c.mcnn", dir);
+    mc_ctx *ctx = NULL;
+    ck_assert_int_eq(mc_ctx_create(NULL, 1, &ctx), MC_OK);
+    mc_net *whole = NULL;
+    mc_train_state *whole_state = NULL;
+    ck_assert_int_eq(mc_checkpoint_load(ctx, MC_SOURCE_DIR "/tests/fuzz/corpus/model/checkpoint.mcnn",
+                                        &whole, &whole_state),
+                     MC_OK);
+    size_t nw;
+    float *want = weights(whole, &nw);
+    int harmless = 0;
+    for (size_t k = 0; k <= n; k++)
+        for (int bit = -1; bit < 8; bit++) {
+            if (k == n && bit >= 0)
+                break;
+            FILE *w = fopen(path, "wb");
+            ck_assert_ptr_nonnull(w);
+            if (bit < 0) { /* the prefix of k bytes */
+                ck_assert_uint_eq(fwrite(b, 1, k, w), k);
+            } else {
+                b[k] ^= (unsigned char)(1 << bit);
+                ck_assert_uint_eq(fwrite(b, 1, n, w), n);
+                b[k] ^= (unsigned char)(1 << bit);
+            }
+            ck_assert_int_eq(fclose(w), 0);
+            mc_net *net = NULL;
+            mc_train_state *state = NULL;
+            mc_status st = mc_checkpoint_load(ctx, path, &net, &state);
+            if (bit < 0 && k == n) {
+                ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
+            } else if (st == MC_OK) {
+                ck_assert_msg(bit >= 0, "a prefix of %zu bytes loaded", k);
+                size_t ng;
+                float *got = weights(net, &ng);
+                ck_assert_msg(ng == nw && memcmp(got, want, nw * sizeof(float)) == 0,
+                              "bit %d of byte %zu changed the network unnoticed", bit, k);
+                ck_assert_int_eq(mc_train_state_iteration(state),
+                                 mc_train_state_iteration(whole_state));
+                free(got);
+                harmless++;
+            } else {
+                ck_assert_msg(st == MC_ERR_FORMAT, "byte %zu bit %d: %s (%s)", k, bit,
+                              mc_status_name(st), mc_ctx_message(ctx));
+                ck_assert_ptr_null(net);
+                ck_assert_ptr_null(state);
+            }
+            mc_train_state_destroy(state);
+            mc_net_destroy(net);
+        }
+    ck_assert_msg(harmless * 100 < (int)n * 8, "%d flips changed nothing", harmless);
+    free(want);
+    mc_train_state_destroy(whole_state);
+    mc_net_destroy(whole);
+    mc_ctx_destroy(ctx);
+    remove_dir();
+}
+END_TEST
+
 static Suite *checkpoint_suite(void)
 {
     Suite *s = suite_create("checkpoint");
@@ -243,6 +313,7 @@ static Suite *checkpoint_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_resume_is_bitwise_identical, 0, 6);
     tcase_add_test(tc, test_kill_while_saving);
+    tcase_add_test(tc, test_every_truncation_and_flip);
     suite_add_tcase(s, tc);
     return s;
 }
