@@ -7,18 +7,62 @@
 #include <minicnn/conv2d.h>
 
 #include "../blas.h"
+#include "../parallel.h"
+#include "../simd.h"
 #include "weighted.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
+
+/* The GEMMs in fixed blocks on minicnn's threads: rows of 32 observations, or columns of 512
+ * inputs for the weight gradient; each block is one sgemm call whatever the thread count. */
+#define FC_ROWS 32
+#define FC_COLS 512
+
+typedef struct fc_job {
+    const float *x, *weights, *bias, *dy;
+    float *y, *dx, *dweights;
+    int N, D, K;
+} fc_job;
+
+static void fc_forward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const fc_job *j = arg;
+    const int n0 = task * FC_ROWS, rows = j->N - n0 < FC_ROWS ? j->N - n0 : FC_ROWS;
+    float *y = j->y + (size_t)n0 * (size_t)j->K;
+    for (int n = 0; n < rows; n++)
+        memcpy(y + (size_t)n * (size_t)j->K, j->bias, (size_t)j->K * sizeof(float));
+    /* Y (rows, K) += X (rows, D) x W^T (D, K) */
+    mc__sgemm(false, true, rows, j->K, j->D, 1.0f, j->x + (size_t)n0 * (size_t)j->D, j->D,
+              j->weights, j->D, 1.0f, y, j->K);
+}
+
+static void fc_dweights_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const fc_job *j = arg;
+    const int d0 = task * FC_COLS, cols = j->D - d0 < FC_COLS ? j->D - d0 : FC_COLS;
+    /* dW (K, cols) += dY^T (K, N) x X (N, cols) */
+    mc__sgemm(true, false, j->K, cols, j->N, 1.0f, j->dy, j->K, j->x + d0, j->D, 1.0f,
+              j->dweights + d0, j->D);
+}
+
+static void fc_dx_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const fc_job *j = arg;
+    const int n0 = task * FC_ROWS, rows = j->N - n0 < FC_ROWS ? j->N - n0 : FC_ROWS;
+    /* dX (rows, D) = dY (rows, K) x W (K, D) */
+    mc__sgemm(false, false, rows, j->D, j->K, 1.0f, j->dy + (size_t)n0 * (size_t)j->K, j->K,
+              j->weights, j->D, 0.0f, j->dx + (size_t)n0 * (size_t)j->D, j->D);
+}
 
 /* x: (N, D); weights: (K, D); bias: (K); y: (N, K) */
 static void fc_forward_kernel(const float *x, const float *weights, const float *bias, float *y,
                               int N, int D, int K)
 {
-    for (int n = 0; n < N; n++)
-        memcpy(y + (size_t)n * (size_t)K, bias, (size_t)K * sizeof(float));
-    /* Y (N, K) += X (N, D) x W^T (D, K) */
-    mc__sgemm(false, true, N, K, D, 1.0f, x, D, weights, D, 1.0f, y, K);
+    fc_job j = {.x = x, .weights = weights, .bias = bias, .y = y, .N = N, .D = D, .K = K};
+    mc__parallel_for((N + FC_ROWS - 1) / FC_ROWS, 0, fc_forward_task, &j);
 }
 
 /* x, dx: (N, D), dx written (=) unless NULL; weights, dweights: (K, D); dy: (N, K);
@@ -26,11 +70,11 @@ static void fc_forward_kernel(const float *x, const float *weights, const float 
 static void fc_backward_kernel(const float *x, const float *weights, const float *dy, float *dx,
                                float *dweights, float *dbias, int N, int D, int K)
 {
-    /* dW (K, D) += dY^T (K, N) x X (N, D) */
-    mc__sgemm(true, false, K, D, N, 1.0f, dy, K, x, D, 1.0f, dweights, D);
-    /* dX (N, D) = dY (N, K) x W (K, D) */
+    fc_job j = {.x = x, .weights = weights, .dy = dy, .dx = dx, .dweights = dweights, .N = N,
+                .D = D, .K = K};
+    mc__parallel_for((D + FC_COLS - 1) / FC_COLS, 0, fc_dweights_task, &j);
     if (dx != NULL)
-        mc__sgemm(false, false, N, D, K, 1.0f, dy, K, weights, D, 0.0f, dx, D);
+        mc__parallel_for((N + FC_ROWS - 1) / FC_ROWS, 0, fc_dx_task, &j);
     for (int k = 0; k < K; k++) {
         double sum = 0.0;
         for (int n = 0; n < N; n++)

@@ -5,6 +5,8 @@
 #include <strings.h>
 
 #include "norm.h"
+#include "../parallel.h"
+#include "../simd.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -16,94 +18,189 @@ static void split_mean(double mean, float *hi, float *lo)
     *lo = (float)(mean - (double)*hi);
 }
 
+/* One group of one observation. x, y: (Cg, S) from the group's first element; scale, offset:
+ * (Cg) of the group's channels. Two passes in double (the sum, then the squared deviations from
+ * the float-pair mean, from L1 or L2 cache as a group is small), then the output. */
+static void forward_group(const float *x, float *y, const float *scale, const float *offset,
+                          int Cg, size_t S, double eps, double *mean, double *rstd)
+{
+    const size_t m = (size_t)Cg * S;
+    const double mu = mc__sum(x, m) / (double)m;
+    float hi, lo;
+    split_mean(mu, &hi, &lo);
+    const double r = 1.0 / sqrt(mc__sum_sq_dev(x, m, hi, lo) / (double)m + eps);
+    *mean = mu;
+    *rstd = r;
+    for (int k = 0; k < Cg; k++) {
+        const float a = (float)((double)scale[k] * r);
+        mc__affine_dev(x + (size_t)k * S, y + (size_t)k * S, S, hi, lo, a, offset[k]);
+    }
+}
+
+/* The tasks of a pass: `chunks` runs of observations (mc__chunks(N), the partial sums of the
+ * parameter gradients) times `gblocks` runs of groups, enough tasks for the threads also when N
+ * is small. Both depend on N and G only. */
+static void gn_tasks(int N, int G, int *chunks, int *gblocks)
+{
+    *chunks = mc__chunks(N);
+    const int want = MC__MAX_CHUNKS / *chunks;
+    *gblocks = want < 1 ? 1 : want > G ? G : want;
+}
+
+typedef struct gn_job {
+    const float *x, *dy, *scale, *offset;
+    float *y, *dx;
+    double *mean, *rstd;
+    double *pa, *pb; /* (chunks, C): the chunks' partial sums of a * rstd and of b */
+    int N, C, G, chunks, gblocks;
+    size_t S;
+    double eps;
+} gn_job;
+
+static void gn_forward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const gn_job *j = arg;
+    const int Cg = j->C / j->G;
+    size_t n0, n1, g0, g1;
+    mc__chunk_range((size_t)j->N, (size_t)j->chunks, (size_t)(task / j->gblocks), &n0, &n1);
+    mc__chunk_range((size_t)j->G, (size_t)j->gblocks, (size_t)(task % j->gblocks), &g0, &g1);
+    for (size_t n = n0; n < n1; n++)
+        for (size_t g = g0; g < g1; g++) {
+            const size_t base = (n * (size_t)j->C + g * (size_t)Cg) * j->S;
+            forward_group(j->x + base, j->y + base, j->scale + g * (size_t)Cg,
+                          j->offset + g * (size_t)Cg, Cg, j->S, j->eps,
+                          &j->mean[n * (size_t)j->G + g], &j->rstd[n * (size_t)j->G + g]);
+        }
+}
+
+static void gn_backward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const gn_job *j = arg;
+    const int Cg = j->C / j->G, k = task / j->gblocks;
+    size_t n0, n1, g0, g1;
+    mc__chunk_range((size_t)j->N, (size_t)j->chunks, (size_t)k, &n0, &n1);
+    mc__chunk_range((size_t)j->G, (size_t)j->gblocks, (size_t)(task % j->gblocks), &g0, &g1);
+    double *pa = j->pa + (size_t)k * (size_t)j->C, *pb = j->pb + (size_t)k * (size_t)j->C;
+    for (size_t c = g0 * (size_t)Cg; c < g1 * (size_t)Cg; c++)
+        pa[c] = pb[c] = 0.0;
+    for (size_t n = n0; n < n1; n++)
+        for (size_t g = g0; g < g1; g++) {
+            const size_t base = (n * (size_t)j->C + g * (size_t)Cg) * j->S;
+            const double mu = j->mean[n * (size_t)j->G + g], r = j->rstd[n * (size_t)j->G + g];
+            float hi, lo;
+            split_mean(mu, &hi, &lo);
+            double sum_scale_a = 0.0, sum_scale_b = 0.0;
+            for (int q = 0; q < Cg; q++) {
+                const size_t c = g * (size_t)Cg + (size_t)q;
+                double a, b;
+                mc__sum_dy_dev(j->x + base + (size_t)q * j->S, j->dy + base + (size_t)q * j->S,
+                               j->S, hi, lo, &a, &b);
+                pa[c] += a * r;
+                pb[c] += b;
+                sum_scale_a += (double)j->scale[c] * a;
+                sum_scale_b += (double)j->scale[c] * b;
+            }
+            if (j->dx == NULL)
+                continue;
+            const double m = (double)Cg * (double)j->S;
+            const float k1 = (float)(sum_scale_b / m), k2 = (float)(r * r * sum_scale_a / m);
+            for (int q = 0; q < Cg; q++)
+                mc__norm_dx(j->x + base + (size_t)q * j->S, j->dy + base + (size_t)q * j->S,
+                            j->dx + base + (size_t)q * j->S, j->S, hi, lo, (float)r,
+                            j->scale[g * (size_t)Cg + (size_t)q], k1, k2);
+        }
+}
+
 /* x, y: (N, C, S); scale, offset: (C); mean, rstd: (N, G) */
 void mc_groupnorm_forward_kernel(const float *x, float *y, const float *scale,
                                  const float *offset, double *mean, double *rstd, int N, int C,
                                  size_t S, int G, double eps)
 {
-    const int Cg = C / G;
-    const size_t m = (size_t)Cg * S;
-    for (int n = 0; n < N; n++) {
-        for (int g = 0; g < G; g++) {
-            const size_t base = ((size_t)n * (size_t)C + (size_t)g * (size_t)Cg) * S;
-            const float *xg = x + base;
-            double sum = 0.0;
-            for (size_t i = 0; i < m; i++)
-                sum += xg[i];
-            const double mu = sum / (double)m;
-            float hi, lo;
-            split_mean(mu, &hi, &lo);
-            double ss = 0.0;
-            for (size_t i = 0; i < m; i++) {
-                const float d = (xg[i] - hi) - lo;
-                ss += (double)d * (double)d;
-            }
-            const double r = 1.0 / sqrt(ss / (double)m + eps);
-            mean[(size_t)n * (size_t)G + (size_t)g] = mu;
-            rstd[(size_t)n * (size_t)G + (size_t)g] = r;
-            for (int k = 0; k < Cg; k++) {
-                const int c = g * Cg + k;
-                const float a = (float)((double)scale[c] * r);
-                const float b = offset[c];
-                const float *xc = xg + (size_t)k * S;
-                float *yc = y + base + (size_t)k * S;
-                for (size_t s = 0; s < S; s++)
-                    yc[s] = ((xc[s] - hi) - lo) * a + b;
-            }
+    gn_job j = {.x = x, .y = y, .scale = scale, .offset = offset, .mean = mean, .rstd = rstd,
+                .N = N, .C = C, .G = G, .S = S, .eps = eps};
+    gn_tasks(N, G, &j.chunks, &j.gblocks);
+    mc__parallel_for(j.chunks * j.gblocks, 0, gn_forward_task, &j);
+}
+
+/* The layer's backward with its partial sums pa, pb: (chunks, C) workspaces.
+ * x, dy, dx: (N, C, S); scale, dscale, doffset: (C); mean, rstd: (N, G) */
+static void groupnorm_backward_parallel(const float *x, const float *dy, const float *scale,
+                                        const double *mean, const double *rstd, float *dx,
+                                        float *dscale, float *doffset, int N, int C, size_t S,
+                                        int G, double *pa, double *pb)
+{
+    gn_job j = {.x = x, .dy = dy, .scale = scale, .dx = dx, .mean = (double *)mean,
+                .rstd = (double *)rstd, .pa = pa, .pb = pb, .N = N, .C = C, .G = G, .S = S};
+    gn_tasks(N, G, &j.chunks, &j.gblocks);
+    mc__parallel_for(j.chunks * j.gblocks, 0, gn_backward_task, &j);
+    /* The chunks' partial sums in chunk order: the same whatever the thread count. */
+    for (int c = 0; c < C; c++) {
+        double a = 0.0, b = 0.0;
+        for (int k = 0; k < j.chunks; k++) {
+            a += pa[(size_t)k * (size_t)C + (size_t)c];
+            b += pb[(size_t)k * (size_t)C + (size_t)c];
         }
+        dscale[c] += (float)a;
+        doffset[c] += (float)b;
     }
 }
 
-/* x, dy, dx: (N, C, S); scale, dscale, doffset: (C); mean, rstd: (N, G) */
+/* x, dy, dx: (N, C, S); scale, dscale, doffset: (C); mean, rstd: (N, G). Without workspaces:
+ * the parameter gradients channel by channel (the same sums in the same order as the layer's),
+ * then dx group by group. */
 void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *scale,
                                   const double *mean, const double *rstd, float *dx,
                                   float *dscale, float *doffset, int N, int C, size_t S, int G)
 {
-    const int Cg = C / G;
-    const double m = (double)Cg * (double)S;
-    for (int n = 0; n < N; n++) {
+    const int Cg = C / G, chunks = mc__chunks(N);
+    for (int c = 0; c < C; c++) {
+        const int g = c / Cg;
+        double ta = 0.0, tb = 0.0;
+        for (int k = 0; k < chunks; k++) {
+            size_t n0, n1;
+            mc__chunk_range((size_t)N, (size_t)chunks, (size_t)k, &n0, &n1);
+            double pa = 0.0, pb = 0.0;
+            for (size_t n = n0; n < n1; n++) {
+                const size_t at = (n * (size_t)C + (size_t)c) * S;
+                float hi, lo;
+                split_mean(mean[n * (size_t)G + (size_t)g], &hi, &lo);
+                double a, b;
+                mc__sum_dy_dev(x + at, dy + at, S, hi, lo, &a, &b);
+                pa += a * rstd[n * (size_t)G + (size_t)g];
+                pb += b;
+            }
+            ta += pa;
+            tb += pb;
+        }
+        dscale[c] += (float)ta;
+        doffset[c] += (float)tb;
+    }
+    if (dx == NULL)
+        return;
+    for (int n = 0; n < N; n++)
         for (int g = 0; g < G; g++) {
             const size_t base = ((size_t)n * (size_t)C + (size_t)g * (size_t)Cg) * S;
             const double mu = mean[(size_t)n * (size_t)G + (size_t)g];
             const double r = rstd[(size_t)n * (size_t)G + (size_t)g];
             float hi, lo;
             split_mean(mu, &hi, &lo);
-            /* Per channel: a = sum dy * (x - mean), b = sum dy. */
-            double sum_scale_a = 0.0, sum_scale_b = 0.0;
-            for (int k = 0; k < Cg; k++) {
-                const int c = g * Cg + k;
-                const float *xc = x + base + (size_t)k * S;
-                const float *dyc = dy + base + (size_t)k * S;
-                double a = 0.0, b = 0.0;
-                for (size_t s = 0; s < S; s++) {
-                    const float d = (xc[s] - hi) - lo;
-                    a += (double)dyc[s] * (double)d;
-                    b += (double)dyc[s];
-                }
-                dscale[c] += (float)(a * r);
-                doffset[c] += (float)b;
-                sum_scale_a += (double)scale[c] * a;
-                sum_scale_b += (double)scale[c] * b;
+            double sa = 0.0, sb = 0.0;
+            for (int q = 0; q < Cg; q++) {
+                double a, b;
+                mc__sum_dy_dev(x + base + (size_t)q * S, dy + base + (size_t)q * S, S, hi, lo, &a,
+                               &b);
+                sa += (double)scale[g * Cg + q] * a;
+                sb += (double)scale[g * Cg + q] * b;
             }
-            if (dx == NULL)
-                continue;
-            /* dx = r * (scale*dy - mean(scale*dy) - xhat * mean(scale*dy*xhat)) */
-            const float k1 = (float)(sum_scale_b / m);
-            const float k2 = (float)(r * r * sum_scale_a / m);
-            const float fr = (float)r;
-            for (int k = 0; k < Cg; k++) {
-                const int c = g * Cg + k;
-                const float *xc = x + base + (size_t)k * S;
-                const float *dyc = dy + base + (size_t)k * S;
-                float *dxc = dx + base + (size_t)k * S;
-                const float gc = scale[c];
-                for (size_t s = 0; s < S; s++) {
-                    const float d = (xc[s] - hi) - lo;
-                    dxc[s] = fr * (gc * dyc[s] - k1 - d * k2);
-                }
-            }
+            const double m = (double)Cg * (double)S;
+            const float k1 = (float)(sb / m), k2 = (float)(r * r * sa / m);
+            for (int q = 0; q < Cg; q++)
+                mc__norm_dx(x + base + (size_t)q * S, dy + base + (size_t)q * S,
+                            dx + base + (size_t)q * S, S, hi, lo, (float)r, scale[g * Cg + q], k1,
+                            k2);
         }
-    }
 }
 
 /* ---- Layer ------------------------------------------------------------------------------ */
@@ -122,6 +219,8 @@ typedef struct groupnorm {
     double *mean; /* (N, G) of the set-up N */
     double *rstd;
     size_t stats_cap;
+    double *pa, *pb; /* (mc__chunks(N), C): partial sums of the parameter gradients */
+    size_t part_cap;
 } groupnorm;
 
 static const mc_layer_vtable groupnorm_vtable;
@@ -248,6 +347,8 @@ static void groupnorm_destroy(mc_layer *self)
     mc__param_release(ctx, &gn->offset);
     mc_free(ctx, gn->mean);
     mc_free(ctx, gn->rstd);
+    mc_free(ctx, gn->pa);
+    mc_free(ctx, gn->pb);
 }
 
 mc_status mc_groupnorm_create(mc_ctx *ctx, const mc_groupnorm_options *opts, mc_layer **out)
@@ -320,6 +421,21 @@ static mc_status groupnorm_setup(mc_layer *self, const mc_shape *in, int n_in, m
         gn->rstd = rstd;
         gn->stats_cap = need;
     }
+    const size_t part = (size_t)mc__chunks(N) * (size_t)C;
+    if (part > gn->part_cap) {
+        double *pa = mc__calloc(ctx, part, sizeof(double));
+        double *pb = mc__calloc(ctx, part, sizeof(double));
+        if (pa == NULL || pb == NULL) {
+            mc_free(ctx, pa);
+            mc_free(ctx, pb);
+            return mc__nomem(ctx, "sizing the group normalization workspace");
+        }
+        mc_free(ctx, gn->pa);
+        mc_free(ctx, gn->pb);
+        gn->pa = pa;
+        gn->pb = pb;
+        gn->part_cap = part;
+    }
     gn->num_channels = C;
     gn->groups = G;
     *out = in[0];
@@ -345,9 +461,9 @@ static void groupnorm_backward(mc_layer *self, const mc_tensor *in, int n_in,
     (void)out;
     groupnorm *gn = (groupnorm *)self;
     const mc_shape *s = &in[0].shape;
-    mc_groupnorm_backward_kernel(in[0].data, dout->data, gn->scale.value.data, gn->mean, gn->rstd,
-                                 din[0].data, gn->scale.grad.data, gn->offset.grad.data, s->dims[0],
-                                 s->dims[1], mc__positions(s), gn->groups);
+    groupnorm_backward_parallel(in[0].data, dout->data, gn->scale.value.data, gn->mean, gn->rstd,
+                                din[0].data, gn->scale.grad.data, gn->offset.grad.data, s->dims[0],
+                                s->dims[1], mc__positions(s), gn->groups, gn->pa, gn->pb);
 }
 
 static mc_param *groupnorm_param(mc_layer *self, int i)

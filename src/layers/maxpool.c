@@ -5,6 +5,7 @@
 #include <minicnn/layers.h>
 
 #include "common.h"
+#include "../parallel.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -62,6 +63,79 @@ static void maxpool_backward_kernel(const float *dy, const int32_t *argmax, floa
         for (size_t o = 0; o < out_plane; o++)
             dxp[ap[o]] += dyp[o];
     }
+}
+
+/* x: (NC, H, W); y, argmax: (NC, OH, OW). 2x2 windows with stride 2 and no padding (the
+ * common case), without branches: the same winners as maxpool_forward_kernel (the first
+ * maximum in row-major order; a NaN wins over numbers). */
+static void maxpool_2x2_kernel(const float *x, float *y, int32_t *argmax, size_t NC, int H, int W,
+                               int OH, int OW)
+{
+    const size_t plane = (size_t)H * (size_t)W, out_plane = (size_t)OH * (size_t)OW;
+    for (size_t nc = 0; nc < NC; nc++) {
+        const float *xp = x + nc * plane;
+        float *yp = y + nc * out_plane;
+        int32_t *ap = argmax != NULL ? argmax + nc * out_plane : NULL;
+        for (int oh = 0; oh < OH; oh++) {
+            const float *r0 = xp + (size_t)(2 * oh) * (size_t)W, *r1 = r0 + W;
+            float *yr = yp + (size_t)oh * (size_t)OW;
+            const int32_t top = 2 * oh * W;
+            for (int ow = 0; ow < OW; ow++) {
+                const float v[4] = {r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]};
+                const int32_t at[4] = {top + 2 * ow, top + 2 * ow + 1, top + W + 2 * ow,
+                                       top + W + 2 * ow + 1};
+                float best = v[0];
+                int32_t win = at[0];
+                for (int k = 1; k < 4; k++) {
+                    const int take = (v[k] > best) | ((v[k] != v[k]) & (best == best));
+                    best = take ? v[k] : best;
+                    win = take ? at[k] : win;
+                }
+                yr[ow] = best;
+                if (ap != NULL)
+                    ap[(size_t)oh * (size_t)OW + (size_t)ow] = win;
+            }
+        }
+    }
+}
+
+/* Planes in fixed blocks on minicnn's threads. */
+typedef struct pool_job {
+    const float *x, *dy;
+    float *y, *dx;
+    int32_t *argmax;
+    int NC, H, W, PH, PW, SH, SW, pad_top, pad_left, OH, OW, blocks;
+} pool_job;
+
+#define PLANES_PER_TASK 64
+
+static void pool_forward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const pool_job *j = arg;
+    size_t lo, hi;
+    mc__chunk_range((size_t)j->NC, (size_t)j->blocks, (size_t)task, &lo, &hi);
+    const size_t plane = (size_t)j->H * (size_t)j->W, out_plane = (size_t)j->OH * (size_t)j->OW;
+    int32_t *am = j->argmax != NULL ? j->argmax + lo * out_plane : NULL;
+    if (j->PH == 2 && j->PW == 2 && j->SH == 2 && j->SW == 2 && j->pad_top == 0 &&
+        j->pad_left == 0)
+        maxpool_2x2_kernel(j->x + lo * plane, j->y + lo * out_plane, am, hi - lo, j->H, j->W,
+                           j->OH, j->OW);
+    else
+        maxpool_forward_kernel(j->x + lo * plane, j->y + lo * out_plane, am, (int)(hi - lo), 1,
+                               j->H, j->W, j->PH, j->PW, j->SH, j->SW, j->pad_top, j->pad_left,
+                               j->OH, j->OW);
+}
+
+static void pool_backward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const pool_job *j = arg;
+    size_t lo, hi;
+    mc__chunk_range((size_t)j->NC, (size_t)j->blocks, (size_t)task, &lo, &hi);
+    const size_t plane = (size_t)j->H * (size_t)j->W, out_plane = (size_t)j->OH * (size_t)j->OW;
+    maxpool_backward_kernel(j->dy + lo * out_plane, j->argmax + lo * out_plane, j->dx + lo * plane,
+                            hi - lo, plane, out_plane);
 }
 
 /* ---- Layer ------------------------------------------------------------------------------ */
@@ -200,9 +274,13 @@ static void maxpool_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_te
     maxpool *mp = (maxpool *)self;
     const int *d = in[0].shape.dims, *o = out->shape.dims;
     /* Only a training forward records winners: backward pairs with the last one of those. */
-    maxpool_forward_kernel(in[0].data, out->data, mode == MC_MODE_TRAINING ? mp->argmax : NULL,
-                           d[0], d[1], d[2], d[3], mp->pool[0], mp->pool[1], mp->stride[0],
-                           mp->stride[1], mp->pad[0], mp->pad[2], o[2], o[3]);
+    const int NC = d[0] * d[1];
+    pool_job j = {.x = in[0].data, .y = out->data,
+                  .argmax = mode == MC_MODE_TRAINING ? mp->argmax : NULL, .NC = NC, .H = d[2],
+                  .W = d[3], .PH = mp->pool[0], .PW = mp->pool[1], .SH = mp->stride[0],
+                  .SW = mp->stride[1], .pad_top = mp->pad[0], .pad_left = mp->pad[2],
+                  .OH = o[2], .OW = o[3], .blocks = (NC + PLANES_PER_TASK - 1) / PLANES_PER_TASK};
+    mc__parallel_for(j.blocks, 0, pool_forward_task, &j);
 }
 
 static void maxpool_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
@@ -213,8 +291,11 @@ static void maxpool_backward(mc_layer *self, const mc_tensor *in, int n_in, cons
     if (din[0].data == NULL)
         return;
     const int *d = in[0].shape.dims, *o = out->shape.dims;
-    maxpool_backward_kernel(dout->data, mp->argmax, din[0].data, (size_t)d[0] * (size_t)d[1],
-                            (size_t)d[2] * (size_t)d[3], (size_t)o[2] * (size_t)o[3]);
+    const int NC = d[0] * d[1];
+    pool_job j = {.dy = dout->data, .dx = din[0].data, .argmax = mp->argmax, .NC = NC,
+                  .H = d[2], .W = d[3], .OH = o[2], .OW = o[3],
+                  .blocks = (NC + PLANES_PER_TASK - 1) / PLANES_PER_TASK};
+    mc__parallel_for(j.blocks, 0, pool_backward_task, &j);
 }
 
 static void maxpool_describe(const mc_layer *self, mc_text *t, mc_describe what)

@@ -1,0 +1,278 @@
+#include "simd.h"
+
+#include "parallel.h"
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define MC_X86 1
+#endif
+
+#define LANES 16
+
+/* The fixed order in which the 16 lanes are added. */
+static double add_lanes(const double *l)
+{
+    double t[8];
+    for (int j = 0; j < 8; j++)
+        t[j] = l[j] + l[j + 8];
+    return ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
+}
+
+/* ---- Portable versions ------------------------------------------------------------------- */
+
+static double sum_c(const float *x, size_t n)
+{
+    double l[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            l[j] += (double)x[i + j];
+    for (int j = 0; j < LANES; j++)
+        l[j] += i + (size_t)j < n ? (double)x[i + j] : 0.0;
+    return add_lanes(l);
+}
+
+static double sum_sq_dev_c(const float *x, size_t n, float hi, float lo)
+{
+    double l[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) {
+            const float d = (x[i + j] - hi) - lo;
+            l[j] += (double)d * (double)d;
+        }
+    for (int j = 0; j < LANES; j++) {
+        const float d = i + (size_t)j < n ? (x[i + j] - hi) - lo : 0.0f;
+        l[j] += (double)d * (double)d;
+    }
+    return add_lanes(l);
+}
+
+static void sum_dy_dev_c(const float *x, const float *dy, size_t n, float hi, float lo,
+                         double *a, double *b)
+{
+    double la[LANES] = {0}, lb[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) {
+            const float d = (x[i + j] - hi) - lo;
+            la[j] += (double)dy[i + j] * (double)d;
+            lb[j] += (double)dy[i + j];
+        }
+    for (int j = 0; j < LANES; j++) {
+        const int in = i + (size_t)j < n;
+        const float d = in ? (x[i + j] - hi) - lo : 0.0f, g = in ? dy[i + j] : 0.0f;
+        la[j] += (double)g * (double)d;
+        lb[j] += (double)g;
+    }
+    *a = add_lanes(la);
+    *b = add_lanes(lb);
+}
+
+static void affine_dev_c(const float *x, float *y, size_t n, float hi, float lo, float a, float b)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = ((x[i] - hi) - lo) * a + b;
+}
+
+static void norm_dx_c(const float *x, const float *dy, float *dx, size_t n, float hi, float lo,
+                      float r, float g, float k1, float k2)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float d = (x[i] - hi) - lo;
+        dx[i] = r * (g * dy[i] - k1 - d * k2);
+    }
+}
+
+/* ---- AVX2 versions ----------------------------------------------------------------------- */
+
+#ifdef MC_X86
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/* Lanes 0..k-1 on, for a masked load of the last k < 8 elements. */
+AVX2 static __m256i tail_mask(size_t k)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k), idx);
+}
+
+/* 16 floats (masked to the first `left` when left < 16) as two float vectors. */
+AVX2 static void load16(const float *x, size_t left, __m256 *v0, __m256 *v1)
+{
+    if (left >= 16) {
+        *v0 = _mm256_loadu_ps(x);
+        *v1 = _mm256_loadu_ps(x + 8);
+    } else if (left > 8) {
+        *v0 = _mm256_loadu_ps(x);
+        *v1 = _mm256_maskload_ps(x + 8, tail_mask(left - 8));
+    } else {
+        *v0 = _mm256_maskload_ps(x, tail_mask(left));
+        *v1 = _mm256_setzero_ps();
+    }
+}
+
+/* acc[0..3] (16 double lanes) += v0, v1 widened. */
+AVX2 static void add_wide(__m256d *acc, __m256 v0, __m256 v1)
+{
+    acc[0] = _mm256_add_pd(acc[0], _mm256_cvtps_pd(_mm256_castps256_ps128(v0)));
+    acc[1] = _mm256_add_pd(acc[1], _mm256_cvtps_pd(_mm256_extractf128_ps(v0, 1)));
+    acc[2] = _mm256_add_pd(acc[2], _mm256_cvtps_pd(_mm256_castps256_ps128(v1)));
+    acc[3] = _mm256_add_pd(acc[3], _mm256_cvtps_pd(_mm256_extractf128_ps(v1, 1)));
+}
+
+/* acc += a * b widened; the products of two floats are exact in double, so mul + add here is
+ * what the portable version computes. */
+AVX2 static void add_prod_wide(__m256d *acc, __m256 a0, __m256 a1, __m256 b0, __m256 b1)
+{
+    const __m256d p0 = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a0)),
+                                     _mm256_cvtps_pd(_mm256_castps256_ps128(b0)));
+    const __m256d p1 = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a0, 1)),
+                                     _mm256_cvtps_pd(_mm256_extractf128_ps(b0, 1)));
+    const __m256d p2 = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a1)),
+                                     _mm256_cvtps_pd(_mm256_castps256_ps128(b1)));
+    const __m256d p3 = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a1, 1)),
+                                     _mm256_cvtps_pd(_mm256_extractf128_ps(b1, 1)));
+    acc[0] = _mm256_add_pd(acc[0], p0);
+    acc[1] = _mm256_add_pd(acc[1], p1);
+    acc[2] = _mm256_add_pd(acc[2], p2);
+    acc[3] = _mm256_add_pd(acc[3], p3);
+}
+
+AVX2 static double reduce_wide(const __m256d *acc)
+{
+    double l[LANES];
+    for (int k = 0; k < 4; k++)
+        _mm256_storeu_pd(l + 4 * k, acc[k]);
+    return add_lanes(l);
+}
+
+AVX2 static double sum_avx2(const float *x, size_t n)
+{
+    __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                      _mm256_setzero_pd()};
+    for (size_t i = 0; i < n; i += LANES) {
+        __m256 v0, v1;
+        load16(x + i, n - i, &v0, &v1);
+        add_wide(acc, v0, v1);
+    }
+    return reduce_wide(acc);
+}
+
+AVX2 static double sum_sq_dev_avx2(const float *x, size_t n, float hi, float lo)
+{
+    const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo);
+    __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                      _mm256_setzero_pd()};
+    for (size_t i = 0; i < n; i += LANES) {
+        __m256 v0, v1;
+        load16(x + i, n - i, &v0, &v1);
+        __m256 d0 = _mm256_sub_ps(_mm256_sub_ps(v0, vh), vl);
+        __m256 d1 = _mm256_sub_ps(_mm256_sub_ps(v1, vh), vl);
+        if (n - i < LANES) { /* the masked lanes hold 0 - hi - lo: make them 0 */
+            const size_t left = n - i;
+            d0 = _mm256_and_ps(d0, _mm256_castsi256_ps(tail_mask(left < 8 ? left : 8)));
+            d1 = _mm256_and_ps(d1, _mm256_castsi256_ps(tail_mask(left > 8 ? left - 8 : 0)));
+        }
+        add_prod_wide(acc, d0, d1, d0, d1);
+    }
+    return reduce_wide(acc);
+}
+
+AVX2 static void sum_dy_dev_avx2(const float *x, const float *dy, size_t n, float hi, float lo,
+                                 double *a, double *b)
+{
+    const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo);
+    __m256d aa[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                     _mm256_setzero_pd()};
+    __m256d bb[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                     _mm256_setzero_pd()};
+    for (size_t i = 0; i < n; i += LANES) {
+        __m256 x0, x1, g0, g1;
+        load16(x + i, n - i, &x0, &x1);
+        load16(dy + i, n - i, &g0, &g1); /* 0 in the masked lanes: their products are 0 */
+        __m256 d0 = _mm256_sub_ps(_mm256_sub_ps(x0, vh), vl);
+        __m256 d1 = _mm256_sub_ps(_mm256_sub_ps(x1, vh), vl);
+        if (n - i < LANES) {
+            const size_t left = n - i;
+            d0 = _mm256_and_ps(d0, _mm256_castsi256_ps(tail_mask(left < 8 ? left : 8)));
+            d1 = _mm256_and_ps(d1, _mm256_castsi256_ps(tail_mask(left > 8 ? left - 8 : 0)));
+        }
+        add_prod_wide(aa, g0, g1, d0, d1);
+        add_wide(bb, g0, g1);
+    }
+    *a = reduce_wide(aa);
+    *b = reduce_wide(bb);
+}
+
+AVX2 static void affine_dev_avx2(const float *x, float *y, size_t n, float hi, float lo, float a,
+                                 float b)
+{
+    const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo), va = _mm256_set1_ps(a),
+                 vb = _mm256_set1_ps(b);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_mul_ps(d, va), vb));
+    }
+    affine_dev_c(x + i, y + i, n - i, hi, lo, a, b);
+}
+
+AVX2 static void norm_dx_avx2(const float *x, const float *dy, float *dx, size_t n, float hi,
+                              float lo, float r, float g, float k1, float k2)
+{
+    const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo), vr = _mm256_set1_ps(r),
+                 vg = _mm256_set1_ps(g), v1 = _mm256_set1_ps(k1), v2 = _mm256_set1_ps(k2);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
+        const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_mul_ps(vg, _mm256_loadu_ps(dy + i)), v1),
+                                       _mm256_mul_ps(d, v2));
+        _mm256_storeu_ps(dx + i, _mm256_mul_ps(vr, t));
+    }
+    norm_dx_c(x + i, dy + i, dx + i, n - i, hi, lo, r, g, k1, k2);
+}
+#endif
+
+/* ---- Dispatch ---------------------------------------------------------------------------- */
+
+#ifdef MC_X86
+#define DISPATCH(avx2_call, c_call) return mc__have_avx2_fma() ? avx2_call : c_call
+#define DISPATCH_VOID(avx2_call, c_call)                                                           \
+    do {                                                                                           \
+        if (mc__have_avx2_fma())                                                                   \
+            avx2_call;                                                                             \
+        else                                                                                       \
+            c_call;                                                                                \
+    } while (0)
+#else
+#define DISPATCH(avx2_call, c_call) return c_call
+#define DISPATCH_VOID(avx2_call, c_call) c_call
+#endif
+
+double mc__sum(const float *x, size_t n)
+{
+    DISPATCH(sum_avx2(x, n), sum_c(x, n));
+}
+
+double mc__sum_sq_dev(const float *x, size_t n, float hi, float lo)
+{
+    DISPATCH(sum_sq_dev_avx2(x, n, hi, lo), sum_sq_dev_c(x, n, hi, lo));
+}
+
+void mc__sum_dy_dev(const float *x, const float *dy, size_t n, float hi, float lo, double *a,
+                    double *b)
+{
+    DISPATCH_VOID(sum_dy_dev_avx2(x, dy, n, hi, lo, a, b), sum_dy_dev_c(x, dy, n, hi, lo, a, b));
+}
+
+void mc__affine_dev(const float *x, float *y, size_t n, float hi, float lo, float a, float b)
+{
+    DISPATCH_VOID(affine_dev_avx2(x, y, n, hi, lo, a, b), affine_dev_c(x, y, n, hi, lo, a, b));
+}
+
+void mc__norm_dx(const float *x, const float *dy, float *dx, size_t n, float hi, float lo,
+                 float r, float g, float k1, float k2)
+{
+    DISPATCH_VOID(norm_dx_avx2(x, dy, dx, n, hi, lo, r, g, k1, k2),
+             norm_dx_c(x, dy, dx, n, hi, lo, r, g, k1, k2));
+}

@@ -1,0 +1,29 @@
+/* Vector loops shared by the layers, each in two versions: AVX2 (+FMA where said) for the CPUs
+ * that have it, chosen at run time, and portable C for the others. The reductions accumulate in
+ * double over 16 fixed lanes (element i goes to lane i % 16, the lanes are added in one fixed
+ * order), and both versions follow that order exactly, so they agree bit for bit; the
+ * element-wise loops use no FMA, so they agree too. Not installed. */
+#ifndef MINICNN_SIMD_H
+#define MINICNN_SIMD_H
+
+#include <stddef.h>
+
+/* x: (n). The sum of x, in double. */
+double mc__sum(const float *x, size_t n);
+
+/* x: (n). The sum of d*d in double, d = (x - hi) - lo in float: the squared deviations from a
+ * mean held as the float pair hi + lo. */
+double mc__sum_sq_dev(const float *x, size_t n, float hi, float lo);
+
+/* x, dy: (n). *a = sum dy*d and *b = sum dy in double, d = (x - hi) - lo in float. */
+void mc__sum_dy_dev(const float *x, const float *dy, size_t n, float hi, float lo, double *a,
+                    double *b);
+
+/* x, y: (n). y = ((x - hi) - lo) * a + b. */
+void mc__affine_dev(const float *x, float *y, size_t n, float hi, float lo, float a, float b);
+
+/* x, dy, dx: (n). dx = r * (g * dy - k1 - ((x - hi) - lo) * k2). */
+void mc__norm_dx(const float *x, const float *dy, float *dx, size_t n, float hi, float lo,
+                 float r, float g, float k1, float k2);
+
+#endif
