@@ -65,6 +65,51 @@ static void maxpool_backward_kernel(const float *dy, const int32_t *argmax, floa
     }
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define MC_POOL_AVX2 1
+
+/* One output row of maxpool_2x2_kernel, 8 outputs at a time with AVX2 (blends, no branches);
+ * the same winners. r0, r1: the window's two input rows; top: r0's position in the plane.
+ * Returns the number of outputs done (a multiple of 8); the caller finishes the row. */
+__attribute__((target("avx2,fma"))) static int maxpool_2x2_row_avx2(const float *r0,
+                                                                    const float *r1, float *yr,
+                                                                    int32_t *ar, int32_t top,
+                                                                    int W, int OW)
+{
+    int ow = 0;
+    const __m256i step = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    for (; ow + 8 <= OW && 2 * ow + 16 <= W; ow += 8) {
+        const __m256 p0 = _mm256_loadu_ps(r0 + 2 * ow), p1 = _mm256_loadu_ps(r0 + 2 * ow + 8);
+        const __m256 q0 = _mm256_loadu_ps(r1 + 2 * ow), q1 = _mm256_loadu_ps(r1 + 2 * ow + 8);
+        /* Even and odd columns, in order. */
+        const __m256 v[4] = {
+            _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(p0, p1, 0x88)), 0xD8)),
+            _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(p0, p1, 0xDD)), 0xD8)),
+            _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(q0, q1, 0x88)), 0xD8)),
+            _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(q0, q1, 0xDD)), 0xD8))};
+        const __m256i base = _mm256_add_epi32(_mm256_set1_epi32(top + 2 * ow), step);
+        const __m256i at[4] = {base, _mm256_add_epi32(base, _mm256_set1_epi32(1)),
+                               _mm256_add_epi32(base, _mm256_set1_epi32(W)),
+                               _mm256_add_epi32(base, _mm256_set1_epi32(W + 1))};
+        __m256 best = v[0];
+        __m256 win = _mm256_castsi256_ps(at[0]);
+        for (int k = 1; k < 4; k++) {
+            const __m256 take = _mm256_or_ps(
+                _mm256_cmp_ps(v[k], best, _CMP_GT_OQ),
+                _mm256_and_ps(_mm256_cmp_ps(v[k], v[k], _CMP_UNORD_Q),
+                              _mm256_cmp_ps(best, best, _CMP_ORD_Q)));
+            best = _mm256_blendv_ps(best, v[k], take);
+            win = _mm256_blendv_ps(win, _mm256_castsi256_ps(at[k]), take);
+        }
+        _mm256_storeu_ps(yr + ow, best);
+        if (ar != NULL)
+            _mm256_storeu_si256((__m256i *)(void *)(ar + ow), _mm256_castps_si256(win));
+    }
+    return ow;
+}
+#endif
+
 /* x: (NC, H, W); y, argmax: (NC, OH, OW). 2x2 windows with stride 2 and no padding (the
  * common case), without branches: the same winners as maxpool_forward_kernel (the first
  * maximum in row-major order; a NaN wins over numbers). */
@@ -80,7 +125,13 @@ static void maxpool_2x2_kernel(const float *x, float *y, int32_t *argmax, size_t
             const float *r0 = xp + (size_t)(2 * oh) * (size_t)W, *r1 = r0 + W;
             float *yr = yp + (size_t)oh * (size_t)OW;
             const int32_t top = 2 * oh * W;
-            for (int ow = 0; ow < OW; ow++) {
+            int ow = 0;
+#ifdef MC_POOL_AVX2
+            if (mc__have_avx2_fma())
+                ow = maxpool_2x2_row_avx2(r0, r1, yr, ap != NULL ? ap + (size_t)oh * (size_t)OW : NULL,
+                                          top, W, OW);
+#endif
+            for (; ow < OW; ow++) {
                 const float v[4] = {r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]};
                 const int32_t at[4] = {top + 2 * ow, top + 2 * ow + 1, top + W + 2 * ow,
                                        top + W + 2 * ow + 1};
