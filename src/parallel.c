@@ -56,9 +56,12 @@ int mc__have_avx2_fma(void)
 #endif
 }
 
-void mc__parallel_for(int ntasks, int max_threads, mc__task_fn fn, void *arg)
+void mc__parallel_for(int ntasks, int max_threads, size_t work, mc__task_fn fn, void *arg)
 {
     int nt = mc_get_threads();
+    const size_t worth = work / MC__MIN_WORK;
+    if ((size_t)nt > worth)
+        nt = worth < 1 ? 1 : (int)worth;
     if (max_threads > 0 && nt > max_threads)
         nt = max_threads;
     if (nt > ntasks)

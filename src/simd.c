@@ -1,5 +1,7 @@
 #include "simd.h"
 
+#include <math.h>
+
 #include "parallel.h"
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -9,14 +11,7 @@
 
 #define LANES 16
 
-/* The fixed order in which the 16 lanes are added. */
-static double add_lanes(const double *l)
-{
-    double t[8];
-    for (int j = 0; j < 8; j++)
-        t[j] = l[j] + l[j + 8];
-    return ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
-}
+#define add_lanes mc__add_lanes
 
 /* ---- Portable versions ------------------------------------------------------------------- */
 
@@ -233,6 +228,23 @@ AVX2 static void norm_dx_avx2(const float *x, const float *dy, float *dx, size_t
 }
 #endif
 
+#ifdef MC_X86
+AVX2 static void inv_sqrt_avx2(const double *v, double *r, size_t n)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        _mm256_storeu_pd(r + i, _mm256_div_pd(_mm256_set1_pd(1.0), _mm256_sqrt_pd(_mm256_loadu_pd(v + i))));
+    for (; i < n; i++)
+        r[i] = 1.0 / sqrt(v[i]);
+}
+#endif
+
+static void inv_sqrt_c(const double *v, double *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        r[i] = 1.0 / sqrt(v[i]);
+}
+
 /* ---- Dispatch ---------------------------------------------------------------------------- */
 
 #ifdef MC_X86
@@ -248,6 +260,11 @@ AVX2 static void norm_dx_avx2(const float *x, const float *dy, float *dx, size_t
 #define DISPATCH(avx2_call, c_call) return c_call
 #define DISPATCH_VOID(avx2_call, c_call) c_call
 #endif
+
+void mc__inv_sqrt(const double *v, double *r, size_t n)
+{
+    DISPATCH_VOID(inv_sqrt_avx2(v, r, n), inv_sqrt_c(v, r, n));
+}
 
 double mc__sum(const float *x, size_t n)
 {

@@ -8,6 +8,15 @@
 
 #include <stddef.h>
 
+/* The fixed order in which the 16 double lanes of the reductions below are added. */
+static inline double mc__add_lanes(const double *l)
+{
+    double t[8];
+    for (int j = 0; j < 8; j++)
+        t[j] = l[j] + l[j + 8];
+    return ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
+}
+
 /* x: (n). The sum of x, in double. */
 double mc__sum(const float *x, size_t n);
 
@@ -25,5 +34,8 @@ void mc__affine_dev(const float *x, float *y, size_t n, float hi, float lo, floa
 /* x, dy, dx: (n). dx = r * (g * dy - k1 - ((x - hi) - lo) * k2). */
 void mc__norm_dx(const float *x, const float *dy, float *dx, size_t n, float hi, float lo,
                  float r, float g, float k1, float k2);
+
+/* v, r: (n). r = 1 / sqrt(v), in double (correctly rounded both ways, so both versions agree). */
+void mc__inv_sqrt(const double *v, double *r, size_t n);
 
 #endif

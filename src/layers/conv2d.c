@@ -482,7 +482,9 @@ static void conv_forward_kernel(const conv_geom *g, const float *x, const float 
 {
     conv_job j = {.g = g, .off = off, .x = x, .weights = weights, .bias = bias, .y = y, .col = col,
                   .col_step = col_step, .N = N, .chunks = mc__chunks(N)};
-    mc__parallel_for(j.chunks, threads, conv_forward_task, &j);
+    const size_t flops = 2 * (size_t)N * (size_t)g->F * (size_t)g->C * (size_t)g->KH *
+                         (size_t)g->KW * (size_t)g->OH * (size_t)g->OW;
+    mc__parallel_for(j.chunks, threads, flops / 4, conv_forward_task, &j);
 }
 
 /* x, dx: (N, C, H, W), dx written (=) unless NULL; weights, dweights: (F, C*KH*KW);
@@ -496,7 +498,9 @@ static void conv_backward_kernel(const conv_geom *g, const float *x, const float
     conv_job j = {.g = g, .off = off, .x = x, .weights = weights, .dy = dy, .dx = dx, .col = col,
                   .col_step = col_step, .dw_part = dw_part, .db_part = db_part, .N = N,
                   .chunks = mc__chunks(N), .lanes = g->small ? 8 : 1};
-    mc__parallel_for(j.chunks, threads, conv_backward_task, &j);
+    const size_t flops = 2 * (size_t)N * (size_t)g->F * (size_t)g->C * (size_t)g->KH *
+                         (size_t)g->KW * (size_t)g->OH * (size_t)g->OW;
+    mc__parallel_for(j.chunks, threads, (dx != NULL ? 2 : 1) * flops / 4, conv_backward_task, &j);
     const size_t nw = (size_t)g->F * (size_t)g->C * (size_t)g->KH * (size_t)g->KW;
     const size_t L = (size_t)j.lanes;
     for (size_t i = 0; i < nw; i++) {

@@ -62,7 +62,8 @@ static void fc_forward_kernel(const float *x, const float *weights, const float 
                               int N, int D, int K)
 {
     fc_job j = {.x = x, .weights = weights, .bias = bias, .y = y, .N = N, .D = D, .K = K};
-    mc__parallel_for((N + FC_ROWS - 1) / FC_ROWS, 0, fc_forward_task, &j);
+    const size_t work = (size_t)N * (size_t)D * (size_t)K / 2;
+    mc__parallel_for((N + FC_ROWS - 1) / FC_ROWS, 0, work, fc_forward_task, &j);
 }
 
 /* x, dx: (N, D), dx written (=) unless NULL; weights, dweights: (K, D); dy: (N, K);
@@ -72,9 +73,10 @@ static void fc_backward_kernel(const float *x, const float *weights, const float
 {
     fc_job j = {.x = x, .weights = weights, .dy = dy, .dx = dx, .dweights = dweights, .N = N,
                 .D = D, .K = K};
-    mc__parallel_for((D + FC_COLS - 1) / FC_COLS, 0, fc_dweights_task, &j);
+    const size_t work = (size_t)N * (size_t)D * (size_t)K / 2;
+    mc__parallel_for((D + FC_COLS - 1) / FC_COLS, 0, work, fc_dweights_task, &j);
     if (dx != NULL)
-        mc__parallel_for((N + FC_ROWS - 1) / FC_ROWS, 0, fc_dx_task, &j);
+        mc__parallel_for((N + FC_ROWS - 1) / FC_ROWS, 0, work, fc_dx_task, &j);
     for (int k = 0; k < K; k++) {
         double sum = 0.0;
         for (int n = 0; n < N; n++)

@@ -18,6 +18,48 @@ static void split_mean(double mean, float *hi, float *lo)
     *lo = (float)(mean - (double)*hi);
 }
 
+/* ng consecutive groups of one observation, each of m = Cg*S <= 16 elements (feature input,
+ * small images): the same sums as forward_group (each element is its own lane), a block of
+ * groups at a time so that the divisions and square roots of many groups overlap.
+ * x, y: (ng, Cg, S) from the first group; scale, offset: (ng*Cg); mean, rstd: (ng). */
+static void forward_small_groups(const float *x, float *y, const float *scale,
+                                 const float *offset, size_t ng, int Cg, size_t S, double eps,
+                                 double *mean, double *rstd)
+{
+    const size_t m = (size_t)Cg * S;
+    for (size_t g0 = 0; g0 < ng; g0 += 64) {
+        const size_t nb = ng - g0 < 64 ? ng - g0 : 64;
+        double mu[64], v[64], r[64];
+        float hi[64], lo[64];
+        for (size_t g = 0; g < nb; g++) {
+            const float *xg = x + (g0 + g) * m;
+            double l[16];
+            for (size_t j = 0; j < 16; j++)
+                l[j] = j < m ? (double)xg[j] : 0.0;
+            mu[g] = mc__add_lanes(l) / (double)m;
+            split_mean(mu[g], &hi[g], &lo[g]);
+            for (size_t j = 0; j < 16; j++) {
+                const float d = j < m ? (xg[j] - hi[g]) - lo[g] : 0.0f;
+                l[j] = (double)d * (double)d;
+            }
+            v[g] = mc__add_lanes(l) / (double)m + eps;
+        }
+        mc__inv_sqrt(v, r, nb);
+        for (size_t g = 0; g < nb; g++) {
+            mean[g0 + g] = mu[g];
+            rstd[g0 + g] = r[g];
+            const float *xg = x + (g0 + g) * m;
+            float *yg = y + (g0 + g) * m;
+            for (int k = 0; k < Cg; k++) {
+                const size_t c = (g0 + g) * (size_t)Cg + (size_t)k;
+                const float a = (float)((double)scale[c] * r[g]), b = offset[c];
+                for (size_t s = 0; s < S; s++)
+                    yg[(size_t)k * S + s] = ((xg[(size_t)k * S + s] - hi[g]) - lo[g]) * a + b;
+            }
+        }
+    }
+}
+
 /* One group of one observation. x, y: (Cg, S) from the group's first element; scale, offset:
  * (Cg) of the group's channels. Two passes in double (the sum, then the squared deviations from
  * the float-pair mean, from L1 or L2 cache as a group is small), then the output. */
@@ -34,6 +76,45 @@ static void forward_group(const float *x, float *y, const float *scale, const fl
     for (int k = 0; k < Cg; k++) {
         const float a = (float)((double)scale[k] * r);
         mc__affine_dev(x + (size_t)k * S, y + (size_t)k * S, S, hi, lo, a, offset[k]);
+    }
+}
+
+/* Per channel of a group: a = sum dy*d, b = sum dy (mc__sum_dy_dev), inline for S <= 16. */
+static void channel_sums(const float *x, const float *dy, size_t S, float hi, float lo, double *a,
+                         double *b)
+{
+    if (S > 16) {
+        mc__sum_dy_dev(x, dy, S, hi, lo, a, b);
+        return;
+    }
+    if (S == 1) { /* one lane: the lane sum is the value, with + 0.0 as the zero lanes add */
+        const float d = (x[0] - hi) - lo;
+        *a = (double)dy[0] * (double)d + 0.0;
+        *b = (double)dy[0] + 0.0;
+        return;
+    }
+    double la[16], lb[16];
+    for (size_t j = 0; j < 16; j++) {
+        const int in = j < S;
+        const float d = in ? (x[j] - hi) - lo : 0.0f, g = in ? dy[j] : 0.0f;
+        la[j] = (double)g * (double)d;
+        lb[j] = (double)g;
+    }
+    *a = mc__add_lanes(la);
+    *b = mc__add_lanes(lb);
+}
+
+/* dx of one channel of a group (mc__norm_dx, inline for S < 8). */
+static void channel_dx(const float *x, const float *dy, float *dx, size_t S, float hi, float lo,
+                       float r, float g, float k1, float k2)
+{
+    if (S >= 8) {
+        mc__norm_dx(x, dy, dx, S, hi, lo, r, g, k1, k2);
+        return;
+    }
+    for (size_t i = 0; i < S; i++) {
+        const float d = (x[i] - hi) - lo;
+        dx[i] = r * (g * dy[i] - k1 - d * k2);
     }
 }
 
@@ -65,6 +146,15 @@ static void gn_forward_task(void *arg, int task, int thread)
     size_t n0, n1, g0, g1;
     mc__chunk_range((size_t)j->N, (size_t)j->chunks, (size_t)(task / j->gblocks), &n0, &n1);
     mc__chunk_range((size_t)j->G, (size_t)j->gblocks, (size_t)(task % j->gblocks), &g0, &g1);
+    if ((size_t)Cg * j->S <= 16) {
+        for (size_t n = n0; n < n1; n++) {
+            const size_t base = (n * (size_t)j->C + g0 * (size_t)Cg) * j->S;
+            forward_small_groups(j->x + base, j->y + base, j->scale + g0 * (size_t)Cg,
+                                 j->offset + g0 * (size_t)Cg, g1 - g0, Cg, j->S, j->eps,
+                                 &j->mean[n * (size_t)j->G + g0], &j->rstd[n * (size_t)j->G + g0]);
+        }
+        return;
+    }
     for (size_t n = n0; n < n1; n++)
         for (size_t g = g0; g < g1; g++) {
             const size_t base = (n * (size_t)j->C + g * (size_t)Cg) * j->S;
@@ -95,8 +185,8 @@ static void gn_backward_task(void *arg, int task, int thread)
             for (int q = 0; q < Cg; q++) {
                 const size_t c = g * (size_t)Cg + (size_t)q;
                 double a, b;
-                mc__sum_dy_dev(j->x + base + (size_t)q * j->S, j->dy + base + (size_t)q * j->S,
-                               j->S, hi, lo, &a, &b);
+                channel_sums(j->x + base + (size_t)q * j->S, j->dy + base + (size_t)q * j->S,
+                             j->S, hi, lo, &a, &b);
                 pa[c] += a * r;
                 pb[c] += b;
                 sum_scale_a += (double)j->scale[c] * a;
@@ -107,9 +197,9 @@ static void gn_backward_task(void *arg, int task, int thread)
             const double m = (double)Cg * (double)j->S;
             const float k1 = (float)(sum_scale_b / m), k2 = (float)(r * r * sum_scale_a / m);
             for (int q = 0; q < Cg; q++)
-                mc__norm_dx(j->x + base + (size_t)q * j->S, j->dy + base + (size_t)q * j->S,
-                            j->dx + base + (size_t)q * j->S, j->S, hi, lo, (float)r,
-                            j->scale[g * (size_t)Cg + (size_t)q], k1, k2);
+                channel_dx(j->x + base + (size_t)q * j->S, j->dy + base + (size_t)q * j->S,
+                           j->dx + base + (size_t)q * j->S, j->S, hi, lo, (float)r,
+                           j->scale[g * (size_t)Cg + (size_t)q], k1, k2);
         }
 }
 
@@ -121,7 +211,7 @@ void mc_groupnorm_forward_kernel(const float *x, float *y, const float *scale,
     gn_job j = {.x = x, .y = y, .scale = scale, .offset = offset, .mean = mean, .rstd = rstd,
                 .N = N, .C = C, .G = G, .S = S, .eps = eps};
     gn_tasks(N, G, &j.chunks, &j.gblocks);
-    mc__parallel_for(j.chunks * j.gblocks, 0, gn_forward_task, &j);
+    mc__parallel_for(j.chunks * j.gblocks, 0, 2 * (size_t)N * (size_t)C * S, gn_forward_task, &j);
 }
 
 /* The layer's backward with its partial sums pa, pb: (chunks, C) workspaces.
@@ -134,7 +224,8 @@ static void groupnorm_backward_parallel(const float *x, const float *dy, const f
     gn_job j = {.x = x, .dy = dy, .scale = scale, .dx = dx, .mean = (double *)mean,
                 .rstd = (double *)rstd, .pa = pa, .pb = pb, .N = N, .C = C, .G = G, .S = S};
     gn_tasks(N, G, &j.chunks, &j.gblocks);
-    mc__parallel_for(j.chunks * j.gblocks, 0, gn_backward_task, &j);
+    mc__parallel_for(j.chunks * j.gblocks, 0, 3 * (size_t)N * (size_t)C * S, gn_backward_task,
+                     &j);
     /* The chunks' partial sums in chunk order: the same whatever the thread count. */
     for (int c = 0; c < C; c++) {
         double a = 0.0, b = 0.0;
@@ -167,7 +258,7 @@ void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *
                 float hi, lo;
                 split_mean(mean[n * (size_t)G + (size_t)g], &hi, &lo);
                 double a, b;
-                mc__sum_dy_dev(x + at, dy + at, S, hi, lo, &a, &b);
+                channel_sums(x + at, dy + at, S, hi, lo, &a, &b);
                 pa += a * rstd[n * (size_t)G + (size_t)g];
                 pb += b;
             }
@@ -189,17 +280,15 @@ void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *
             double sa = 0.0, sb = 0.0;
             for (int q = 0; q < Cg; q++) {
                 double a, b;
-                mc__sum_dy_dev(x + base + (size_t)q * S, dy + base + (size_t)q * S, S, hi, lo, &a,
-                               &b);
+                channel_sums(x + base + (size_t)q * S, dy + base + (size_t)q * S, S, hi, lo, &a, &b);
                 sa += (double)scale[g * Cg + q] * a;
                 sb += (double)scale[g * Cg + q] * b;
             }
             const double m = (double)Cg * (double)S;
             const float k1 = (float)(sb / m), k2 = (float)(r * r * sa / m);
             for (int q = 0; q < Cg; q++)
-                mc__norm_dx(x + base + (size_t)q * S, dy + base + (size_t)q * S,
-                            dx + base + (size_t)q * S, S, hi, lo, (float)r, scale[g * Cg + q], k1,
-                            k2);
+                channel_dx(x + base + (size_t)q * S, dy + base + (size_t)q * S,
+                           dx + base + (size_t)q * S, S, hi, lo, (float)r, scale[g * Cg + q], k1, k2);
         }
 }
 

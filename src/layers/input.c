@@ -414,7 +414,7 @@ static void input_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tens
     stat_pointers(il, stat);
     input_job j = {.x = in[0].data, .y = out->data, .norm = il->norm, .stat = stat,
                    .N = in[0].shape.dims[0], .G = il->groups, .L = il->group_len};
-    mc__parallel_for(mc__chunks(j.N), 0, input_forward_task, &j);
+    mc__parallel_for(mc__chunks(j.N), 0, 2 * (size_t)j.N * j.G * j.L, input_forward_task, &j);
 }
 
 /* No parameters, and the network's data needs no gradient; a caller that asks for it anyway

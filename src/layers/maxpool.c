@@ -331,7 +331,8 @@ static void maxpool_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_te
                   .W = d[3], .PH = mp->pool[0], .PW = mp->pool[1], .SH = mp->stride[0],
                   .SW = mp->stride[1], .pad_top = mp->pad[0], .pad_left = mp->pad[2],
                   .OH = o[2], .OW = o[3], .blocks = (NC + PLANES_PER_TASK - 1) / PLANES_PER_TASK};
-    mc__parallel_for(j.blocks, 0, pool_forward_task, &j);
+    mc__parallel_for(j.blocks, 0, (size_t)NC * (size_t)d[2] * (size_t)d[3] * 3 / 2,
+                     pool_forward_task, &j);
 }
 
 static void maxpool_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
@@ -346,7 +347,8 @@ static void maxpool_backward(mc_layer *self, const mc_tensor *in, int n_in, cons
     pool_job j = {.dy = dout->data, .dx = din[0].data, .argmax = mp->argmax, .NC = NC,
                   .H = d[2], .W = d[3], .OH = o[2], .OW = o[3],
                   .blocks = (NC + PLANES_PER_TASK - 1) / PLANES_PER_TASK};
-    mc__parallel_for(j.blocks, 0, pool_backward_task, &j);
+    mc__parallel_for(j.blocks, 0, (size_t)NC * (size_t)d[2] * (size_t)d[3] * 3 / 2,
+                     pool_backward_task, &j);
 }
 
 static void maxpool_describe(const mc_layer *self, mc_text *t, mc_describe what)

@@ -71,7 +71,7 @@ static void relu_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tenso
     (void)n_in;
     (void)mode;
     relu_job j = {.x = in[0].data, .y = out->data, .n = mc_tensor_numel(&in[0])};
-    mc__parallel_for(relu_blocks(j.n), 0, relu_forward_task, &j);
+    mc__parallel_for(relu_blocks(j.n), 0, 2 * j.n, relu_forward_task, &j);
 }
 
 static void relu_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
@@ -83,7 +83,7 @@ static void relu_backward(mc_layer *self, const mc_tensor *in, int n_in, const m
     if (din[0].data == NULL)
         return;
     relu_job j = {.x = in[0].data, .dy = dout->data, .y = din[0].data, .n = mc_tensor_numel(&in[0])};
-    mc__parallel_for(relu_blocks(j.n), 0, relu_backward_task, &j);
+    mc__parallel_for(relu_blocks(j.n), 0, 3 * j.n, relu_backward_task, &j);
 }
 
 static void relu_describe(const mc_layer *self, mc_text *t, mc_describe what)
