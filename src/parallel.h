@@ -22,14 +22,14 @@
  * `work` is the call's size in floats read or written (or FLOPs / 4), so that work too small
  * to pay for waking a thread runs in the caller; results are the same either way; `thread` in [0, max_threads) is the
  * running thread's index, for per-thread workspaces (max_threads <= 0: no limit, and `thread`
- * must not be used). Tasks are given to the threads in contiguous blocks (thread 0 the first
- * ones), so that the same observations stay on the same core from forward to backward. Returns
+ * must not be used). Each thread takes the next task not yet taken until none is left. Returns
  * when every task is done. A call made inside a task runs its tasks in the calling thread. */
 typedef void (*mc__task_fn)(void *arg, int task, int thread);
 void mc__parallel_for(int ntasks, int max_threads, size_t work, mc__task_fn fn, void *arg);
 
-/* The least work worth a thread of its own: a few microseconds. */
-#define MC__MIN_WORK ((size_t)1 << 15)
+/* The least work worth a thread of its own: some 50 microseconds, enough to outweigh waking a
+ * thread and the chance that the system pauses it on a machine shared with other work. */
+#define MC__MIN_WORK ((size_t)1 << 18)
 
 /* Observations [*lo, *hi) of chunk i when n observations are split into `chunks` near-equal
  * chunks (the first n % chunks one longer). */
