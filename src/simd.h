@@ -8,6 +8,14 @@
 
 #include <stddef.h>
 
+/* Compiles a function of plain C loops twice, for AVX2 and for any x86-64, the CPU choosing at
+ * load time. No FMA in the list: without it the two compute the same bits. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define MC__CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MC__CLONES
+#endif
+
 /* The fixed order in which the 16 double lanes of the reductions below are added. */
 static inline double mc__add_lanes(const double *l)
 {

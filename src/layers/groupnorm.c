@@ -22,7 +22,7 @@ static void split_mean(double mean, float *hi, float *lo)
  * small images): the same sums as forward_group (each element is its own lane), a block of
  * groups at a time so that the divisions and square roots of many groups overlap.
  * x, y: (ng, Cg, S) from the first group; scale, offset: (ng*Cg); mean, rstd: (ng). */
-static void forward_small_groups(const float *x, float *y, const float *scale,
+MC__CLONES static void forward_small_groups(const float *x, float *y, const float *scale,
                                  const float *offset, size_t ng, int Cg, size_t S, double eps,
                                  double *mean, double *rstd)
 {
@@ -50,6 +50,14 @@ static void forward_small_groups(const float *x, float *y, const float *scale,
             rstd[g0 + g] = r[g];
             const float *xg = x + (g0 + g) * m;
             float *yg = y + (g0 + g) * m;
+            if (S == 1) { /* feature input: one loop over the channels, which vectorizes */
+                const float *sc = scale + (g0 + g) * (size_t)Cg, *of = offset + (g0 + g) * (size_t)Cg;
+                const float h = hi[g], l = lo[g];
+                const double rg = r[g];
+                for (int k = 0; k < Cg; k++)
+                    yg[k] = ((xg[k] - h) - l) * (float)((double)sc[k] * rg) + of[k];
+                continue;
+            }
             for (int k = 0; k < Cg; k++) {
                 const size_t c = (g0 + g) * (size_t)Cg + (size_t)k;
                 const float a = (float)((double)scale[c] * r[g]), b = offset[c];
@@ -164,6 +172,44 @@ static void gn_forward_task(void *arg, int task, int thread)
         }
 }
 
+/* One group of feature input (S = 1, Cg <= 64 channels), the same arithmetic as the general
+ * path (each channel's sums are one lane: the value + 0.0) in separate loops over the channels,
+ * so that all but the two running sums vectorize. */
+MC__CLONES static void backward_feature_group(const gn_job *j, size_t n, size_t g, int Cg, double *pa,
+                                   double *pb)
+{
+    const size_t base = n * (size_t)j->C + g * (size_t)Cg, c0 = g * (size_t)Cg;
+    const float *x = j->x + base, *dy = j->dy + base, *scale = j->scale + c0;
+    const double mu = j->mean[n * (size_t)j->G + g], r = j->rstd[n * (size_t)j->G + g];
+    float hi, lo;
+    split_mean(mu, &hi, &lo);
+    double a[64], b[64];
+    for (int q = 0; q < Cg; q++) {
+        const float d = (x[q] - hi) - lo;
+        a[q] = (double)dy[q] * (double)d + 0.0;
+        b[q] = (double)dy[q] + 0.0;
+    }
+    for (int q = 0; q < Cg; q++) {
+        pa[c0 + (size_t)q] += a[q] * r;
+        pb[c0 + (size_t)q] += b[q];
+    }
+    double sum_scale_a = 0.0, sum_scale_b = 0.0;
+    for (int q = 0; q < Cg; q++) {
+        sum_scale_a += (double)scale[q] * a[q];
+        sum_scale_b += (double)scale[q] * b[q];
+    }
+    if (j->dx == NULL)
+        return;
+    const double m = (double)Cg;
+    const float k1 = (float)(sum_scale_b / m), k2 = (float)(r * r * sum_scale_a / m);
+    const float fr = (float)r;
+    float *dx = j->dx + base;
+    for (int q = 0; q < Cg; q++) {
+        const float d = (x[q] - hi) - lo;
+        dx[q] = fr * (scale[q] * dy[q] - k1 - d * k2);
+    }
+}
+
 static void gn_backward_task(void *arg, int task, int thread)
 {
     (void)thread;
@@ -175,6 +221,12 @@ static void gn_backward_task(void *arg, int task, int thread)
     double *pa = j->pa + (size_t)k * (size_t)j->C, *pb = j->pb + (size_t)k * (size_t)j->C;
     for (size_t c = g0 * (size_t)Cg; c < g1 * (size_t)Cg; c++)
         pa[c] = pb[c] = 0.0;
+    if (j->S == 1 && Cg <= 64) {
+        for (size_t n = n0; n < n1; n++)
+            for (size_t g = g0; g < g1; g++)
+                backward_feature_group(j, n, g, Cg, pa, pb);
+        return;
+    }
     for (size_t n = n0; n < n1; n++)
         for (size_t g = g0; g < g1; g++) {
             const size_t base = (n * (size_t)j->C + g * (size_t)Cg) * j->S;

@@ -178,6 +178,39 @@ static void pool_forward_task(void *arg, int task, int thread)
                                j->OH, j->OW);
 }
 
+/* dy, argmax: (NC, OH, OW); dx: (NC, H, W), written. 2x2 windows with stride 2 and no padding
+ * do not overlap, so each window writes its four positions once (dy at the winner, 0 at the
+ * others) and only the row and column no window covers (odd H or W) are zeroed: one pass over
+ * dx instead of a memset and a scatter. */
+static void maxpool_2x2_backward_kernel(const float *dy, const int32_t *argmax, float *dx,
+                                        size_t NC, int H, int W, int OH, int OW)
+{
+    const size_t plane = (size_t)H * (size_t)W, out_plane = (size_t)OH * (size_t)OW;
+    for (size_t nc = 0; nc < NC; nc++) {
+        float *dxp = dx + nc * plane;
+        const float *dyp = dy + nc * out_plane;
+        const int32_t *ap = argmax + nc * out_plane;
+        for (int oh = 0; oh < OH; oh++) {
+            float *r0 = dxp + (size_t)(2 * oh) * (size_t)W, *r1 = r0 + W;
+            const int32_t top = 2 * oh * W;
+            for (int ow = 0; ow < OW; ow++) {
+                const float g = dyp[(size_t)oh * (size_t)OW + (size_t)ow];
+                const int32_t at = ap[(size_t)oh * (size_t)OW + (size_t)ow], p = top + 2 * ow;
+                r0[2 * ow] = at == p ? g : 0.0f;
+                r0[2 * ow + 1] = at == p + 1 ? g : 0.0f;
+                r1[2 * ow] = at == p + W ? g : 0.0f;
+                r1[2 * ow + 1] = at == p + W + 1 ? g : 0.0f;
+            }
+            if (2 * OW < W) {
+                r0[W - 1] = 0.0f;
+                r1[W - 1] = 0.0f;
+            }
+        }
+        if (2 * OH < H)
+            memset(dxp + (size_t)(H - 1) * (size_t)W, 0, (size_t)W * sizeof(float));
+    }
+}
+
 static void pool_backward_task(void *arg, int task, int thread)
 {
     (void)thread;
@@ -185,6 +218,12 @@ static void pool_backward_task(void *arg, int task, int thread)
     size_t lo, hi;
     mc__chunk_range((size_t)j->NC, (size_t)j->blocks, (size_t)task, &lo, &hi);
     const size_t plane = (size_t)j->H * (size_t)j->W, out_plane = (size_t)j->OH * (size_t)j->OW;
+    if (j->PH == 2 && j->PW == 2 && j->SH == 2 && j->SW == 2 && j->pad_top == 0 &&
+        j->pad_left == 0) {
+        maxpool_2x2_backward_kernel(j->dy + lo * out_plane, j->argmax + lo * out_plane,
+                                    j->dx + lo * plane, hi - lo, j->H, j->W, j->OH, j->OW);
+        return;
+    }
     maxpool_backward_kernel(j->dy + lo * out_plane, j->argmax + lo * out_plane, j->dx + lo * plane,
                             hi - lo, plane, out_plane);
 }
@@ -345,7 +384,9 @@ static void maxpool_backward(mc_layer *self, const mc_tensor *in, int n_in, cons
     const int *d = in[0].shape.dims, *o = out->shape.dims;
     const int NC = d[0] * d[1];
     pool_job j = {.dy = dout->data, .dx = din[0].data, .argmax = mp->argmax, .NC = NC,
-                  .H = d[2], .W = d[3], .OH = o[2], .OW = o[3],
+                  .H = d[2], .W = d[3], .PH = mp->pool[0], .PW = mp->pool[1],
+                  .SH = mp->stride[0], .SW = mp->stride[1], .pad_top = mp->pad[0],
+                  .pad_left = mp->pad[2], .OH = o[2], .OW = o[3],
                   .blocks = (NC + PLANES_PER_TASK - 1) / PLANES_PER_TASK};
     mc__parallel_for(j.blocks, 0, (size_t)NC * (size_t)d[2] * (size_t)d[3] * 3 / 2,
                      pool_backward_task, &j);
