@@ -18,6 +18,64 @@ static void split_mean(double mean, float *hi, float *lo)
     *lo = (float)(mean - (double)*hi);
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define MC_GN_AVX2 1
+
+/* The statistics of forward_small_groups for 4 groups at a time, one group per double lane:
+ * the same lane sums in the same order. x: (nb, m) from the first group, m <= 16; writes mu,
+ * hi, lo and v = variance + eps for groups [0, k) and returns k, a multiple of 4. */
+__attribute__((target("avx2,fma"))) static size_t small_stats_avx2(const float *x, size_t m,
+                                                                   size_t nb, double eps,
+                                                                   double *mu, float *hi,
+                                                                   float *lo, double *v)
+{
+    const __m256d inv_zero = _mm256_setzero_pd(), dm = _mm256_set1_pd((double)m),
+                  ve = _mm256_set1_pd(eps);
+    size_t g = 0;
+    for (; g + 4 <= nb; g += 4) {
+        const float *x0 = x + g * m, *x1 = x0 + m, *x2 = x1 + m, *x3 = x2 + m;
+        __m128 xs[16] = {0};
+        __m256d L[16];
+        for (size_t j = 0; j < 16; j++) {
+            if (j < m) {
+                xs[j] = _mm_setr_ps(x0[j], x1[j], x2[j], x3[j]);
+                L[j] = _mm256_cvtps_pd(xs[j]);
+            } else {
+                L[j] = inv_zero;
+            }
+        }
+        __m256d T[8];
+        for (int j = 0; j < 8; j++)
+            T[j] = _mm256_add_pd(L[j], L[j + 8]);
+        const __m256d sum = _mm256_add_pd(
+            _mm256_add_pd(_mm256_add_pd(T[0], T[4]), _mm256_add_pd(T[1], T[5])),
+            _mm256_add_pd(_mm256_add_pd(T[2], T[6]), _mm256_add_pd(T[3], T[7])));
+        const __m256d mean = _mm256_div_pd(sum, dm);
+        const __m128 h = _mm256_cvtpd_ps(mean);
+        const __m128 l = _mm256_cvtpd_ps(_mm256_sub_pd(mean, _mm256_cvtps_pd(h)));
+        for (size_t j = 0; j < 16; j++) {
+            if (j < m) {
+                const __m256d d = _mm256_cvtps_pd(_mm_sub_ps(_mm_sub_ps(xs[j], h), l));
+                L[j] = _mm256_mul_pd(d, d);
+            } else {
+                L[j] = inv_zero;
+            }
+        }
+        for (int j = 0; j < 8; j++)
+            T[j] = _mm256_add_pd(L[j], L[j + 8]);
+        const __m256d ss = _mm256_add_pd(
+            _mm256_add_pd(_mm256_add_pd(T[0], T[4]), _mm256_add_pd(T[1], T[5])),
+            _mm256_add_pd(_mm256_add_pd(T[2], T[6]), _mm256_add_pd(T[3], T[7])));
+        _mm256_storeu_pd(mu + g, mean);
+        _mm_storeu_ps(hi + g, h);
+        _mm_storeu_ps(lo + g, l);
+        _mm256_storeu_pd(v + g, _mm256_add_pd(_mm256_div_pd(ss, dm), ve));
+    }
+    return g;
+}
+#endif
+
 /* ng consecutive groups of one observation, each of m = Cg*S <= 16 elements (feature input,
  * small images): the same sums as forward_group (each element is its own lane), a block of
  * groups at a time so that the divisions and square roots of many groups overlap.
@@ -31,7 +89,12 @@ MC__CLONES static void forward_small_groups(const float *x, float *y, const floa
         const size_t nb = ng - g0 < 64 ? ng - g0 : 64;
         double mu[64], v[64], r[64];
         float hi[64], lo[64];
-        for (size_t g = 0; g < nb; g++) {
+        size_t done = 0;
+#ifdef MC_GN_AVX2
+        if (mc__have_avx2_fma())
+            done = small_stats_avx2(x + g0 * m, m, nb, eps, mu, hi, lo, v);
+#endif
+        for (size_t g = done; g < nb; g++) {
             const float *xg = x + (g0 + g) * m;
             double l[16];
             for (size_t j = 0; j < 16; j++)
