@@ -340,8 +340,18 @@ int main(int argc, char **argv)
                     threads[t], copy / 1e9, triad / 1e9, gemm_big[t] / 1e9, gemm_conv[t] / 1e9,
                     t + 1 < nthreads ? "," : "");
     }
+    /* The attainable limits: the best of every thread count (a busy machine lowers the
+     * 2-thread figures most, and a fraction of a lowered limit would flatter minicnn). */
+    double bw_best = 0, gemm_best = 0;
+    for (int t = 0; t < nthreads; t++) {
+        bw_best = bw[t] > bw_best ? bw[t] : bw_best;
+        gemm_best = gemm_big[t] > gemm_best ? gemm_big[t] : gemm_best;
+    }
+    printf("  attainable (best of the above): %.1f GB/s, sgemm 1024^3 %.1f GFLOP/s\n", bw_best / 1e9,
+           gemm_best / 1e9);
     if (js != NULL)
-        fprintf(js, "  ],\n");
+        fprintf(js, "  ],\n  \"attainable_GBps\": %.3f,\n  \"attainable_sgemm_1024_GFLOPs\": %.3f,\n",
+                bw_best / 1e9, gemm_best / 1e9);
 
     /* Group normalization. */
     static const int gn_shapes[][5] = {{128, 20, 24, 24, 4}, {32, 64, 56, 56, 32},
@@ -351,8 +361,9 @@ int main(int argc, char **argv)
     mc_ctx *ctx;
     if (mc_ctx_create(NULL, 1, &ctx) != MC_OK)
         return 1;
-    printf("\nGroup normalization: ms per call; bandwidth fraction = (bytes moved / bandwidth) / "
-           "time,\nbytes moved: forward reads x, writes y; backward reads x and dy, writes dx\n");
+    printf("\nGroup normalization: ms per call; bandwidth fraction = (bytes moved / attainable "
+           "bandwidth) / time,\nbytes moved: forward reads x, writes y; backward reads x and dy, "
+           "writes dx\n");
     if (js != NULL)
         fprintf(js, "  \"groupnorm\": [\n");
     for (int s = 0; s < n_gn; s++) {
@@ -367,7 +378,7 @@ int main(int argc, char **argv)
             double fwd, both;
             time_layer(ctx, l, xs, 1, &fwd, &both);
             mc_layer_destroy(l);
-            const double f_fwd = 2 * bytes / bw[t] / fwd, f_both = 5 * bytes / bw[t] / both;
+            const double f_fwd = 2 * bytes / bw_best / fwd, f_both = 5 * bytes / bw_best / both;
             char name[64];
             if (d[2])
                 snprintf(name, sizeof name, "(%d, %d, %d, %d) G %d", d[0], d[1], d[2], d[3], d[4]);
@@ -404,15 +415,15 @@ int main(int argc, char **argv)
         mc_layer_destroy(l);
         const double flops = 2.0 * 128 * 20 * 25 * 576;
         printf("  %d thr: forward %.3f ms (%.1f GFLOP/s), forward+backward %.3f ms (%.1f GFLOP/s "
-               "= %.0f%% of sgemm 1024^3)\n",
+               "= %.0f%% of the attainable sgemm 1024^3)\n",
                threads[t], fwd * 1e3, flops / fwd / 1e9, both * 1e3, 2 * flops / both / 1e9,
-               100 * 2 * flops / both / gemm_big[t]);
+               100 * 2 * flops / both / gemm_best);
         if (js != NULL)
             fprintf(js,
                     "    {\"threads\": %d, \"forward_ms\": %.5f, \"forward_backward_ms\": %.5f, "
                     "\"forward_backward_GFLOPs\": %.3f, \"fraction_of_sgemm_1024\": %.4f}%s\n",
                     threads[t], fwd * 1e3, both * 1e3, 2 * flops / both / 1e9,
-                    2 * flops / both / gemm_big[t], t + 1 < nthreads ? "," : "");
+                    2 * flops / both / gemm_best, t + 1 < nthreads ? "," : "");
     }
     if (js != NULL)
         fprintf(js, "  ],\n");
@@ -433,13 +444,13 @@ int main(int argc, char **argv)
             printf("  batch %3d, %d thr: %9.0f images/s (%.3f ms per step, %.1f GFLOP/s = %.0f%% "
                    "of sgemm 1024^3)\n",
                    batches[b], threads[t], batches[b] / sec, sec * 1e3, flops / sec / 1e9,
-                   100 * flops / sec / gemm_big[t]);
+                   100 * flops / sec / gemm_best);
             if (js != NULL)
                 fprintf(js,
                         "    {\"batch\": %d, \"threads\": %d, \"images_per_second\": %.1f, "
                         "\"step_ms\": %.5f, \"GFLOPs\": %.3f, \"fraction_of_sgemm_1024\": %.4f}%s\n",
                         batches[b], threads[t], batches[b] / sec, sec * 1e3, flops / sec / 1e9,
-                        flops / sec / gemm_big[t], b + 1 < n_b || t + 1 < nthreads ? "," : "");
+                        flops / sec / gemm_best, b + 1 < n_b || t + 1 < nthreads ? "," : "");
         }
     if (js != NULL) {
         fprintf(js, "  ]\n}\n");

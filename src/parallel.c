@@ -23,7 +23,7 @@
  * waiting. */
 
 #define MAX_THREADS 64
-#define SPINS 20000 /* a worker's polls (~100 us) before it sleeps */
+#define SPINS 2000 /* a worker's polls (some 10 us) before it sleeps */
 
 static atomic_int thread_setting; /* 0 until set: every online core */
 

@@ -35,6 +35,10 @@ void mc__parallel_for(int ntasks, int max_threads, size_t work, mc__task_fn fn, 
  * chunks (the first n % chunks one longer). */
 void mc__chunk_range(size_t n, size_t chunks, size_t i, size_t *lo, size_t *hi);
 
+/* n rounded up to a whole number of 64-byte cache lines of doubles: the stride of per-task
+ * partial sums, so that two threads never write the same cache line. */
+#define MC__PAD_DOUBLES(n) (((size_t)(n) + 7) / 8 * 8)
+
 /* min(n, MC__MAX_CHUNKS) for n >= 1: how many partial sums a reduction over n observations
  * keeps. */
 int mc__chunks(int n);

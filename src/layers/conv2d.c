@@ -380,6 +380,10 @@ static void small_backward(const conv_geom *g, const int *off, const float *x, c
 
 /* ---- The passes: observations in chunks, on minicnn's threads ---- */
 
+/* The floats between two chunks' partial sums of dW: nw weights of `lanes` lanes, rounded up
+ * to whole 64-byte cache lines so that two threads never write the same line. */
+#define DW_STRIDE(nw, lanes) (((size_t)(nw) * (size_t)(lanes) + 15) / 16 * 16)
+
 typedef struct conv_job {
     const conv_geom *g;
     const int *off; /* (C*KH*KW) tap offsets of the direct kernels */
@@ -435,8 +439,8 @@ static void conv_backward_task(void *arg, int task, int thread)
     const size_t y_step = (size_t)g->F * (size_t)P;
     const size_t nw = (size_t)g->F * (size_t)K;
     float *col = j->col + (size_t)thread * j->col_step;
-    float *dw = j->dw_part + (size_t)task * nw * (size_t)j->lanes;
-    double *db = j->db_part + (size_t)task * (size_t)g->F;
+    float *dw = j->dw_part + (size_t)task * DW_STRIDE(nw, j->lanes);
+    double *db = j->db_part + (size_t)task * MC__PAD_DOUBLES(g->F);
     memset(dw, 0, nw * (size_t)j->lanes * sizeof(float));
     for (int f = 0; f < g->F; f++)
         db[f] = 0.0;
@@ -507,13 +511,13 @@ static void conv_backward_kernel(const conv_geom *g, const float *x, const float
         float l[8] = {0};
         for (int k = 0; k < j.chunks; k++)
             for (size_t q = 0; q < L; q++)
-                l[q] += dw_part[((size_t)k * nw + i) * L + q];
+                l[q] += dw_part[(size_t)k * DW_STRIDE(nw, L) + i * L + q];
         dweights[i] += ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
     }
     for (int f = 0; f < g->F; f++) {
         double sum = 0.0;
         for (int k = 0; k < j.chunks; k++)
-            sum += db_part[(size_t)k * (size_t)g->F + (size_t)f];
+            sum += db_part[(size_t)k * MC__PAD_DOUBLES(g->F) + (size_t)f];
         dbias[f] += (float)sum;
     }
 }
@@ -808,15 +812,16 @@ static mc_status conv2d_setup(mc_layer *self, const mc_shape *in, int n_in, mc_s
                            label);
     st = mc__grow_floats(ctx, &cv->col, &cv->col_cap, step * (size_t)threads);
     if (st == MC_OK)
-        st = mc__grow_floats(ctx, &cv->dw_part, &cv->dw_cap, chunks * nw * (g.small ? 8 : 1));
-    if (st == MC_OK && chunks * (size_t)cv->num_filters > cv->db_cap) {
-        double *db = mc__calloc(ctx, chunks * (size_t)cv->num_filters, sizeof(double));
+        st = mc__grow_floats(ctx, &cv->dw_part, &cv->dw_cap, chunks * DW_STRIDE(nw, g.small ? 8 : 1));
+    const size_t db_need = chunks * MC__PAD_DOUBLES(cv->num_filters);
+    if (st == MC_OK && db_need > cv->db_cap) {
+        double *db = mc__calloc(ctx, db_need, sizeof(double));
         if (db == NULL) {
             st = MC_ERR_NOMEM;
         } else {
             mc_free(ctx, cv->db_part);
             cv->db_part = db;
-            cv->db_cap = chunks * (size_t)cv->num_filters;
+            cv->db_cap = db_need;
         }
     }
     if (st == MC_OK && g.small && (size_t)K > cv->off_cap) {

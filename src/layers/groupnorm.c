@@ -281,7 +281,7 @@ static void gn_backward_task(void *arg, int task, int thread)
     size_t n0, n1, g0, g1;
     mc__chunk_range((size_t)j->N, (size_t)j->chunks, (size_t)k, &n0, &n1);
     mc__chunk_range((size_t)j->G, (size_t)j->gblocks, (size_t)(task % j->gblocks), &g0, &g1);
-    double *pa = j->pa + (size_t)k * (size_t)j->C, *pb = j->pb + (size_t)k * (size_t)j->C;
+    double *pa = j->pa + (size_t)k * MC__PAD_DOUBLES(j->C), *pb = j->pb + (size_t)k * MC__PAD_DOUBLES(j->C);
     for (size_t c = g0 * (size_t)Cg; c < g1 * (size_t)Cg; c++)
         pa[c] = pb[c] = 0.0;
     if (j->S == 1 && Cg <= 64) {
@@ -345,8 +345,8 @@ static void groupnorm_backward_parallel(const float *x, const float *dy, const f
     for (int c = 0; c < C; c++) {
         double a = 0.0, b = 0.0;
         for (int k = 0; k < j.chunks; k++) {
-            a += pa[(size_t)k * (size_t)C + (size_t)c];
-            b += pb[(size_t)k * (size_t)C + (size_t)c];
+            a += pa[(size_t)k * MC__PAD_DOUBLES(C) + (size_t)c];
+            b += pb[(size_t)k * MC__PAD_DOUBLES(C) + (size_t)c];
         }
         dscale[c] += (float)a;
         doffset[c] += (float)b;
@@ -423,7 +423,7 @@ typedef struct groupnorm {
     double *mean; /* (N, G) of the set-up N */
     double *rstd;
     size_t stats_cap;
-    double *pa, *pb; /* (mc__chunks(N), C): partial sums of the parameter gradients */
+    double *pa, *pb; /* (mc__chunks(N), C padded to cache lines): partial sums of the gradients */
     size_t part_cap;
 } groupnorm;
 
@@ -625,7 +625,7 @@ static mc_status groupnorm_setup(mc_layer *self, const mc_shape *in, int n_in, m
         gn->rstd = rstd;
         gn->stats_cap = need;
     }
-    const size_t part = (size_t)mc__chunks(N) * (size_t)C;
+    const size_t part = (size_t)mc__chunks(N) * MC__PAD_DOUBLES(C);
     if (part > gn->part_cap) {
         double *pa = mc__calloc(ctx, part, sizeof(double));
         double *pb = mc__calloc(ctx, part, sizeof(double));
