@@ -1,6 +1,7 @@
 #include "simd.h"
 
 #include <math.h>
+#include <stdint.h>
 
 #include "parallel.h"
 
@@ -27,18 +28,36 @@ static double sum_c(const float *x, size_t n)
     return add_lanes(l);
 }
 
+/* The squared deviations and the products with dy are summed in float over blocks of BLOCK
+ * iterations (4 x 16 = 64 elements, 4 per lane), then in double: deviations are centred, so a
+ * float sum of four terms loses nothing that matters, and the conversions to double (the
+ * loops' main cost) happen once per 4 elements. */
+#define BLOCK 4
+
 static double sum_sq_dev_c(const float *x, size_t n, float hi, float lo)
 {
     double l[LANES] = {0};
-    size_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            const float d = (x[i + j] - hi) - lo;
-            l[j] += (double)d * (double)d;
+    float f[LANES] = {0};
+    int it = 0;
+    for (size_t i = 0; i < n; i += LANES) {
+        if (i + LANES <= n) {
+            for (int j = 0; j < LANES; j++) {
+                const float d = (x[i + j] - hi) - lo;
+                f[j] += d * d;
+            }
+        } else {
+            for (int j = 0; j < LANES; j++) {
+                const float d = i + (size_t)j < n ? (x[i + j] - hi) - lo : 0.0f;
+                f[j] += d * d;
+            }
         }
-    for (int j = 0; j < LANES; j++) {
-        const float d = i + (size_t)j < n ? (x[i + j] - hi) - lo : 0.0f;
-        l[j] += (double)d * (double)d;
+        if (++it == BLOCK || i + LANES >= n) {
+            for (int j = 0; j < LANES; j++) {
+                l[j] += (double)f[j];
+                f[j] = 0.0f;
+            }
+            it = 0;
+        }
     }
     return add_lanes(l);
 }
@@ -47,18 +66,31 @@ static void sum_dy_dev_c(const float *x, const float *dy, size_t n, float hi, fl
                          double *a, double *b)
 {
     double la[LANES] = {0}, lb[LANES] = {0};
-    size_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            const float d = (x[i + j] - hi) - lo;
-            la[j] += (double)dy[i + j] * (double)d;
-            lb[j] += (double)dy[i + j];
+    float fa[LANES] = {0}, fb[LANES] = {0};
+    int it = 0;
+    for (size_t i = 0; i < n; i += LANES) {
+        if (i + LANES <= n) {
+            for (int j = 0; j < LANES; j++) {
+                const float d = (x[i + j] - hi) - lo, g = dy[i + j];
+                fa[j] += g * d;
+                fb[j] += g;
+            }
+        } else {
+            for (int j = 0; j < LANES; j++) {
+                const int in = i + (size_t)j < n;
+                const float d = in ? (x[i + j] - hi) - lo : 0.0f, g = in ? dy[i + j] : 0.0f;
+                fa[j] += g * d;
+                fb[j] += g;
+            }
         }
-    for (int j = 0; j < LANES; j++) {
-        const int in = i + (size_t)j < n;
-        const float d = in ? (x[i + j] - hi) - lo : 0.0f, g = in ? dy[i + j] : 0.0f;
-        la[j] += (double)g * (double)d;
-        lb[j] += (double)g;
+        if (++it == BLOCK || i + LANES >= n) {
+            for (int j = 0; j < LANES; j++) {
+                la[j] += (double)fa[j];
+                lb[j] += (double)fb[j];
+                fa[j] = fb[j] = 0.0f;
+            }
+            it = 0;
+        }
     }
     *a = add_lanes(la);
     *b = add_lanes(lb);
@@ -115,24 +147,6 @@ AVX2 static void add_wide(__m256d *acc, __m256 v0, __m256 v1)
     acc[3] = _mm256_add_pd(acc[3], _mm256_cvtps_pd(_mm256_extractf128_ps(v1, 1)));
 }
 
-/* acc += a * b widened; the products of two floats are exact in double, so mul + add here is
- * what the portable version computes. */
-AVX2 static void add_prod_wide(__m256d *acc, __m256 a0, __m256 a1, __m256 b0, __m256 b1)
-{
-    const __m256d p0 = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a0)),
-                                     _mm256_cvtps_pd(_mm256_castps256_ps128(b0)));
-    const __m256d p1 = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a0, 1)),
-                                     _mm256_cvtps_pd(_mm256_extractf128_ps(b0, 1)));
-    const __m256d p2 = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a1)),
-                                     _mm256_cvtps_pd(_mm256_castps256_ps128(b1)));
-    const __m256d p3 = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a1, 1)),
-                                     _mm256_cvtps_pd(_mm256_extractf128_ps(b1, 1)));
-    acc[0] = _mm256_add_pd(acc[0], p0);
-    acc[1] = _mm256_add_pd(acc[1], p1);
-    acc[2] = _mm256_add_pd(acc[2], p2);
-    acc[3] = _mm256_add_pd(acc[3], p3);
-}
-
 AVX2 static double reduce_wide(const __m256d *acc)
 {
     double l[LANES];
@@ -158,6 +172,8 @@ AVX2 static double sum_sq_dev_avx2(const float *x, size_t n, float hi, float lo)
     const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo);
     __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
                       _mm256_setzero_pd()};
+    __m256 f0 = _mm256_setzero_ps(), f1 = _mm256_setzero_ps();
+    int it = 0;
     for (size_t i = 0; i < n; i += LANES) {
         __m256 v0, v1;
         load16(x + i, n - i, &v0, &v1);
@@ -168,7 +184,13 @@ AVX2 static double sum_sq_dev_avx2(const float *x, size_t n, float hi, float lo)
             d0 = _mm256_and_ps(d0, _mm256_castsi256_ps(tail_mask(left < 8 ? left : 8)));
             d1 = _mm256_and_ps(d1, _mm256_castsi256_ps(tail_mask(left > 8 ? left - 8 : 0)));
         }
-        add_prod_wide(acc, d0, d1, d0, d1);
+        f0 = _mm256_add_ps(f0, _mm256_mul_ps(d0, d0));
+        f1 = _mm256_add_ps(f1, _mm256_mul_ps(d1, d1));
+        if (++it == BLOCK || i + LANES >= n) {
+            add_wide(acc, f0, f1);
+            f0 = f1 = _mm256_setzero_ps();
+            it = 0;
+        }
     }
     return reduce_wide(acc);
 }
@@ -181,6 +203,8 @@ AVX2 static void sum_dy_dev_avx2(const float *x, const float *dy, size_t n, floa
                      _mm256_setzero_pd()};
     __m256d bb[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
                      _mm256_setzero_pd()};
+    __m256 fa0 = _mm256_setzero_ps(), fa1 = fa0, fb0 = fa0, fb1 = fa0;
+    int it = 0;
     for (size_t i = 0; i < n; i += LANES) {
         __m256 x0, x1, g0, g1;
         load16(x + i, n - i, &x0, &x1);
@@ -192,19 +216,44 @@ AVX2 static void sum_dy_dev_avx2(const float *x, const float *dy, size_t n, floa
             d0 = _mm256_and_ps(d0, _mm256_castsi256_ps(tail_mask(left < 8 ? left : 8)));
             d1 = _mm256_and_ps(d1, _mm256_castsi256_ps(tail_mask(left > 8 ? left - 8 : 0)));
         }
-        add_prod_wide(aa, g0, g1, d0, d1);
-        add_wide(bb, g0, g1);
+        fa0 = _mm256_add_ps(fa0, _mm256_mul_ps(g0, d0));
+        fa1 = _mm256_add_ps(fa1, _mm256_mul_ps(g1, d1));
+        fb0 = _mm256_add_ps(fb0, g0);
+        fb1 = _mm256_add_ps(fb1, g1);
+        if (++it == BLOCK || i + LANES >= n) {
+            add_wide(aa, fa0, fa1);
+            add_wide(bb, fb0, fb1);
+            fa0 = fa1 = fb0 = fb1 = _mm256_setzero_ps();
+            it = 0;
+        }
     }
     *a = reduce_wide(aa);
     *b = reduce_wide(bb);
 }
 
+/* The first index from which x + i is 32-byte aligned (at most n). */
+static size_t align32(const float *x, size_t n)
+{
+    const size_t mis = ((uintptr_t)x & 31) / sizeof(float);
+    const size_t k = mis == 0 ? 0 : 8 - mis;
+    return ((uintptr_t)x & 3) != 0 ? n : k < n ? k : n;
+}
+
 AVX2 static void affine_dev_avx2(const float *x, float *y, size_t n, float hi, float lo, float a,
-                                 float b)
+                                 float b, int stream)
 {
     const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo), va = _mm256_set1_ps(a),
                  vb = _mm256_set1_ps(b);
     size_t i = 0;
+    if (stream) {
+        i = align32(y, n);
+        affine_dev_c(x, y, i, hi, lo, a, b);
+        for (; i + 8 <= n; i += 8) {
+            const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
+            _mm256_stream_ps(y + i, _mm256_add_ps(_mm256_mul_ps(d, va), vb));
+        }
+        _mm_sfence();
+    }
     for (; i + 8 <= n; i += 8) {
         const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
         _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_mul_ps(d, va), vb));
@@ -213,11 +262,22 @@ AVX2 static void affine_dev_avx2(const float *x, float *y, size_t n, float hi, f
 }
 
 AVX2 static void norm_dx_avx2(const float *x, const float *dy, float *dx, size_t n, float hi,
-                              float lo, float r, float g, float k1, float k2)
+                              float lo, float r, float g, float k1, float k2, int stream)
 {
     const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo), vr = _mm256_set1_ps(r),
                  vg = _mm256_set1_ps(g), v1 = _mm256_set1_ps(k1), v2 = _mm256_set1_ps(k2);
     size_t i = 0;
+    if (stream) {
+        i = align32(dx, n);
+        norm_dx_c(x, dy, dx, i, hi, lo, r, g, k1, k2);
+        for (; i + 8 <= n; i += 8) {
+            const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
+            const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_mul_ps(vg, _mm256_loadu_ps(dy + i)), v1),
+                                           _mm256_mul_ps(d, v2));
+            _mm256_stream_ps(dx + i, _mm256_mul_ps(vr, t));
+        }
+        _mm_sfence();
+    }
     for (; i + 8 <= n; i += 8) {
         const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
         const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_mul_ps(vg, _mm256_loadu_ps(dy + i)), v1),
@@ -282,14 +342,18 @@ void mc__sum_dy_dev(const float *x, const float *dy, size_t n, float hi, float l
     DISPATCH_VOID(sum_dy_dev_avx2(x, dy, n, hi, lo, a, b), sum_dy_dev_c(x, dy, n, hi, lo, a, b));
 }
 
-void mc__affine_dev(const float *x, float *y, size_t n, float hi, float lo, float a, float b)
+void mc__affine_dev(const float *x, float *y, size_t n, float hi, float lo, float a, float b,
+                    int stream)
 {
-    DISPATCH_VOID(affine_dev_avx2(x, y, n, hi, lo, a, b), affine_dev_c(x, y, n, hi, lo, a, b));
+    (void)stream;
+    DISPATCH_VOID(affine_dev_avx2(x, y, n, hi, lo, a, b, stream),
+                  affine_dev_c(x, y, n, hi, lo, a, b));
 }
 
 void mc__norm_dx(const float *x, const float *dy, float *dx, size_t n, float hi, float lo,
-                 float r, float g, float k1, float k2)
+                 float r, float g, float k1, float k2, int stream)
 {
-    DISPATCH_VOID(norm_dx_avx2(x, dy, dx, n, hi, lo, r, g, k1, k2),
-             norm_dx_c(x, dy, dx, n, hi, lo, r, g, k1, k2));
+    (void)stream;
+    DISPATCH_VOID(norm_dx_avx2(x, dy, dx, n, hi, lo, r, g, k1, k2, stream),
+                  norm_dx_c(x, dy, dx, n, hi, lo, r, g, k1, k2));
 }

@@ -36,12 +36,17 @@ double mc__sum_sq_dev(const float *x, size_t n, float hi, float lo);
 void mc__sum_dy_dev(const float *x, const float *dy, size_t n, float hi, float lo, double *a,
                     double *b);
 
-/* x, y: (n). y = ((x - hi) - lo) * a + b. */
-void mc__affine_dev(const float *x, float *y, size_t n, float hi, float lo, float a, float b);
+/* Outputs larger than this are written with non-temporal stores where the CPU has them: they
+ * cannot stay in cache anyway, and such stores skip reading each line before writing it. */
+#define MC__STREAM_BYTES ((size_t)16 << 20)
 
-/* x, dy, dx: (n). dx = r * (g * dy - k1 - ((x - hi) - lo) * k2). */
+/* x, y: (n). y = ((x - hi) - lo) * a + b; `stream`: non-temporal stores for y. */
+void mc__affine_dev(const float *x, float *y, size_t n, float hi, float lo, float a, float b,
+                    int stream);
+
+/* x, dy, dx: (n). dx = r * (g * dy - k1 - ((x - hi) - lo) * k2); `stream` as above. */
 void mc__norm_dx(const float *x, const float *dy, float *dx, size_t n, float hi, float lo,
-                 float r, float g, float k1, float k2);
+                 float r, float g, float k1, float k2, int stream);
 
 /* v, r: (n). r = 1 / sqrt(v), in double (correctly rounded both ways, so both versions agree). */
 void mc__inv_sqrt(const double *v, double *r, size_t n);

@@ -135,7 +135,7 @@ MC__CLONES static void forward_small_groups(const float *x, float *y, const floa
  * (Cg) of the group's channels. Two passes in double (the sum, then the squared deviations from
  * the float-pair mean, from L1 or L2 cache as a group is small), then the output. */
 static void forward_group(const float *x, float *y, const float *scale, const float *offset,
-                          int Cg, size_t S, double eps, double *mean, double *rstd)
+                          int Cg, size_t S, double eps, double *mean, double *rstd, int stream)
 {
     const size_t m = (size_t)Cg * S;
     const double mu = mc__sum(x, m) / (double)m;
@@ -146,7 +146,7 @@ static void forward_group(const float *x, float *y, const float *scale, const fl
     *rstd = r;
     for (int k = 0; k < Cg; k++) {
         const float a = (float)((double)scale[k] * r);
-        mc__affine_dev(x + (size_t)k * S, y + (size_t)k * S, S, hi, lo, a, offset[k]);
+        mc__affine_dev(x + (size_t)k * S, y + (size_t)k * S, S, hi, lo, a, offset[k], stream);
     }
 }
 
@@ -177,10 +177,10 @@ static void channel_sums(const float *x, const float *dy, size_t S, float hi, fl
 
 /* dx of one channel of a group (mc__norm_dx, inline for S < 8). */
 static void channel_dx(const float *x, const float *dy, float *dx, size_t S, float hi, float lo,
-                       float r, float g, float k1, float k2)
+                       float r, float g, float k1, float k2, int stream)
 {
     if (S >= 8) {
-        mc__norm_dx(x, dy, dx, S, hi, lo, r, g, k1, k2);
+        mc__norm_dx(x, dy, dx, S, hi, lo, r, g, k1, k2, stream);
         return;
     }
     for (size_t i = 0; i < S; i++) {
@@ -207,6 +207,7 @@ typedef struct gn_job {
     int N, C, G, chunks, gblocks;
     size_t S;
     double eps;
+    int stream; /* outputs too large for the caches: non-temporal stores */
 } gn_job;
 
 static void gn_forward_task(void *arg, int task, int thread)
@@ -231,7 +232,8 @@ static void gn_forward_task(void *arg, int task, int thread)
             const size_t base = (n * (size_t)j->C + g * (size_t)Cg) * j->S;
             forward_group(j->x + base, j->y + base, j->scale + g * (size_t)Cg,
                           j->offset + g * (size_t)Cg, Cg, j->S, j->eps,
-                          &j->mean[n * (size_t)j->G + g], &j->rstd[n * (size_t)j->G + g]);
+                          &j->mean[n * (size_t)j->G + g], &j->rstd[n * (size_t)j->G + g],
+                          j->stream);
         }
 }
 
@@ -314,7 +316,7 @@ static void gn_backward_task(void *arg, int task, int thread)
             for (int q = 0; q < Cg; q++)
                 channel_dx(j->x + base + (size_t)q * j->S, j->dy + base + (size_t)q * j->S,
                            j->dx + base + (size_t)q * j->S, j->S, hi, lo, (float)r,
-                           j->scale[g * (size_t)Cg + (size_t)q], k1, k2);
+                           j->scale[g * (size_t)Cg + (size_t)q], k1, k2, j->stream);
         }
 }
 
@@ -326,6 +328,7 @@ void mc_groupnorm_forward_kernel(const float *x, float *y, const float *scale,
     gn_job j = {.x = x, .y = y, .scale = scale, .offset = offset, .mean = mean, .rstd = rstd,
                 .N = N, .C = C, .G = G, .S = S, .eps = eps};
     gn_tasks(N, G, &j.chunks, &j.gblocks);
+    j.stream = (size_t)N * (size_t)C * S * sizeof(float) > MC__STREAM_BYTES;
     mc__parallel_for(j.chunks * j.gblocks, 0, 2 * (size_t)N * (size_t)C * S, gn_forward_task, &j);
 }
 
@@ -339,6 +342,7 @@ static void groupnorm_backward_parallel(const float *x, const float *dy, const f
     gn_job j = {.x = x, .dy = dy, .scale = scale, .dx = dx, .mean = (double *)mean,
                 .rstd = (double *)rstd, .pa = pa, .pb = pb, .N = N, .C = C, .G = G, .S = S};
     gn_tasks(N, G, &j.chunks, &j.gblocks);
+    j.stream = (size_t)N * (size_t)C * S * sizeof(float) > MC__STREAM_BYTES;
     mc__parallel_for(j.chunks * j.gblocks, 0, 3 * (size_t)N * (size_t)C * S, gn_backward_task,
                      &j);
     /* The chunks' partial sums in chunk order: the same whatever the thread count. */
@@ -403,7 +407,8 @@ void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *
             const float k1 = (float)(sb / m), k2 = (float)(r * r * sa / m);
             for (int q = 0; q < Cg; q++)
                 channel_dx(x + base + (size_t)q * S, dy + base + (size_t)q * S,
-                           dx + base + (size_t)q * S, S, hi, lo, (float)r, scale[g * Cg + q], k1, k2);
+                           dx + base + (size_t)q * S, S, hi, lo, (float)r, scale[g * Cg + q], k1, k2,
+                           (size_t)N * (size_t)C * S * sizeof(float) > MC__STREAM_BYTES);
         }
 }
 
