@@ -69,44 +69,124 @@ static void maxpool_backward_kernel(const float *dy, const int32_t *argmax, floa
 #include <immintrin.h>
 #define MC_POOL_AVX2 1
 
-/* One output row of maxpool_2x2_kernel, 8 outputs at a time with AVX2 (blends, no branches);
- * the same winners. r0, r1: the window's two input rows; top: r0's position in the plane.
- * Returns the number of outputs done (a multiple of 8); the caller finishes the row. */
+/* 8 outputs of one row of maxpool_2x2_kernel with AVX2 (blends, no branches), the first
+ * `r` of them stored (r < 8: loads and stores masked). r0, r1: the window's two input rows from
+ * the block's first column; top: the position of r0's first column in the plane. */
+__attribute__((target("avx2,fma"))) static inline __attribute__((always_inline)) void
+pool_block(const float *r0, const float *r1, float *yr, int32_t *ar, int32_t top, int W, int r)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256 p0, p1, q0, q1;
+    if (r == 8) {
+        p0 = _mm256_loadu_ps(r0);
+        p1 = _mm256_loadu_ps(r0 + 8);
+        q0 = _mm256_loadu_ps(r1);
+        q1 = _mm256_loadu_ps(r1 + 8);
+    } else {
+        const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * r), idx);
+        const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * r - 8), idx);
+        p0 = _mm256_maskload_ps(r0, m0);
+        p1 = _mm256_maskload_ps(r0 + 8, m1);
+        q0 = _mm256_maskload_ps(r1, m0);
+        q1 = _mm256_maskload_ps(r1 + 8, m1);
+    }
+    /* Even and odd columns, in order. */
+    const __m256 v[4] = {
+        _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(p0, p1, 0x88)), 0xD8)),
+        _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(p0, p1, 0xDD)), 0xD8)),
+        _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(q0, q1, 0x88)), 0xD8)),
+        _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(q0, q1, 0xDD)), 0xD8))};
+    const __m256i base = _mm256_add_epi32(_mm256_set1_epi32(top), _mm256_add_epi32(idx, idx));
+    const __m256i at[4] = {base, _mm256_add_epi32(base, _mm256_set1_epi32(1)),
+                           _mm256_add_epi32(base, _mm256_set1_epi32(W)),
+                           _mm256_add_epi32(base, _mm256_set1_epi32(W + 1))};
+    __m256 best = v[0];
+    __m256 win = _mm256_castsi256_ps(at[0]);
+    for (int k = 1; k < 4; k++) {
+        const __m256 take = _mm256_or_ps(_mm256_cmp_ps(v[k], best, _CMP_GT_OQ),
+                                         _mm256_and_ps(_mm256_cmp_ps(v[k], v[k], _CMP_UNORD_Q),
+                                                       _mm256_cmp_ps(best, best, _CMP_ORD_Q)));
+        best = _mm256_blendv_ps(best, v[k], take);
+        win = _mm256_blendv_ps(win, _mm256_castsi256_ps(at[k]), take);
+    }
+    if (r == 8) {
+        _mm256_storeu_ps(yr, best);
+        if (ar != NULL)
+            _mm256_storeu_si256((__m256i *)(void *)ar, _mm256_castps_si256(win));
+        return;
+    }
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(r), idx);
+    _mm256_maskstore_ps(yr, m, best);
+    if (ar != NULL)
+        _mm256_maskstore_epi32((int *)(void *)ar, m, _mm256_castps_si256(win));
+}
+
+/* 8 windows of one row of maxpool_2x2_backward_kernel with AVX2, the first r stored: each
+ * window's four positions get dy at the winner and 0 elsewhere, interleaved back into the two
+ * input rows d0, d1 (from the block's first column); top: d0's first position in the plane. */
+__attribute__((target("avx2,fma"))) static inline __attribute__((always_inline)) void
+unpool_block(const float *dy, const int32_t *am, float *d0, float *d1, int32_t top, int W, int r)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(r), idx);
+    const __m256 g = r == 8 ? _mm256_loadu_ps(dy) : _mm256_maskload_ps(dy, m);
+    const __m256i at = r == 8 ? _mm256_loadu_si256((const __m256i *)(const void *)am)
+                              : _mm256_maskload_epi32((const int *)(const void *)am, m);
+    const __m256i p = _mm256_add_epi32(_mm256_set1_epi32(top), _mm256_add_epi32(idx, idx));
+    const __m256 v00 = _mm256_and_ps(g, _mm256_castsi256_ps(_mm256_cmpeq_epi32(at, p)));
+    const __m256 v01 = _mm256_and_ps(
+        g, _mm256_castsi256_ps(_mm256_cmpeq_epi32(at, _mm256_add_epi32(p, _mm256_set1_epi32(1)))));
+    const __m256 v10 = _mm256_and_ps(
+        g, _mm256_castsi256_ps(_mm256_cmpeq_epi32(at, _mm256_add_epi32(p, _mm256_set1_epi32(W)))));
+    const __m256 v11 = _mm256_and_ps(
+        g, _mm256_castsi256_ps(_mm256_cmpeq_epi32(at, _mm256_add_epi32(p, _mm256_set1_epi32(W + 1)))));
+    const __m256 lo0 = _mm256_unpacklo_ps(v00, v01), hi0 = _mm256_unpackhi_ps(v00, v01);
+    const __m256 lo1 = _mm256_unpacklo_ps(v10, v11), hi1 = _mm256_unpackhi_ps(v10, v11);
+    const __m256 a0 = _mm256_permute2f128_ps(lo0, hi0, 0x20), a1 = _mm256_permute2f128_ps(lo0, hi0, 0x31);
+    const __m256 b0 = _mm256_permute2f128_ps(lo1, hi1, 0x20), b1 = _mm256_permute2f128_ps(lo1, hi1, 0x31);
+    if (r == 8) {
+        _mm256_storeu_ps(d0, a0);
+        _mm256_storeu_ps(d0 + 8, a1);
+        _mm256_storeu_ps(d1, b0);
+        _mm256_storeu_ps(d1 + 8, b1);
+        return;
+    }
+    const __m256i n0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * r), idx);
+    const __m256i n1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * r - 8), idx);
+    _mm256_maskstore_ps(d0, n0, a0);
+    _mm256_maskstore_ps(d0 + 8, n1, a1);
+    _mm256_maskstore_ps(d1, n0, b0);
+    _mm256_maskstore_ps(d1 + 8, n1, b1);
+}
+
+/* One row of windows of maxpool_2x2_backward_kernel; returns OW (every window done). */
+__attribute__((target("avx2,fma"))) static int unpool_2x2_row_avx2(const float *dy,
+                                                                   const int32_t *am, float *d0,
+                                                                   float *d1, int32_t top, int W,
+                                                                   int OW)
+{
+    int ow = 0;
+    for (; ow + 8 <= OW; ow += 8)
+        unpool_block(dy + ow, am + ow, d0 + 2 * ow, d1 + 2 * ow, top + 2 * ow, W, 8);
+    if (ow < OW)
+        unpool_block(dy + ow, am + ow, d0 + 2 * ow, d1 + 2 * ow, top + 2 * ow, W, OW - ow);
+    return OW;
+}
+
+/* One output row of maxpool_2x2_kernel, 8 outputs at a time; returns OW (every output done). */
 __attribute__((target("avx2,fma"))) static int maxpool_2x2_row_avx2(const float *r0,
                                                                     const float *r1, float *yr,
                                                                     int32_t *ar, int32_t top,
                                                                     int W, int OW)
 {
     int ow = 0;
-    const __m256i step = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
-    for (; ow + 8 <= OW && 2 * ow + 16 <= W; ow += 8) {
-        const __m256 p0 = _mm256_loadu_ps(r0 + 2 * ow), p1 = _mm256_loadu_ps(r0 + 2 * ow + 8);
-        const __m256 q0 = _mm256_loadu_ps(r1 + 2 * ow), q1 = _mm256_loadu_ps(r1 + 2 * ow + 8);
-        /* Even and odd columns, in order. */
-        const __m256 v[4] = {
-            _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(p0, p1, 0x88)), 0xD8)),
-            _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(p0, p1, 0xDD)), 0xD8)),
-            _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(q0, q1, 0x88)), 0xD8)),
-            _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(q0, q1, 0xDD)), 0xD8))};
-        const __m256i base = _mm256_add_epi32(_mm256_set1_epi32(top + 2 * ow), step);
-        const __m256i at[4] = {base, _mm256_add_epi32(base, _mm256_set1_epi32(1)),
-                               _mm256_add_epi32(base, _mm256_set1_epi32(W)),
-                               _mm256_add_epi32(base, _mm256_set1_epi32(W + 1))};
-        __m256 best = v[0];
-        __m256 win = _mm256_castsi256_ps(at[0]);
-        for (int k = 1; k < 4; k++) {
-            const __m256 take = _mm256_or_ps(
-                _mm256_cmp_ps(v[k], best, _CMP_GT_OQ),
-                _mm256_and_ps(_mm256_cmp_ps(v[k], v[k], _CMP_UNORD_Q),
-                              _mm256_cmp_ps(best, best, _CMP_ORD_Q)));
-            best = _mm256_blendv_ps(best, v[k], take);
-            win = _mm256_blendv_ps(win, _mm256_castsi256_ps(at[k]), take);
-        }
-        _mm256_storeu_ps(yr + ow, best);
-        if (ar != NULL)
-            _mm256_storeu_si256((__m256i *)(void *)(ar + ow), _mm256_castps_si256(win));
-    }
-    return ow;
+    for (; ow + 8 <= OW; ow += 8)
+        pool_block(r0 + 2 * ow, r1 + 2 * ow, yr + ow, ar != NULL ? ar + ow : NULL, top + 2 * ow, W,
+                   8);
+    if (ow < OW)
+        pool_block(r0 + 2 * ow, r1 + 2 * ow, yr + ow, ar != NULL ? ar + ow : NULL, top + 2 * ow, W,
+                   OW - ow);
+    return OW;
 }
 #endif
 
@@ -193,7 +273,13 @@ static void maxpool_2x2_backward_kernel(const float *dy, const int32_t *argmax, 
         for (int oh = 0; oh < OH; oh++) {
             float *r0 = dxp + (size_t)(2 * oh) * (size_t)W, *r1 = r0 + W;
             const int32_t top = 2 * oh * W;
-            for (int ow = 0; ow < OW; ow++) {
+            int ow = 0;
+#ifdef MC_POOL_AVX2
+            if (mc__have_avx2_fma())
+                ow = unpool_2x2_row_avx2(dyp + (size_t)oh * (size_t)OW, ap + (size_t)oh * (size_t)OW,
+                                         r0, r1, top, W, OW);
+#endif
+            for (; ow < OW; ow++) {
                 const float g = dyp[(size_t)oh * (size_t)OW + (size_t)ow];
                 const int32_t at = ap[(size_t)oh * (size_t)OW + (size_t)ow], p = top + 2 * ow;
                 r0[2 * ow] = at == p ? g : 0.0f;
