@@ -108,19 +108,32 @@ MC__CLONES static void forward_small_groups(const float *x, float *y, const floa
             v[g] = mc__add_lanes(l) / (double)m + eps;
         }
         mc__inv_sqrt(v, r, nb);
+        if (S == 1) {
+            /* Feature input: the outputs of the whole block in one loop over its channels,
+             * which vectorizes (a group's 8 or 16 channels alone would not). */
+            float hc[1024], lc[1024];
+            double rc[1024];
+            for (size_t g = 0; g < nb; g++) {
+                mean[g0 + g] = mu[g];
+                rstd[g0 + g] = r[g];
+                for (int k = 0; k < Cg; k++) {
+                    hc[g * (size_t)Cg + (size_t)k] = hi[g];
+                    lc[g * (size_t)Cg + (size_t)k] = lo[g];
+                    rc[g * (size_t)Cg + (size_t)k] = r[g];
+                }
+            }
+            const size_t c0 = g0 * (size_t)Cg, nc = nb * (size_t)Cg;
+            const float *xb = x + c0, *sc = scale + c0, *of = offset + c0;
+            float *yb = y + c0;
+            for (size_t c = 0; c < nc; c++)
+                yb[c] = ((xb[c] - hc[c]) - lc[c]) * (float)((double)sc[c] * rc[c]) + of[c];
+            continue;
+        }
         for (size_t g = 0; g < nb; g++) {
             mean[g0 + g] = mu[g];
             rstd[g0 + g] = r[g];
             const float *xg = x + (g0 + g) * m;
             float *yg = y + (g0 + g) * m;
-            if (S == 1) { /* feature input: one loop over the channels, which vectorizes */
-                const float *sc = scale + (g0 + g) * (size_t)Cg, *of = offset + (g0 + g) * (size_t)Cg;
-                const float h = hi[g], l = lo[g];
-                const double rg = r[g];
-                for (int k = 0; k < Cg; k++)
-                    yg[k] = ((xg[k] - h) - l) * (float)((double)sc[k] * rg) + of[k];
-                continue;
-            }
             for (int k = 0; k < Cg; k++) {
                 const size_t c = (g0 + g) * (size_t)Cg + (size_t)k;
                 const float a = (float)((double)scale[c] * r[g]), b = offset[c];
@@ -237,42 +250,57 @@ static void gn_forward_task(void *arg, int task, int thread)
         }
 }
 
-/* One group of feature input (S = 1, Cg <= 64 channels), the same arithmetic as the general
- * path (each channel's sums are one lane: the value + 0.0) in separate loops over the channels,
- * so that all but the two running sums vectorize. */
-MC__CLONES static void backward_feature_group(const gn_job *j, size_t n, size_t g, int Cg, double *pa,
-                                   double *pb)
+/* Feature input (S = 1), backward: groups [g0, g0 + ng) of observation n, whose ng * Cg <= 256
+ * channels are handled together, so that every per-channel step is one loop over up to 256
+ * channels (which vectorizes) and only the per-group running sums stay scalar. The arithmetic
+ * of each value is that of the general path (one lane per channel: the value + 0.0). */
+MC__CLONES static void backward_feature_block(const gn_job *j, size_t n, size_t g0, size_t ng,
+                                              int Cg, double *pa, double *pb)
 {
-    const size_t base = n * (size_t)j->C + g * (size_t)Cg, c0 = g * (size_t)Cg;
+    const size_t c0 = g0 * (size_t)Cg, nc = ng * (size_t)Cg, base = n * (size_t)j->C + c0;
     const float *x = j->x + base, *dy = j->dy + base, *scale = j->scale + c0;
-    const double mu = j->mean[n * (size_t)j->G + g], r = j->rstd[n * (size_t)j->G + g];
-    float hi, lo;
-    split_mean(mu, &hi, &lo);
-    double a[64], b[64];
-    for (int q = 0; q < Cg; q++) {
-        const float d = (x[q] - hi) - lo;
-        a[q] = (double)dy[q] * (double)d + 0.0;
-        b[q] = (double)dy[q] + 0.0;
+    float hc[256], lc[256], k1c[256], k2c[256], frc[256], d[256];
+    double rc[256], a[256], b[256];
+    for (size_t g = 0; g < ng; g++) {
+        float hi, lo;
+        split_mean(j->mean[n * (size_t)j->G + g0 + g], &hi, &lo);
+        const double r = j->rstd[n * (size_t)j->G + g0 + g];
+        for (int q = 0; q < Cg; q++) {
+            hc[g * (size_t)Cg + (size_t)q] = hi;
+            lc[g * (size_t)Cg + (size_t)q] = lo;
+            rc[g * (size_t)Cg + (size_t)q] = r;
+        }
     }
-    for (int q = 0; q < Cg; q++) {
-        pa[c0 + (size_t)q] += a[q] * r;
-        pb[c0 + (size_t)q] += b[q];
+    for (size_t c = 0; c < nc; c++) {
+        d[c] = (x[c] - hc[c]) - lc[c];
+        a[c] = (double)dy[c] * (double)d[c] + 0.0;
+        b[c] = (double)dy[c] + 0.0;
     }
-    double sum_scale_a = 0.0, sum_scale_b = 0.0;
-    for (int q = 0; q < Cg; q++) {
-        sum_scale_a += (double)scale[q] * a[q];
-        sum_scale_b += (double)scale[q] * b[q];
+    for (size_t c = 0; c < nc; c++) {
+        pa[c0 + c] += a[c] * rc[c];
+        pb[c0 + c] += b[c];
     }
     if (j->dx == NULL)
         return;
     const double m = (double)Cg;
-    const float k1 = (float)(sum_scale_b / m), k2 = (float)(r * r * sum_scale_a / m);
-    const float fr = (float)r;
-    float *dx = j->dx + base;
-    for (int q = 0; q < Cg; q++) {
-        const float d = (x[q] - hi) - lo;
-        dx[q] = fr * (scale[q] * dy[q] - k1 - d * k2);
+    for (size_t g = 0; g < ng; g++) {
+        double sum_scale_a = 0.0, sum_scale_b = 0.0;
+        for (int q = 0; q < Cg; q++) {
+            const size_t c = g * (size_t)Cg + (size_t)q;
+            sum_scale_a += (double)scale[c] * a[c];
+            sum_scale_b += (double)scale[c] * b[c];
+        }
+        const double r = rc[g * (size_t)Cg];
+        const float k1 = (float)(sum_scale_b / m), k2 = (float)(r * r * sum_scale_a / m);
+        for (int q = 0; q < Cg; q++) {
+            k1c[g * (size_t)Cg + (size_t)q] = k1;
+            k2c[g * (size_t)Cg + (size_t)q] = k2;
+            frc[g * (size_t)Cg + (size_t)q] = (float)r;
+        }
     }
+    float *dx = j->dx + base;
+    for (size_t c = 0; c < nc; c++)
+        dx[c] = frc[c] * (scale[c] * dy[c] - k1c[c] - d[c] * k2c[c]);
 }
 
 static void gn_backward_task(void *arg, int task, int thread)
@@ -286,10 +314,11 @@ static void gn_backward_task(void *arg, int task, int thread)
     double *pa = j->pa + (size_t)k * MC__PAD_DOUBLES(j->C), *pb = j->pb + (size_t)k * MC__PAD_DOUBLES(j->C);
     for (size_t c = g0 * (size_t)Cg; c < g1 * (size_t)Cg; c++)
         pa[c] = pb[c] = 0.0;
-    if (j->S == 1 && Cg <= 64) {
+    if (j->S == 1 && Cg <= 256) {
+        const size_t per = 256 / (size_t)Cg; /* groups per block */
         for (size_t n = n0; n < n1; n++)
-            for (size_t g = g0; g < g1; g++)
-                backward_feature_group(j, n, g, Cg, pa, pb);
+            for (size_t g = g0; g < g1; g += per)
+                backward_feature_block(j, n, g, g1 - g < per ? g1 - g : per, Cg, pa, pb);
         return;
     }
     for (size_t n = n0; n < n1; n++)
