@@ -34,9 +34,12 @@ typedef struct pool {
     int workers;              /* started so far (the caller is thread 0) */
     atomic_uint generation;   /* bumped for every job */
     atomic_int sleepers;
-    /* The job: ticket = job number << 40 | thread limit << 32 | next task. A task is taken by
-     * a compare-and-swap on the ticket, so a stale thread can never take one of a later job;
-     * fn, arg and ntasks are read after the swap succeeds (or re-checked by it). */
+    /* The job: ticket = job number << 52 | thread limit << 44 | front << 22 | back; the tasks
+     * not yet taken are [front, back). Thread 1 takes them from the back, the others from the
+     * front, so that with two threads each keeps to its own end of the batch from one layer to
+     * the next (and its data in its own cache) unless the other falls behind. A task is taken
+     * by a compare-and-swap on the whole ticket, so a stale thread can never take one of a later
+     * job; fn and arg are read after the swap succeeds. */
     _Atomic uint64_t ticket;
     atomic_int done;          /* tasks finished in this job */
     int ntasks;
@@ -59,17 +62,23 @@ static void relax(void)
 }
 
 /* Takes and runs tasks of the current job while there are any; `id` is this thread's index. */
+#define FIELD ((uint64_t)1 << 22)
+
 static void run_tasks(pool *p, int id)
 {
     for (;;) {
         uint64_t t = atomic_load(&p->ticket);
-        const uint32_t next = (uint32_t)t, limit = (uint32_t)(t >> 32) & 0xff;
-        if ((uint32_t)id >= limit || next >= (uint32_t)p->ntasks)
+        const uint64_t front = (t >> 22) & (FIELD - 1), back = t & (FIELD - 1);
+        const uint32_t limit = (uint32_t)(t >> 44) & 0xff;
+        if ((uint32_t)id >= limit || front >= back)
             return;
-        if (!atomic_compare_exchange_weak(&p->ticket, &t, t + 1))
+        const int from_back = id == 1;
+        const uint64_t want = from_back ? t - 1 : t + FIELD;
+        if (!atomic_compare_exchange_weak(&p->ticket, &t, want))
             continue;
+        const int task = (int)(from_back ? back - 1 : front);
         in_task = 1;
-        p->fn(p->arg, (int)next, id);
+        p->fn(p->arg, task, id);
         in_task = 0;
         atomic_fetch_add(&p->done, 1);
     }
@@ -154,7 +163,7 @@ void mc__parallel_for(int ntasks, int max_threads, size_t work, mc__task_fn fn, 
     pool *p = &the_pool;
     /* One thread, a call from inside a task, or the pool busy with another caller's job: the
      * tasks run here, in order. */
-    if (nt <= 1 || in_task || pthread_mutex_trylock(&p->busy) != 0) {
+    if (nt <= 1 || in_task || (uint64_t)ntasks >= FIELD || pthread_mutex_trylock(&p->busy) != 0) {
         for (int i = 0; i < ntasks; i++)
             fn(arg, i, 0);
         return;
@@ -177,7 +186,7 @@ void mc__parallel_for(int ntasks, int max_threads, size_t work, mc__task_fn fn, 
     p->ntasks = ntasks;
     atomic_store(&p->done, 0);
     p->jobs++;
-    atomic_store(&p->ticket, (p->jobs & 0xffffff) << 40 | (uint64_t)nt << 32);
+    atomic_store(&p->ticket, (p->jobs & 0xfff) << 52 | (uint64_t)nt << 44 | (uint64_t)ntasks);
     atomic_fetch_add(&p->generation, 1);
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->lock);
