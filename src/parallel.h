@@ -27,9 +27,9 @@
 typedef void (*mc__task_fn)(void *arg, int task, int thread);
 void mc__parallel_for(int ntasks, int max_threads, size_t work, mc__task_fn fn, void *arg);
 
-/* The least work worth a thread of its own: some 50 microseconds, enough to outweigh waking a
- * thread and the chance that the system pauses it on a machine shared with other work. */
-#define MC__MIN_WORK ((size_t)1 << 18)
+/* The least work worth a thread of its own: some 10 microseconds, enough to outweigh handing a
+ * task to a thread that is polling for one. */
+#define MC__MIN_WORK ((size_t)1 << 16)
 
 /* Observations [*lo, *hi) of chunk i when n observations are split into `chunks` near-equal
  * chunks (the first n % chunks one longer). */
