@@ -148,8 +148,8 @@ typedef struct gemm_arg {
 static void gemm_run(void *p)
 {
     gemm_arg *g = p;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->M, g->N, g->K, 1.0f, g->A, g->K,
-                g->B, g->N, 0.0f, g->C, g->N);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->M, g->N, g->K, 1.0f, g->A, g->K, g->B,
+                g->N, 0.0f, g->C, g->N);
 }
 
 /* FLOP/s of OpenBLAS's sgemm (M, K) x (K, N) on `threads` of its own threads. */
@@ -252,8 +252,8 @@ static double time_step(const char *netpath, int batch)
     fill(s.x, (size_t)total * 784, 0, 1);
     for (int i = 0; i < total; i++)
         s.labels[i] = (int)(frand() * 10) % 10;
-    mc_dataset data = {.shape = {4, {total, 1, 28, 28}}, .x = s.x, .labels = s.labels,
-                       .num_classes = 10};
+    mc_dataset data = {
+        .shape = {4, {total, 1, 28, 28}}, .x = s.x, .labels = s.labels, .num_classes = 10};
     check(mc_net_fit_input(net, &data, 1024), ctx, "fit input");
     mc_param *params[64];
     const int np = mc_net_num_params(net);
@@ -331,8 +331,8 @@ int main(int argc, char **argv)
         gemm_conv[t] = sgemm_rate(20, 73728, 25, threads[t]);
         printf("  %d thread%s: copy %.1f GB/s, triad %.1f GB/s; sgemm 1024^3 %.1f GFLOP/s, "
                "20x25 @ 25x73728 %.1f GFLOP/s\n",
-               threads[t], threads[t] > 1 ? "s" : " ", copy / 1e9, triad / 1e9,
-               gemm_big[t] / 1e9, gemm_conv[t] / 1e9);
+               threads[t], threads[t] > 1 ? "s" : " ", copy / 1e9, triad / 1e9, gemm_big[t] / 1e9,
+               gemm_conv[t] / 1e9);
         if (js != NULL)
             fprintf(js,
                     "    {\"threads\": %d, \"copy_GBps\": %.3f, \"triad_GBps\": %.3f, "
@@ -347,15 +347,18 @@ int main(int argc, char **argv)
         bw_best = bw[t] > bw_best ? bw[t] : bw_best;
         gemm_best = gemm_big[t] > gemm_best ? gemm_big[t] : gemm_best;
     }
-    printf("  attainable (best of the above): %.1f GB/s, sgemm 1024^3 %.1f GFLOP/s\n", bw_best / 1e9,
-           gemm_best / 1e9);
+    printf("  attainable (best of the above): %.1f GB/s, sgemm 1024^3 %.1f GFLOP/s\n",
+           bw_best / 1e9, gemm_best / 1e9);
     if (js != NULL)
-        fprintf(js, "  ],\n  \"attainable_GBps\": %.3f,\n  \"attainable_sgemm_1024_GFLOPs\": %.3f,\n",
+        fprintf(js,
+                "  ],\n  \"attainable_GBps\": %.3f,\n  \"attainable_sgemm_1024_GFLOPs\": %.3f,\n",
                 bw_best / 1e9, gemm_best / 1e9);
 
     /* Group normalization. */
-    static const int gn_shapes[][5] = {{128, 20, 24, 24, 4}, {32, 64, 56, 56, 32},
-                                       {8, 256, 28, 28, 32}, {1, 512, 7, 7, 32},
+    static const int gn_shapes[][5] = {{128, 20, 24, 24, 4},
+                                       {32, 64, 56, 56, 32},
+                                       {8, 256, 28, 28, 32},
+                                       {1, 512, 7, 7, 32},
                                        {1024, 256, 0, 0, 32}};
     const int n_gn = quick ? 1 : 5;
     mc_ctx *ctx;
@@ -440,17 +443,19 @@ int main(int argc, char **argv)
         for (int t = 0; t < nthreads; t++) {
             mc_set_threads(threads[t]);
             const double sec = time_step(netpath, batches[b]);
-            const double flops = (double)batches[b] * (2.0 * 2 * 20 * 25 * 576 + 3 * 2.0 * 2880 * 10);
+            const double flops =
+                (double)batches[b] * (2.0 * 2 * 20 * 25 * 576 + 3 * 2.0 * 2880 * 10);
             printf("  batch %3d, %d thr: %9.0f images/s (%.3f ms per step, %.1f GFLOP/s = %.0f%% "
                    "of sgemm 1024^3)\n",
                    batches[b], threads[t], batches[b] / sec, sec * 1e3, flops / sec / 1e9,
                    100 * flops / sec / gemm_best);
             if (js != NULL)
-                fprintf(js,
-                        "    {\"batch\": %d, \"threads\": %d, \"images_per_second\": %.1f, "
-                        "\"step_ms\": %.5f, \"GFLOPs\": %.3f, \"fraction_of_sgemm_1024\": %.4f}%s\n",
-                        batches[b], threads[t], batches[b] / sec, sec * 1e3, flops / sec / 1e9,
-                        flops / sec / gemm_best, b + 1 < n_b || t + 1 < nthreads ? "," : "");
+                fprintf(
+                    js,
+                    "    {\"batch\": %d, \"threads\": %d, \"images_per_second\": %.1f, "
+                    "\"step_ms\": %.5f, \"GFLOPs\": %.3f, \"fraction_of_sgemm_1024\": %.4f}%s\n",
+                    batches[b], threads[t], batches[b] / sec, sec * 1e3, flops / sec / 1e9,
+                    flops / sec / gemm_best, b + 1 < n_b || t + 1 < nthreads ? "," : "");
         }
     if (js != NULL) {
         fprintf(js, "  ]\n}\n");

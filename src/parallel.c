@@ -28,11 +28,11 @@
 static atomic_int thread_setting; /* 0 until set: every online core */
 
 typedef struct pool {
-    pthread_mutex_t lock;     /* guards sleeping and waking */
+    pthread_mutex_t lock; /* guards sleeping and waking */
     pthread_cond_t wake;
-    pthread_mutex_t busy;     /* held by the caller whose job runs on the pool */
-    int workers;              /* started so far (the caller is thread 0) */
-    atomic_uint generation;   /* bumped for every job */
+    pthread_mutex_t busy;   /* held by the caller whose job runs on the pool */
+    int workers;            /* started so far (the caller is thread 0) */
+    atomic_uint generation; /* bumped for every job */
     atomic_int sleepers;
     /* The job: ticket = job number << 52 | thread limit << 44 | front << 22 | back; the tasks
      * not yet taken are [front, back). Thread 1 takes them from the back, the others from the
@@ -41,7 +41,7 @@ typedef struct pool {
      * by a compare-and-swap on the whole ticket, so a stale thread can never take one of a later
      * job; fn and arg are read after the swap succeeds. */
     _Atomic uint64_t ticket;
-    atomic_int done;          /* tasks finished in this job */
+    atomic_int done; /* tasks finished in this job */
     int ntasks;
     mc__task_fn fn;
     void *arg;

@@ -20,10 +20,11 @@
 /* Runs fn(arg, task, thread) once for every task in [0, ntasks), on at most
  * min(mc_get_threads(), max_threads, ntasks, work / MC__MIN_WORK) threads (at least one):
  * `work` is the call's size in floats read or written (or FLOPs / 4), so that work too small
- * to pay for waking a thread runs in the caller; results are the same either way; `thread` in [0, max_threads) is the
- * running thread's index, for per-thread workspaces (max_threads <= 0: no limit, and `thread`
- * must not be used). Each thread takes the next task not yet taken until none is left. Returns
- * when every task is done. A call made inside a task runs its tasks in the calling thread. */
+ * to pay for waking a thread runs in the caller; results are the same either way; `thread` in [0,
+ * max_threads) is the running thread's index, for per-thread workspaces (max_threads <= 0: no
+ * limit, and `thread` must not be used). Each thread takes the next task not yet taken until none
+ * is left. Returns when every task is done. A call made inside a task runs its tasks in the calling
+ * thread. */
 typedef void (*mc__task_fn)(void *arg, int task, int thread);
 void mc__parallel_for(int ntasks, int max_threads, size_t work, mc__task_fn fn, void *arg);
 

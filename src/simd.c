@@ -62,8 +62,8 @@ static double sum_sq_dev_c(const float *x, size_t n, float hi, float lo)
     return add_lanes(l);
 }
 
-static void sum_dy_dev_c(const float *x, const float *dy, size_t n, float hi, float lo,
-                         double *a, double *b)
+static void sum_dy_dev_c(const float *x, const float *dy, size_t n, float hi, float lo, double *a,
+                         double *b)
 {
     double la[LANES] = {0}, lb[LANES] = {0};
     float fa[LANES] = {0}, fb[LANES] = {0};
@@ -272,16 +272,17 @@ AVX2 static void norm_dx_avx2(const float *x, const float *dy, float *dx, size_t
         norm_dx_c(x, dy, dx, i, hi, lo, r, g, k1, k2);
         for (; i + 8 <= n; i += 8) {
             const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
-            const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_mul_ps(vg, _mm256_loadu_ps(dy + i)), v1),
-                                           _mm256_mul_ps(d, v2));
+            const __m256 t =
+                _mm256_sub_ps(_mm256_sub_ps(_mm256_mul_ps(vg, _mm256_loadu_ps(dy + i)), v1),
+                              _mm256_mul_ps(d, v2));
             _mm256_stream_ps(dx + i, _mm256_mul_ps(vr, t));
         }
         _mm_sfence();
     }
     for (; i + 8 <= n; i += 8) {
         const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
-        const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_mul_ps(vg, _mm256_loadu_ps(dy + i)), v1),
-                                       _mm256_mul_ps(d, v2));
+        const __m256 t = _mm256_sub_ps(
+            _mm256_sub_ps(_mm256_mul_ps(vg, _mm256_loadu_ps(dy + i)), v1), _mm256_mul_ps(d, v2));
         _mm256_storeu_ps(dx + i, _mm256_mul_ps(vr, t));
     }
     norm_dx_c(x + i, dy + i, dx + i, n - i, hi, lo, r, g, k1, k2);
@@ -293,7 +294,8 @@ AVX2 static void inv_sqrt_avx2(const double *v, double *r, size_t n)
 {
     size_t i = 0;
     for (; i + 4 <= n; i += 4)
-        _mm256_storeu_pd(r + i, _mm256_div_pd(_mm256_set1_pd(1.0), _mm256_sqrt_pd(_mm256_loadu_pd(v + i))));
+        _mm256_storeu_pd(
+            r + i, _mm256_div_pd(_mm256_set1_pd(1.0), _mm256_sqrt_pd(_mm256_loadu_pd(v + i))));
     for (; i < n; i++)
         r[i] = 1.0 / sqrt(v[i]);
 }
@@ -350,8 +352,8 @@ void mc__affine_dev(const float *x, float *y, size_t n, float hi, float lo, floa
                   affine_dev_c(x, y, n, hi, lo, a, b));
 }
 
-void mc__norm_dx(const float *x, const float *dy, float *dx, size_t n, float hi, float lo,
-                 float r, float g, float k1, float k2, int stream)
+void mc__norm_dx(const float *x, const float *dy, float *dx, size_t n, float hi, float lo, float r,
+                 float g, float k1, float k2, int stream)
 {
     (void)stream;
     DISPATCH_VOID(norm_dx_avx2(x, dy, dx, n, hi, lo, r, g, k1, k2, stream),

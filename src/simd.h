@@ -45,8 +45,8 @@ void mc__affine_dev(const float *x, float *y, size_t n, float hi, float lo, floa
                     int stream);
 
 /* x, dy, dx: (n). dx = r * (g * dy - k1 - ((x - hi) - lo) * k2); `stream` as above. */
-void mc__norm_dx(const float *x, const float *dy, float *dx, size_t n, float hi, float lo,
-                 float r, float g, float k1, float k2, int stream);
+void mc__norm_dx(const float *x, const float *dy, float *dx, size_t n, float hi, float lo, float r,
+                 float g, float k1, float k2, int stream);
 
 /* v, r: (n). r = 1 / sqrt(v), in double (correctly rounded both ways, so both versions agree). */
 void mc__inv_sqrt(const double *v, double *r, size_t n);

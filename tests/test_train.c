@@ -190,7 +190,8 @@ static float *train_threads(int threads, size_t *count)
         ds.labels[i] = i % 4;
         for (int p = 0; p < 64; p++) {
             const int q = (p / 8 >= 4) * 2 + (p % 8 >= 4);
-            ds.x[(size_t)i * 64 + p] = (float)((q == i % 4 ? 150.0 : 60.0) + 40.0 * test_rng_normal(&r));
+            ds.x[(size_t)i * 64 + p] =
+                (float)((q == i % 4 ? 150.0 : 60.0) + 40.0 * test_rng_normal(&r));
         }
     }
     mc_net *net = make_net(ctx, threads_net, 20);

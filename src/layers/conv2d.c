@@ -137,8 +137,10 @@ static void small_forward_c(const conv_geom *g, const float *x, const float *w, 
                 yr[ow] = bias[f];
             for (int c = 0; c < g->C; c++)
                 for (int kh = 0; kh < g->KH; kh++) {
-                    const float *xr = x + ((size_t)c * (size_t)g->H + (size_t)(oh + kh)) * (size_t)g->W;
-                    const float *wr = w + (size_t)f * K + ((size_t)c * (size_t)g->KH + (size_t)kh) * (size_t)g->KW;
+                    const float *xr =
+                        x + ((size_t)c * (size_t)g->H + (size_t)(oh + kh)) * (size_t)g->W;
+                    const float *wr = w + (size_t)f * K +
+                                      ((size_t)c * (size_t)g->KH + (size_t)kh) * (size_t)g->KW;
                     for (int kw = 0; kw < g->KW; kw++)
                         for (int ow = 0; ow < g->OW; ow++)
                             yr[ow] += wr[kw] * xr[ow + kw];
@@ -158,12 +160,15 @@ static void small_backward_c(const conv_geom *g, const float *x, const float *dy
                 for (int kw = 0; kw < g->KW; kw++) {
                     float sum = 0.0f;
                     for (int oh = 0; oh < g->OH; oh++) {
-                        const float *xr = x + ((size_t)c * (size_t)g->H + (size_t)(oh + kh)) * (size_t)g->W + (size_t)kw;
+                        const float *xr =
+                            x + ((size_t)c * (size_t)g->H + (size_t)(oh + kh)) * (size_t)g->W +
+                            (size_t)kw;
                         const float *dr = dy + (size_t)f * P + (size_t)oh * (size_t)g->OW;
                         for (int ow = 0; ow < g->OW; ow++)
                             sum += dr[ow] * xr[ow];
                     }
-                    const size_t tap = ((size_t)c * (size_t)g->KH + (size_t)kh) * (size_t)g->KW + (size_t)kw;
+                    const size_t tap =
+                        ((size_t)c * (size_t)g->KH + (size_t)kh) * (size_t)g->KW + (size_t)kw;
                     dwv[((size_t)f * K + tap) * 8] += sum;
                 }
 }
@@ -284,7 +289,8 @@ AVX2 static void small_backward_avx2(const conv_geom *g, const int *off, const f
             memcpy(d + (size_t)oh * (size_t)W, dy + (size_t)f * P + (size_t)oh * (size_t)OW,
                    (size_t)OW * sizeof(float));
             if (oh + 1 < g->OH)
-                memset(d + (size_t)oh * (size_t)W + (size_t)OW, 0, (size_t)(W - OW) * sizeof(float));
+                memset(d + (size_t)oh * (size_t)W + (size_t)OW, 0,
+                       (size_t)(W - OW) * sizeof(float));
         }
         memset(d + PW, 0, (PWS - (size_t)PW) * sizeof(float));
     }
@@ -488,7 +494,8 @@ static void conv_forward_kernel(const conv_geom *g, const float *x, const float 
                   .col_step = col_step, .N = N, .chunks = mc__chunks(N)};
     const size_t flops = 2 * (size_t)N * (size_t)g->F * (size_t)g->C * (size_t)g->KH *
                          (size_t)g->KW * (size_t)g->OH * (size_t)g->OW;
-    mc__parallel_for(j.chunks, threads, flops / 4, conv_forward_task, &j);
+    /* Work in floats-touched units: an FMA costs far less than a memory access. */
+    mc__parallel_for(j.chunks, threads, flops / 16, conv_forward_task, &j);
 }
 
 /* x, dx: (N, C, H, W), dx written (=) unless NULL; weights, dweights: (F, C*KH*KW);
@@ -504,7 +511,7 @@ static void conv_backward_kernel(const conv_geom *g, const float *x, const float
                   .chunks = mc__chunks(N), .lanes = g->small ? 8 : 1};
     const size_t flops = 2 * (size_t)N * (size_t)g->F * (size_t)g->C * (size_t)g->KH *
                          (size_t)g->KW * (size_t)g->OH * (size_t)g->OW;
-    mc__parallel_for(j.chunks, threads, (dx != NULL ? 2 : 1) * flops / 4, conv_backward_task, &j);
+    mc__parallel_for(j.chunks, threads, (dx != NULL ? 2 : 1) * flops / 16, conv_backward_task, &j);
     const size_t nw = (size_t)g->F * (size_t)g->C * (size_t)g->KH * (size_t)g->KW;
     const size_t L = (size_t)j.lanes;
     for (size_t i = 0; i < nw; i++) {
@@ -812,7 +819,8 @@ static mc_status conv2d_setup(mc_layer *self, const mc_shape *in, int n_in, mc_s
                            label);
     st = mc__grow_floats(ctx, &cv->col, &cv->col_cap, step * (size_t)threads);
     if (st == MC_OK)
-        st = mc__grow_floats(ctx, &cv->dw_part, &cv->dw_cap, chunks * DW_STRIDE(nw, g.small ? 8 : 1));
+        st = mc__grow_floats(ctx, &cv->dw_part, &cv->dw_cap,
+                             chunks * DW_STRIDE(nw, g.small ? 8 : 1));
     const size_t db_need = chunks * MC__PAD_DOUBLES(cv->num_filters);
     if (st == MC_OK && db_need > cv->db_cap) {
         double *db = mc__calloc(ctx, db_need, sizeof(double));

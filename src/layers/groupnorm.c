@@ -311,7 +311,8 @@ static void gn_backward_task(void *arg, int task, int thread)
     size_t n0, n1, g0, g1;
     mc__chunk_range((size_t)j->N, (size_t)j->chunks, (size_t)k, &n0, &n1);
     mc__chunk_range((size_t)j->G, (size_t)j->gblocks, (size_t)(task % j->gblocks), &g0, &g1);
-    double *pa = j->pa + (size_t)k * MC__PAD_DOUBLES(j->C), *pb = j->pb + (size_t)k * MC__PAD_DOUBLES(j->C);
+    double *pa = j->pa + (size_t)k * MC__PAD_DOUBLES(j->C),
+           *pb = j->pb + (size_t)k * MC__PAD_DOUBLES(j->C);
     for (size_t c = g0 * (size_t)Cg; c < g1 * (size_t)Cg; c++)
         pa[c] = pb[c] = 0.0;
     if (j->S == 1 && Cg <= 256) {
@@ -428,7 +429,8 @@ void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *
             double sa = 0.0, sb = 0.0;
             for (int q = 0; q < Cg; q++) {
                 double a, b;
-                channel_sums(x + base + (size_t)q * S, dy + base + (size_t)q * S, S, hi, lo, &a, &b);
+                channel_sums(x + base + (size_t)q * S, dy + base + (size_t)q * S, S, hi, lo, &a,
+                             &b);
                 sa += (double)scale[g * Cg + q] * a;
                 sb += (double)scale[g * Cg + q] * b;
             }
@@ -436,8 +438,8 @@ void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *
             const float k1 = (float)(sb / m), k2 = (float)(r * r * sa / m);
             for (int q = 0; q < Cg; q++)
                 channel_dx(x + base + (size_t)q * S, dy + base + (size_t)q * S,
-                           dx + base + (size_t)q * S, S, hi, lo, (float)r, scale[g * Cg + q], k1, k2,
-                           (size_t)N * (size_t)C * S * sizeof(float) > MC__STREAM_BYTES);
+                           dx + base + (size_t)q * S, S, hi, lo, (float)r, scale[g * Cg + q], k1,
+                           k2, (size_t)N * (size_t)C * S * sizeof(float) > MC__STREAM_BYTES);
         }
 }
 

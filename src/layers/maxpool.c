@@ -92,10 +92,14 @@ pool_block(const float *r0, const float *r1, float *yr, int32_t *ar, int32_t top
     }
     /* Even and odd columns, in order. */
     const __m256 v[4] = {
-        _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(p0, p1, 0x88)), 0xD8)),
-        _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(p0, p1, 0xDD)), 0xD8)),
-        _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(q0, q1, 0x88)), 0xD8)),
-        _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(q0, q1, 0xDD)), 0xD8))};
+        _mm256_castpd_ps(
+            _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(p0, p1, 0x88)), 0xD8)),
+        _mm256_castpd_ps(
+            _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(p0, p1, 0xDD)), 0xD8)),
+        _mm256_castpd_ps(
+            _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(q0, q1, 0x88)), 0xD8)),
+        _mm256_castpd_ps(
+            _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(q0, q1, 0xDD)), 0xD8))};
     const __m256i base = _mm256_add_epi32(_mm256_set1_epi32(top), _mm256_add_epi32(idx, idx));
     const __m256i at[4] = {base, _mm256_add_epi32(base, _mm256_set1_epi32(1)),
                            _mm256_add_epi32(base, _mm256_set1_epi32(W)),
@@ -138,12 +142,14 @@ unpool_block(const float *dy, const int32_t *am, float *d0, float *d1, int32_t t
         g, _mm256_castsi256_ps(_mm256_cmpeq_epi32(at, _mm256_add_epi32(p, _mm256_set1_epi32(1)))));
     const __m256 v10 = _mm256_and_ps(
         g, _mm256_castsi256_ps(_mm256_cmpeq_epi32(at, _mm256_add_epi32(p, _mm256_set1_epi32(W)))));
-    const __m256 v11 = _mm256_and_ps(
-        g, _mm256_castsi256_ps(_mm256_cmpeq_epi32(at, _mm256_add_epi32(p, _mm256_set1_epi32(W + 1)))));
+    const __m256 v11 = _mm256_and_ps(g, _mm256_castsi256_ps(_mm256_cmpeq_epi32(
+                                            at, _mm256_add_epi32(p, _mm256_set1_epi32(W + 1)))));
     const __m256 lo0 = _mm256_unpacklo_ps(v00, v01), hi0 = _mm256_unpackhi_ps(v00, v01);
     const __m256 lo1 = _mm256_unpacklo_ps(v10, v11), hi1 = _mm256_unpackhi_ps(v10, v11);
-    const __m256 a0 = _mm256_permute2f128_ps(lo0, hi0, 0x20), a1 = _mm256_permute2f128_ps(lo0, hi0, 0x31);
-    const __m256 b0 = _mm256_permute2f128_ps(lo1, hi1, 0x20), b1 = _mm256_permute2f128_ps(lo1, hi1, 0x31);
+    const __m256 a0 = _mm256_permute2f128_ps(lo0, hi0, 0x20),
+                 a1 = _mm256_permute2f128_ps(lo0, hi0, 0x31);
+    const __m256 b0 = _mm256_permute2f128_ps(lo1, hi1, 0x20),
+                 b1 = _mm256_permute2f128_ps(lo1, hi1, 0x31);
     if (r == 8) {
         _mm256_storeu_ps(d0, a0);
         _mm256_storeu_ps(d0 + 8, a1);
@@ -208,8 +214,8 @@ static void maxpool_2x2_kernel(const float *x, float *y, int32_t *argmax, size_t
             int ow = 0;
 #ifdef MC_POOL_AVX2
             if (mc__have_avx2_fma())
-                ow = maxpool_2x2_row_avx2(r0, r1, yr, ap != NULL ? ap + (size_t)oh * (size_t)OW : NULL,
-                                          top, W, OW);
+                ow = maxpool_2x2_row_avx2(
+                    r0, r1, yr, ap != NULL ? ap + (size_t)oh * (size_t)OW : NULL, top, W, OW);
 #endif
             for (; ow < OW; ow++) {
                 const float v[4] = {r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]};
@@ -276,8 +282,8 @@ static void maxpool_2x2_backward_kernel(const float *dy, const int32_t *argmax, 
             int ow = 0;
 #ifdef MC_POOL_AVX2
             if (mc__have_avx2_fma())
-                ow = unpool_2x2_row_avx2(dyp + (size_t)oh * (size_t)OW, ap + (size_t)oh * (size_t)OW,
-                                         r0, r1, top, W, OW);
+                ow = unpool_2x2_row_avx2(dyp + (size_t)oh * (size_t)OW,
+                                         ap + (size_t)oh * (size_t)OW, r0, r1, top, W, OW);
 #endif
             for (; ow < OW; ow++) {
                 const float g = dyp[(size_t)oh * (size_t)OW + (size_t)ow];

@@ -38,7 +38,8 @@ static void relu_forward_task(void *arg, int task, int thread)
 {
     (void)thread;
     const relu_job *j = arg;
-    const size_t lo = (size_t)task * RELU_BLOCK, hi = lo + RELU_BLOCK < j->n ? lo + RELU_BLOCK : j->n;
+    const size_t lo = (size_t)task * RELU_BLOCK,
+                 hi = lo + RELU_BLOCK < j->n ? lo + RELU_BLOCK : j->n;
     relu_forward_kernel(j->x + lo, j->y + lo, hi - lo);
 }
 
@@ -46,7 +47,8 @@ static void relu_backward_task(void *arg, int task, int thread)
 {
     (void)thread;
     const relu_job *j = arg;
-    const size_t lo = (size_t)task * RELU_BLOCK, hi = lo + RELU_BLOCK < j->n ? lo + RELU_BLOCK : j->n;
+    const size_t lo = (size_t)task * RELU_BLOCK,
+                 hi = lo + RELU_BLOCK < j->n ? lo + RELU_BLOCK : j->n;
     relu_backward_kernel(j->x + lo, j->dy + lo, j->y + lo, hi - lo);
 }
 
@@ -82,7 +84,8 @@ static void relu_backward(mc_layer *self, const mc_tensor *in, int n_in, const m
     (void)out;
     if (din[0].data == NULL)
         return;
-    relu_job j = {.x = in[0].data, .dy = dout->data, .y = din[0].data, .n = mc_tensor_numel(&in[0])};
+    relu_job j = {
+        .x = in[0].data, .dy = dout->data, .y = din[0].data, .n = mc_tensor_numel(&in[0])};
     mc__parallel_for(relu_blocks(j.n), 0, 3 * j.n, relu_backward_task, &j);
 }
 
