@@ -185,6 +185,20 @@ AVX2 static __m256i lanes(int k)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* dst (n) = src (n), inline: the rows copied here are a few vectors long, too short for a
+ * memcpy call to pay. */
+AVX2 static inline __attribute__((always_inline)) void copy_row(float *dst, const float *src,
+                                                                int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
+    if (i < n) {
+        const __m256i m = lanes(n - i);
+        _mm256_maskstore_ps(dst + i, m, _mm256_maskload_ps(src + i, m));
+    }
+}
+
 /* The direct kernels compute on "wide" rows: output position p = oh * W + ow over the input's
  * row length W, so that tap t of every position reads x[p + off[t]] with
  * off[t] = (c * H + kh) * W + kw, one contiguous run for all rows; the W - OW positions at the
@@ -271,8 +285,8 @@ AVX2 static void small_forward_avx2(const conv_geom *g, const int *off, const fl
     }
     for (int f = 0; f < g->F; f++)
         for (int oh = 0; oh < g->OH; oh++)
-            memcpy(y + (size_t)f * P + (size_t)oh * (size_t)g->OW,
-                   ws + (size_t)f * PWS + (size_t)oh * (size_t)g->W, (size_t)g->OW * sizeof(float));
+            copy_row(y + (size_t)f * P + (size_t)oh * (size_t)g->OW,
+                     ws + (size_t)f * PWS + (size_t)oh * (size_t)g->W, g->OW);
 }
 
 /* As small_backward_c, with FMA on wide rows, keeping 8 lane partial sums per weight: dy is
@@ -286,11 +300,11 @@ AVX2 static void small_backward_avx2(const conv_geom *g, const int *off, const f
     for (int f = 0; f < g->F; f++) {
         float *d = ws + (size_t)f * PWS;
         for (int oh = 0; oh < g->OH; oh++) {
-            memcpy(d + (size_t)oh * (size_t)W, dy + (size_t)f * P + (size_t)oh * (size_t)OW,
-                   (size_t)OW * sizeof(float));
+            float *row = d + (size_t)oh * (size_t)W;
+            copy_row(row, dy + (size_t)f * P + (size_t)oh * (size_t)OW, OW);
             if (oh + 1 < g->OH)
-                memset(d + (size_t)oh * (size_t)W + (size_t)OW, 0,
-                       (size_t)(W - OW) * sizeof(float));
+                for (int k = OW; k < W; k++)
+                    row[k] = 0.0f;
         }
         memset(d + PW, 0, (PWS - (size_t)PW) * sizeof(float));
     }

@@ -35,16 +35,27 @@ __attribute__((target("avx2,fma"))) static size_t small_stats_avx2(const float *
     size_t g = 0;
     for (; g + 4 <= nb; g += 4) {
         const float *x0 = x + g * m, *x1 = x0 + m, *x2 = x1 + m, *x3 = x2 + m;
-        __m128 xs[16] = {0};
+        __m128 xs[16];
         __m256d L[16];
-        for (size_t j = 0; j < 16; j++) {
-            if (j < m) {
-                xs[j] = _mm_setr_ps(x0[j], x1[j], x2[j], x3[j]);
-                L[j] = _mm256_cvtps_pd(xs[j]);
-            } else {
-                L[j] = inv_zero;
+        if (m == 8) { /* the common feature-input group: a 4 x 8 transpose in registers */
+            const __m256 v0 = _mm256_loadu_ps(x0), v1 = _mm256_loadu_ps(x1);
+            const __m256 v2 = _mm256_loadu_ps(x2), v3 = _mm256_loadu_ps(x3);
+            const __m256 t0 = _mm256_unpacklo_ps(v0, v1), t1 = _mm256_unpackhi_ps(v0, v1);
+            const __m256 t2 = _mm256_unpacklo_ps(v2, v3), t3 = _mm256_unpackhi_ps(v2, v3);
+            const __m256 u[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE),
+                                 _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xEE)};
+            for (int k = 0; k < 4; k++) {
+                xs[k] = _mm256_castps256_ps128(u[k]);
+                xs[k + 4] = _mm256_extractf128_ps(u[k], 1);
             }
+        } else {
+            for (size_t j = 0; j < m; j++)
+                xs[j] = _mm_setr_ps(x0[j], x1[j], x2[j], x3[j]);
         }
+        for (size_t j = 0; j < m; j++)
+            L[j] = _mm256_cvtps_pd(xs[j]);
+        for (size_t j = m; j < 16; j++)
+            L[j] = inv_zero;
         __m256d T[8];
         for (int j = 0; j < 8; j++)
             T[j] = _mm256_add_pd(L[j], L[j + 8]);
@@ -54,14 +65,12 @@ __attribute__((target("avx2,fma"))) static size_t small_stats_avx2(const float *
         const __m256d mean = _mm256_div_pd(sum, dm);
         const __m128 h = _mm256_cvtpd_ps(mean);
         const __m128 l = _mm256_cvtpd_ps(_mm256_sub_pd(mean, _mm256_cvtps_pd(h)));
-        for (size_t j = 0; j < 16; j++) {
-            if (j < m) {
-                const __m256d d = _mm256_cvtps_pd(_mm_sub_ps(_mm_sub_ps(xs[j], h), l));
-                L[j] = _mm256_mul_pd(d, d);
-            } else {
-                L[j] = inv_zero;
-            }
+        for (size_t j = 0; j < m; j++) {
+            const __m256d d = _mm256_cvtps_pd(_mm_sub_ps(_mm_sub_ps(xs[j], h), l));
+            L[j] = _mm256_mul_pd(d, d);
         }
+        for (size_t j = m; j < 16; j++)
+            L[j] = inv_zero;
         for (int j = 0; j < 8; j++)
             T[j] = _mm256_add_pd(L[j], L[j + 8]);
         const __m256d ss = _mm256_add_pd(
