@@ -140,6 +140,15 @@ int mc__chunks(int n)
     return n < 1 ? 1 : n < MC__MAX_CHUNKS ? n : MC__MAX_CHUNKS;
 }
 
+int mc__have_avx512(void)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    return __builtin_cpu_supports("avx512f") && mc__have_avx2_fma();
+#else
+    return 0;
+#endif
+}
+
 int mc__have_avx2_fma(void)
 {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))

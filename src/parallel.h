@@ -47,4 +47,7 @@ int mc__chunks(int n);
 /* 1 when the CPU runs AVX2 and FMA (the hot kernels then take their vector paths), 0 otherwise. */
 int mc__have_avx2_fma(void);
 
+/* 1 when the CPU also runs AVX-512F (the direct convolution then takes 16-float vectors). */
+int mc__have_avx512(void);
+
 #endif

@@ -199,6 +199,10 @@ AVX2 static inline __attribute__((always_inline)) void copy_row(float *dst, cons
     }
 }
 
+/* The padded length of a wide row set: whole blocks of 48 positions (the AVX-512 block; the
+ * AVX2 block of 24 divides it), so that blocks are stored whole. */
+#define WIDE_PAD(pw) (((size_t)(pw) + 47) / 48 * 48)
+
 /* The direct kernels compute on "wide" rows: output position p = oh * W + ow over the input's
  * row length W, so that tap t of every position reads x[p + off[t]] with
  * off[t] = (c * H + kh) * W + kw, one contiguous run for all rows; the W - OW positions at the
@@ -260,12 +264,12 @@ flat_fwd_block(const float *x, const int *off, int K, const float *const *wq, co
 }
 
 /* As small_forward_c, with FMA on wide rows. off: (K); ws: (F, PWS) workspace,
- * PWS = PW rounded up to 24. */
+ * PWS = WIDE_PAD(PW). */
 AVX2 static void small_forward_avx2(const conv_geom *g, const int *off, const float *x,
                                     const float *w, const float *bias, float *y, float *ws)
 {
     const int K = g->C * g->KH * g->KW, PW = (g->OH - 1) * g->W + g->OW;
-    const size_t PWS = (size_t)(PW + 23) / 24 * 24, P = (size_t)g->OH * (size_t)g->OW;
+    const size_t PWS = WIDE_PAD(PW), P = (size_t)g->OH * (size_t)g->OW;
     for (int f0 = 0; f0 < g->F; f0 += 4) {
         const float *wq[4];
         float bq[4];
@@ -296,7 +300,7 @@ AVX2 static void small_backward_avx2(const conv_geom *g, const int *off, const f
                                      const float *dy, float *dwv, float *ws)
 {
     const int K = g->C * g->KH * g->KW, W = g->W, OW = g->OW, PW = (g->OH - 1) * W + OW;
-    const size_t PWS = (size_t)(PW + 23) / 24 * 24, P = (size_t)g->OH * (size_t)OW;
+    const size_t PWS = WIDE_PAD(PW), P = (size_t)g->OH * (size_t)OW;
     for (int f = 0; f < g->F; f++) {
         float *d = ws + (size_t)f * PWS;
         for (int oh = 0; oh < g->OH; oh++) {
@@ -366,12 +370,149 @@ AVX2 static void small_backward_avx2(const conv_geom *g, const int *off, const f
         }
     }
 }
+
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+/* Lanes 0..k-1 of 16 (k clamped to [0, 16]). */
+AVX512 static __mmask16 mask16(int k)
+{
+    return (__mmask16)(k <= 0 ? 0 : k >= 16 ? 0xffff : (1u << k) - 1);
+}
+
+/* As flat_fwd_block with 16-float vectors: 4 filters x 48 wide positions from p. */
+AVX512 static inline __attribute__((always_inline)) void
+flat_fwd_block512(const float *x, const int *off, int K, const float *const *wq, const float *bq,
+                  float *const *wsq, int nf, int p, int left, bool full)
+{
+    const __mmask16 m0 = mask16(left), m1 = mask16(left - 16), m2 = mask16(left - 32);
+    __m512 a[4][3];
+    for (int q = 0; q < 4; q++)
+        a[q][0] = a[q][1] = a[q][2] = _mm512_set1_ps(bq[q]);
+    const float *xp = x + p;
+    for (int t = 0; t < K; t++) {
+        const float *xt = xp + off[t];
+        const __m512 x0 = full ? _mm512_loadu_ps(xt) : _mm512_maskz_loadu_ps(m0, xt);
+        const __m512 x1 = full ? _mm512_loadu_ps(xt + 16) : _mm512_maskz_loadu_ps(m1, xt + 16);
+        const __m512 x2 = full ? _mm512_loadu_ps(xt + 32) : _mm512_maskz_loadu_ps(m2, xt + 32);
+        for (int q = 0; q < 4; q++) {
+            const __m512 w = _mm512_set1_ps(wq[q][t]);
+            a[q][0] = _mm512_fmadd_ps(w, x0, a[q][0]);
+            a[q][1] = _mm512_fmadd_ps(w, x1, a[q][1]);
+            a[q][2] = _mm512_fmadd_ps(w, x2, a[q][2]);
+        }
+    }
+    for (int q = 0; q < 4; q++) {
+        if (q >= nf)
+            break;
+        _mm512_storeu_ps(wsq[q] + p, a[q][0]);
+        _mm512_storeu_ps(wsq[q] + p + 16, a[q][1]);
+        _mm512_storeu_ps(wsq[q] + p + 32, a[q][2]);
+    }
+}
+
+/* As small_forward_avx2 with 16-float vectors. */
+AVX512 static void small_forward_avx512(const conv_geom *g, const int *off, const float *x,
+                                        const float *w, const float *bias, float *y, float *ws)
+{
+    const int K = g->C * g->KH * g->KW, PW = (g->OH - 1) * g->W + g->OW;
+    const size_t PWS = WIDE_PAD(PW), P = (size_t)g->OH * (size_t)g->OW;
+    for (int f0 = 0; f0 < g->F; f0 += 4) {
+        const float *wq[4];
+        float bq[4];
+        float *wsq[4];
+        const int nf = g->F - f0 < 4 ? g->F - f0 : 4;
+        for (int q = 0; q < 4; q++) {
+            const int f = q < nf ? f0 + q : f0;
+            wq[q] = w + (size_t)f * (size_t)K;
+            bq[q] = bias[f];
+            wsq[q] = ws + (size_t)f * PWS;
+        }
+        int p = 0;
+        for (; p + 48 <= PW; p += 48)
+            flat_fwd_block512(x, off, K, wq, bq, wsq, nf, p, 48, true);
+        if (p < PW)
+            flat_fwd_block512(x, off, K, wq, bq, wsq, nf, p, PW - p, false);
+    }
+    for (int f = 0; f < g->F; f++)
+        for (int oh = 0; oh < g->OH; oh++)
+            copy_row(y + (size_t)f * P + (size_t)oh * (size_t)g->OW,
+                     ws + (size_t)f * PWS + (size_t)oh * (size_t)g->W, g->OW);
+}
+
+/* As small_backward_avx2 with 16-float vectors; each weight's 16 lanes are folded to the 8 of
+ * dwv (lane i + 8 onto lane i) before they are added. */
+AVX512 static void small_backward_avx512(const conv_geom *g, const int *off, const float *x,
+                                         const float *dy, float *dwv, float *ws)
+{
+    const int K = g->C * g->KH * g->KW, W = g->W, OW = g->OW, PW = (g->OH - 1) * W + OW;
+    const size_t PWS = WIDE_PAD(PW), P = (size_t)g->OH * (size_t)OW;
+    for (int f = 0; f < g->F; f++) {
+        float *d = ws + (size_t)f * PWS;
+        for (int oh = 0; oh < g->OH; oh++) {
+            float *row = d + (size_t)oh * (size_t)W;
+            copy_row(row, dy + (size_t)f * P + (size_t)oh * (size_t)OW, OW);
+            if (oh + 1 < g->OH)
+                for (int k = OW; k < W; k++)
+                    row[k] = 0.0f;
+        }
+        memset(d + PW, 0, (PWS - (size_t)PW) * sizeof(float));
+    }
+    const int full_end = PW / 16 * 16;
+    const __mmask16 mt = mask16(PW - full_end);
+    for (int f0 = 0; f0 < g->F; f0 += 2) {
+        const int nf = g->F - f0 < 2 ? g->F - f0 : 2;
+        const float *d0 = ws + (size_t)f0 * PWS, *d1 = ws + (size_t)(f0 + nf - 1) * PWS;
+        for (int t0 = 0; t0 < K; t0 += 5) {
+            const int nt = K - t0 < 5 ? K - t0 : 5;
+            const float *xs[5];
+            for (int i = 0; i < 5; i++)
+                xs[i] = x + off[t0 + (i < nt ? i : 0)];
+            __m512 a0[5], a1[5];
+            for (int i = 0; i < 5; i++)
+                a0[i] = a1[i] = _mm512_setzero_ps();
+            int p = 0;
+            for (; p < full_end; p += 16) {
+                const __m512 g0 = _mm512_loadu_ps(d0 + p), g1 = _mm512_loadu_ps(d1 + p);
+                for (int i = 0; i < 5; i++) {
+                    const __m512 v = _mm512_loadu_ps(xs[i] + p);
+                    a0[i] = _mm512_fmadd_ps(g0, v, a0[i]);
+                    a1[i] = _mm512_fmadd_ps(g1, v, a1[i]);
+                }
+            }
+            if (p < PW) { /* dy is zero-padded in ws; x is read masked */
+                const __m512 g0 = _mm512_loadu_ps(d0 + p), g1 = _mm512_loadu_ps(d1 + p);
+                for (int i = 0; i < 5; i++) {
+                    const __m512 v = _mm512_maskz_loadu_ps(mt, xs[i] + p);
+                    a0[i] = _mm512_fmadd_ps(g0, v, a0[i]);
+                    a1[i] = _mm512_fmadd_ps(g1, v, a1[i]);
+                }
+            }
+            for (int q = 0; q < 2; q++) {
+                if (q >= nf)
+                    break;
+                for (int i = 0; i < 5; i++) {
+                    if (i >= nt)
+                        break;
+                    const __m512 a = q == 0 ? a0[i] : a1[i];
+                    const __m256 lo = _mm512_castps512_ps256(a);
+                    const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1));
+                    float *dw = dwv + ((size_t)(f0 + q) * (size_t)K + (size_t)(t0 + i)) * 8;
+                    _mm256_storeu_ps(dw, _mm256_add_ps(_mm256_loadu_ps(dw), _mm256_add_ps(lo, hi)));
+                }
+            }
+        }
+    }
+}
 #endif
 
 static void small_forward(const conv_geom *g, const int *off, const float *x, const float *w,
                           const float *bias, float *y, float *ws)
 {
 #ifdef MC_CONV_AVX2
+    if (mc__have_avx512()) {
+        small_forward_avx512(g, off, x, w, bias, y, ws);
+        return;
+    }
     if (mc__have_avx2_fma()) {
         small_forward_avx2(g, off, x, w, bias, y, ws);
         return;
@@ -387,6 +528,10 @@ static void small_backward(const conv_geom *g, const int *off, const float *x, c
                            float *dwv, float *ws)
 {
 #ifdef MC_CONV_AVX2
+    if (mc__have_avx512()) {
+        small_backward_avx512(g, off, x, dy, dwv, ws);
+        return;
+    }
     if (mc__have_avx2_fma()) {
         small_backward_avx2(g, off, x, dy, dwv, ws);
         return;
@@ -821,7 +966,7 @@ static mc_status conv2d_setup(mc_layer *self, const mc_shape *in, int n_in, mc_s
     /* The direct kernels use col for wide rows (F, PWS) and for dx (dcol, then col2im). */
     size_t step = g.pointwise ? 0 : (size_t)K * (size_t)P;
     if (g.small) {
-        const size_t pws = ((size_t)(g.OH - 1) * (size_t)W + (size_t)g.OW + 23) / 24 * 24;
+        const size_t pws = WIDE_PAD((size_t)(g.OH - 1) * (size_t)W + (size_t)g.OW);
         if (pws * (size_t)cv->num_filters > step)
             step = pws * (size_t)cv->num_filters;
     }
