@@ -495,7 +495,8 @@ AVX512 static void small_backward_avx512(const conv_geom *g, const int *off, con
                         break;
                     const __m512 a = q == 0 ? a0[i] : a1[i];
                     const __m256 lo = _mm512_castps512_ps256(a);
-                    const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1));
+                    const __m256 hi =
+                        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1));
                     float *dw = dwv + ((size_t)(f0 + q) * (size_t)K + (size_t)(t0 + i)) * 8;
                     _mm256_storeu_ps(dw, _mm256_add_ps(_mm256_loadu_ps(dw), _mm256_add_ps(lo, hi)));
                 }
