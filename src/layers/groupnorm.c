@@ -33,25 +33,53 @@ __attribute__((target("avx2,fma"))) static size_t small_stats_avx2(const float *
     const __m256d inv_zero = _mm256_setzero_pd(), dm = _mm256_set1_pd((double)m),
                   ve = _mm256_set1_pd(eps);
     size_t g = 0;
+    if (m == 8) {
+        /* The common feature-input group, straight-line in registers: a 4 x 8 transpose, and
+         * the divisions by 8 as multiplications by 0.125 (exact: the same bits). */
+        const __m256d eighth = _mm256_set1_pd(0.125);
+        for (; g + 4 <= nb; g += 4) {
+            const float *x0 = x + g * 8;
+            const __m256 v0 = _mm256_loadu_ps(x0), v1 = _mm256_loadu_ps(x0 + 8);
+            const __m256 v2 = _mm256_loadu_ps(x0 + 16), v3 = _mm256_loadu_ps(x0 + 24);
+            const __m256 t0 = _mm256_unpacklo_ps(v0, v1), t1 = _mm256_unpackhi_ps(v0, v1);
+            const __m256 t2 = _mm256_unpacklo_ps(v2, v3), t3 = _mm256_unpackhi_ps(v2, v3);
+            const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            /* xs[j] for j = 0..7: element j of the 4 groups */
+            const __m128 s0 = _mm256_castps256_ps128(u0), s4 = _mm256_extractf128_ps(u0, 1);
+            const __m128 s1 = _mm256_castps256_ps128(u1), s5 = _mm256_extractf128_ps(u1, 1);
+            const __m128 s2 = _mm256_castps256_ps128(u2), s6 = _mm256_extractf128_ps(u2, 1);
+            const __m128 s3 = _mm256_castps256_ps128(u3), s7 = _mm256_extractf128_ps(u3, 1);
+            /* The lanes j + 8 are zero: T[j] = L[j] + 0.0, as the general path adds them. */
+#define T_(sj) _mm256_add_pd(_mm256_cvtps_pd(sj), inv_zero)
+            const __m256d sum = _mm256_add_pd(
+                _mm256_add_pd(_mm256_add_pd(T_(s0), T_(s4)), _mm256_add_pd(T_(s1), T_(s5))),
+                _mm256_add_pd(_mm256_add_pd(T_(s2), T_(s6)), _mm256_add_pd(T_(s3), T_(s7))));
+#undef T_
+            const __m256d mean = _mm256_mul_pd(sum, eighth);
+            const __m128 h = _mm256_cvtpd_ps(mean);
+            const __m128 l = _mm256_cvtpd_ps(_mm256_sub_pd(mean, _mm256_cvtps_pd(h)));
+#define D_(sj)                                                                                     \
+    _mm256_add_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_sub_ps(_mm_sub_ps(sj, h), l)),                \
+                                _mm256_cvtps_pd(_mm_sub_ps(_mm_sub_ps(sj, h), l))),               \
+                  inv_zero)
+            const __m256d ss = _mm256_add_pd(
+                _mm256_add_pd(_mm256_add_pd(D_(s0), D_(s4)), _mm256_add_pd(D_(s1), D_(s5))),
+                _mm256_add_pd(_mm256_add_pd(D_(s2), D_(s6)), _mm256_add_pd(D_(s3), D_(s7))));
+#undef D_
+            _mm256_storeu_pd(mu + g, mean);
+            _mm_storeu_ps(hi + g, h);
+            _mm_storeu_ps(lo + g, l);
+            _mm256_storeu_pd(v + g, _mm256_add_pd(_mm256_mul_pd(ss, eighth), ve));
+        }
+        return g;
+    }
     for (; g + 4 <= nb; g += 4) {
         const float *x0 = x + g * m, *x1 = x0 + m, *x2 = x1 + m, *x3 = x2 + m;
         __m128 xs[16];
         __m256d L[16];
-        if (m == 8) { /* the common feature-input group: a 4 x 8 transpose in registers */
-            const __m256 v0 = _mm256_loadu_ps(x0), v1 = _mm256_loadu_ps(x1);
-            const __m256 v2 = _mm256_loadu_ps(x2), v3 = _mm256_loadu_ps(x3);
-            const __m256 t0 = _mm256_unpacklo_ps(v0, v1), t1 = _mm256_unpackhi_ps(v0, v1);
-            const __m256 t2 = _mm256_unpacklo_ps(v2, v3), t3 = _mm256_unpackhi_ps(v2, v3);
-            const __m256 u[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE),
-                                 _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xEE)};
-            for (int k = 0; k < 4; k++) {
-                xs[k] = _mm256_castps256_ps128(u[k]);
-                xs[k + 4] = _mm256_extractf128_ps(u[k], 1);
-            }
-        } else {
-            for (size_t j = 0; j < m; j++)
-                xs[j] = _mm_setr_ps(x0[j], x1[j], x2[j], x3[j]);
-        }
+        for (size_t j = 0; j < m; j++)
+            xs[j] = _mm_setr_ps(x0[j], x1[j], x2[j], x3[j]);
         for (size_t j = 0; j < m; j++)
             L[j] = _mm256_cvtps_pd(xs[j]);
         for (size_t j = m; j < 16; j++)
