@@ -467,7 +467,7 @@ int cmd_train(int argc, char **argv)
     a.drop_factor = a.threshold = a.min_accuracy = a.split = NAN;
     a.max_epochs = a.batch = a.drop_period = a.validation_frequency = -1;
     a.validation_patience = a.verbose_frequency = -1;
-    a.threads = 1;
+    a.threads = mc_num_cores();
     a.verbose = 1;
     a.seed = 1;
     int rc = parse_flags(argc, argv, &a);

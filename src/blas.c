@@ -1,7 +1,5 @@
 #include "blas.h"
 
-#include <minicnn/ctx.h>
-
 #include <cblas.h>
 
 void mc__sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
@@ -11,7 +9,8 @@ void mc__sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, con
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-void mc_set_threads(int n)
+void mc__blas_single_thread(void)
 {
-    openblas_set_num_threads(n < 1 ? 1 : n);
+    if (openblas_get_num_threads() != 1)
+        openblas_set_num_threads(1);
 }

@@ -14,4 +14,8 @@
 void mc__sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
                int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
+/* Makes OpenBLAS single-threaded (a cheap check when it already is): minicnn's own threads
+ * call it from their tasks, so its threads would only oversubscribe the cores. */
+void mc__blas_single_thread(void);
+
 #endif

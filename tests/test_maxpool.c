@@ -456,6 +456,44 @@ START_TEST(test_ties)
 }
 END_TEST
 
+/* The vector path of 2x2 windows with stride 2 (8 outputs at a time, rows of 16 or more
+ * outputs) picks the same winners as the rule: the first maximum in row-major order, a NaN over
+ * numbers. Values from {0, 1, 2} and some NaNs make ties and NaNs frequent; odd W leaves a
+ * column out. */
+START_TEST(test_wide_rows_winners)
+{
+    enum { H = 4, W = 41, OH = 2, OW = 20 };
+    float x[H * W], y[OH * OW], dy[OH * OW], dx[H * W], want_dx[H * W];
+    test_rng r = {21};
+    for (int i = 0; i < H * W; i++) {
+        const double u = test_rng_uniform(&r);
+        x[i] = u < 0.1 ? NAN : (float)(int)(u * 3);
+    }
+    memset(want_dx, 0, sizeof want_dx);
+    float want_y[OH * OW];
+    for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) {
+            const int o = oh * OW + ow;
+            dy[o] = (float)(o + 1);
+            int at = 2 * oh * W + 2 * ow;
+            for (int k = 1; k < 4; k++) {
+                const int i = (2 * oh + k / 2) * W + 2 * ow + k % 2;
+                if (x[i] > x[at] || (isnan(x[i]) && !isnan(x[at])))
+                    at = i;
+            }
+            want_y[o] = x[at];
+            want_dx[at] += dy[o];
+        }
+    mc_maxpool_options opt = mc_maxpool_default(2, 2);
+    opt.stride[0] = opt.stride[1] = 2;
+    run_single(&opt, H, W, x, dy, y, dx, OH, OW);
+    for (int o = 0; o < OH * OW; o++)
+        ck_assert_msg(isnan(want_y[o]) ? isnan(y[o]) : y[o] == want_y[o], "y[%d] = %g, want %g", o,
+                      y[o], want_y[o]);
+    ck_assert_mem_eq(dx, want_dx, sizeof dx);
+}
+END_TEST
+
 /* Padded positions never win, even over negative values. */
 START_TEST(test_padding_never_wins)
 {
@@ -661,6 +699,7 @@ static Suite *maxpool_suite(void)
     tc = tcase_create("values");
     tcase_add_test(tc, test_hand_computed);
     tcase_add_test(tc, test_ties);
+    tcase_add_test(tc, test_wide_rows_winners);
     tcase_add_test(tc, test_padding_never_wins);
     tcase_add_loop_test(tc, test_gradients, 0, (int)(sizeof grad_cases / sizeof grad_cases[0]));
     tcase_add_test(tc, test_write_contract);

@@ -154,6 +154,85 @@ START_TEST(test_reproducible)
 }
 END_TEST
 
+/* A network through every threaded kernel: the direct convolution (1 channel), group
+ * normalization, the im2col convolution with padding, batch normalization, ReLU, 2x2 pooling,
+ * fully connected. */
+static const char *const threads_net =
+    "layers = [imageInputLayer([8 8 1])\n"
+    "  convolution2dLayer(3,6)\n"
+    "  groupNormalizationLayer(3)\n"
+    "  reluLayer\n"
+    "  convolution2dLayer(3,8,'Padding','same')\n"
+    "  batchNormalizationLayer\n"
+    "  reluLayer\n"
+    "  maxPooling2dLayer(2,'Stride',2)\n"
+    "  fullyConnectedLayer(4)\n"
+    "  softmaxLayer\n"
+    "  classificationLayer]";
+
+/* Trains threads_net for a few iterations on `threads` threads (mini-batch 20: 16 chunks of
+ * unequal length) and returns a copy of every learnable value. */
+static float *train_threads(int threads, size_t *count)
+{
+    mc_set_threads(threads);
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 5);
+    mc_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    const int n = 60;
+    ds.shape = test_shape(4, n, 1, 8, 8);
+    ds.x = test_floats((size_t)n * 64);
+    ds.labels = calloc((size_t)n, sizeof(int));
+    ck_assert_ptr_nonnull(ds.labels);
+    ds.num_classes = 4;
+    test_rng r = {3};
+    for (int i = 0; i < n; i++) {
+        ds.labels[i] = i % 4;
+        for (int p = 0; p < 64; p++) {
+            const int q = (p / 8 >= 4) * 2 + (p % 8 >= 4);
+            ds.x[(size_t)i * 64 + p] =
+                (float)((q == i % 4 ? 150.0 : 60.0) + 40.0 * test_rng_normal(&r));
+        }
+    }
+    mc_net *net = make_net(ctx, threads_net, 20);
+    ck_assert_int_eq(mc_net_fit_input(net, &ds, 20), MC_OK);
+    mc_train_options o = mc_train_default(MC_SOLVER_ADAM);
+    o.mini_batch_size = 20;
+    o.max_epochs = 2;
+    ck_assert_int_eq(mc_train(net, &ds, &o, NULL, NULL), MC_OK);
+    *count = mc_net_num_learnables(net);
+    float *w = test_floats(*count), *at = w;
+    for (int i = 0; i < mc_net_num_params(net); i++) {
+        const mc_param *p = mc_net_param(net, i);
+        memcpy(at, p->value.data, mc_tensor_numel(&p->value) * sizeof(float));
+        at += mc_tensor_numel(&p->value);
+    }
+    mc_net_destroy(net);
+    free_synthetic(&ds);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+    mc_set_threads(0);
+    return w;
+}
+
+/* The weights after training are bit for bit the same on 1, 2 and 3 threads. */
+START_TEST(test_threads_identical)
+{
+    size_t n1, n2, n3;
+    float *w1 = train_threads(1, &n1);
+    float *w2 = train_threads(2, &n2);
+    float *w3 = train_threads(3, &n3);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_uint_eq(n1, n3);
+    ck_assert_msg(memcmp(w1, w2, n1 * sizeof(float)) == 0, "1 and 2 threads: other weights");
+    ck_assert_msg(memcmp(w1, w3, n1 * sizeof(float)) == 0, "1 and 3 threads: other weights");
+    ck_assert_int_eq(mc_get_threads(), mc_num_cores());
+    free(w1);
+    free(w2);
+    free(w3);
+}
+END_TEST
+
 START_TEST(test_schedule_and_validation)
 {
     test_alloc a;
@@ -330,6 +409,7 @@ static Suite *train_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_overfit);
     tcase_add_test(tc, test_reproducible);
+    tcase_add_test(tc, test_threads_identical);
     tcase_add_test(tc, test_schedule_and_validation);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_evaluate_batch_statistics);

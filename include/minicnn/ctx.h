@@ -65,8 +65,17 @@ double mc_rng_uniform(mc_ctx *ctx);
 /* Standard normal double (Box-Muller; consumes two uniforms per call, caches nothing). */
 double mc_rng_normal(mc_ctx *ctx);
 
-/* The number of threads minicnn's matrix products use (OpenBLAS's setting, process-wide);
- * n < 1 means 1. Results do not depend on it. */
+/* Threads. minicnn runs its layers' kernels on n threads (process-wide; n < 1 means every
+ * online core, the default before any call). Each kernel splits its work into tasks fixed by
+ * the shapes alone and adds partial sums in a fixed order, so results are bit for bit the same
+ * whatever n. OpenBLAS is kept single-threaded while minicnn's threads call it, so that the
+ * two never oversubscribe the cores. */
 void mc_set_threads(int n);
+
+/* The thread count in force (mc_set_threads's, or every online core). */
+int mc_get_threads(void);
+
+/* The number of online cores, at least 1. */
+int mc_num_cores(void);
 
 #endif

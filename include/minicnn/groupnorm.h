@@ -61,14 +61,17 @@ int mc_groupnorm_num_groups(const mc_layer *layer);
  * spatial or time dimensions (1 for feature input); scale, offset, dscale, doffset: (C);
  * mean, rstd: (N, G). G divides C. */
 
-/* y = scale * (x - mean) * rstd + offset; writes mean and rstd = 1/sqrt(var + eps). Statistics
- * accumulate in double over two passes, so large offsets do not cancel. */
+/* y = scale * (x - mean) * rstd + offset; writes mean and rstd = 1/sqrt(var + eps). Two passes:
+ * the mean summed in double, then the squared deviations from it (held as a float pair), so
+ * large offsets do not cancel. Runs on minicnn's threads (mc_set_threads); the results do not
+ * depend on their number. */
 void mc_groupnorm_forward_kernel(const float *x, float *y, const float *scale,
                                  const float *offset, double *mean, double *rstd, int N, int C,
                                  size_t S, int G, double eps);
 
 /* Accumulates dscale (+=) and doffset (+=) and, if dx is not NULL, writes dx (=), from the
- * mean and rstd of the forward pass. */
+ * mean and rstd of the forward pass. Single-threaded, with the same sums in the same order as
+ * the layer's threaded backward. */
 void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *scale,
                                   const double *mean, const double *rstd, float *dx,
                                   float *dscale, float *doffset, int N, int C, size_t S, int G);

@@ -153,3 +153,16 @@ void mc__describe_plain(const mc_layer *self, mc_text *t, mc_describe what, cons
     }
     mc__describe_io(t, w);
 }
+
+mc_status mc__grow_floats(mc_ctx *ctx, float **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return MC_OK;
+    float *p = mc__calloc(ctx, need, sizeof(float));
+    if (p == NULL)
+        return MC_ERR_NOMEM;
+    mc_free(ctx, *buf);
+    *buf = p;
+    *cap = need;
+    return MC_OK;
+}

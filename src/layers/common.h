@@ -64,4 +64,9 @@ void mc__describe_learning(mc_text *t, int w, const mc_param *a, const char *a_f
  * `summary` for MC_DESCRIBE_SUMMARY. */
 void mc__describe_plain(const mc_layer *self, mc_text *t, mc_describe what, const char *summary);
 
+/* Makes *buf (of capacity *cap floats) hold at least `need` zeroed floats at setup: keeps it
+ * when large enough, else replaces it. Returns MC_OK or MC_ERR_NOMEM without a message (the
+ * caller words it); on failure *buf is unchanged. */
+mc_status mc__grow_floats(mc_ctx *ctx, float **buf, size_t *cap, size_t need);
+
 #endif

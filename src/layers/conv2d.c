@@ -7,6 +7,8 @@
 #include <minicnn/conv2d.h>
 
 #include "../blas.h"
+#include "../parallel.h"
+#include "../simd.h"
 #include "weighted.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
@@ -115,79 +117,574 @@ typedef struct conv_geom {
     int SH, SW, DH, DW;    /* stride, dilation */
     int pad_top, pad_left; /* (bottom and right only shape OH and OW) */
     int OH, OW;
-    bool direct; /* 1x1 filter, stride 1, no padding: col is x itself, no im2col */
+    bool pointwise; /* 1x1 filter, stride 1, no padding: col is x itself, no im2col */
+    bool small;     /* few input channels, stride 1, no padding or dilation: direct kernels */
 } conv_geom;
 
-/* x: (N, C, H, W); weights: (F, C*KH*KW); bias: (F); y: (N, F, OH, OW);
- * col: (C*KH*KW, OH*OW) workspace (unused when g->direct). */
-static void conv_forward_kernel(const conv_geom *g, const float *x, const float *weights,
-                                const float *bias, float *y, float *col, int N)
+/* ---- Direct kernels for few input channels (the first layer of a network): a GEMM of
+ * F x (C*KH*KW) by (C*KH*KW) x (OH*OW) is too skinny for BLAS to run near its peak. ---- */
+
+/* x: (C, H, W); w: (F, C*KH*KW); bias: (F); y: (F, OH, OW) written; stride 1, no padding. */
+static void small_forward_c(const conv_geom *g, const float *x, const float *w, const float *bias,
+                            float *y)
 {
+    const size_t K = (size_t)g->C * (size_t)g->KH * (size_t)g->KW;
+    const size_t P = (size_t)g->OH * (size_t)g->OW;
+    for (int f = 0; f < g->F; f++)
+        for (int oh = 0; oh < g->OH; oh++) {
+            float *yr = y + (size_t)f * P + (size_t)oh * (size_t)g->OW;
+            for (int ow = 0; ow < g->OW; ow++)
+                yr[ow] = bias[f];
+            for (int c = 0; c < g->C; c++)
+                for (int kh = 0; kh < g->KH; kh++) {
+                    const float *xr =
+                        x + ((size_t)c * (size_t)g->H + (size_t)(oh + kh)) * (size_t)g->W;
+                    const float *wr = w + (size_t)f * K +
+                                      ((size_t)c * (size_t)g->KH + (size_t)kh) * (size_t)g->KW;
+                    for (int kw = 0; kw < g->KW; kw++)
+                        for (int ow = 0; ow < g->OW; ow++)
+                            yr[ow] += wr[kw] * xr[ow + kw];
+                }
+        }
+}
+
+/* x: (C, H, W); dy: (F, OH, OW); dwv: (F, C*KH*KW, 8) lane partial sums of dW, accumulated
+ * (+=); stride 1, no padding. This version keeps its sums in lane 0. */
+static void small_backward_c(const conv_geom *g, const float *x, const float *dy, float *dwv)
+{
+    const size_t K = (size_t)g->C * (size_t)g->KH * (size_t)g->KW;
+    const size_t P = (size_t)g->OH * (size_t)g->OW;
+    for (int f = 0; f < g->F; f++)
+        for (int c = 0; c < g->C; c++)
+            for (int kh = 0; kh < g->KH; kh++)
+                for (int kw = 0; kw < g->KW; kw++) {
+                    float sum = 0.0f;
+                    for (int oh = 0; oh < g->OH; oh++) {
+                        const float *xr =
+                            x + ((size_t)c * (size_t)g->H + (size_t)(oh + kh)) * (size_t)g->W +
+                            (size_t)kw;
+                        const float *dr = dy + (size_t)f * P + (size_t)oh * (size_t)g->OW;
+                        for (int ow = 0; ow < g->OW; ow++)
+                            sum += dr[ow] * xr[ow];
+                    }
+                    const size_t tap =
+                        ((size_t)c * (size_t)g->KH + (size_t)kh) * (size_t)g->KW + (size_t)kw;
+                    dwv[((size_t)f * K + tap) * 8] += sum;
+                }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define MC_CONV_AVX2 1
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/* Lanes 0..k-1 on (k clamped to [0, 8]). */
+AVX2 static __m256i lanes(int k)
+{
+    k = k < 0 ? 0 : k > 8 ? 8 : k;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* dst (n) = src (n), inline: the rows copied here are a few vectors long, too short for a
+ * memcpy call to pay. */
+AVX2 static inline __attribute__((always_inline)) void copy_row(float *dst, const float *src,
+                                                                int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
+    if (i < n) {
+        const __m256i m = lanes(n - i);
+        _mm256_maskstore_ps(dst + i, m, _mm256_maskload_ps(src + i, m));
+    }
+}
+
+/* The padded length of a wide row set: whole blocks of 48 positions (the AVX-512 block; the
+ * AVX2 block of 24 divides it), so that blocks are stored whole. */
+#define WIDE_PAD(pw) (((size_t)(pw) + 47) / 48 * 48)
+
+/* The direct kernels compute on "wide" rows: output position p = oh * W + ow over the input's
+ * row length W, so that tap t of every position reads x[p + off[t]] with
+ * off[t] = (c * H + kh) * W + kw, one contiguous run for all rows; the W - OW positions at the
+ * end of each row are computed and dropped. p runs over [0, PW), PW = (OH - 1) * W + OW, the
+ * last position that reads inside x. */
+
+/* 4 filters x 24 wide positions from p: acc = bias + sum_t w[t] * x[p + off[t]]; stored to
+ * ws rows (padded, so whole vectors fit); masked loads when fewer than 24 positions are left. */
+AVX2 static inline __attribute__((always_inline)) void
+flat_fwd_block(const float *x, const int *off, int K, const float *const *wq, const float *bq,
+               float *const *wsq, int nf, int p, int left, bool full)
+{
+    const __m256i m0 = lanes(left), m1 = lanes(left - 8), m2 = lanes(left - 16);
+    __m256 a00 = _mm256_set1_ps(bq[0]), a01 = a00, a02 = a00;
+    __m256 a10 = _mm256_set1_ps(bq[1]), a11 = a10, a12 = a10;
+    __m256 a20 = _mm256_set1_ps(bq[2]), a21 = a20, a22 = a20;
+    __m256 a30 = _mm256_set1_ps(bq[3]), a31 = a30, a32 = a30;
+    const float *xp = x + p;
+    for (int t = 0; t < K; t++) {
+        const float *xt = xp + off[t];
+        const __m256 x0 = full ? _mm256_loadu_ps(xt) : _mm256_maskload_ps(xt, m0);
+        const __m256 x1 = full ? _mm256_loadu_ps(xt + 8) : _mm256_maskload_ps(xt + 8, m1);
+        const __m256 x2 = full ? _mm256_loadu_ps(xt + 16) : _mm256_maskload_ps(xt + 16, m2);
+        __m256 w = _mm256_broadcast_ss(wq[0] + t);
+        a00 = _mm256_fmadd_ps(w, x0, a00);
+        a01 = _mm256_fmadd_ps(w, x1, a01);
+        a02 = _mm256_fmadd_ps(w, x2, a02);
+        w = _mm256_broadcast_ss(wq[1] + t);
+        a10 = _mm256_fmadd_ps(w, x0, a10);
+        a11 = _mm256_fmadd_ps(w, x1, a11);
+        a12 = _mm256_fmadd_ps(w, x2, a12);
+        w = _mm256_broadcast_ss(wq[2] + t);
+        a20 = _mm256_fmadd_ps(w, x0, a20);
+        a21 = _mm256_fmadd_ps(w, x1, a21);
+        a22 = _mm256_fmadd_ps(w, x2, a22);
+        w = _mm256_broadcast_ss(wq[3] + t);
+        a30 = _mm256_fmadd_ps(w, x0, a30);
+        a31 = _mm256_fmadd_ps(w, x1, a31);
+        a32 = _mm256_fmadd_ps(w, x2, a32);
+    }
+    _mm256_storeu_ps(wsq[0] + p, a00);
+    _mm256_storeu_ps(wsq[0] + p + 8, a01);
+    _mm256_storeu_ps(wsq[0] + p + 16, a02);
+    if (nf > 1) {
+        _mm256_storeu_ps(wsq[1] + p, a10);
+        _mm256_storeu_ps(wsq[1] + p + 8, a11);
+        _mm256_storeu_ps(wsq[1] + p + 16, a12);
+    }
+    if (nf > 2) {
+        _mm256_storeu_ps(wsq[2] + p, a20);
+        _mm256_storeu_ps(wsq[2] + p + 8, a21);
+        _mm256_storeu_ps(wsq[2] + p + 16, a22);
+    }
+    if (nf > 3) {
+        _mm256_storeu_ps(wsq[3] + p, a30);
+        _mm256_storeu_ps(wsq[3] + p + 8, a31);
+        _mm256_storeu_ps(wsq[3] + p + 16, a32);
+    }
+}
+
+/* As small_forward_c, with FMA on wide rows. off: (K); ws: (F, PWS) workspace,
+ * PWS = WIDE_PAD(PW). */
+AVX2 static void small_forward_avx2(const conv_geom *g, const int *off, const float *x,
+                                    const float *w, const float *bias, float *y, float *ws)
+{
+    const int K = g->C * g->KH * g->KW, PW = (g->OH - 1) * g->W + g->OW;
+    const size_t PWS = WIDE_PAD(PW), P = (size_t)g->OH * (size_t)g->OW;
+    for (int f0 = 0; f0 < g->F; f0 += 4) {
+        const float *wq[4];
+        float bq[4];
+        float *wsq[4];
+        const int nf = g->F - f0 < 4 ? g->F - f0 : 4;
+        for (int q = 0; q < 4; q++) {
+            const int f = q < nf ? f0 + q : f0; /* past the last filter: computed, not stored */
+            wq[q] = w + (size_t)f * (size_t)K;
+            bq[q] = bias[f];
+            wsq[q] = ws + (size_t)f * PWS;
+        }
+        int p = 0;
+        for (; p + 24 <= PW; p += 24)
+            flat_fwd_block(x, off, K, wq, bq, wsq, nf, p, 24, true);
+        if (p < PW)
+            flat_fwd_block(x, off, K, wq, bq, wsq, nf, p, PW - p, false);
+    }
+    for (int f = 0; f < g->F; f++)
+        for (int oh = 0; oh < g->OH; oh++)
+            copy_row(y + (size_t)f * P + (size_t)oh * (size_t)g->OW,
+                     ws + (size_t)f * PWS + (size_t)oh * (size_t)g->W, g->OW);
+}
+
+/* As small_backward_c, with FMA on wide rows, keeping 8 lane partial sums per weight: dy is
+ * first laid out wide in ws (F, PWS) with zeros in the dropped positions, then 2 filters x 5
+ * taps are summed at a time over all positions. */
+AVX2 static void small_backward_avx2(const conv_geom *g, const int *off, const float *x,
+                                     const float *dy, float *dwv, float *ws)
+{
+    const int K = g->C * g->KH * g->KW, W = g->W, OW = g->OW, PW = (g->OH - 1) * W + OW;
+    const size_t PWS = WIDE_PAD(PW), P = (size_t)g->OH * (size_t)OW;
+    for (int f = 0; f < g->F; f++) {
+        float *d = ws + (size_t)f * PWS;
+        for (int oh = 0; oh < g->OH; oh++) {
+            float *row = d + (size_t)oh * (size_t)W;
+            copy_row(row, dy + (size_t)f * P + (size_t)oh * (size_t)OW, OW);
+            if (oh + 1 < g->OH)
+                for (int k = OW; k < W; k++)
+                    row[k] = 0.0f;
+        }
+        memset(d + PW, 0, (PWS - (size_t)PW) * sizeof(float));
+    }
+    const int full_end = PW / 8 * 8;
+    const __m256i mt = lanes(PW - full_end);
+    for (int f0 = 0; f0 < g->F; f0 += 2) {
+        const int nf = g->F - f0 < 2 ? g->F - f0 : 2;
+        const float *d0 = ws + (size_t)f0 * PWS, *d1 = ws + (size_t)(f0 + nf - 1) * PWS;
+        for (int t0 = 0; t0 < K; t0 += 5) {
+            const int nt = K - t0 < 5 ? K - t0 : 5;
+            const float *x0 = x + off[t0], *x1 = x + off[t0 + (nt > 1)],
+                        *x2 = x + off[t0 + (nt > 2 ? 2 : 0)], *x3 = x + off[t0 + (nt > 3 ? 3 : 0)],
+                        *x4 = x + off[t0 + (nt > 4 ? 4 : 0)];
+            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a04 = a00;
+            __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00;
+            int p = 0;
+            for (; p < full_end; p += 8) {
+                const __m256 g0 = _mm256_loadu_ps(d0 + p), g1 = _mm256_loadu_ps(d1 + p);
+                __m256 v = _mm256_loadu_ps(x0 + p);
+                a00 = _mm256_fmadd_ps(g0, v, a00);
+                a10 = _mm256_fmadd_ps(g1, v, a10);
+                v = _mm256_loadu_ps(x1 + p);
+                a01 = _mm256_fmadd_ps(g0, v, a01);
+                a11 = _mm256_fmadd_ps(g1, v, a11);
+                v = _mm256_loadu_ps(x2 + p);
+                a02 = _mm256_fmadd_ps(g0, v, a02);
+                a12 = _mm256_fmadd_ps(g1, v, a12);
+                v = _mm256_loadu_ps(x3 + p);
+                a03 = _mm256_fmadd_ps(g0, v, a03);
+                a13 = _mm256_fmadd_ps(g1, v, a13);
+                v = _mm256_loadu_ps(x4 + p);
+                a04 = _mm256_fmadd_ps(g0, v, a04);
+                a14 = _mm256_fmadd_ps(g1, v, a14);
+            }
+            if (p < PW) { /* dy is zero-padded in ws; x is read masked */
+                const __m256 g0 = _mm256_loadu_ps(d0 + p), g1 = _mm256_loadu_ps(d1 + p);
+                __m256 v = _mm256_maskload_ps(x0 + p, mt);
+                a00 = _mm256_fmadd_ps(g0, v, a00);
+                a10 = _mm256_fmadd_ps(g1, v, a10);
+                v = _mm256_maskload_ps(x1 + p, mt);
+                a01 = _mm256_fmadd_ps(g0, v, a01);
+                a11 = _mm256_fmadd_ps(g1, v, a11);
+                v = _mm256_maskload_ps(x2 + p, mt);
+                a02 = _mm256_fmadd_ps(g0, v, a02);
+                a12 = _mm256_fmadd_ps(g1, v, a12);
+                v = _mm256_maskload_ps(x3 + p, mt);
+                a03 = _mm256_fmadd_ps(g0, v, a03);
+                a13 = _mm256_fmadd_ps(g1, v, a13);
+                v = _mm256_maskload_ps(x4 + p, mt);
+                a04 = _mm256_fmadd_ps(g0, v, a04);
+                a14 = _mm256_fmadd_ps(g1, v, a14);
+            }
+            const __m256 acc[2][5] = {{a00, a01, a02, a03, a04}, {a10, a11, a12, a13, a14}};
+            for (int q = 0; q < nf; q++)
+                for (int i = 0; i < nt; i++) {
+                    float *dw = dwv + ((size_t)(f0 + q) * (size_t)K + (size_t)(t0 + i)) * 8;
+                    _mm256_storeu_ps(dw, _mm256_add_ps(_mm256_loadu_ps(dw), acc[q][i]));
+                }
+        }
+    }
+}
+
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+/* Lanes 0..k-1 of 16 (k clamped to [0, 16]). */
+AVX512 static __mmask16 mask16(int k)
+{
+    return (__mmask16)(k <= 0 ? 0 : k >= 16 ? 0xffff : (1u << k) - 1);
+}
+
+/* As flat_fwd_block with 16-float vectors: 4 filters x 48 wide positions from p. */
+AVX512 static inline __attribute__((always_inline)) void
+flat_fwd_block512(const float *x, const int *off, int K, const float *const *wq, const float *bq,
+                  float *const *wsq, int nf, int p, int left, bool full)
+{
+    const __mmask16 m0 = mask16(left), m1 = mask16(left - 16), m2 = mask16(left - 32);
+    __m512 a[4][3];
+    for (int q = 0; q < 4; q++)
+        a[q][0] = a[q][1] = a[q][2] = _mm512_set1_ps(bq[q]);
+    const float *xp = x + p;
+    for (int t = 0; t < K; t++) {
+        const float *xt = xp + off[t];
+        const __m512 x0 = full ? _mm512_loadu_ps(xt) : _mm512_maskz_loadu_ps(m0, xt);
+        const __m512 x1 = full ? _mm512_loadu_ps(xt + 16) : _mm512_maskz_loadu_ps(m1, xt + 16);
+        const __m512 x2 = full ? _mm512_loadu_ps(xt + 32) : _mm512_maskz_loadu_ps(m2, xt + 32);
+        for (int q = 0; q < 4; q++) {
+            const __m512 w = _mm512_set1_ps(wq[q][t]);
+            a[q][0] = _mm512_fmadd_ps(w, x0, a[q][0]);
+            a[q][1] = _mm512_fmadd_ps(w, x1, a[q][1]);
+            a[q][2] = _mm512_fmadd_ps(w, x2, a[q][2]);
+        }
+    }
+    for (int q = 0; q < 4; q++) {
+        if (q >= nf)
+            break;
+        _mm512_storeu_ps(wsq[q] + p, a[q][0]);
+        _mm512_storeu_ps(wsq[q] + p + 16, a[q][1]);
+        _mm512_storeu_ps(wsq[q] + p + 32, a[q][2]);
+    }
+}
+
+/* As small_forward_avx2 with 16-float vectors. */
+AVX512 static void small_forward_avx512(const conv_geom *g, const int *off, const float *x,
+                                        const float *w, const float *bias, float *y, float *ws)
+{
+    const int K = g->C * g->KH * g->KW, PW = (g->OH - 1) * g->W + g->OW;
+    const size_t PWS = WIDE_PAD(PW), P = (size_t)g->OH * (size_t)g->OW;
+    for (int f0 = 0; f0 < g->F; f0 += 4) {
+        const float *wq[4];
+        float bq[4];
+        float *wsq[4];
+        const int nf = g->F - f0 < 4 ? g->F - f0 : 4;
+        for (int q = 0; q < 4; q++) {
+            const int f = q < nf ? f0 + q : f0;
+            wq[q] = w + (size_t)f * (size_t)K;
+            bq[q] = bias[f];
+            wsq[q] = ws + (size_t)f * PWS;
+        }
+        int p = 0;
+        for (; p + 48 <= PW; p += 48)
+            flat_fwd_block512(x, off, K, wq, bq, wsq, nf, p, 48, true);
+        if (p < PW)
+            flat_fwd_block512(x, off, K, wq, bq, wsq, nf, p, PW - p, false);
+    }
+    for (int f = 0; f < g->F; f++)
+        for (int oh = 0; oh < g->OH; oh++)
+            copy_row(y + (size_t)f * P + (size_t)oh * (size_t)g->OW,
+                     ws + (size_t)f * PWS + (size_t)oh * (size_t)g->W, g->OW);
+}
+
+/* As small_backward_avx2 with 16-float vectors; each weight's 16 lanes are folded to the 8 of
+ * dwv (lane i + 8 onto lane i) before they are added. */
+AVX512 static void small_backward_avx512(const conv_geom *g, const int *off, const float *x,
+                                         const float *dy, float *dwv, float *ws)
+{
+    const int K = g->C * g->KH * g->KW, W = g->W, OW = g->OW, PW = (g->OH - 1) * W + OW;
+    const size_t PWS = WIDE_PAD(PW), P = (size_t)g->OH * (size_t)OW;
+    for (int f = 0; f < g->F; f++) {
+        float *d = ws + (size_t)f * PWS;
+        for (int oh = 0; oh < g->OH; oh++) {
+            float *row = d + (size_t)oh * (size_t)W;
+            copy_row(row, dy + (size_t)f * P + (size_t)oh * (size_t)OW, OW);
+            if (oh + 1 < g->OH)
+                for (int k = OW; k < W; k++)
+                    row[k] = 0.0f;
+        }
+        memset(d + PW, 0, (PWS - (size_t)PW) * sizeof(float));
+    }
+    const int full_end = PW / 16 * 16;
+    const __mmask16 mt = mask16(PW - full_end);
+    for (int f0 = 0; f0 < g->F; f0 += 2) {
+        const int nf = g->F - f0 < 2 ? g->F - f0 : 2;
+        const float *d0 = ws + (size_t)f0 * PWS, *d1 = ws + (size_t)(f0 + nf - 1) * PWS;
+        for (int t0 = 0; t0 < K; t0 += 5) {
+            const int nt = K - t0 < 5 ? K - t0 : 5;
+            const float *xs[5];
+            for (int i = 0; i < 5; i++)
+                xs[i] = x + off[t0 + (i < nt ? i : 0)];
+            __m512 a0[5], a1[5];
+            for (int i = 0; i < 5; i++)
+                a0[i] = a1[i] = _mm512_setzero_ps();
+            int p = 0;
+            for (; p < full_end; p += 16) {
+                const __m512 g0 = _mm512_loadu_ps(d0 + p), g1 = _mm512_loadu_ps(d1 + p);
+                for (int i = 0; i < 5; i++) {
+                    const __m512 v = _mm512_loadu_ps(xs[i] + p);
+                    a0[i] = _mm512_fmadd_ps(g0, v, a0[i]);
+                    a1[i] = _mm512_fmadd_ps(g1, v, a1[i]);
+                }
+            }
+            if (p < PW) { /* dy is zero-padded in ws; x is read masked */
+                const __m512 g0 = _mm512_loadu_ps(d0 + p), g1 = _mm512_loadu_ps(d1 + p);
+                for (int i = 0; i < 5; i++) {
+                    const __m512 v = _mm512_maskz_loadu_ps(mt, xs[i] + p);
+                    a0[i] = _mm512_fmadd_ps(g0, v, a0[i]);
+                    a1[i] = _mm512_fmadd_ps(g1, v, a1[i]);
+                }
+            }
+            for (int q = 0; q < 2; q++) {
+                if (q >= nf)
+                    break;
+                for (int i = 0; i < 5; i++) {
+                    if (i >= nt)
+                        break;
+                    const __m512 a = q == 0 ? a0[i] : a1[i];
+                    const __m256 lo = _mm512_castps512_ps256(a);
+                    const __m256 hi =
+                        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1));
+                    float *dw = dwv + ((size_t)(f0 + q) * (size_t)K + (size_t)(t0 + i)) * 8;
+                    _mm256_storeu_ps(dw, _mm256_add_ps(_mm256_loadu_ps(dw), _mm256_add_ps(lo, hi)));
+                }
+            }
+        }
+    }
+}
+#endif
+
+static void small_forward(const conv_geom *g, const int *off, const float *x, const float *w,
+                          const float *bias, float *y, float *ws)
+{
+#ifdef MC_CONV_AVX2
+    if (mc__have_avx512()) {
+        small_forward_avx512(g, off, x, w, bias, y, ws);
+        return;
+    }
+    if (mc__have_avx2_fma()) {
+        small_forward_avx2(g, off, x, w, bias, y, ws);
+        return;
+    }
+#else
+    (void)off;
+    (void)ws;
+#endif
+    small_forward_c(g, x, w, bias, y);
+}
+
+static void small_backward(const conv_geom *g, const int *off, const float *x, const float *dy,
+                           float *dwv, float *ws)
+{
+#ifdef MC_CONV_AVX2
+    if (mc__have_avx512()) {
+        small_backward_avx512(g, off, x, dy, dwv, ws);
+        return;
+    }
+    if (mc__have_avx2_fma()) {
+        small_backward_avx2(g, off, x, dy, dwv, ws);
+        return;
+    }
+#else
+    (void)off;
+    (void)ws;
+#endif
+    small_backward_c(g, x, dy, dwv);
+}
+
+/* ---- The passes: observations in chunks, on minicnn's threads ---- */
+
+/* The floats between two chunks' partial sums of dW: nw weights of `lanes` lanes, rounded up
+ * to whole 64-byte cache lines so that two threads never write the same line. */
+#define DW_STRIDE(nw, lanes) (((size_t)(nw) * (size_t)(lanes) + 15) / 16 * 16)
+
+typedef struct conv_job {
+    const conv_geom *g;
+    const int *off; /* (C*KH*KW) tap offsets of the direct kernels */
+    const float *x, *weights, *bias, *dy;
+    float *y, *dx;
+    float *col;       /* (threads, col_step) im2col, dcol and direct-kernel workspaces */
+    size_t col_step;
+    float *dw_part;   /* (chunks, F*C*KH*KW, lanes) partial sums of dW */
+    double *db_part;  /* (chunks, F) partial sums of dBias */
+    int N, chunks, lanes;
+} conv_job;
+
+static void conv_forward_task(void *arg, int task, int thread)
+{
+    const conv_job *j = arg;
+    const conv_geom *g = j->g;
     const int K = g->C * g->KH * g->KW, P = g->OH * g->OW;
     const size_t x_step = (size_t)g->C * (size_t)g->H * (size_t)g->W;
     const size_t y_step = (size_t)g->F * (size_t)P;
-    for (int n = 0; n < N; n++) {
-        const float *xn = x + (size_t)n * x_step;
-        float *yn = y + (size_t)n * y_step;
+    float *col = j->col + (size_t)thread * j->col_step;
+    size_t n0, n1;
+    mc__chunk_range((size_t)j->N, (size_t)j->chunks, (size_t)task, &n0, &n1);
+    for (size_t n = n0; n < n1; n++) {
+        const float *xn = j->x + n * x_step;
+        float *yn = j->y + n * y_step;
+        if (g->small) {
+            small_forward(g, j->off, xn, j->weights, j->bias, yn, col);
+            continue;
+        }
         const float *cn = xn;
-        if (!g->direct) {
+        if (!g->pointwise) {
             mc_im2col_kernel(xn, col, g->C, g->H, g->W, g->KH, g->KW, g->SH, g->SW, g->DH, g->DW,
                              g->pad_top, g->pad_left, g->OH, g->OW);
             cn = col;
         }
         for (int f = 0; f < g->F; f++) {
             float *yf = yn + (size_t)f * (size_t)P;
-            const float b = bias[f];
+            const float b = j->bias[f];
             for (int p = 0; p < P; p++)
                 yf[p] = b;
         }
         /* Y_n (F, P) += W (F, K) x col (K, P) */
-        mc__sgemm(false, false, g->F, P, K, 1.0f, weights, K, cn, P, 1.0f, yn, P);
+        mc__sgemm(false, false, g->F, P, K, 1.0f, j->weights, K, cn, P, 1.0f, yn, P);
     }
 }
 
-/* x, dx: (N, C, H, W), dx written (=) unless NULL; weights, dweights: (F, C*KH*KW);
- * dbias: (F); dy: (N, F, OH, OW); dweights and dbias accumulate (+=);
- * col: (C*KH*KW, OH*OW) workspace (unused when g->direct). */
-static void conv_backward_kernel(const conv_geom *g, const float *x, const float *weights,
-                                 const float *dy, float *dx, float *dweights, float *dbias,
-                                 float *col, int N)
+static void conv_backward_task(void *arg, int task, int thread)
 {
+    const conv_job *j = arg;
+    const conv_geom *g = j->g;
     const int K = g->C * g->KH * g->KW, P = g->OH * g->OW;
     const size_t x_step = (size_t)g->C * (size_t)g->H * (size_t)g->W;
     const size_t y_step = (size_t)g->F * (size_t)P;
-    for (int n = 0; n < N; n++) {
-        const float *xn = x + (size_t)n * x_step;
-        const float *dyn = dy + (size_t)n * y_step;
+    const size_t nw = (size_t)g->F * (size_t)K;
+    float *col = j->col + (size_t)thread * j->col_step;
+    float *dw = j->dw_part + (size_t)task * DW_STRIDE(nw, j->lanes);
+    double *db = j->db_part + (size_t)task * MC__PAD_DOUBLES(g->F);
+    memset(dw, 0, nw * (size_t)j->lanes * sizeof(float));
+    for (int f = 0; f < g->F; f++)
+        db[f] = 0.0;
+    size_t n0, n1;
+    mc__chunk_range((size_t)j->N, (size_t)j->chunks, (size_t)task, &n0, &n1);
+    for (size_t n = n0; n < n1; n++) {
+        const float *xn = j->x + n * x_step;
+        const float *dyn = j->dy + n * y_step;
+        for (int f = 0; f < g->F; f++)
+            db[f] += mc__sum(dyn + (size_t)f * (size_t)P, (size_t)P);
         const float *cn = xn;
-        if (!g->direct) {
+        if (g->small) {
+            small_backward(g, j->off, xn, dyn, dw, col);
+        } else if (!g->pointwise) {
             mc_im2col_kernel(xn, col, g->C, g->H, g->W, g->KH, g->KW, g->SH, g->SW, g->DH, g->DW,
                              g->pad_top, g->pad_left, g->OH, g->OW);
             cn = col;
         }
         /* dW (F, K) += dY_n (F, P) x col^T (P, K) */
-        mc__sgemm(false, true, g->F, K, P, 1.0f, dyn, P, cn, P, 1.0f, dweights, K);
-        if (dx == NULL)
+        if (!g->small)
+            mc__sgemm(false, true, g->F, K, P, 1.0f, dyn, P, cn, P, 1.0f, dw, K);
+        if (j->dx == NULL)
             continue;
-        float *dxn = dx + (size_t)n * x_step;
-        if (g->direct) {
+        float *dxn = j->dx + n * x_step;
+        if (g->pointwise) {
             /* dX_n (C, P) = W^T (C, F) x dY_n (F, P) */
-            mc__sgemm(true, false, K, P, g->F, 1.0f, weights, K, dyn, P, 0.0f, dxn, P);
+            mc__sgemm(true, false, K, P, g->F, 1.0f, j->weights, K, dyn, P, 0.0f, dxn, P);
             continue;
         }
         /* dcol (K, P) = W^T (K, F) x dY_n (F, P), into the workspace col no longer needs */
-        mc__sgemm(true, false, K, P, g->F, 1.0f, weights, K, dyn, P, 0.0f, col, P);
+        mc__sgemm(true, false, K, P, g->F, 1.0f, j->weights, K, dyn, P, 0.0f, col, P);
         memset(dxn, 0, x_step * sizeof(float));
         mc_col2im_kernel(col, dxn, g->C, g->H, g->W, g->KH, g->KW, g->SH, g->SW, g->DH, g->DW,
                          g->pad_top, g->pad_left, g->OH, g->OW);
     }
+}
+
+/* x: (N, C, H, W); weights: (F, C*KH*KW); bias: (F); y: (N, F, OH, OW); workspaces as in
+ * conv_job, for `threads` threads. */
+static void conv_forward_kernel(const conv_geom *g, const float *x, const float *weights,
+                                const float *bias, float *y, float *col, size_t col_step,
+                                int threads, const int *off, int N)
+{
+    conv_job j = {.g = g, .off = off, .x = x, .weights = weights, .bias = bias, .y = y, .col = col,
+                  .col_step = col_step, .N = N, .chunks = mc__chunks(N)};
+    const size_t flops = 2 * (size_t)N * (size_t)g->F * (size_t)g->C * (size_t)g->KH *
+                         (size_t)g->KW * (size_t)g->OH * (size_t)g->OW;
+    /* Work in floats-touched units: an FMA costs far less than a memory access. */
+    mc__parallel_for(j.chunks, threads, flops / 16, conv_forward_task, &j);
+}
+
+/* x, dx: (N, C, H, W), dx written (=) unless NULL; weights, dweights: (F, C*KH*KW);
+ * dbias: (F); dy: (N, F, OH, OW); dweights and dbias accumulate (+=); each chunk of
+ * observations sums into its own dw_part and db_part, added in chunk order afterwards. */
+static void conv_backward_kernel(const conv_geom *g, const float *x, const float *weights,
+                                 const float *dy, float *dx, float *dweights, float *dbias,
+                                 float *col, size_t col_step, int threads, float *dw_part,
+                                 double *db_part, const int *off, int N)
+{
+    conv_job j = {.g = g, .off = off, .x = x, .weights = weights, .dy = dy, .dx = dx, .col = col,
+                  .col_step = col_step, .dw_part = dw_part, .db_part = db_part, .N = N,
+                  .chunks = mc__chunks(N), .lanes = g->small ? 8 : 1};
+    const size_t flops = 2 * (size_t)N * (size_t)g->F * (size_t)g->C * (size_t)g->KH *
+                         (size_t)g->KW * (size_t)g->OH * (size_t)g->OW;
+    mc__parallel_for(j.chunks, threads, (dx != NULL ? 2 : 1) * flops / 16, conv_backward_task, &j);
+    const size_t nw = (size_t)g->F * (size_t)g->C * (size_t)g->KH * (size_t)g->KW;
+    const size_t L = (size_t)j.lanes;
+    for (size_t i = 0; i < nw; i++) {
+        float l[8] = {0};
+        for (int k = 0; k < j.chunks; k++)
+            for (size_t q = 0; q < L; q++)
+                l[q] += dw_part[(size_t)k * DW_STRIDE(nw, L) + i * L + q];
+        dweights[i] += ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+    }
     for (int f = 0; f < g->F; f++) {
         double sum = 0.0;
-        for (int n = 0; n < N; n++) {
-            const float *d = dy + (size_t)n * y_step + (size_t)f * (size_t)P;
-            for (int p = 0; p < P; p++)
-                sum += d[p];
-        }
+        for (int k = 0; k < j.chunks; k++)
+            sum += db_part[(size_t)k * MC__PAD_DOUBLES(g->F) + (size_t)f];
         dbias[f] += (float)sum;
     }
 }
@@ -208,8 +705,15 @@ typedef struct conv2d {
     mc_param weights; /* (F, C, KH, KW); empty until given or initialized */
     mc_param bias;    /* (F) */
     conv_geom geom;   /* valid after setup */
-    float *col;       /* (C*KH*KW, OH*OW) workspace */
-    size_t col_cap;
+    float *col;       /* (threads, C*KH*KW * OH*OW) im2col workspaces */
+    size_t col_cap, col_step;
+    int threads;      /* the thread count at setup, which the workspaces serve */
+    float *dw_part;   /* (chunks, F*C*KH*KW, 8 or 1) partial sums of dW */
+    size_t dw_cap;
+    double *db_part;  /* (chunks, F) */
+    size_t db_cap;
+    int *off;         /* (C*KH*KW) tap offsets (c*H + kh)*W + kw of the direct kernels */
+    size_t off_cap;
 } conv2d;
 
 static const mc_layer_vtable conv2d_vtable;
@@ -315,6 +819,9 @@ static void conv2d_destroy(mc_layer *self)
     mc__param_release(self->ctx, &cv->weights);
     mc__param_release(self->ctx, &cv->bias);
     mc_free(self->ctx, cv->col);
+    mc_free(self->ctx, cv->dw_part);
+    mc_free(self->ctx, cv->db_part);
+    mc_free(self->ctx, cv->off);
 }
 
 mc_status mc_conv2d_create(mc_ctx *ctx, const mc_conv2d_options *opts, mc_layer **out)
@@ -452,17 +959,58 @@ static mc_status conv2d_setup(mc_layer *self, const mc_shape *in, int n_in, mc_s
     g.pad_left = pad[2];
     g.OH = (int)OH;
     g.OW = (int)OW;
-    g.direct = KH == 1 && KW == 1 && g.SH == 1 && g.SW == 1 && pad[0] == 0 && pad[2] == 0 &&
-               g.OH == H && g.OW == W;
-    const size_t need = g.direct ? 0 : (size_t)K * (size_t)P;
-    if (need > cv->col_cap) {
-        float *col = mc__calloc(ctx, need, sizeof(float));
-        if (col == NULL)
-            return mc__nomem(ctx, "sizing the convolution workspace");
-        mc_free(ctx, cv->col);
-        cv->col = col;
-        cv->col_cap = need;
+    g.pointwise = KH == 1 && KW == 1 && g.SH == 1 && g.SW == 1 && pad[0] == 0 && pad[2] == 0 &&
+                  g.OH == H && g.OW == W;
+    g.small = !g.pointwise && C <= 4 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 &&
+              pad[0] == 0 && pad[2] == 0 && g.OH == H - KH + 1 && g.OW == W - KW + 1;
+    const int threads = mc_get_threads();
+    /* The direct kernels use col for wide rows (F, PWS) and for dx (dcol, then col2im). */
+    size_t step = g.pointwise ? 0 : (size_t)K * (size_t)P;
+    if (g.small) {
+        const size_t pws = WIDE_PAD((size_t)(g.OH - 1) * (size_t)W + (size_t)g.OW);
+        if (pws * (size_t)cv->num_filters > step)
+            step = pws * (size_t)cv->num_filters;
     }
+    const size_t chunks = (size_t)mc__chunks(N);
+    const size_t nw = (size_t)K * (size_t)cv->num_filters;
+    if (nw > SIZE_MAX / sizeof(float) / 8 / chunks ||
+        (step > 0 && (size_t)threads > SIZE_MAX / sizeof(float) / step))
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE, "%s: the convolution's workspaces are too large",
+                           label);
+    st = mc__grow_floats(ctx, &cv->col, &cv->col_cap, step * (size_t)threads);
+    if (st == MC_OK)
+        st = mc__grow_floats(ctx, &cv->dw_part, &cv->dw_cap,
+                             chunks * DW_STRIDE(nw, g.small ? 8 : 1));
+    const size_t db_need = chunks * MC__PAD_DOUBLES(cv->num_filters);
+    if (st == MC_OK && db_need > cv->db_cap) {
+        double *db = mc__calloc(ctx, db_need, sizeof(double));
+        if (db == NULL) {
+            st = MC_ERR_NOMEM;
+        } else {
+            mc_free(ctx, cv->db_part);
+            cv->db_part = db;
+            cv->db_cap = db_need;
+        }
+    }
+    if (st == MC_OK && g.small && (size_t)K > cv->off_cap) {
+        int *off = mc__calloc(ctx, (size_t)K, sizeof(int));
+        if (off == NULL) {
+            st = MC_ERR_NOMEM;
+        } else {
+            mc_free(ctx, cv->off);
+            cv->off = off;
+            cv->off_cap = (size_t)K;
+        }
+    }
+    if (st != MC_OK)
+        return mc__nomem(ctx, "sizing the convolution workspace");
+    if (g.small)
+        for (int c = 0, t = 0; c < C; c++)
+            for (int kh = 0; kh < KH; kh++)
+                for (int kw = 0; kw < KW; kw++)
+                    cv->off[t++] = (c * H + kh) * W + kw;
+    cv->col_step = step;
+    cv->threads = threads;
     cv->geom = g;
     if (cv->same)
         memcpy(cv->padding, pad, sizeof pad);
@@ -477,7 +1025,8 @@ static void conv2d_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_ten
     (void)mode; /* training and inference compute the same */
     conv2d *cv = (conv2d *)self;
     conv_forward_kernel(&cv->geom, in[0].data, cv->weights.value.data, cv->bias.value.data,
-                        out->data, cv->col, in[0].shape.dims[0]);
+                        out->data, cv->col, cv->col_step, cv->threads, cv->off,
+                        in[0].shape.dims[0]);
 }
 
 static void conv2d_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
@@ -487,7 +1036,8 @@ static void conv2d_backward(mc_layer *self, const mc_tensor *in, int n_in, const
     (void)out;
     conv2d *cv = (conv2d *)self;
     conv_backward_kernel(&cv->geom, in[0].data, cv->weights.value.data, dout->data, din[0].data,
-                         cv->weights.grad.data, cv->bias.grad.data, cv->col, in[0].shape.dims[0]);
+                         cv->weights.grad.data, cv->bias.grad.data, cv->col, cv->col_step,
+                         cv->threads, cv->dw_part, cv->db_part, cv->off, in[0].shape.dims[0]);
 }
 
 static mc_param *conv2d_param(mc_layer *self, int i)

@@ -7,18 +7,123 @@
 #include <minicnn/conv2d.h>
 
 #include "../blas.h"
+#include "../parallel.h"
+#include "../simd.h"
 #include "weighted.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
+
+/* The GEMMs in fixed blocks on minicnn's threads: rows of 32 observations, or columns of 512
+ * inputs for the weight gradient; each block is one sgemm call whatever the thread count. */
+#define FC_ROWS 32
+#define FC_COLS 512
+
+typedef struct fc_job {
+    const float *x, *weights, *bias, *dy;
+    float *y, *dx, *dweights;
+    int N, D, K;
+} fc_job;
+
+static void fc_forward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const fc_job *j = arg;
+    const int n0 = task * FC_ROWS, rows = j->N - n0 < FC_ROWS ? j->N - n0 : FC_ROWS;
+    float *y = j->y + (size_t)n0 * (size_t)j->K;
+    for (int n = 0; n < rows; n++)
+        memcpy(y + (size_t)n * (size_t)j->K, j->bias, (size_t)j->K * sizeof(float));
+    /* Y (rows, K) += X (rows, D) x W^T (D, K) */
+    mc__sgemm(false, true, rows, j->K, j->D, 1.0f, j->x + (size_t)n0 * (size_t)j->D, j->D,
+              j->weights, j->D, 1.0f, y, j->K);
+}
+
+static void fc_dweights_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const fc_job *j = arg;
+    const int d0 = task * FC_COLS, cols = j->D - d0 < FC_COLS ? j->D - d0 : FC_COLS;
+    /* dW (K, cols) += dY^T (K, N) x X (N, cols) */
+    mc__sgemm(true, false, j->K, cols, j->N, 1.0f, j->dy, j->K, j->x + d0, j->D, 1.0f,
+              j->dweights + d0, j->D);
+}
+
+static void fc_dx_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const fc_job *j = arg;
+    const int n0 = task * FC_ROWS, rows = j->N - n0 < FC_ROWS ? j->N - n0 : FC_ROWS;
+    /* dX (rows, D) = dY (rows, K) x W (K, D) */
+    mc__sgemm(false, false, rows, j->D, j->K, 1.0f, j->dy + (size_t)n0 * (size_t)j->K, j->K,
+              j->weights, j->D, 0.0f, j->dx + (size_t)n0 * (size_t)j->D, j->D);
+}
+
+/* Mini-batches of at most FC_SMALL observations skip BLAS: with so few rows its packing costs
+ * more than the products (a mini-batch-2 step spent 15% of its time there). Plain loops, the
+ * dot products over 16 fixed float lanes, compiled for AVX2 and for any x86-64 (no FMA: the
+ * same bits). Which path runs depends on N only. */
+#define FC_SMALL 8
+
+/* a, b: (n). sum a * b over 16 lanes (element i in lane i % 16), added in a fixed order. */
+MC__CLONES static float dot16(const float *a, const float *b, size_t n)
+{
+    float l[16] = {0};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++)
+            l[j] += a[i + j] * b[i + j];
+    for (int j = 0; i + (size_t)j < n; j++)
+        l[j] += a[i + (size_t)j] * b[i + (size_t)j];
+    float t[8];
+    for (int j = 0; j < 8; j++)
+        t[j] = l[j] + l[j + 8];
+    return ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
+}
+
+/* y (n) += alpha * x (n) */
+MC__CLONES static void axpy(float alpha, const float *x, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] += alpha * x[i];
+}
+
+/* As fc_forward_kernel and fc_backward_kernel (without dbias) for N <= FC_SMALL. */
+static void fc_small_forward(const float *x, const float *weights, const float *bias, float *y,
+                             int N, int D, int K)
+{
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++)
+            y[(size_t)n * (size_t)K + (size_t)k] =
+                bias[k] + dot16(x + (size_t)n * (size_t)D, weights + (size_t)k * (size_t)D,
+                                (size_t)D);
+}
+
+static void fc_small_backward(const float *x, const float *weights, const float *dy, float *dx,
+                              float *dweights, int N, int D, int K)
+{
+    for (int k = 0; k < K; k++)
+        for (int n = 0; n < N; n++)
+            axpy(dy[(size_t)n * (size_t)K + (size_t)k], x + (size_t)n * (size_t)D,
+                 dweights + (size_t)k * (size_t)D, (size_t)D);
+    if (dx == NULL)
+        return;
+    memset(dx, 0, (size_t)N * (size_t)D * sizeof(float));
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++)
+            axpy(dy[(size_t)n * (size_t)K + (size_t)k], weights + (size_t)k * (size_t)D,
+                 dx + (size_t)n * (size_t)D, (size_t)D);
+}
 
 /* x: (N, D); weights: (K, D); bias: (K); y: (N, K) */
 static void fc_forward_kernel(const float *x, const float *weights, const float *bias, float *y,
                               int N, int D, int K)
 {
-    for (int n = 0; n < N; n++)
-        memcpy(y + (size_t)n * (size_t)K, bias, (size_t)K * sizeof(float));
-    /* Y (N, K) += X (N, D) x W^T (D, K) */
-    mc__sgemm(false, true, N, K, D, 1.0f, x, D, weights, D, 1.0f, y, K);
+    if (N <= FC_SMALL) {
+        fc_small_forward(x, weights, bias, y, N, D, K);
+        return;
+    }
+    fc_job j = {.x = x, .weights = weights, .bias = bias, .y = y, .N = N, .D = D, .K = K};
+    const size_t work = (size_t)N * (size_t)D * (size_t)K / 2;
+    mc__parallel_for((N + FC_ROWS - 1) / FC_ROWS, 0, work, fc_forward_task, &j);
 }
 
 /* x, dx: (N, D), dx written (=) unless NULL; weights, dweights: (K, D); dy: (N, K);
@@ -26,11 +131,16 @@ static void fc_forward_kernel(const float *x, const float *weights, const float 
 static void fc_backward_kernel(const float *x, const float *weights, const float *dy, float *dx,
                                float *dweights, float *dbias, int N, int D, int K)
 {
-    /* dW (K, D) += dY^T (K, N) x X (N, D) */
-    mc__sgemm(true, false, K, D, N, 1.0f, dy, K, x, D, 1.0f, dweights, D);
-    /* dX (N, D) = dY (N, K) x W (K, D) */
-    if (dx != NULL)
-        mc__sgemm(false, false, N, D, K, 1.0f, dy, K, weights, D, 0.0f, dx, D);
+    fc_job j = {.x = x, .weights = weights, .dy = dy, .dx = dx, .dweights = dweights, .N = N,
+                .D = D, .K = K};
+    const size_t work = (size_t)N * (size_t)D * (size_t)K / 2;
+    if (N <= FC_SMALL) {
+        fc_small_backward(x, weights, dy, dx, dweights, N, D, K);
+    } else {
+        mc__parallel_for((D + FC_COLS - 1) / FC_COLS, 0, work, fc_dweights_task, &j);
+        if (dx != NULL)
+            mc__parallel_for((N + FC_ROWS - 1) / FC_ROWS, 0, work, fc_dx_task, &j);
+    }
     for (int k = 0; k < K; k++) {
         double sum = 0.0;
         for (int n = 0; n < N; n++)

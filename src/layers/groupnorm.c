@@ -5,6 +5,8 @@
 #include <strings.h>
 
 #include "norm.h"
+#include "../parallel.h"
+#include "../simd.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -16,94 +18,466 @@ static void split_mean(double mean, float *hi, float *lo)
     *lo = (float)(mean - (double)*hi);
 }
 
-/* x, y: (N, C, S); scale, offset: (C); mean, rstd: (N, G) */
-void mc_groupnorm_forward_kernel(const float *x, float *y, const float *scale,
-                                 const float *offset, double *mean, double *rstd, int N, int C,
-                                 size_t S, int G, double eps)
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define MC_GN_AVX2 1
+
+/* The statistics of forward_small_groups for 4 groups at a time, one group per double lane:
+ * the same lane sums in the same order. x: (nb, m) from the first group, m <= 16; writes mu,
+ * hi, lo and v = variance + eps for groups [0, k) and returns k, a multiple of 4. */
+__attribute__((target("avx2,fma"))) static size_t small_stats_avx2(const float *x, size_t m,
+                                                                   size_t nb, double eps,
+                                                                   double *mu, float *hi,
+                                                                   float *lo, double *v)
 {
-    const int Cg = C / G;
+    const __m256d inv_zero = _mm256_setzero_pd(), dm = _mm256_set1_pd((double)m),
+                  ve = _mm256_set1_pd(eps);
+    size_t g = 0;
+    if (m == 8) {
+        /* The common feature-input group, straight-line in registers: a 4 x 8 transpose, and
+         * the divisions by 8 as multiplications by 0.125 (exact: the same bits). */
+        const __m256d eighth = _mm256_set1_pd(0.125);
+        for (; g + 4 <= nb; g += 4) {
+            const float *x0 = x + g * 8;
+            const __m256 v0 = _mm256_loadu_ps(x0), v1 = _mm256_loadu_ps(x0 + 8);
+            const __m256 v2 = _mm256_loadu_ps(x0 + 16), v3 = _mm256_loadu_ps(x0 + 24);
+            const __m256 t0 = _mm256_unpacklo_ps(v0, v1), t1 = _mm256_unpackhi_ps(v0, v1);
+            const __m256 t2 = _mm256_unpacklo_ps(v2, v3), t3 = _mm256_unpackhi_ps(v2, v3);
+            const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            /* xs[j] for j = 0..7: element j of the 4 groups */
+            const __m128 s0 = _mm256_castps256_ps128(u0), s4 = _mm256_extractf128_ps(u0, 1);
+            const __m128 s1 = _mm256_castps256_ps128(u1), s5 = _mm256_extractf128_ps(u1, 1);
+            const __m128 s2 = _mm256_castps256_ps128(u2), s6 = _mm256_extractf128_ps(u2, 1);
+            const __m128 s3 = _mm256_castps256_ps128(u3), s7 = _mm256_extractf128_ps(u3, 1);
+            /* The lanes j + 8 are zero: T[j] = L[j] + 0.0, as the general path adds them. */
+#define T_(sj) _mm256_add_pd(_mm256_cvtps_pd(sj), inv_zero)
+            const __m256d sum = _mm256_add_pd(
+                _mm256_add_pd(_mm256_add_pd(T_(s0), T_(s4)), _mm256_add_pd(T_(s1), T_(s5))),
+                _mm256_add_pd(_mm256_add_pd(T_(s2), T_(s6)), _mm256_add_pd(T_(s3), T_(s7))));
+#undef T_
+            const __m256d mean = _mm256_mul_pd(sum, eighth);
+            const __m128 h = _mm256_cvtpd_ps(mean);
+            const __m128 l = _mm256_cvtpd_ps(_mm256_sub_pd(mean, _mm256_cvtps_pd(h)));
+#define D_(sj)                                                                                     \
+    _mm256_add_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_sub_ps(_mm_sub_ps(sj, h), l)),                \
+                                _mm256_cvtps_pd(_mm_sub_ps(_mm_sub_ps(sj, h), l))),               \
+                  inv_zero)
+            const __m256d ss = _mm256_add_pd(
+                _mm256_add_pd(_mm256_add_pd(D_(s0), D_(s4)), _mm256_add_pd(D_(s1), D_(s5))),
+                _mm256_add_pd(_mm256_add_pd(D_(s2), D_(s6)), _mm256_add_pd(D_(s3), D_(s7))));
+#undef D_
+            _mm256_storeu_pd(mu + g, mean);
+            _mm_storeu_ps(hi + g, h);
+            _mm_storeu_ps(lo + g, l);
+            _mm256_storeu_pd(v + g, _mm256_add_pd(_mm256_mul_pd(ss, eighth), ve));
+        }
+        return g;
+    }
+    for (; g + 4 <= nb; g += 4) {
+        const float *x0 = x + g * m, *x1 = x0 + m, *x2 = x1 + m, *x3 = x2 + m;
+        __m128 xs[16];
+        __m256d L[16];
+        for (size_t j = 0; j < m; j++)
+            xs[j] = _mm_setr_ps(x0[j], x1[j], x2[j], x3[j]);
+        for (size_t j = 0; j < m; j++)
+            L[j] = _mm256_cvtps_pd(xs[j]);
+        for (size_t j = m; j < 16; j++)
+            L[j] = inv_zero;
+        __m256d T[8];
+        for (int j = 0; j < 8; j++)
+            T[j] = _mm256_add_pd(L[j], L[j + 8]);
+        const __m256d sum = _mm256_add_pd(
+            _mm256_add_pd(_mm256_add_pd(T[0], T[4]), _mm256_add_pd(T[1], T[5])),
+            _mm256_add_pd(_mm256_add_pd(T[2], T[6]), _mm256_add_pd(T[3], T[7])));
+        const __m256d mean = _mm256_div_pd(sum, dm);
+        const __m128 h = _mm256_cvtpd_ps(mean);
+        const __m128 l = _mm256_cvtpd_ps(_mm256_sub_pd(mean, _mm256_cvtps_pd(h)));
+        for (size_t j = 0; j < m; j++) {
+            const __m256d d = _mm256_cvtps_pd(_mm_sub_ps(_mm_sub_ps(xs[j], h), l));
+            L[j] = _mm256_mul_pd(d, d);
+        }
+        for (size_t j = m; j < 16; j++)
+            L[j] = inv_zero;
+        for (int j = 0; j < 8; j++)
+            T[j] = _mm256_add_pd(L[j], L[j + 8]);
+        const __m256d ss = _mm256_add_pd(
+            _mm256_add_pd(_mm256_add_pd(T[0], T[4]), _mm256_add_pd(T[1], T[5])),
+            _mm256_add_pd(_mm256_add_pd(T[2], T[6]), _mm256_add_pd(T[3], T[7])));
+        _mm256_storeu_pd(mu + g, mean);
+        _mm_storeu_ps(hi + g, h);
+        _mm_storeu_ps(lo + g, l);
+        _mm256_storeu_pd(v + g, _mm256_add_pd(_mm256_div_pd(ss, dm), ve));
+    }
+    return g;
+}
+#endif
+
+/* ng consecutive groups of one observation, each of m = Cg*S <= 16 elements (feature input,
+ * small images): the same sums as forward_group (each element is its own lane), a block of
+ * groups at a time so that the divisions and square roots of many groups overlap.
+ * x, y: (ng, Cg, S) from the first group; scale, offset: (ng*Cg); mean, rstd: (ng). */
+MC__CLONES static void forward_small_groups(const float *x, float *y, const float *scale,
+                                 const float *offset, size_t ng, int Cg, size_t S, double eps,
+                                 double *mean, double *rstd)
+{
     const size_t m = (size_t)Cg * S;
-    for (int n = 0; n < N; n++) {
-        for (int g = 0; g < G; g++) {
-            const size_t base = ((size_t)n * (size_t)C + (size_t)g * (size_t)Cg) * S;
-            const float *xg = x + base;
-            double sum = 0.0;
-            for (size_t i = 0; i < m; i++)
-                sum += xg[i];
-            const double mu = sum / (double)m;
-            float hi, lo;
-            split_mean(mu, &hi, &lo);
-            double ss = 0.0;
-            for (size_t i = 0; i < m; i++) {
-                const float d = (xg[i] - hi) - lo;
-                ss += (double)d * (double)d;
+    for (size_t g0 = 0; g0 < ng; g0 += 64) {
+        const size_t nb = ng - g0 < 64 ? ng - g0 : 64;
+        double mu[64], v[64], r[64];
+        float hi[64], lo[64];
+        size_t done = 0;
+#ifdef MC_GN_AVX2
+        if (mc__have_avx2_fma())
+            done = small_stats_avx2(x + g0 * m, m, nb, eps, mu, hi, lo, v);
+#endif
+        for (size_t g = done; g < nb; g++) {
+            const float *xg = x + (g0 + g) * m;
+            double l[16];
+            for (size_t j = 0; j < 16; j++)
+                l[j] = j < m ? (double)xg[j] : 0.0;
+            mu[g] = mc__add_lanes(l) / (double)m;
+            split_mean(mu[g], &hi[g], &lo[g]);
+            for (size_t j = 0; j < 16; j++) {
+                const float d = j < m ? (xg[j] - hi[g]) - lo[g] : 0.0f;
+                l[j] = (double)d * (double)d;
             }
-            const double r = 1.0 / sqrt(ss / (double)m + eps);
-            mean[(size_t)n * (size_t)G + (size_t)g] = mu;
-            rstd[(size_t)n * (size_t)G + (size_t)g] = r;
+            v[g] = mc__add_lanes(l) / (double)m + eps;
+        }
+        mc__inv_sqrt(v, r, nb);
+        if (S == 1) {
+            /* Feature input: the outputs of the whole block in one loop over its channels,
+             * which vectorizes (a group's 8 or 16 channels alone would not). */
+            float hc[1024], lc[1024];
+            double rc[1024];
+            for (size_t g = 0; g < nb; g++) {
+                mean[g0 + g] = mu[g];
+                rstd[g0 + g] = r[g];
+                for (int k = 0; k < Cg; k++) {
+                    hc[g * (size_t)Cg + (size_t)k] = hi[g];
+                    lc[g * (size_t)Cg + (size_t)k] = lo[g];
+                    rc[g * (size_t)Cg + (size_t)k] = r[g];
+                }
+            }
+            const size_t c0 = g0 * (size_t)Cg, nc = nb * (size_t)Cg;
+            const float *xb = x + c0, *sc = scale + c0, *of = offset + c0;
+            float *yb = y + c0;
+            for (size_t c = 0; c < nc; c++)
+                yb[c] = ((xb[c] - hc[c]) - lc[c]) * (float)((double)sc[c] * rc[c]) + of[c];
+            continue;
+        }
+        for (size_t g = 0; g < nb; g++) {
+            mean[g0 + g] = mu[g];
+            rstd[g0 + g] = r[g];
+            const float *xg = x + (g0 + g) * m;
+            float *yg = y + (g0 + g) * m;
             for (int k = 0; k < Cg; k++) {
-                const int c = g * Cg + k;
-                const float a = (float)((double)scale[c] * r);
-                const float b = offset[c];
-                const float *xc = xg + (size_t)k * S;
-                float *yc = y + base + (size_t)k * S;
+                const size_t c = (g0 + g) * (size_t)Cg + (size_t)k;
+                const float a = (float)((double)scale[c] * r[g]), b = offset[c];
                 for (size_t s = 0; s < S; s++)
-                    yc[s] = ((xc[s] - hi) - lo) * a + b;
+                    yg[(size_t)k * S + s] = ((xg[(size_t)k * S + s] - hi[g]) - lo[g]) * a + b;
             }
         }
     }
 }
 
-/* x, dy, dx: (N, C, S); scale, dscale, doffset: (C); mean, rstd: (N, G) */
+/* One group of one observation. x, y: (Cg, S) from the group's first element; scale, offset:
+ * (Cg) of the group's channels. Two passes in double (the sum, then the squared deviations from
+ * the float-pair mean, from L1 or L2 cache as a group is small), then the output. */
+static void forward_group(const float *x, float *y, const float *scale, const float *offset,
+                          int Cg, size_t S, double eps, double *mean, double *rstd, int stream)
+{
+    const size_t m = (size_t)Cg * S;
+    const double mu = mc__sum(x, m) / (double)m;
+    float hi, lo;
+    split_mean(mu, &hi, &lo);
+    const double r = 1.0 / sqrt(mc__sum_sq_dev(x, m, hi, lo) / (double)m + eps);
+    *mean = mu;
+    *rstd = r;
+    for (int k = 0; k < Cg; k++) {
+        const float a = (float)((double)scale[k] * r);
+        mc__affine_dev(x + (size_t)k * S, y + (size_t)k * S, S, hi, lo, a, offset[k], stream);
+    }
+}
+
+/* Per channel of a group: a = sum dy*d, b = sum dy (mc__sum_dy_dev), inline for S <= 16. */
+static void channel_sums(const float *x, const float *dy, size_t S, float hi, float lo, double *a,
+                         double *b)
+{
+    if (S > 16) {
+        mc__sum_dy_dev(x, dy, S, hi, lo, a, b);
+        return;
+    }
+    if (S == 1) { /* one lane: the lane sum is the value, with + 0.0 as the zero lanes add */
+        const float d = (x[0] - hi) - lo;
+        *a = (double)dy[0] * (double)d + 0.0;
+        *b = (double)dy[0] + 0.0;
+        return;
+    }
+    double la[16], lb[16];
+    for (size_t j = 0; j < 16; j++) {
+        const int in = j < S;
+        const float d = in ? (x[j] - hi) - lo : 0.0f, g = in ? dy[j] : 0.0f;
+        la[j] = (double)g * (double)d;
+        lb[j] = (double)g;
+    }
+    *a = mc__add_lanes(la);
+    *b = mc__add_lanes(lb);
+}
+
+/* dx of one channel of a group (mc__norm_dx, inline for S < 8). */
+static void channel_dx(const float *x, const float *dy, float *dx, size_t S, float hi, float lo,
+                       float r, float g, float k1, float k2, int stream)
+{
+    if (S >= 8) {
+        mc__norm_dx(x, dy, dx, S, hi, lo, r, g, k1, k2, stream);
+        return;
+    }
+    for (size_t i = 0; i < S; i++) {
+        const float d = (x[i] - hi) - lo;
+        dx[i] = r * (g * dy[i] - k1 - d * k2);
+    }
+}
+
+/* The tasks of a pass: `chunks` runs of observations (mc__chunks(N), the partial sums of the
+ * parameter gradients) times `gblocks` runs of groups, enough tasks for the threads also when N
+ * is small. Both depend on N and G only. */
+static void gn_tasks(int N, int G, int *chunks, int *gblocks)
+{
+    *chunks = mc__chunks(N);
+    const int want = MC__MAX_CHUNKS / *chunks;
+    *gblocks = want < 1 ? 1 : want > G ? G : want;
+}
+
+typedef struct gn_job {
+    const float *x, *dy, *scale, *offset;
+    float *y, *dx;
+    double *mean, *rstd;
+    double *pa, *pb; /* (chunks, C): the chunks' partial sums of a * rstd and of b */
+    int N, C, G, chunks, gblocks;
+    size_t S;
+    double eps;
+    int stream; /* outputs too large for the caches: non-temporal stores */
+} gn_job;
+
+static void gn_forward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const gn_job *j = arg;
+    const int Cg = j->C / j->G;
+    size_t n0, n1, g0, g1;
+    mc__chunk_range((size_t)j->N, (size_t)j->chunks, (size_t)(task / j->gblocks), &n0, &n1);
+    mc__chunk_range((size_t)j->G, (size_t)j->gblocks, (size_t)(task % j->gblocks), &g0, &g1);
+    if ((size_t)Cg * j->S <= 16) {
+        for (size_t n = n0; n < n1; n++) {
+            const size_t base = (n * (size_t)j->C + g0 * (size_t)Cg) * j->S;
+            forward_small_groups(j->x + base, j->y + base, j->scale + g0 * (size_t)Cg,
+                                 j->offset + g0 * (size_t)Cg, g1 - g0, Cg, j->S, j->eps,
+                                 &j->mean[n * (size_t)j->G + g0], &j->rstd[n * (size_t)j->G + g0]);
+        }
+        return;
+    }
+    for (size_t n = n0; n < n1; n++)
+        for (size_t g = g0; g < g1; g++) {
+            const size_t base = (n * (size_t)j->C + g * (size_t)Cg) * j->S;
+            forward_group(j->x + base, j->y + base, j->scale + g * (size_t)Cg,
+                          j->offset + g * (size_t)Cg, Cg, j->S, j->eps,
+                          &j->mean[n * (size_t)j->G + g], &j->rstd[n * (size_t)j->G + g],
+                          j->stream);
+        }
+}
+
+/* Feature input (S = 1), backward: groups [g0, g0 + ng) of observation n, whose ng * Cg <= 256
+ * channels are handled together, so that every per-channel step is one loop over up to 256
+ * channels (which vectorizes) and only the per-group running sums stay scalar. The arithmetic
+ * of each value is that of the general path (one lane per channel: the value + 0.0). */
+MC__CLONES static void backward_feature_block(const gn_job *j, size_t n, size_t g0, size_t ng,
+                                              int Cg, double *pa, double *pb)
+{
+    const size_t c0 = g0 * (size_t)Cg, nc = ng * (size_t)Cg, base = n * (size_t)j->C + c0;
+    const float *x = j->x + base, *dy = j->dy + base, *scale = j->scale + c0;
+    float hc[256], lc[256], k1c[256], k2c[256], frc[256], d[256];
+    double rc[256], a[256], b[256];
+    for (size_t g = 0; g < ng; g++) {
+        float hi, lo;
+        split_mean(j->mean[n * (size_t)j->G + g0 + g], &hi, &lo);
+        const double r = j->rstd[n * (size_t)j->G + g0 + g];
+        for (int q = 0; q < Cg; q++) {
+            hc[g * (size_t)Cg + (size_t)q] = hi;
+            lc[g * (size_t)Cg + (size_t)q] = lo;
+            rc[g * (size_t)Cg + (size_t)q] = r;
+        }
+    }
+    for (size_t c = 0; c < nc; c++) {
+        d[c] = (x[c] - hc[c]) - lc[c];
+        a[c] = (double)dy[c] * (double)d[c] + 0.0;
+        b[c] = (double)dy[c] + 0.0;
+    }
+    for (size_t c = 0; c < nc; c++) {
+        pa[c0 + c] += a[c] * rc[c];
+        pb[c0 + c] += b[c];
+    }
+    if (j->dx == NULL)
+        return;
+    const double m = (double)Cg;
+    for (size_t g = 0; g < ng; g++) {
+        double sum_scale_a = 0.0, sum_scale_b = 0.0;
+        for (int q = 0; q < Cg; q++) {
+            const size_t c = g * (size_t)Cg + (size_t)q;
+            sum_scale_a += (double)scale[c] * a[c];
+            sum_scale_b += (double)scale[c] * b[c];
+        }
+        const double r = rc[g * (size_t)Cg];
+        const float k1 = (float)(sum_scale_b / m), k2 = (float)(r * r * sum_scale_a / m);
+        for (int q = 0; q < Cg; q++) {
+            k1c[g * (size_t)Cg + (size_t)q] = k1;
+            k2c[g * (size_t)Cg + (size_t)q] = k2;
+            frc[g * (size_t)Cg + (size_t)q] = (float)r;
+        }
+    }
+    float *dx = j->dx + base;
+    for (size_t c = 0; c < nc; c++)
+        dx[c] = frc[c] * (scale[c] * dy[c] - k1c[c] - d[c] * k2c[c]);
+}
+
+static void gn_backward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const gn_job *j = arg;
+    const int Cg = j->C / j->G, k = task / j->gblocks;
+    size_t n0, n1, g0, g1;
+    mc__chunk_range((size_t)j->N, (size_t)j->chunks, (size_t)k, &n0, &n1);
+    mc__chunk_range((size_t)j->G, (size_t)j->gblocks, (size_t)(task % j->gblocks), &g0, &g1);
+    double *pa = j->pa + (size_t)k * MC__PAD_DOUBLES(j->C),
+           *pb = j->pb + (size_t)k * MC__PAD_DOUBLES(j->C);
+    for (size_t c = g0 * (size_t)Cg; c < g1 * (size_t)Cg; c++)
+        pa[c] = pb[c] = 0.0;
+    if (j->S == 1 && Cg <= 256) {
+        const size_t per = 256 / (size_t)Cg; /* groups per block */
+        for (size_t n = n0; n < n1; n++)
+            for (size_t g = g0; g < g1; g += per)
+                backward_feature_block(j, n, g, g1 - g < per ? g1 - g : per, Cg, pa, pb);
+        return;
+    }
+    for (size_t n = n0; n < n1; n++)
+        for (size_t g = g0; g < g1; g++) {
+            const size_t base = (n * (size_t)j->C + g * (size_t)Cg) * j->S;
+            const double mu = j->mean[n * (size_t)j->G + g], r = j->rstd[n * (size_t)j->G + g];
+            float hi, lo;
+            split_mean(mu, &hi, &lo);
+            double sum_scale_a = 0.0, sum_scale_b = 0.0;
+            for (int q = 0; q < Cg; q++) {
+                const size_t c = g * (size_t)Cg + (size_t)q;
+                double a, b;
+                channel_sums(j->x + base + (size_t)q * j->S, j->dy + base + (size_t)q * j->S,
+                             j->S, hi, lo, &a, &b);
+                pa[c] += a * r;
+                pb[c] += b;
+                sum_scale_a += (double)j->scale[c] * a;
+                sum_scale_b += (double)j->scale[c] * b;
+            }
+            if (j->dx == NULL)
+                continue;
+            const double m = (double)Cg * (double)j->S;
+            const float k1 = (float)(sum_scale_b / m), k2 = (float)(r * r * sum_scale_a / m);
+            for (int q = 0; q < Cg; q++)
+                channel_dx(j->x + base + (size_t)q * j->S, j->dy + base + (size_t)q * j->S,
+                           j->dx + base + (size_t)q * j->S, j->S, hi, lo, (float)r,
+                           j->scale[g * (size_t)Cg + (size_t)q], k1, k2, j->stream);
+        }
+}
+
+/* x, y: (N, C, S); scale, offset: (C); mean, rstd: (N, G) */
+void mc_groupnorm_forward_kernel(const float *x, float *y, const float *scale,
+                                 const float *offset, double *mean, double *rstd, int N, int C,
+                                 size_t S, int G, double eps)
+{
+    gn_job j = {.x = x, .y = y, .scale = scale, .offset = offset, .mean = mean, .rstd = rstd,
+                .N = N, .C = C, .G = G, .S = S, .eps = eps};
+    gn_tasks(N, G, &j.chunks, &j.gblocks);
+    j.stream = (size_t)N * (size_t)C * S * sizeof(float) > MC__STREAM_BYTES;
+    mc__parallel_for(j.chunks * j.gblocks, 0, 2 * (size_t)N * (size_t)C * S, gn_forward_task, &j);
+}
+
+/* The layer's backward with its partial sums pa, pb: (chunks, C) workspaces.
+ * x, dy, dx: (N, C, S); scale, dscale, doffset: (C); mean, rstd: (N, G) */
+static void groupnorm_backward_parallel(const float *x, const float *dy, const float *scale,
+                                        const double *mean, const double *rstd, float *dx,
+                                        float *dscale, float *doffset, int N, int C, size_t S,
+                                        int G, double *pa, double *pb)
+{
+    gn_job j = {.x = x, .dy = dy, .scale = scale, .dx = dx, .mean = (double *)mean,
+                .rstd = (double *)rstd, .pa = pa, .pb = pb, .N = N, .C = C, .G = G, .S = S};
+    gn_tasks(N, G, &j.chunks, &j.gblocks);
+    j.stream = (size_t)N * (size_t)C * S * sizeof(float) > MC__STREAM_BYTES;
+    mc__parallel_for(j.chunks * j.gblocks, 0, 3 * (size_t)N * (size_t)C * S, gn_backward_task,
+                     &j);
+    /* The chunks' partial sums in chunk order: the same whatever the thread count. */
+    for (int c = 0; c < C; c++) {
+        double a = 0.0, b = 0.0;
+        for (int k = 0; k < j.chunks; k++) {
+            a += pa[(size_t)k * MC__PAD_DOUBLES(C) + (size_t)c];
+            b += pb[(size_t)k * MC__PAD_DOUBLES(C) + (size_t)c];
+        }
+        dscale[c] += (float)a;
+        doffset[c] += (float)b;
+    }
+}
+
+/* x, dy, dx: (N, C, S); scale, dscale, doffset: (C); mean, rstd: (N, G). Without workspaces:
+ * the parameter gradients channel by channel (the same sums in the same order as the layer's),
+ * then dx group by group. */
 void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *scale,
                                   const double *mean, const double *rstd, float *dx,
                                   float *dscale, float *doffset, int N, int C, size_t S, int G)
 {
-    const int Cg = C / G;
-    const double m = (double)Cg * (double)S;
-    for (int n = 0; n < N; n++) {
+    const int Cg = C / G, chunks = mc__chunks(N);
+    for (int c = 0; c < C; c++) {
+        const int g = c / Cg;
+        double ta = 0.0, tb = 0.0;
+        for (int k = 0; k < chunks; k++) {
+            size_t n0, n1;
+            mc__chunk_range((size_t)N, (size_t)chunks, (size_t)k, &n0, &n1);
+            double pa = 0.0, pb = 0.0;
+            for (size_t n = n0; n < n1; n++) {
+                const size_t at = (n * (size_t)C + (size_t)c) * S;
+                float hi, lo;
+                split_mean(mean[n * (size_t)G + (size_t)g], &hi, &lo);
+                double a, b;
+                channel_sums(x + at, dy + at, S, hi, lo, &a, &b);
+                pa += a * rstd[n * (size_t)G + (size_t)g];
+                pb += b;
+            }
+            ta += pa;
+            tb += pb;
+        }
+        dscale[c] += (float)ta;
+        doffset[c] += (float)tb;
+    }
+    if (dx == NULL)
+        return;
+    for (int n = 0; n < N; n++)
         for (int g = 0; g < G; g++) {
             const size_t base = ((size_t)n * (size_t)C + (size_t)g * (size_t)Cg) * S;
             const double mu = mean[(size_t)n * (size_t)G + (size_t)g];
             const double r = rstd[(size_t)n * (size_t)G + (size_t)g];
             float hi, lo;
             split_mean(mu, &hi, &lo);
-            /* Per channel: a = sum dy * (x - mean), b = sum dy. */
-            double sum_scale_a = 0.0, sum_scale_b = 0.0;
-            for (int k = 0; k < Cg; k++) {
-                const int c = g * Cg + k;
-                const float *xc = x + base + (size_t)k * S;
-                const float *dyc = dy + base + (size_t)k * S;
-                double a = 0.0, b = 0.0;
-                for (size_t s = 0; s < S; s++) {
-                    const float d = (xc[s] - hi) - lo;
-                    a += (double)dyc[s] * (double)d;
-                    b += (double)dyc[s];
-                }
-                dscale[c] += (float)(a * r);
-                doffset[c] += (float)b;
-                sum_scale_a += (double)scale[c] * a;
-                sum_scale_b += (double)scale[c] * b;
+            double sa = 0.0, sb = 0.0;
+            for (int q = 0; q < Cg; q++) {
+                double a, b;
+                channel_sums(x + base + (size_t)q * S, dy + base + (size_t)q * S, S, hi, lo, &a,
+                             &b);
+                sa += (double)scale[g * Cg + q] * a;
+                sb += (double)scale[g * Cg + q] * b;
             }
-            if (dx == NULL)
-                continue;
-            /* dx = r * (scale*dy - mean(scale*dy) - xhat * mean(scale*dy*xhat)) */
-            const float k1 = (float)(sum_scale_b / m);
-            const float k2 = (float)(r * r * sum_scale_a / m);
-            const float fr = (float)r;
-            for (int k = 0; k < Cg; k++) {
-                const int c = g * Cg + k;
-                const float *xc = x + base + (size_t)k * S;
-                const float *dyc = dy + base + (size_t)k * S;
-                float *dxc = dx + base + (size_t)k * S;
-                const float gc = scale[c];
-                for (size_t s = 0; s < S; s++) {
-                    const float d = (xc[s] - hi) - lo;
-                    dxc[s] = fr * (gc * dyc[s] - k1 - d * k2);
-                }
-            }
+            const double m = (double)Cg * (double)S;
+            const float k1 = (float)(sb / m), k2 = (float)(r * r * sa / m);
+            for (int q = 0; q < Cg; q++)
+                channel_dx(x + base + (size_t)q * S, dy + base + (size_t)q * S,
+                           dx + base + (size_t)q * S, S, hi, lo, (float)r, scale[g * Cg + q], k1,
+                           k2, (size_t)N * (size_t)C * S * sizeof(float) > MC__STREAM_BYTES);
         }
-    }
 }
 
 /* ---- Layer ------------------------------------------------------------------------------ */
@@ -122,6 +496,8 @@ typedef struct groupnorm {
     double *mean; /* (N, G) of the set-up N */
     double *rstd;
     size_t stats_cap;
+    double *pa, *pb; /* (mc__chunks(N), C padded to cache lines): partial sums of the gradients */
+    size_t part_cap;
 } groupnorm;
 
 static const mc_layer_vtable groupnorm_vtable;
@@ -248,6 +624,8 @@ static void groupnorm_destroy(mc_layer *self)
     mc__param_release(ctx, &gn->offset);
     mc_free(ctx, gn->mean);
     mc_free(ctx, gn->rstd);
+    mc_free(ctx, gn->pa);
+    mc_free(ctx, gn->pb);
 }
 
 mc_status mc_groupnorm_create(mc_ctx *ctx, const mc_groupnorm_options *opts, mc_layer **out)
@@ -320,6 +698,21 @@ static mc_status groupnorm_setup(mc_layer *self, const mc_shape *in, int n_in, m
         gn->rstd = rstd;
         gn->stats_cap = need;
     }
+    const size_t part = (size_t)mc__chunks(N) * MC__PAD_DOUBLES(C);
+    if (part > gn->part_cap) {
+        double *pa = mc__calloc(ctx, part, sizeof(double));
+        double *pb = mc__calloc(ctx, part, sizeof(double));
+        if (pa == NULL || pb == NULL) {
+            mc_free(ctx, pa);
+            mc_free(ctx, pb);
+            return mc__nomem(ctx, "sizing the group normalization workspace");
+        }
+        mc_free(ctx, gn->pa);
+        mc_free(ctx, gn->pb);
+        gn->pa = pa;
+        gn->pb = pb;
+        gn->part_cap = part;
+    }
     gn->num_channels = C;
     gn->groups = G;
     *out = in[0];
@@ -345,9 +738,9 @@ static void groupnorm_backward(mc_layer *self, const mc_tensor *in, int n_in,
     (void)out;
     groupnorm *gn = (groupnorm *)self;
     const mc_shape *s = &in[0].shape;
-    mc_groupnorm_backward_kernel(in[0].data, dout->data, gn->scale.value.data, gn->mean, gn->rstd,
-                                 din[0].data, gn->scale.grad.data, gn->offset.grad.data, s->dims[0],
-                                 s->dims[1], mc__positions(s), gn->groups);
+    groupnorm_backward_parallel(in[0].data, dout->data, gn->scale.value.data, gn->mean, gn->rstd,
+                                din[0].data, gn->scale.grad.data, gn->offset.grad.data, s->dims[0],
+                                s->dims[1], mc__positions(s), gn->groups, gn->pa, gn->pb);
 }
 
 static mc_param *groupnorm_param(mc_layer *self, int i)

@@ -9,6 +9,7 @@
 #include <minicnn/input.h>
 
 #include "common.h"
+#include "../parallel.h"
 
 /* The statistics, in the order of their buffers. */
 enum { STAT_MEAN, STAT_SD, STAT_MIN, STAT_MAX, N_STATS };
@@ -382,6 +383,27 @@ static void stat_pointers(const input_layer *il, const float *stat[N_STATS])
         stat[k] = il->stat[k].data;
 }
 
+/* Observations in fixed chunks on minicnn's threads. */
+typedef struct input_job {
+    const float *x;
+    float *y;
+    mc_normalization norm;
+    const float *const *stat;
+    int N;
+    size_t G, L;
+} input_job;
+
+static void input_forward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const input_job *j = arg;
+    size_t lo, hi;
+    mc__chunk_range((size_t)j->N, (size_t)mc__chunks(j->N), (size_t)task, &lo, &hi);
+    const size_t per = j->G * j->L;
+    normalize_kernel(j->x + lo * per, j->y + lo * per, j->norm, j->stat, (int)(hi - lo), j->G,
+                     j->L);
+}
+
 static void input_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tensor *out,
                           mc_mode mode)
 {
@@ -390,8 +412,9 @@ static void input_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tens
     const input_layer *il = (const input_layer *)self;
     const float *stat[N_STATS];
     stat_pointers(il, stat);
-    normalize_kernel(in[0].data, out->data, il->norm, stat, in[0].shape.dims[0], il->groups,
-                     il->group_len);
+    input_job j = {.x = in[0].data, .y = out->data, .norm = il->norm, .stat = stat,
+                   .N = in[0].shape.dims[0], .G = il->groups, .L = il->group_len};
+    mc__parallel_for(mc__chunks(j.N), 0, 2 * (size_t)j.N * j.G * j.L, input_forward_task, &j);
 }
 
 /* No parameters, and the network's data needs no gradient; a caller that asks for it anyway

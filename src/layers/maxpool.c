@@ -5,6 +5,7 @@
 #include <minicnn/layers.h>
 
 #include "common.h"
+#include "../parallel.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -62,6 +63,261 @@ static void maxpool_backward_kernel(const float *dy, const int32_t *argmax, floa
         for (size_t o = 0; o < out_plane; o++)
             dxp[ap[o]] += dyp[o];
     }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define MC_POOL_AVX2 1
+
+/* 8 outputs of one row of maxpool_2x2_kernel with AVX2 (blends, no branches), the first
+ * `r` of them stored (r < 8: loads and stores masked). r0, r1: the window's two input rows from
+ * the block's first column; top: the position of r0's first column in the plane. */
+__attribute__((target("avx2,fma"))) static inline __attribute__((always_inline)) void
+pool_block(const float *r0, const float *r1, float *yr, int32_t *ar, int32_t top, int W, int r)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256 p0, p1, q0, q1;
+    if (r == 8) {
+        p0 = _mm256_loadu_ps(r0);
+        p1 = _mm256_loadu_ps(r0 + 8);
+        q0 = _mm256_loadu_ps(r1);
+        q1 = _mm256_loadu_ps(r1 + 8);
+    } else {
+        const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * r), idx);
+        const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * r - 8), idx);
+        p0 = _mm256_maskload_ps(r0, m0);
+        p1 = _mm256_maskload_ps(r0 + 8, m1);
+        q0 = _mm256_maskload_ps(r1, m0);
+        q1 = _mm256_maskload_ps(r1 + 8, m1);
+    }
+    /* Even and odd columns, in order. */
+    const __m256 v[4] = {
+        _mm256_castpd_ps(
+            _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(p0, p1, 0x88)), 0xD8)),
+        _mm256_castpd_ps(
+            _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(p0, p1, 0xDD)), 0xD8)),
+        _mm256_castpd_ps(
+            _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(q0, q1, 0x88)), 0xD8)),
+        _mm256_castpd_ps(
+            _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(q0, q1, 0xDD)), 0xD8))};
+    const __m256i base = _mm256_add_epi32(_mm256_set1_epi32(top), _mm256_add_epi32(idx, idx));
+    const __m256i at[4] = {base, _mm256_add_epi32(base, _mm256_set1_epi32(1)),
+                           _mm256_add_epi32(base, _mm256_set1_epi32(W)),
+                           _mm256_add_epi32(base, _mm256_set1_epi32(W + 1))};
+    __m256 best = v[0];
+    __m256 win = _mm256_castsi256_ps(at[0]);
+    for (int k = 1; k < 4; k++) {
+        const __m256 take = _mm256_or_ps(_mm256_cmp_ps(v[k], best, _CMP_GT_OQ),
+                                         _mm256_and_ps(_mm256_cmp_ps(v[k], v[k], _CMP_UNORD_Q),
+                                                       _mm256_cmp_ps(best, best, _CMP_ORD_Q)));
+        best = _mm256_blendv_ps(best, v[k], take);
+        win = _mm256_blendv_ps(win, _mm256_castsi256_ps(at[k]), take);
+    }
+    if (r == 8) {
+        _mm256_storeu_ps(yr, best);
+        if (ar != NULL)
+            _mm256_storeu_si256((__m256i *)(void *)ar, _mm256_castps_si256(win));
+        return;
+    }
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(r), idx);
+    _mm256_maskstore_ps(yr, m, best);
+    if (ar != NULL)
+        _mm256_maskstore_epi32((int *)(void *)ar, m, _mm256_castps_si256(win));
+}
+
+/* 8 windows of one row of maxpool_2x2_backward_kernel with AVX2, the first r stored: each
+ * window's four positions get dy at the winner and 0 elsewhere, interleaved back into the two
+ * input rows d0, d1 (from the block's first column); top: d0's first position in the plane. */
+__attribute__((target("avx2,fma"))) static inline __attribute__((always_inline)) void
+unpool_block(const float *dy, const int32_t *am, float *d0, float *d1, int32_t top, int W, int r)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(r), idx);
+    const __m256 g = r == 8 ? _mm256_loadu_ps(dy) : _mm256_maskload_ps(dy, m);
+    const __m256i at = r == 8 ? _mm256_loadu_si256((const __m256i *)(const void *)am)
+                              : _mm256_maskload_epi32((const int *)(const void *)am, m);
+    const __m256i p = _mm256_add_epi32(_mm256_set1_epi32(top), _mm256_add_epi32(idx, idx));
+    const __m256 v00 = _mm256_and_ps(g, _mm256_castsi256_ps(_mm256_cmpeq_epi32(at, p)));
+    const __m256 v01 = _mm256_and_ps(
+        g, _mm256_castsi256_ps(_mm256_cmpeq_epi32(at, _mm256_add_epi32(p, _mm256_set1_epi32(1)))));
+    const __m256 v10 = _mm256_and_ps(
+        g, _mm256_castsi256_ps(_mm256_cmpeq_epi32(at, _mm256_add_epi32(p, _mm256_set1_epi32(W)))));
+    const __m256 v11 = _mm256_and_ps(g, _mm256_castsi256_ps(_mm256_cmpeq_epi32(
+                                            at, _mm256_add_epi32(p, _mm256_set1_epi32(W + 1)))));
+    const __m256 lo0 = _mm256_unpacklo_ps(v00, v01), hi0 = _mm256_unpackhi_ps(v00, v01);
+    const __m256 lo1 = _mm256_unpacklo_ps(v10, v11), hi1 = _mm256_unpackhi_ps(v10, v11);
+    const __m256 a0 = _mm256_permute2f128_ps(lo0, hi0, 0x20),
+                 a1 = _mm256_permute2f128_ps(lo0, hi0, 0x31);
+    const __m256 b0 = _mm256_permute2f128_ps(lo1, hi1, 0x20),
+                 b1 = _mm256_permute2f128_ps(lo1, hi1, 0x31);
+    if (r == 8) {
+        _mm256_storeu_ps(d0, a0);
+        _mm256_storeu_ps(d0 + 8, a1);
+        _mm256_storeu_ps(d1, b0);
+        _mm256_storeu_ps(d1 + 8, b1);
+        return;
+    }
+    const __m256i n0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * r), idx);
+    const __m256i n1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * r - 8), idx);
+    _mm256_maskstore_ps(d0, n0, a0);
+    _mm256_maskstore_ps(d0 + 8, n1, a1);
+    _mm256_maskstore_ps(d1, n0, b0);
+    _mm256_maskstore_ps(d1 + 8, n1, b1);
+}
+
+/* One row of windows of maxpool_2x2_backward_kernel; returns OW (every window done). */
+__attribute__((target("avx2,fma"))) static int unpool_2x2_row_avx2(const float *dy,
+                                                                   const int32_t *am, float *d0,
+                                                                   float *d1, int32_t top, int W,
+                                                                   int OW)
+{
+    int ow = 0;
+    for (; ow + 8 <= OW; ow += 8)
+        unpool_block(dy + ow, am + ow, d0 + 2 * ow, d1 + 2 * ow, top + 2 * ow, W, 8);
+    if (ow < OW)
+        unpool_block(dy + ow, am + ow, d0 + 2 * ow, d1 + 2 * ow, top + 2 * ow, W, OW - ow);
+    return OW;
+}
+
+/* One output row of maxpool_2x2_kernel, 8 outputs at a time; returns OW (every output done). */
+__attribute__((target("avx2,fma"))) static int maxpool_2x2_row_avx2(const float *r0,
+                                                                    const float *r1, float *yr,
+                                                                    int32_t *ar, int32_t top,
+                                                                    int W, int OW)
+{
+    int ow = 0;
+    for (; ow + 8 <= OW; ow += 8)
+        pool_block(r0 + 2 * ow, r1 + 2 * ow, yr + ow, ar != NULL ? ar + ow : NULL, top + 2 * ow, W,
+                   8);
+    if (ow < OW)
+        pool_block(r0 + 2 * ow, r1 + 2 * ow, yr + ow, ar != NULL ? ar + ow : NULL, top + 2 * ow, W,
+                   OW - ow);
+    return OW;
+}
+#endif
+
+/* x: (NC, H, W); y, argmax: (NC, OH, OW). 2x2 windows with stride 2 and no padding (the
+ * common case), without branches: the same winners as maxpool_forward_kernel (the first
+ * maximum in row-major order; a NaN wins over numbers). */
+static void maxpool_2x2_kernel(const float *x, float *y, int32_t *argmax, size_t NC, int H, int W,
+                               int OH, int OW)
+{
+    const size_t plane = (size_t)H * (size_t)W, out_plane = (size_t)OH * (size_t)OW;
+    for (size_t nc = 0; nc < NC; nc++) {
+        const float *xp = x + nc * plane;
+        float *yp = y + nc * out_plane;
+        int32_t *ap = argmax != NULL ? argmax + nc * out_plane : NULL;
+        for (int oh = 0; oh < OH; oh++) {
+            const float *r0 = xp + (size_t)(2 * oh) * (size_t)W, *r1 = r0 + W;
+            float *yr = yp + (size_t)oh * (size_t)OW;
+            const int32_t top = 2 * oh * W;
+            int ow = 0;
+#ifdef MC_POOL_AVX2
+            if (mc__have_avx2_fma())
+                ow = maxpool_2x2_row_avx2(
+                    r0, r1, yr, ap != NULL ? ap + (size_t)oh * (size_t)OW : NULL, top, W, OW);
+#endif
+            for (; ow < OW; ow++) {
+                const float v[4] = {r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]};
+                const int32_t at[4] = {top + 2 * ow, top + 2 * ow + 1, top + W + 2 * ow,
+                                       top + W + 2 * ow + 1};
+                float best = v[0];
+                int32_t win = at[0];
+                for (int k = 1; k < 4; k++) {
+                    const int take = (v[k] > best) | ((v[k] != v[k]) & (best == best));
+                    best = take ? v[k] : best;
+                    win = take ? at[k] : win;
+                }
+                yr[ow] = best;
+                if (ap != NULL)
+                    ap[(size_t)oh * (size_t)OW + (size_t)ow] = win;
+            }
+        }
+    }
+}
+
+/* Planes in fixed blocks on minicnn's threads. */
+typedef struct pool_job {
+    const float *x, *dy;
+    float *y, *dx;
+    int32_t *argmax;
+    int NC, H, W, PH, PW, SH, SW, pad_top, pad_left, OH, OW, blocks;
+} pool_job;
+
+#define PLANES_PER_TASK 64
+
+static void pool_forward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const pool_job *j = arg;
+    size_t lo, hi;
+    mc__chunk_range((size_t)j->NC, (size_t)j->blocks, (size_t)task, &lo, &hi);
+    const size_t plane = (size_t)j->H * (size_t)j->W, out_plane = (size_t)j->OH * (size_t)j->OW;
+    int32_t *am = j->argmax != NULL ? j->argmax + lo * out_plane : NULL;
+    if (j->PH == 2 && j->PW == 2 && j->SH == 2 && j->SW == 2 && j->pad_top == 0 &&
+        j->pad_left == 0)
+        maxpool_2x2_kernel(j->x + lo * plane, j->y + lo * out_plane, am, hi - lo, j->H, j->W,
+                           j->OH, j->OW);
+    else
+        maxpool_forward_kernel(j->x + lo * plane, j->y + lo * out_plane, am, (int)(hi - lo), 1,
+                               j->H, j->W, j->PH, j->PW, j->SH, j->SW, j->pad_top, j->pad_left,
+                               j->OH, j->OW);
+}
+
+/* dy, argmax: (NC, OH, OW); dx: (NC, H, W), written. 2x2 windows with stride 2 and no padding
+ * do not overlap, so each window writes its four positions once (dy at the winner, 0 at the
+ * others) and only the row and column no window covers (odd H or W) are zeroed: one pass over
+ * dx instead of a memset and a scatter. */
+static void maxpool_2x2_backward_kernel(const float *dy, const int32_t *argmax, float *dx,
+                                        size_t NC, int H, int W, int OH, int OW)
+{
+    const size_t plane = (size_t)H * (size_t)W, out_plane = (size_t)OH * (size_t)OW;
+    for (size_t nc = 0; nc < NC; nc++) {
+        float *dxp = dx + nc * plane;
+        const float *dyp = dy + nc * out_plane;
+        const int32_t *ap = argmax + nc * out_plane;
+        for (int oh = 0; oh < OH; oh++) {
+            float *r0 = dxp + (size_t)(2 * oh) * (size_t)W, *r1 = r0 + W;
+            const int32_t top = 2 * oh * W;
+            int ow = 0;
+#ifdef MC_POOL_AVX2
+            if (mc__have_avx2_fma())
+                ow = unpool_2x2_row_avx2(dyp + (size_t)oh * (size_t)OW,
+                                         ap + (size_t)oh * (size_t)OW, r0, r1, top, W, OW);
+#endif
+            for (; ow < OW; ow++) {
+                const float g = dyp[(size_t)oh * (size_t)OW + (size_t)ow];
+                const int32_t at = ap[(size_t)oh * (size_t)OW + (size_t)ow], p = top + 2 * ow;
+                r0[2 * ow] = at == p ? g : 0.0f;
+                r0[2 * ow + 1] = at == p + 1 ? g : 0.0f;
+                r1[2 * ow] = at == p + W ? g : 0.0f;
+                r1[2 * ow + 1] = at == p + W + 1 ? g : 0.0f;
+            }
+            if (2 * OW < W) {
+                r0[W - 1] = 0.0f;
+                r1[W - 1] = 0.0f;
+            }
+        }
+        if (2 * OH < H)
+            memset(dxp + (size_t)(H - 1) * (size_t)W, 0, (size_t)W * sizeof(float));
+    }
+}
+
+static void pool_backward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const pool_job *j = arg;
+    size_t lo, hi;
+    mc__chunk_range((size_t)j->NC, (size_t)j->blocks, (size_t)task, &lo, &hi);
+    const size_t plane = (size_t)j->H * (size_t)j->W, out_plane = (size_t)j->OH * (size_t)j->OW;
+    if (j->PH == 2 && j->PW == 2 && j->SH == 2 && j->SW == 2 && j->pad_top == 0 &&
+        j->pad_left == 0) {
+        maxpool_2x2_backward_kernel(j->dy + lo * out_plane, j->argmax + lo * out_plane,
+                                    j->dx + lo * plane, hi - lo, j->H, j->W, j->OH, j->OW);
+        return;
+    }
+    maxpool_backward_kernel(j->dy + lo * out_plane, j->argmax + lo * out_plane, j->dx + lo * plane,
+                            hi - lo, plane, out_plane);
 }
 
 /* ---- Layer ------------------------------------------------------------------------------ */
@@ -200,9 +456,14 @@ static void maxpool_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_te
     maxpool *mp = (maxpool *)self;
     const int *d = in[0].shape.dims, *o = out->shape.dims;
     /* Only a training forward records winners: backward pairs with the last one of those. */
-    maxpool_forward_kernel(in[0].data, out->data, mode == MC_MODE_TRAINING ? mp->argmax : NULL,
-                           d[0], d[1], d[2], d[3], mp->pool[0], mp->pool[1], mp->stride[0],
-                           mp->stride[1], mp->pad[0], mp->pad[2], o[2], o[3]);
+    const int NC = d[0] * d[1];
+    pool_job j = {.x = in[0].data, .y = out->data,
+                  .argmax = mode == MC_MODE_TRAINING ? mp->argmax : NULL, .NC = NC, .H = d[2],
+                  .W = d[3], .PH = mp->pool[0], .PW = mp->pool[1], .SH = mp->stride[0],
+                  .SW = mp->stride[1], .pad_top = mp->pad[0], .pad_left = mp->pad[2],
+                  .OH = o[2], .OW = o[3], .blocks = (NC + PLANES_PER_TASK - 1) / PLANES_PER_TASK};
+    mc__parallel_for(j.blocks, 0, (size_t)NC * (size_t)d[2] * (size_t)d[3] * 3 / 2,
+                     pool_forward_task, &j);
 }
 
 static void maxpool_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
@@ -213,8 +474,14 @@ static void maxpool_backward(mc_layer *self, const mc_tensor *in, int n_in, cons
     if (din[0].data == NULL)
         return;
     const int *d = in[0].shape.dims, *o = out->shape.dims;
-    maxpool_backward_kernel(dout->data, mp->argmax, din[0].data, (size_t)d[0] * (size_t)d[1],
-                            (size_t)d[2] * (size_t)d[3], (size_t)o[2] * (size_t)o[3]);
+    const int NC = d[0] * d[1];
+    pool_job j = {.dy = dout->data, .dx = din[0].data, .argmax = mp->argmax, .NC = NC,
+                  .H = d[2], .W = d[3], .PH = mp->pool[0], .PW = mp->pool[1],
+                  .SH = mp->stride[0], .SW = mp->stride[1], .pad_top = mp->pad[0],
+                  .pad_left = mp->pad[2], .OH = o[2], .OW = o[3],
+                  .blocks = (NC + PLANES_PER_TASK - 1) / PLANES_PER_TASK};
+    mc__parallel_for(j.blocks, 0, (size_t)NC * (size_t)d[2] * (size_t)d[3] * 3 / 2,
+                     pool_backward_task, &j);
 }
 
 static void maxpool_describe(const mc_layer *self, mc_text *t, mc_describe what)

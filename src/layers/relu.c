@@ -4,6 +4,7 @@
 #include <minicnn/layers.h>
 
 #include "common.h"
+#include "../parallel.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -18,8 +19,42 @@ static void relu_forward_kernel(const float *x, float *y, size_t n)
 /* x, dy, dx: (n). dx = dy where x > 0, else 0 (the subgradient 0 at the kink x = 0). */
 static void relu_backward_kernel(const float *x, const float *dy, float *dx, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        const float d = dy[i]; /* read unconditionally, so that the loop vectorizes */
+        dx[i] = x[i] > 0.0f ? d : 0.0f;
+    }
+}
+
+/* Fixed blocks of elements on minicnn's threads. */
+#define RELU_BLOCK ((size_t)1 << 16)
+
+typedef struct relu_job {
+    const float *x, *dy;
+    float *y;
+    size_t n;
+} relu_job;
+
+static void relu_forward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const relu_job *j = arg;
+    const size_t lo = (size_t)task * RELU_BLOCK,
+                 hi = lo + RELU_BLOCK < j->n ? lo + RELU_BLOCK : j->n;
+    relu_forward_kernel(j->x + lo, j->y + lo, hi - lo);
+}
+
+static void relu_backward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const relu_job *j = arg;
+    const size_t lo = (size_t)task * RELU_BLOCK,
+                 hi = lo + RELU_BLOCK < j->n ? lo + RELU_BLOCK : j->n;
+    relu_backward_kernel(j->x + lo, j->dy + lo, j->y + lo, hi - lo);
+}
+
+static int relu_blocks(size_t n)
+{
+    return (int)((n + RELU_BLOCK - 1) / RELU_BLOCK);
 }
 
 /* ---- Layer ------------------------------------------------------------------------------ */
@@ -37,7 +72,8 @@ static void relu_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tenso
     (void)self;
     (void)n_in;
     (void)mode;
-    relu_forward_kernel(in[0].data, out->data, mc_tensor_numel(&in[0]));
+    relu_job j = {.x = in[0].data, .y = out->data, .n = mc_tensor_numel(&in[0])};
+    mc__parallel_for(relu_blocks(j.n), 0, 2 * j.n, relu_forward_task, &j);
 }
 
 static void relu_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
@@ -46,8 +82,11 @@ static void relu_backward(mc_layer *self, const mc_tensor *in, int n_in, const m
     (void)self;
     (void)n_in;
     (void)out;
-    if (din[0].data != NULL)
-        relu_backward_kernel(in[0].data, dout->data, din[0].data, mc_tensor_numel(&in[0]));
+    if (din[0].data == NULL)
+        return;
+    relu_job j = {
+        .x = in[0].data, .dy = dout->data, .y = din[0].data, .n = mc_tensor_numel(&in[0])};
+    mc__parallel_for(relu_blocks(j.n), 0, 3 * j.n, relu_backward_task, &j);
 }
 
 static void relu_describe(const mc_layer *self, mc_text *t, mc_describe what)

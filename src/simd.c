@@ -1,0 +1,361 @@
+#include "simd.h"
+
+#include <math.h>
+#include <stdint.h>
+
+#include "parallel.h"
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define MC_X86 1
+#endif
+
+#define LANES 16
+
+#define add_lanes mc__add_lanes
+
+/* ---- Portable versions ------------------------------------------------------------------- */
+
+static double sum_c(const float *x, size_t n)
+{
+    double l[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            l[j] += (double)x[i + j];
+    for (int j = 0; j < LANES; j++)
+        l[j] += i + (size_t)j < n ? (double)x[i + j] : 0.0;
+    return add_lanes(l);
+}
+
+/* The squared deviations and the products with dy are summed in float over blocks of BLOCK
+ * iterations (4 x 16 = 64 elements, 4 per lane), then in double: deviations are centred, so a
+ * float sum of four terms loses nothing that matters, and the conversions to double (the
+ * loops' main cost) happen once per 4 elements. */
+#define BLOCK 4
+
+static double sum_sq_dev_c(const float *x, size_t n, float hi, float lo)
+{
+    double l[LANES] = {0};
+    float f[LANES] = {0};
+    int it = 0;
+    for (size_t i = 0; i < n; i += LANES) {
+        if (i + LANES <= n) {
+            for (int j = 0; j < LANES; j++) {
+                const float d = (x[i + j] - hi) - lo;
+                f[j] += d * d;
+            }
+        } else {
+            for (int j = 0; j < LANES; j++) {
+                const float d = i + (size_t)j < n ? (x[i + j] - hi) - lo : 0.0f;
+                f[j] += d * d;
+            }
+        }
+        if (++it == BLOCK || i + LANES >= n) {
+            for (int j = 0; j < LANES; j++) {
+                l[j] += (double)f[j];
+                f[j] = 0.0f;
+            }
+            it = 0;
+        }
+    }
+    return add_lanes(l);
+}
+
+static void sum_dy_dev_c(const float *x, const float *dy, size_t n, float hi, float lo, double *a,
+                         double *b)
+{
+    double la[LANES] = {0}, lb[LANES] = {0};
+    float fa[LANES] = {0}, fb[LANES] = {0};
+    int it = 0;
+    for (size_t i = 0; i < n; i += LANES) {
+        if (i + LANES <= n) {
+            for (int j = 0; j < LANES; j++) {
+                const float d = (x[i + j] - hi) - lo, g = dy[i + j];
+                fa[j] += g * d;
+                fb[j] += g;
+            }
+        } else {
+            for (int j = 0; j < LANES; j++) {
+                const int in = i + (size_t)j < n;
+                const float d = in ? (x[i + j] - hi) - lo : 0.0f, g = in ? dy[i + j] : 0.0f;
+                fa[j] += g * d;
+                fb[j] += g;
+            }
+        }
+        if (++it == BLOCK || i + LANES >= n) {
+            for (int j = 0; j < LANES; j++) {
+                la[j] += (double)fa[j];
+                lb[j] += (double)fb[j];
+                fa[j] = fb[j] = 0.0f;
+            }
+            it = 0;
+        }
+    }
+    *a = add_lanes(la);
+    *b = add_lanes(lb);
+}
+
+static void affine_dev_c(const float *x, float *y, size_t n, float hi, float lo, float a, float b)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = ((x[i] - hi) - lo) * a + b;
+}
+
+static void norm_dx_c(const float *x, const float *dy, float *dx, size_t n, float hi, float lo,
+                      float r, float g, float k1, float k2)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float d = (x[i] - hi) - lo;
+        dx[i] = r * (g * dy[i] - k1 - d * k2);
+    }
+}
+
+/* ---- AVX2 versions ----------------------------------------------------------------------- */
+
+#ifdef MC_X86
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/* Lanes 0..k-1 on, for a masked load of the last k < 8 elements. */
+AVX2 static __m256i tail_mask(size_t k)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k), idx);
+}
+
+/* 16 floats (masked to the first `left` when left < 16) as two float vectors. */
+AVX2 static void load16(const float *x, size_t left, __m256 *v0, __m256 *v1)
+{
+    if (left >= 16) {
+        *v0 = _mm256_loadu_ps(x);
+        *v1 = _mm256_loadu_ps(x + 8);
+    } else if (left > 8) {
+        *v0 = _mm256_loadu_ps(x);
+        *v1 = _mm256_maskload_ps(x + 8, tail_mask(left - 8));
+    } else {
+        *v0 = _mm256_maskload_ps(x, tail_mask(left));
+        *v1 = _mm256_setzero_ps();
+    }
+}
+
+/* acc[0..3] (16 double lanes) += v0, v1 widened. */
+AVX2 static void add_wide(__m256d *acc, __m256 v0, __m256 v1)
+{
+    acc[0] = _mm256_add_pd(acc[0], _mm256_cvtps_pd(_mm256_castps256_ps128(v0)));
+    acc[1] = _mm256_add_pd(acc[1], _mm256_cvtps_pd(_mm256_extractf128_ps(v0, 1)));
+    acc[2] = _mm256_add_pd(acc[2], _mm256_cvtps_pd(_mm256_castps256_ps128(v1)));
+    acc[3] = _mm256_add_pd(acc[3], _mm256_cvtps_pd(_mm256_extractf128_ps(v1, 1)));
+}
+
+AVX2 static double reduce_wide(const __m256d *acc)
+{
+    double l[LANES];
+    for (int k = 0; k < 4; k++)
+        _mm256_storeu_pd(l + 4 * k, acc[k]);
+    return add_lanes(l);
+}
+
+AVX2 static double sum_avx2(const float *x, size_t n)
+{
+    __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                      _mm256_setzero_pd()};
+    for (size_t i = 0; i < n; i += LANES) {
+        __m256 v0, v1;
+        load16(x + i, n - i, &v0, &v1);
+        add_wide(acc, v0, v1);
+    }
+    return reduce_wide(acc);
+}
+
+AVX2 static double sum_sq_dev_avx2(const float *x, size_t n, float hi, float lo)
+{
+    const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo);
+    __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                      _mm256_setzero_pd()};
+    __m256 f0 = _mm256_setzero_ps(), f1 = _mm256_setzero_ps();
+    int it = 0;
+    for (size_t i = 0; i < n; i += LANES) {
+        __m256 v0, v1;
+        load16(x + i, n - i, &v0, &v1);
+        __m256 d0 = _mm256_sub_ps(_mm256_sub_ps(v0, vh), vl);
+        __m256 d1 = _mm256_sub_ps(_mm256_sub_ps(v1, vh), vl);
+        if (n - i < LANES) { /* the masked lanes hold 0 - hi - lo: make them 0 */
+            const size_t left = n - i;
+            d0 = _mm256_and_ps(d0, _mm256_castsi256_ps(tail_mask(left < 8 ? left : 8)));
+            d1 = _mm256_and_ps(d1, _mm256_castsi256_ps(tail_mask(left > 8 ? left - 8 : 0)));
+        }
+        f0 = _mm256_add_ps(f0, _mm256_mul_ps(d0, d0));
+        f1 = _mm256_add_ps(f1, _mm256_mul_ps(d1, d1));
+        if (++it == BLOCK || i + LANES >= n) {
+            add_wide(acc, f0, f1);
+            f0 = f1 = _mm256_setzero_ps();
+            it = 0;
+        }
+    }
+    return reduce_wide(acc);
+}
+
+AVX2 static void sum_dy_dev_avx2(const float *x, const float *dy, size_t n, float hi, float lo,
+                                 double *a, double *b)
+{
+    const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo);
+    __m256d aa[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                     _mm256_setzero_pd()};
+    __m256d bb[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                     _mm256_setzero_pd()};
+    __m256 fa0 = _mm256_setzero_ps(), fa1 = fa0, fb0 = fa0, fb1 = fa0;
+    int it = 0;
+    for (size_t i = 0; i < n; i += LANES) {
+        __m256 x0, x1, g0, g1;
+        load16(x + i, n - i, &x0, &x1);
+        load16(dy + i, n - i, &g0, &g1); /* 0 in the masked lanes: their products are 0 */
+        __m256 d0 = _mm256_sub_ps(_mm256_sub_ps(x0, vh), vl);
+        __m256 d1 = _mm256_sub_ps(_mm256_sub_ps(x1, vh), vl);
+        if (n - i < LANES) {
+            const size_t left = n - i;
+            d0 = _mm256_and_ps(d0, _mm256_castsi256_ps(tail_mask(left < 8 ? left : 8)));
+            d1 = _mm256_and_ps(d1, _mm256_castsi256_ps(tail_mask(left > 8 ? left - 8 : 0)));
+        }
+        fa0 = _mm256_add_ps(fa0, _mm256_mul_ps(g0, d0));
+        fa1 = _mm256_add_ps(fa1, _mm256_mul_ps(g1, d1));
+        fb0 = _mm256_add_ps(fb0, g0);
+        fb1 = _mm256_add_ps(fb1, g1);
+        if (++it == BLOCK || i + LANES >= n) {
+            add_wide(aa, fa0, fa1);
+            add_wide(bb, fb0, fb1);
+            fa0 = fa1 = fb0 = fb1 = _mm256_setzero_ps();
+            it = 0;
+        }
+    }
+    *a = reduce_wide(aa);
+    *b = reduce_wide(bb);
+}
+
+/* The first index from which x + i is 32-byte aligned (at most n). */
+static size_t align32(const float *x, size_t n)
+{
+    const size_t mis = ((uintptr_t)x & 31) / sizeof(float);
+    const size_t k = mis == 0 ? 0 : 8 - mis;
+    return ((uintptr_t)x & 3) != 0 ? n : k < n ? k : n;
+}
+
+AVX2 static void affine_dev_avx2(const float *x, float *y, size_t n, float hi, float lo, float a,
+                                 float b, int stream)
+{
+    const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo), va = _mm256_set1_ps(a),
+                 vb = _mm256_set1_ps(b);
+    size_t i = 0;
+    if (stream) {
+        i = align32(y, n);
+        affine_dev_c(x, y, i, hi, lo, a, b);
+        for (; i + 8 <= n; i += 8) {
+            const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
+            _mm256_stream_ps(y + i, _mm256_add_ps(_mm256_mul_ps(d, va), vb));
+        }
+        _mm_sfence();
+    }
+    for (; i + 8 <= n; i += 8) {
+        const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_mul_ps(d, va), vb));
+    }
+    affine_dev_c(x + i, y + i, n - i, hi, lo, a, b);
+}
+
+AVX2 static void norm_dx_avx2(const float *x, const float *dy, float *dx, size_t n, float hi,
+                              float lo, float r, float g, float k1, float k2, int stream)
+{
+    const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo), vr = _mm256_set1_ps(r),
+                 vg = _mm256_set1_ps(g), v1 = _mm256_set1_ps(k1), v2 = _mm256_set1_ps(k2);
+    size_t i = 0;
+    if (stream) {
+        i = align32(dx, n);
+        norm_dx_c(x, dy, dx, i, hi, lo, r, g, k1, k2);
+        for (; i + 8 <= n; i += 8) {
+            const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
+            const __m256 t =
+                _mm256_sub_ps(_mm256_sub_ps(_mm256_mul_ps(vg, _mm256_loadu_ps(dy + i)), v1),
+                              _mm256_mul_ps(d, v2));
+            _mm256_stream_ps(dx + i, _mm256_mul_ps(vr, t));
+        }
+        _mm_sfence();
+    }
+    for (; i + 8 <= n; i += 8) {
+        const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
+        const __m256 t = _mm256_sub_ps(
+            _mm256_sub_ps(_mm256_mul_ps(vg, _mm256_loadu_ps(dy + i)), v1), _mm256_mul_ps(d, v2));
+        _mm256_storeu_ps(dx + i, _mm256_mul_ps(vr, t));
+    }
+    norm_dx_c(x + i, dy + i, dx + i, n - i, hi, lo, r, g, k1, k2);
+}
+#endif
+
+#ifdef MC_X86
+AVX2 static void inv_sqrt_avx2(const double *v, double *r, size_t n)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        _mm256_storeu_pd(
+            r + i, _mm256_div_pd(_mm256_set1_pd(1.0), _mm256_sqrt_pd(_mm256_loadu_pd(v + i))));
+    for (; i < n; i++)
+        r[i] = 1.0 / sqrt(v[i]);
+}
+#endif
+
+static void inv_sqrt_c(const double *v, double *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        r[i] = 1.0 / sqrt(v[i]);
+}
+
+/* ---- Dispatch ---------------------------------------------------------------------------- */
+
+#ifdef MC_X86
+#define DISPATCH(avx2_call, c_call) return mc__have_avx2_fma() ? avx2_call : c_call
+#define DISPATCH_VOID(avx2_call, c_call)                                                           \
+    do {                                                                                           \
+        if (mc__have_avx2_fma())                                                                   \
+            avx2_call;                                                                             \
+        else                                                                                       \
+            c_call;                                                                                \
+    } while (0)
+#else
+#define DISPATCH(avx2_call, c_call) return c_call
+#define DISPATCH_VOID(avx2_call, c_call) c_call
+#endif
+
+void mc__inv_sqrt(const double *v, double *r, size_t n)
+{
+    DISPATCH_VOID(inv_sqrt_avx2(v, r, n), inv_sqrt_c(v, r, n));
+}
+
+double mc__sum(const float *x, size_t n)
+{
+    DISPATCH(sum_avx2(x, n), sum_c(x, n));
+}
+
+double mc__sum_sq_dev(const float *x, size_t n, float hi, float lo)
+{
+    DISPATCH(sum_sq_dev_avx2(x, n, hi, lo), sum_sq_dev_c(x, n, hi, lo));
+}
+
+void mc__sum_dy_dev(const float *x, const float *dy, size_t n, float hi, float lo, double *a,
+                    double *b)
+{
+    DISPATCH_VOID(sum_dy_dev_avx2(x, dy, n, hi, lo, a, b), sum_dy_dev_c(x, dy, n, hi, lo, a, b));
+}
+
+void mc__affine_dev(const float *x, float *y, size_t n, float hi, float lo, float a, float b,
+                    int stream)
+{
+    (void)stream;
+    DISPATCH_VOID(affine_dev_avx2(x, y, n, hi, lo, a, b, stream),
+                  affine_dev_c(x, y, n, hi, lo, a, b));
+}
+
+void mc__norm_dx(const float *x, const float *dy, float *dx, size_t n, float hi, float lo, float r,
+                 float g, float k1, float k2, int stream)
+{
+    (void)stream;
+    DISPATCH_VOID(norm_dx_avx2(x, dy, dx, n, hi, lo, r, g, k1, k2, stream),
+                  norm_dx_c(x, dy, dx, n, hi, lo, r, g, k1, k2));
+}

@@ -1,0 +1,54 @@
+/* Vector loops shared by the layers, each in two versions: AVX2 (+FMA where said) for the CPUs
+ * that have it, chosen at run time, and portable C for the others. The reductions accumulate in
+ * double over 16 fixed lanes (element i goes to lane i % 16, the lanes are added in one fixed
+ * order), and both versions follow that order exactly, so they agree bit for bit; the
+ * element-wise loops use no FMA, so they agree too. Not installed. */
+#ifndef MINICNN_SIMD_H
+#define MINICNN_SIMD_H
+
+#include <stddef.h>
+
+/* Compiles a function of plain C loops twice, for AVX2 and for any x86-64, the CPU choosing at
+ * load time. No FMA in the list: without it the two compute the same bits. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define MC__CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MC__CLONES
+#endif
+
+/* The fixed order in which the 16 double lanes of the reductions below are added. */
+static inline double mc__add_lanes(const double *l)
+{
+    double t[8];
+    for (int j = 0; j < 8; j++)
+        t[j] = l[j] + l[j + 8];
+    return ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
+}
+
+/* x: (n). The sum of x, in double. */
+double mc__sum(const float *x, size_t n);
+
+/* x: (n). The sum of d*d in double, d = (x - hi) - lo in float: the squared deviations from a
+ * mean held as the float pair hi + lo. */
+double mc__sum_sq_dev(const float *x, size_t n, float hi, float lo);
+
+/* x, dy: (n). *a = sum dy*d and *b = sum dy in double, d = (x - hi) - lo in float. */
+void mc__sum_dy_dev(const float *x, const float *dy, size_t n, float hi, float lo, double *a,
+                    double *b);
+
+/* Outputs larger than this are written with non-temporal stores where the CPU has them: they
+ * cannot stay in cache anyway, and such stores skip reading each line before writing it. */
+#define MC__STREAM_BYTES ((size_t)16 << 20)
+
+/* x, y: (n). y = ((x - hi) - lo) * a + b; `stream`: non-temporal stores for y. */
+void mc__affine_dev(const float *x, float *y, size_t n, float hi, float lo, float a, float b,
+                    int stream);
+
+/* x, dy, dx: (n). dx = r * (g * dy - k1 - ((x - hi) - lo) * k2); `stream` as above. */
+void mc__norm_dx(const float *x, const float *dy, float *dx, size_t n, float hi, float lo, float r,
+                 float g, float k1, float k2, int stream);
+
+/* v, r: (n). r = 1 / sqrt(v), in double (correctly rounded both ways, so both versions agree). */
+void mc__inv_sqrt(const double *v, double *r, size_t n);
+
+#endif
