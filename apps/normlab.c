@@ -194,8 +194,8 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
         n++;
     }
     char title[320];
-    snprintf(title, sizeof title, "Test error vs. batch size (%s)%s%s%s", subtitle,
-             omitted[0] ? "; not drawn, diverged in every run: " : "", omitted, "");
+    snprintf(title, sizeof title, "Test error vs. batch size\n%s%s%s", subtitle,
+             omitted[0] ? "; diverged in every run, not drawn: " : "", omitted);
     plot_axes ax = {title, "mini-batch size (images per step)", "test error (%)", true, true,
                     NAN, NAN};
     const plot_series *panels[1] = {s};

@@ -96,10 +96,20 @@ static void draw_panel(cairo_t *cr, double left, double top, double width, doubl
 
     /* title and labels */
     cairo_set_source_rgb(cr, 0, 0, 0);
+    /* a title of two lines ("main\nsmaller detail") keeps long details readable */
+    char title[512];
+    snprintf(title, sizeof title, "%s", ax->title);
+    char *detail = strchr(title, '\n');
+    if (detail != NULL)
+        *detail++ = '\0';
     cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
     cairo_set_font_size(cr, 15);
-    text_at(cr, f.x0 + f.w / 2, top + 18, ax->title, 0.5, 0.5);
+    text_at(cr, f.x0 + f.w / 2, top + (detail != NULL ? 12 : 18), title, 0.5, 0.5);
     cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    if (detail != NULL) {
+        cairo_set_font_size(cr, 11);
+        text_at(cr, f.x0 + f.w / 2, top + 29, detail, 0.5, 0.5);
+    }
     cairo_set_font_size(cr, 12);
     text_at(cr, f.x0 + f.w / 2, f.y0 + f.h + 42, ax->xlabel, 0.5, 0.5);
     cairo_save(cr);
