@@ -105,6 +105,14 @@ void mc__describe_param(mc_text *t, const mc_param *p);
 /* Appends an initializer as MATLAB displays the property: 'glorot', or [function_handle]. */
 void mc__describe_init(mc_text *t, const mc__init *init);
 
+/* The backward pass of a maxPooling2dLayer whose input is the output of a ReLU that feeds
+ * nothing else, fused with that ReLU's backward: din receives the gradient with respect to the
+ * ReLU's input (the pooling's gradient where the ReLU's output, in[0], is > 0; 0 elsewhere),
+ * saving the ReLU's own pass over memory. The network calls it; shapes as for the layer's
+ * backward. */
+void mc__maxpool_backward_relu(mc_layer *layer, const mc_tensor *in, const mc_tensor *out,
+                               const mc_tensor *dout, mc_tensor *din);
+
 /* Frees p's value and gradient. */
 void mc__param_release(mc_ctx *ctx, mc_param *p);
 

@@ -20,6 +20,9 @@ typedef struct node {
      * the source's dout before the source's backward. Otherwise the input gradient is written
      * straight into the source's dout. */
     mc_tensor din_own[MC_MAX_LAYER_INPUTS];
+    /* A ReLU feeding only a max pooling: the pooling's backward does the ReLU's too (one pass
+     * over memory less); relu_by_pool on the ReLU, pool_does_relu on the pooling. */
+    bool relu_by_pool, pool_does_relu;
 } node;
 
 struct mc_net {
@@ -483,6 +486,20 @@ mc_status mc_net_assemble(mc_net *net, int max_batch)
         release_buffers(net);
         return st;
     }
+    for (int i = 0; i < net->n; i++) {
+        node *nd = &net->nodes[i];
+        nd->relu_by_pool = nd->pool_does_relu = false;
+    }
+    for (int i = 0; i < net->n; i++) {
+        node *nd = &net->nodes[i];
+        if (is_input(nd) || strcmp(nd->layer->vt->kind, "maxPooling2dLayer") != 0)
+            continue;
+        node *r = &net->nodes[nd->src[0]];
+        if (!is_input(r) && strcmp(r->layer->vt->kind, "reluLayer") == 0 && r->consumers == 1) {
+            r->relu_by_pool = true;
+            nd->pool_does_relu = true;
+        }
+    }
     const int sm = net->nodes[net->output].src[0];
     net->fused_softmax = strcmp(net->nodes[sm].layer->vt->kind, "softmaxLayer") == 0 &&
                                  net->nodes[sm].consumers == 1
@@ -765,6 +782,8 @@ mc_status mc_net_backward(mc_net *net, const int *labels)
             continue;
         if (net->fused_softmax >= 0 && (u == net->output || u == skip))
             continue;
+        if (nd->relu_by_pool)
+            continue; /* done by the pooling's backward */
         gather_gradient(net, u, n);
         mc_tensor in[MC_MAX_LAYER_INPUTS], din[MC_MAX_LAYER_INPUTS];
         for (int k = 0; k < nd->layer->num_inputs; k++) {
@@ -776,6 +795,12 @@ mc_status mc_net_backward(mc_net *net, const int *labels)
         mc_shape os = with_batch(nd->out.shape, n);
         mc_tensor o = mc_tensor_view(nd->out.data, &os);
         mc_tensor dout = u == net->output ? o : mc_tensor_view(nd->dout.data, &os);
+        if (nd->pool_does_relu) {
+            /* The gradient with respect to the ReLU's input, where the ReLU's would go. */
+            mc_tensor dr = input_gradient_target(net, nd->src[0], 0, n);
+            mc__maxpool_backward_relu(nd->layer, in, &o, &dout, &dr);
+            continue;
+        }
         st = mc_layer_backward(nd->layer, in, nd->layer->num_inputs, &o, &dout, din);
         if (st != MC_OK)
             return st;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -233,6 +234,95 @@ START_TEST(test_threads_identical)
 }
 END_TEST
 
+/* train_threads without Check's assertions (which must run on the test's own thread): NULL on
+ * any failure. The thread count is left as it is. */
+static float *train_threads_plain(size_t *count)
+{
+    mc_ctx *ctx = NULL;
+    if (mc_ctx_create(NULL, 5, &ctx) != MC_OK)
+        return NULL;
+    const int n = 60;
+    mc_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    ds.shape = test_shape(4, n, 1, 8, 8);
+    ds.x = malloc((size_t)n * 64 * sizeof(float));
+    ds.labels = calloc((size_t)n, sizeof(int));
+    ds.num_classes = 4;
+    float *w = NULL;
+    mc_net *net = NULL;
+    if (ds.x == NULL || ds.labels == NULL)
+        goto done;
+    test_rng r = {3};
+    for (int i = 0; i < n; i++) {
+        ds.labels[i] = i % 4;
+        for (int p = 0; p < 64; p++) {
+            const int q = (p / 8 >= 4) * 2 + (p % 8 >= 4);
+            ds.x[(size_t)i * 64 + p] =
+                (float)((q == i % 4 ? 150.0 : 60.0) + 40.0 * test_rng_normal(&r));
+        }
+    }
+    mc_train_options o = mc_train_default(MC_SOLVER_ADAM);
+    o.mini_batch_size = 20;
+    o.max_epochs = 2;
+    if (mc_netfile_parse(ctx, threads_net, strlen(threads_net), "t.net", &net, NULL) != MC_OK ||
+        mc_net_assemble(net, 20) != MC_OK || mc_net_fit_input(net, &ds, 20) != MC_OK ||
+        mc_train(net, &ds, &o, NULL, NULL) != MC_OK)
+        goto done;
+    *count = mc_net_num_learnables(net);
+    w = malloc(*count * sizeof(float));
+    if (w != NULL) {
+        float *at = w;
+        for (int i = 0; i < mc_net_num_params(net); i++) {
+            const mc_param *p = mc_net_param(net, i);
+            memcpy(at, p->value.data, mc_tensor_numel(&p->value) * sizeof(float));
+            at += mc_tensor_numel(&p->value);
+        }
+    }
+done:
+    mc_net_destroy(net);
+    free_synthetic(&ds);
+    mc_ctx_destroy(ctx);
+    return w;
+}
+
+typedef struct concurrent_run {
+    float *w;
+    size_t n;
+} concurrent_run;
+
+static void *concurrent_main(void *arg)
+{
+    concurrent_run *run = arg;
+    run->w = train_threads_plain(&run->n);
+    return NULL;
+}
+
+/* Two application threads train at once with 2 threads set: one gets the pool, the other runs
+ * its tasks itself while the pool is busy; both give the one-thread weights bit for bit. */
+START_TEST(test_threads_concurrent_callers)
+{
+    size_t n1;
+    float *w1 = train_threads(1, &n1);
+    mc_set_threads(2);
+    pthread_t th[2];
+    concurrent_run runs[2];
+    memset(runs, 0, sizeof runs);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, concurrent_main, &runs[i]), 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+    mc_set_threads(0);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_ptr_nonnull(runs[i].w);
+        ck_assert_uint_eq(runs[i].n, n1);
+        ck_assert_msg(memcmp(runs[i].w, w1, n1 * sizeof(float)) == 0,
+                      "concurrent caller %d: other weights", i);
+        free(runs[i].w);
+    }
+    free(w1);
+}
+END_TEST
+
 START_TEST(test_schedule_and_validation)
 {
     test_alloc a;
@@ -410,6 +500,7 @@ static Suite *train_suite(void)
     tcase_add_test(tc, test_overfit);
     tcase_add_test(tc, test_reproducible);
     tcase_add_test(tc, test_threads_identical);
+    tcase_add_test(tc, test_threads_concurrent_callers);
     tcase_add_test(tc, test_schedule_and_validation);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_evaluate_batch_statistics);

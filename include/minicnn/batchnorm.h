@@ -43,7 +43,9 @@ typedef struct mc_batchnorm_options {
 mc_batchnorm_options mc_batchnorm_default(void);
 mc_status mc_batchnorm_create(mc_ctx *ctx, const mc_batchnorm_options *opts, mc_layer **out);
 
-/* Kernels. x, y, dy, dx: (N, C, S); scale, offset, dscale, doffset, mean, rstd: (C). */
+/* Kernels. x, y, dy, dx: (N, C, S); scale, offset, dscale, doffset, mean, rstd: (C). They run
+ * on minicnn's threads (mc_set_threads), a block of channels a task; results do not depend on
+ * the thread count. */
 void mc_batchnorm_forward_train_kernel(const float *x, float *y, const float *scale,
                                        const float *offset, double *mean, double *var,
                                        double *rstd, int N, int C, size_t S, double eps);

@@ -6,44 +6,96 @@
 #include <minicnn/batchnorm.h>
 
 #include "norm.h"
+#include "../parallel.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
 /* Statistics are two-pass in double: x - mean is formed in double from the exact float x, so
  * 1e4 + 0.01 * noise keeps its spread (the one-pass E[x^2] - E[x]^2 form loses it). */
 
-/* x, y: (N, C, S); scale, offset: (C); mean, var, rstd: (C) */
-void mc_batchnorm_forward_train_kernel(const float *x, float *y, const float *scale,
-                                       const float *offset, double *mean, double *var,
-                                       double *rstd, int N, int C, size_t S, double eps)
+/* The kernels run on minicnn's threads in blocks of channels, fixed by C alone: a channel's
+ * statistics and gradients are computed by one task, with the same arithmetic whatever the
+ * thread count. */
+typedef struct bn_job {
+    const float *x, *dy, *scale, *offset, *trained_mean, *trained_var;
+    float *y, *dx, *dscale, *doffset;
+    double *mean, *var, *rstd;
+    const double *cmean, *crstd;
+    int N, C, blocks;
+    size_t S;
+    double eps;
+} bn_job;
+
+static int bn_blocks(int C)
 {
+    return C < 64 ? C : 64;
+}
+
+static void bn_forward_train_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const bn_job *j = arg;
+    const int N = j->N, C = j->C;
+    const size_t S = j->S;
     const double m = (double)N * (double)S;
-    for (int c = 0; c < C; c++) {
+    size_t c0, c1;
+    mc__chunk_range((size_t)C, (size_t)j->blocks, (size_t)task, &c0, &c1);
+    for (size_t c = c0; c < c1; c++) {
         double sum = 0.0;
         for (int n = 0; n < N; n++) {
-            const float *xc = x + ((size_t)n * (size_t)C + (size_t)c) * S;
+            const float *xc = j->x + ((size_t)n * (size_t)C + c) * S;
             for (size_t s = 0; s < S; s++)
                 sum += xc[s];
         }
         const double mu = sum / m;
         double ss = 0.0;
         for (int n = 0; n < N; n++) {
-            const float *xc = x + ((size_t)n * (size_t)C + (size_t)c) * S;
+            const float *xc = j->x + ((size_t)n * (size_t)C + c) * S;
             for (size_t s = 0; s < S; s++) {
                 const double d = (double)xc[s] - mu;
                 ss += d * d;
             }
         }
         const double v = ss / m;
-        const double r = 1.0 / sqrt(v + eps);
-        mean[c] = mu;
-        var[c] = v;
-        rstd[c] = r;
-        const double a = (double)scale[c] * r, b = offset[c];
+        const double r = 1.0 / sqrt(v + j->eps);
+        j->mean[c] = mu;
+        j->var[c] = v;
+        j->rstd[c] = r;
+        const double a = (double)j->scale[c] * r, b = j->offset[c];
         for (int n = 0; n < N; n++) {
-            const size_t base = ((size_t)n * (size_t)C + (size_t)c) * S;
+            const size_t base = ((size_t)n * (size_t)C + c) * S;
             for (size_t s = 0; s < S; s++)
-                y[base + s] = (float)(((double)x[base + s] - mu) * a + b);
+                j->y[base + s] = (float)(((double)j->x[base + s] - mu) * a + b);
+        }
+    }
+}
+
+/* x, y: (N, C, S); scale, offset: (C); mean, var, rstd: (C) */
+void mc_batchnorm_forward_train_kernel(const float *x, float *y, const float *scale,
+                                       const float *offset, double *mean, double *var,
+                                       double *rstd, int N, int C, size_t S, double eps)
+{
+    bn_job j = {.x = x, .y = y, .scale = scale, .offset = offset, .mean = mean, .var = var,
+                .rstd = rstd, .N = N, .C = C, .S = S, .eps = eps, .blocks = bn_blocks(C)};
+    mc__parallel_for(j.blocks, 0, 3 * (size_t)N * (size_t)C * S, bn_forward_train_task, &j);
+}
+
+static void bn_forward_infer_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const bn_job *j = arg;
+    const int N = j->N, C = j->C;
+    const size_t S = j->S;
+    size_t c0, c1;
+    mc__chunk_range((size_t)C, (size_t)j->blocks, (size_t)task, &c0, &c1);
+    for (size_t c = c0; c < c1; c++) {
+        const double mu = j->trained_mean[c];
+        const double a = (double)j->scale[c] / sqrt((double)j->trained_var[c] + j->eps);
+        const double b = j->offset[c];
+        for (int n = 0; n < N; n++) {
+            const size_t base = ((size_t)n * (size_t)C + c) * S;
+            for (size_t s = 0; s < S; s++)
+                j->y[base + s] = (float)(((double)j->x[base + s] - mu) * a + b);
         }
     }
 }
@@ -54,14 +106,43 @@ void mc_batchnorm_forward_infer_kernel(const float *x, float *y, const float *sc
                                        const float *trained_var, int N, int C, size_t S,
                                        double eps)
 {
-    for (int c = 0; c < C; c++) {
-        const double mu = trained_mean[c];
-        const double a = (double)scale[c] / sqrt((double)trained_var[c] + eps);
-        const double b = offset[c];
+    bn_job j = {.x = x, .y = y, .scale = scale, .offset = offset, .trained_mean = trained_mean,
+                .trained_var = trained_var, .N = N, .C = C, .S = S, .eps = eps,
+                .blocks = bn_blocks(C)};
+    mc__parallel_for(j.blocks, 0, 2 * (size_t)N * (size_t)C * S, bn_forward_infer_task, &j);
+}
+
+static void bn_backward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const bn_job *j = arg;
+    const int N = j->N, C = j->C;
+    const size_t S = j->S;
+    const double m = (double)N * (double)S;
+    size_t c0, c1;
+    mc__chunk_range((size_t)C, (size_t)j->blocks, (size_t)task, &c0, &c1);
+    for (size_t c = c0; c < c1; c++) {
+        const double mu = j->cmean[c], r = j->crstd[c];
+        /* a = sum dy * (x - mean), b = sum dy over the channel's N * S values. */
+        double a = 0.0, b = 0.0;
         for (int n = 0; n < N; n++) {
-            const size_t base = ((size_t)n * (size_t)C + (size_t)c) * S;
+            const size_t base = ((size_t)n * (size_t)C + c) * S;
+            for (size_t s = 0; s < S; s++) {
+                a += (double)j->dy[base + s] * ((double)j->x[base + s] - mu);
+                b += j->dy[base + s];
+            }
+        }
+        j->dscale[c] += (float)(a * r);
+        j->doffset[c] += (float)b;
+        if (j->dx == NULL)
+            continue;
+        /* dx = scale * r * (dy - mean(dy) - xhat * mean(dy .* xhat)), xhat = (x - mean) r */
+        const double g = (double)j->scale[c] * r, k1 = b / m, k2 = a * r * r / m;
+        for (int n = 0; n < N; n++) {
+            const size_t base = ((size_t)n * (size_t)C + c) * S;
             for (size_t s = 0; s < S; s++)
-                y[base + s] = (float)(((double)x[base + s] - mu) * a + b);
+                j->dx[base + s] = (float)(g * ((double)j->dy[base + s] - k1 -
+                                               ((double)j->x[base + s] - mu) * k2));
         }
     }
 }
@@ -71,31 +152,10 @@ void mc_batchnorm_backward_kernel(const float *x, const float *dy, const float *
                                   const double *mean, const double *rstd, float *dx,
                                   float *dscale, float *doffset, int N, int C, size_t S)
 {
-    const double m = (double)N * (double)S;
-    for (int c = 0; c < C; c++) {
-        const double mu = mean[c], r = rstd[c];
-        /* a = sum dy * (x - mean), b = sum dy over the channel's N * S values. */
-        double a = 0.0, b = 0.0;
-        for (int n = 0; n < N; n++) {
-            const size_t base = ((size_t)n * (size_t)C + (size_t)c) * S;
-            for (size_t s = 0; s < S; s++) {
-                a += (double)dy[base + s] * ((double)x[base + s] - mu);
-                b += dy[base + s];
-            }
-        }
-        dscale[c] += (float)(a * r);
-        doffset[c] += (float)b;
-        if (dx == NULL)
-            continue;
-        /* dx = scale * r * (dy - mean(dy) - xhat * mean(dy .* xhat)), xhat = (x - mean) r */
-        const double g = (double)scale[c] * r, k1 = b / m, k2 = a * r * r / m;
-        for (int n = 0; n < N; n++) {
-            const size_t base = ((size_t)n * (size_t)C + (size_t)c) * S;
-            for (size_t s = 0; s < S; s++)
-                dx[base + s] =
-                    (float)(g * ((double)dy[base + s] - k1 - ((double)x[base + s] - mu) * k2));
-        }
-    }
+    bn_job j = {.x = x, .dy = dy, .scale = scale, .cmean = mean, .crstd = rstd, .dx = dx,
+                .dscale = dscale, .doffset = doffset, .N = N, .C = C, .S = S,
+                .blocks = bn_blocks(C)};
+    mc__parallel_for(j.blocks, 0, 3 * (size_t)N * (size_t)C * S, bn_backward_task, &j);
 }
 
 /* ---- Layer ------------------------------------------------------------------------------ */

@@ -129,7 +129,8 @@ pool_block(const float *r0, const float *r1, float *yr, int32_t *ar, int32_t top
  * window's four positions get dy at the winner and 0 elsewhere, interleaved back into the two
  * input rows d0, d1 (from the block's first column); top: d0's first position in the plane. */
 __attribute__((target("avx2,fma"))) static inline __attribute__((always_inline)) void
-unpool_block(const float *dy, const int32_t *am, float *d0, float *d1, int32_t top, int W, int r)
+unpool_block(const float *dy, const int32_t *am, float *d0, float *d1, int32_t top, int W, int r,
+             const float *k0, const float *k1)
 {
     const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(r), idx);
@@ -146,10 +147,21 @@ unpool_block(const float *dy, const int32_t *am, float *d0, float *d1, int32_t t
                                             at, _mm256_add_epi32(p, _mm256_set1_epi32(W + 1)))));
     const __m256 lo0 = _mm256_unpacklo_ps(v00, v01), hi0 = _mm256_unpackhi_ps(v00, v01);
     const __m256 lo1 = _mm256_unpacklo_ps(v10, v11), hi1 = _mm256_unpackhi_ps(v10, v11);
-    const __m256 a0 = _mm256_permute2f128_ps(lo0, hi0, 0x20),
-                 a1 = _mm256_permute2f128_ps(lo0, hi0, 0x31);
-    const __m256 b0 = _mm256_permute2f128_ps(lo1, hi1, 0x20),
-                 b1 = _mm256_permute2f128_ps(lo1, hi1, 0x31);
+    __m256 a0 = _mm256_permute2f128_ps(lo0, hi0, 0x20), a1 = _mm256_permute2f128_ps(lo0, hi0, 0x31);
+    __m256 b0 = _mm256_permute2f128_ps(lo1, hi1, 0x20), b1 = _mm256_permute2f128_ps(lo1, hi1, 0x31);
+    const __m256i n0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * r), idx);
+    const __m256i n1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * r - 8), idx);
+    if (k0 != NULL) { /* a ReLU before the pooling: its gradient only where its output > 0 */
+        const __m256 z = _mm256_setzero_ps();
+        const __m256 e0 = r == 8 ? _mm256_loadu_ps(k0) : _mm256_maskload_ps(k0, n0);
+        const __m256 e1 = r == 8 ? _mm256_loadu_ps(k0 + 8) : _mm256_maskload_ps(k0 + 8, n1);
+        const __m256 f0 = r == 8 ? _mm256_loadu_ps(k1) : _mm256_maskload_ps(k1, n0);
+        const __m256 f1 = r == 8 ? _mm256_loadu_ps(k1 + 8) : _mm256_maskload_ps(k1 + 8, n1);
+        a0 = _mm256_and_ps(a0, _mm256_cmp_ps(e0, z, _CMP_GT_OQ));
+        a1 = _mm256_and_ps(a1, _mm256_cmp_ps(e1, z, _CMP_GT_OQ));
+        b0 = _mm256_and_ps(b0, _mm256_cmp_ps(f0, z, _CMP_GT_OQ));
+        b1 = _mm256_and_ps(b1, _mm256_cmp_ps(f1, z, _CMP_GT_OQ));
+    }
     if (r == 8) {
         _mm256_storeu_ps(d0, a0);
         _mm256_storeu_ps(d0 + 8, a1);
@@ -157,8 +169,6 @@ unpool_block(const float *dy, const int32_t *am, float *d0, float *d1, int32_t t
         _mm256_storeu_ps(d1 + 8, b1);
         return;
     }
-    const __m256i n0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * r), idx);
-    const __m256i n1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * r - 8), idx);
     _mm256_maskstore_ps(d0, n0, a0);
     _mm256_maskstore_ps(d0 + 8, n1, a1);
     _mm256_maskstore_ps(d1, n0, b0);
@@ -166,16 +176,17 @@ unpool_block(const float *dy, const int32_t *am, float *d0, float *d1, int32_t t
 }
 
 /* One row of windows of maxpool_2x2_backward_kernel; returns OW (every window done). */
-__attribute__((target("avx2,fma"))) static int unpool_2x2_row_avx2(const float *dy,
-                                                                   const int32_t *am, float *d0,
-                                                                   float *d1, int32_t top, int W,
-                                                                   int OW)
+__attribute__((target("avx2,fma"))) static int
+unpool_2x2_row_avx2(const float *dy, const int32_t *am, float *d0, float *d1, int32_t top, int W,
+                    int OW, const float *k0, const float *k1)
 {
     int ow = 0;
     for (; ow + 8 <= OW; ow += 8)
-        unpool_block(dy + ow, am + ow, d0 + 2 * ow, d1 + 2 * ow, top + 2 * ow, W, 8);
+        unpool_block(dy + ow, am + ow, d0 + 2 * ow, d1 + 2 * ow, top + 2 * ow, W, 8,
+                     k0 != NULL ? k0 + 2 * ow : NULL, k1 != NULL ? k1 + 2 * ow : NULL);
     if (ow < OW)
-        unpool_block(dy + ow, am + ow, d0 + 2 * ow, d1 + 2 * ow, top + 2 * ow, W, OW - ow);
+        unpool_block(dy + ow, am + ow, d0 + 2 * ow, d1 + 2 * ow, top + 2 * ow, W, OW - ow,
+                     k0 != NULL ? k0 + 2 * ow : NULL, k1 != NULL ? k1 + 2 * ow : NULL);
     return OW;
 }
 
@@ -239,6 +250,7 @@ static void maxpool_2x2_kernel(const float *x, float *y, int32_t *argmax, size_t
 /* Planes in fixed blocks on minicnn's threads. */
 typedef struct pool_job {
     const float *x, *dy;
+    const float *mask; /* backward: a ReLU's output (the pooling's input), or NULL */
     float *y, *dx;
     int32_t *argmax;
     int NC, H, W, PH, PW, SH, SW, pad_top, pad_left, OH, OW, blocks;
@@ -269,29 +281,34 @@ static void pool_forward_task(void *arg, int task, int thread)
  * others) and only the row and column no window covers (odd H or W) are zeroed: one pass over
  * dx instead of a memset and a scatter. */
 static void maxpool_2x2_backward_kernel(const float *dy, const int32_t *argmax, float *dx,
-                                        size_t NC, int H, int W, int OH, int OW)
+                                        size_t NC, int H, int W, int OH, int OW,
+                                        const float *mask)
 {
     const size_t plane = (size_t)H * (size_t)W, out_plane = (size_t)OH * (size_t)OW;
     for (size_t nc = 0; nc < NC; nc++) {
         float *dxp = dx + nc * plane;
+        const float *kp = mask != NULL ? mask + nc * plane : NULL;
         const float *dyp = dy + nc * out_plane;
         const int32_t *ap = argmax + nc * out_plane;
         for (int oh = 0; oh < OH; oh++) {
             float *r0 = dxp + (size_t)(2 * oh) * (size_t)W, *r1 = r0 + W;
+            const float *k0 = kp != NULL ? kp + (size_t)(2 * oh) * (size_t)W : NULL;
+            const float *k1 = k0 != NULL ? k0 + W : NULL;
             const int32_t top = 2 * oh * W;
             int ow = 0;
 #ifdef MC_POOL_AVX2
             if (mc__have_avx2_fma())
                 ow = unpool_2x2_row_avx2(dyp + (size_t)oh * (size_t)OW,
-                                         ap + (size_t)oh * (size_t)OW, r0, r1, top, W, OW);
+                                         ap + (size_t)oh * (size_t)OW, r0, r1, top, W, OW, k0, k1);
 #endif
             for (; ow < OW; ow++) {
                 const float g = dyp[(size_t)oh * (size_t)OW + (size_t)ow];
                 const int32_t at = ap[(size_t)oh * (size_t)OW + (size_t)ow], p = top + 2 * ow;
-                r0[2 * ow] = at == p ? g : 0.0f;
-                r0[2 * ow + 1] = at == p + 1 ? g : 0.0f;
-                r1[2 * ow] = at == p + W ? g : 0.0f;
-                r1[2 * ow + 1] = at == p + W + 1 ? g : 0.0f;
+                r0[2 * ow] = at == p && (k0 == NULL || k0[2 * ow] > 0.0f) ? g : 0.0f;
+                r0[2 * ow + 1] = at == p + 1 && (k0 == NULL || k0[2 * ow + 1] > 0.0f) ? g : 0.0f;
+                r1[2 * ow] = at == p + W && (k1 == NULL || k1[2 * ow] > 0.0f) ? g : 0.0f;
+                r1[2 * ow + 1] =
+                    at == p + W + 1 && (k1 == NULL || k1[2 * ow + 1] > 0.0f) ? g : 0.0f;
             }
             if (2 * OW < W) {
                 r0[W - 1] = 0.0f;
@@ -313,11 +330,17 @@ static void pool_backward_task(void *arg, int task, int thread)
     if (j->PH == 2 && j->PW == 2 && j->SH == 2 && j->SW == 2 && j->pad_top == 0 &&
         j->pad_left == 0) {
         maxpool_2x2_backward_kernel(j->dy + lo * out_plane, j->argmax + lo * out_plane,
-                                    j->dx + lo * plane, hi - lo, j->H, j->W, j->OH, j->OW);
+                                    j->dx + lo * plane, hi - lo, j->H, j->W, j->OH, j->OW,
+                                    j->mask != NULL ? j->mask + lo * plane : NULL);
         return;
     }
     maxpool_backward_kernel(j->dy + lo * out_plane, j->argmax + lo * out_plane, j->dx + lo * plane,
                             hi - lo, plane, out_plane);
+    if (j->mask != NULL) /* the ReLU's gradient: only where its output is > 0 */
+        for (size_t i = lo * plane; i < hi * plane; i++) {
+            const float g = j->dx[i];
+            j->dx[i] = j->mask[i] > 0.0f ? g : 0.0f;
+        }
 }
 
 /* ---- Layer ------------------------------------------------------------------------------ */
@@ -466,22 +489,35 @@ static void maxpool_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_te
                      pool_forward_task, &j);
 }
 
-static void maxpool_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
-                             const mc_tensor *dout, mc_tensor *din)
+/* The backward pass, and with `mask` (the input, a ReLU's output) that ReLU's backward too. */
+static void pool_backward(maxpool *mp, const mc_tensor *in, const mc_tensor *out,
+                          const mc_tensor *dout, mc_tensor *din, const float *mask)
 {
-    (void)n_in;
-    maxpool *mp = (maxpool *)self;
     if (din[0].data == NULL)
         return;
     const int *d = in[0].shape.dims, *o = out->shape.dims;
     const int NC = d[0] * d[1];
-    pool_job j = {.dy = dout->data, .dx = din[0].data, .argmax = mp->argmax, .NC = NC,
+    pool_job j = {.dy = dout->data, .dx = din[0].data, .mask = mask, .argmax = mp->argmax,
+                  .NC = NC,
                   .H = d[2], .W = d[3], .PH = mp->pool[0], .PW = mp->pool[1],
                   .SH = mp->stride[0], .SW = mp->stride[1], .pad_top = mp->pad[0],
                   .pad_left = mp->pad[2], .OH = o[2], .OW = o[3],
                   .blocks = (NC + PLANES_PER_TASK - 1) / PLANES_PER_TASK};
     mc__parallel_for(j.blocks, 0, (size_t)NC * (size_t)d[2] * (size_t)d[3] * 3 / 2,
                      pool_backward_task, &j);
+}
+
+static void maxpool_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
+                             const mc_tensor *dout, mc_tensor *din)
+{
+    (void)n_in;
+    pool_backward((maxpool *)self, in, out, dout, din, NULL);
+}
+
+void mc__maxpool_backward_relu(mc_layer *layer, const mc_tensor *in, const mc_tensor *out,
+                               const mc_tensor *dout, mc_tensor *din)
+{
+    pool_backward((maxpool *)layer, in, out, dout, din, in[0].data);
 }
 
 static void maxpool_describe(const mc_layer *self, mc_text *t, mc_describe what)
