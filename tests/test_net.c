@@ -525,6 +525,28 @@ START_TEST(test_replace_layer)
 }
 END_TEST
 
+/* Found by fuzzing: a 1x1 convolution has no workspace, and its threaded passes must not offset
+ * the NULL workspace pointer (UBSan in the sanitizer build). */
+START_TEST(test_pointwise_convolution)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_net *net = assembled(ctx,
+                            "x = [imageInputLayer([4 4 3],'Normalization','none'); "
+                            "convolution2dLayer(1,2,'Padding','same'); reluLayer; "
+                            "fullyConnectedLayer(2); softmaxLayer; classificationLayer]",
+                            64);
+    float x[64 * 48];
+    fill(x, 64 * 48, 6, 1.0);
+    int labels[64] = {0};
+    ck_assert_int_eq(mc_net_forward(net, x, 64, MC_MODE_TRAINING), MC_OK);
+    ck_assert_int_eq(mc_net_backward(net, labels), MC_OK);
+    mc_net_destroy(net);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
 static Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -534,6 +556,7 @@ static Suite *net_suite(void)
     tcase_add_test(tc, test_analysis_text);
     tcase_add_test(tc, test_batch_and_state_checks);
     tcase_add_test(tc, test_replace_layer);
+    tcase_add_test(tc, test_pointwise_convolution);
     suite_add_tcase(s, tc);
     tc = tcase_create("gradients");
     tcase_set_timeout(tc, 120);

@@ -569,7 +569,8 @@ static void conv_forward_task(void *arg, int task, int thread)
     const int K = g->C * g->KH * g->KW, P = g->OH * g->OW;
     const size_t x_step = (size_t)g->C * (size_t)g->H * (size_t)g->W;
     const size_t y_step = (size_t)g->F * (size_t)P;
-    float *col = j->col + (size_t)thread * j->col_step;
+    /* no workspace at all for a 1x1 convolution: no offset from NULL */
+    float *col = j->col != NULL ? j->col + (size_t)thread * j->col_step : NULL;
     size_t n0, n1;
     mc__chunk_range((size_t)j->N, (size_t)j->chunks, (size_t)task, &n0, &n1);
     for (size_t n = n0; n < n1; n++) {
@@ -604,7 +605,8 @@ static void conv_backward_task(void *arg, int task, int thread)
     const size_t x_step = (size_t)g->C * (size_t)g->H * (size_t)g->W;
     const size_t y_step = (size_t)g->F * (size_t)P;
     const size_t nw = (size_t)g->F * (size_t)K;
-    float *col = j->col + (size_t)thread * j->col_step;
+    /* no workspace at all for a 1x1 convolution: no offset from NULL */
+    float *col = j->col != NULL ? j->col + (size_t)thread * j->col_step : NULL;
     float *dw = j->dw_part + (size_t)task * DW_STRIDE(nw, j->lanes);
     double *db = j->db_part + (size_t)task * MC__PAD_DOUBLES(g->F);
     memset(dw, 0, nw * (size_t)j->lanes * sizeof(float));
