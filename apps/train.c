@@ -69,7 +69,7 @@ static int flags_of(train_args *a, flag *f)
         {"verbose", F_BOOL, &a->verbose, "true (default) or false"},
         {"verbose-frequency", F_INT, &a->verbose_frequency, "iterations (50)"},
         {"seed", F_DOUBLE, &a->seed, "random seed (1)"},
-        {"threads", F_INT, &a->threads, "threads (default: every core); results do not depend on it"},
+        {"threads", F_INT, &a->threads, "threads, every core by default (same results)"},
         {"train-subset", F_INT, &a->train_subset, "use only the first N training images"},
         {"report", F_STRING, &a->report, "write a JSON summary to this file"},
         {"save", F_STRING, &a->save, "save the trained network to this model file"},
