@@ -276,85 +276,74 @@ static void randomize_params(mc_net *net, uint64_t seed)
     }
 }
 
-START_TEST(test_gradients_chain)
+/* Every learnable and input element of a small network with random learnables (seed
+ * param_seed) and data (seed x_seed), n observations with the given labels. */
+static void check_small_net(const char *text, int n, const int *labels, uint64_t param_seed,
+                            uint64_t x_seed)
 {
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
-    mc_net *net = assembled(ctx,
-                            "layers = [imageInputLayer([6 6 2],'Normalization','none')\n"
-                            "  convolution2dLayer(3,4,'Padding',1)\n"
-                            "  groupNormalizationLayer(2)\n"
-                            "  reluLayer\n"
-                            "  maxPooling2dLayer(2,'Stride',2)\n"
-                            "  fullyConnectedLayer(3)\n"
-                            "  softmaxLayer\n"
-                            "  classificationLayer]",
-                            3);
-    randomize_params(net, 10);
-    float x[3 * 72];
-    fill(x, 3 * 72, 1, 1.0);
-    const int labels[3] = {0, 2, 1};
-    net_gradcheck(net, x, labels, 3, 1e-4, 1e-2, 1, 1, 0.02);
+    mc_net *net = assembled(ctx, text, n);
+    randomize_params(net, param_seed);
+    const mc_shape xs = mc_net_input_shape(net, n);
+    float *x = test_floats(mc_shape_numel(&xs));
+    fill(x, mc_shape_numel(&xs), x_seed, 1.0);
+    net_gradcheck(net, x, labels, n, 1e-4, 1e-2, 1, 1, 0.02);
+    free(x);
     mc_net_destroy(net);
     mc_ctx_destroy(ctx);
     ck_assert_int_eq(a.live, 0);
+}
+
+START_TEST(test_gradients_chain)
+{
+    const int labels[3] = {0, 2, 1};
+    check_small_net("layers = [imageInputLayer([6 6 2],'Normalization','none')\n"
+                    "  convolution2dLayer(3,4,'Padding',1)\n"
+                    "  groupNormalizationLayer(2)\n"
+                    "  reluLayer\n"
+                    "  maxPooling2dLayer(2,'Stride',2)\n"
+                    "  fullyConnectedLayer(3)\n"
+                    "  softmaxLayer\n"
+                    "  classificationLayer]",
+                    3, labels, 10, 1);
 }
 END_TEST
 
 /* Fan-out: 'r1' feeds both 'c2' and the addition, so its gradient is the sum of both paths. */
 START_TEST(test_gradients_residual)
 {
-    test_alloc a;
-    mc_ctx *ctx = test_ctx(&a, 1);
-    mc_net *net = assembled(ctx,
-                            "layers = [imageInputLayer([5 5 2],'Normalization','none','Name','in')\n"
-                            "  convolution2dLayer(3,4,'Padding','same','Name','c1')\n"
-                            "  groupNormalizationLayer(2,'Name','g1')\n"
-                            "  reluLayer('Name','r1')\n"
-                            "  convolution2dLayer(3,4,'Padding','same','Name','c2')\n"
-                            "  groupNormalizationLayer('channel-wise','Name','g2')\n"
-                            "  additionLayer(2,'Name','add')\n"
-                            "  reluLayer('Name','r2')\n"
-                            "  fullyConnectedLayer(3,'Name','fc')\n"
-                            "  softmaxLayer('Name','sm')\n"
-                            "  classificationLayer('Name','out')];\n"
-                            "lgraph = layerGraph(layers);\n"
-                            "lgraph = connectLayers(lgraph,'r1','add/in2');\n",
-                            2);
-    randomize_params(net, 20);
-    float x[2 * 50];
-    fill(x, 2 * 50, 2, 1.0);
     const int labels[2] = {1, 2};
-    net_gradcheck(net, x, labels, 2, 1e-4, 1e-2, 1, 1, 0.02);
-    mc_net_destroy(net);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    check_small_net("layers = [imageInputLayer([5 5 2],'Normalization','none','Name','in')\n"
+                    "  convolution2dLayer(3,4,'Padding','same','Name','c1')\n"
+                    "  groupNormalizationLayer(2,'Name','g1')\n"
+                    "  reluLayer('Name','r1')\n"
+                    "  convolution2dLayer(3,4,'Padding','same','Name','c2')\n"
+                    "  groupNormalizationLayer('channel-wise','Name','g2')\n"
+                    "  additionLayer(2,'Name','add')\n"
+                    "  reluLayer('Name','r2')\n"
+                    "  fullyConnectedLayer(3,'Name','fc')\n"
+                    "  softmaxLayer('Name','sm')\n"
+                    "  classificationLayer('Name','out')];\n"
+                    "lgraph = layerGraph(layers);\n"
+                    "lgraph = connectLayers(lgraph,'r1','add/in2');\n",
+                    2, labels, 20, 2);
 }
 END_TEST
 
 START_TEST(test_gradients_feature_batchnorm)
 {
-    test_alloc a;
-    mc_ctx *ctx = test_ctx(&a, 1);
-    mc_net *net = assembled(ctx,
-                            "layers = [featureInputLayer(5)\n"
-                            "  fullyConnectedLayer(6)\n"
-                            "  batchNormalizationLayer\n"
-                            "  reluLayer\n"
-                            "  fullyConnectedLayer(8)\n"
-                            "  groupNormalizationLayer(2)\n"
-                            "  fullyConnectedLayer(3)\n"
-                            "  softmaxLayer\n"
-                            "  classificationLayer]",
-                            4);
-    randomize_params(net, 30);
-    float x[4 * 5];
-    fill(x, 20, 3, 1.0);
     const int labels[4] = {2, 0, 1, 1};
-    net_gradcheck(net, x, labels, 4, 1e-4, 1e-2, 1, 1, 0.02);
-    mc_net_destroy(net);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    check_small_net("layers = [featureInputLayer(5)\n"
+                    "  fullyConnectedLayer(6)\n"
+                    "  batchNormalizationLayer\n"
+                    "  reluLayer\n"
+                    "  fullyConnectedLayer(8)\n"
+                    "  groupNormalizationLayer(2)\n"
+                    "  fullyConnectedLayer(3)\n"
+                    "  softmaxLayer\n"
+                    "  classificationLayer]",
+                    4, labels, 30, 3);
 }
 END_TEST
 
