@@ -203,6 +203,37 @@ AVX2 static inline __attribute__((always_inline)) void copy_row(float *dst, cons
  * AVX2 block of 24 divides it), so that blocks are stored whole. */
 #define WIDE_PAD(pw) (((size_t)(pw) + 47) / 48 * 48)
 
+/* The wide rows of ws (F, WIDE_PAD(PW)) back to y (F, OH * OW): each output row is the first OW
+ * positions of its wide row. */
+AVX2 static void narrow_rows(const conv_geom *g, const float *ws, float *y)
+{
+    const int PW = (g->OH - 1) * g->W + g->OW;
+    const size_t PWS = WIDE_PAD(PW), P = (size_t)g->OH * (size_t)g->OW;
+    for (int f = 0; f < g->F; f++)
+        for (int oh = 0; oh < g->OH; oh++)
+            copy_row(y + (size_t)f * P + (size_t)oh * (size_t)g->OW,
+                     ws + (size_t)f * PWS + (size_t)oh * (size_t)g->W, g->OW);
+}
+
+/* dy (F, OH * OW) laid out wide in ws (F, WIDE_PAD(PW)), with zeros in the dropped positions
+ * and the padding, for the backward kernels. */
+AVX2 static void widen_dy(const conv_geom *g, const float *dy, float *ws)
+{
+    const int W = g->W, OW = g->OW, PW = (g->OH - 1) * W + OW;
+    const size_t PWS = WIDE_PAD(PW), P = (size_t)g->OH * (size_t)OW;
+    for (int f = 0; f < g->F; f++) {
+        float *d = ws + (size_t)f * PWS;
+        for (int oh = 0; oh < g->OH; oh++) {
+            float *row = d + (size_t)oh * (size_t)W;
+            copy_row(row, dy + (size_t)f * P + (size_t)oh * (size_t)OW, OW);
+            if (oh + 1 < g->OH)
+                for (int k = OW; k < W; k++)
+                    row[k] = 0.0f;
+        }
+        memset(d + PW, 0, (PWS - (size_t)PW) * sizeof(float));
+    }
+}
+
 /* The direct kernels compute on "wide" rows: output position p = oh * W + ow over the input's
  * row length W, so that tap t of every position reads x[p + off[t]] with
  * off[t] = (c * H + kh) * W + kw, one contiguous run for all rows; the W - OW positions at the
@@ -269,7 +300,7 @@ AVX2 static void small_forward_avx2(const conv_geom *g, const int *off, const fl
                                     const float *w, const float *bias, float *y, float *ws)
 {
     const int K = g->C * g->KH * g->KW, PW = (g->OH - 1) * g->W + g->OW;
-    const size_t PWS = WIDE_PAD(PW), P = (size_t)g->OH * (size_t)g->OW;
+    const size_t PWS = WIDE_PAD(PW);
     for (int f0 = 0; f0 < g->F; f0 += 4) {
         const float *wq[4];
         float bq[4];
@@ -287,10 +318,7 @@ AVX2 static void small_forward_avx2(const conv_geom *g, const int *off, const fl
         if (p < PW)
             flat_fwd_block(x, off, K, wq, bq, wsq, nf, p, PW - p, false);
     }
-    for (int f = 0; f < g->F; f++)
-        for (int oh = 0; oh < g->OH; oh++)
-            copy_row(y + (size_t)f * P + (size_t)oh * (size_t)g->OW,
-                     ws + (size_t)f * PWS + (size_t)oh * (size_t)g->W, g->OW);
+    narrow_rows(g, ws, y);
 }
 
 /* As small_backward_c, with FMA on wide rows, keeping 8 lane partial sums per weight: dy is
@@ -300,18 +328,8 @@ AVX2 static void small_backward_avx2(const conv_geom *g, const int *off, const f
                                      const float *dy, float *dwv, float *ws)
 {
     const int K = g->C * g->KH * g->KW, W = g->W, OW = g->OW, PW = (g->OH - 1) * W + OW;
-    const size_t PWS = WIDE_PAD(PW), P = (size_t)g->OH * (size_t)OW;
-    for (int f = 0; f < g->F; f++) {
-        float *d = ws + (size_t)f * PWS;
-        for (int oh = 0; oh < g->OH; oh++) {
-            float *row = d + (size_t)oh * (size_t)W;
-            copy_row(row, dy + (size_t)f * P + (size_t)oh * (size_t)OW, OW);
-            if (oh + 1 < g->OH)
-                for (int k = OW; k < W; k++)
-                    row[k] = 0.0f;
-        }
-        memset(d + PW, 0, (PWS - (size_t)PW) * sizeof(float));
-    }
+    const size_t PWS = WIDE_PAD(PW);
+    widen_dy(g, dy, ws);
     const int full_end = PW / 8 * 8;
     const __m256i mt = lanes(PW - full_end);
     for (int f0 = 0; f0 < g->F; f0 += 2) {
@@ -415,7 +433,7 @@ AVX512 static void small_forward_avx512(const conv_geom *g, const int *off, cons
                                         const float *w, const float *bias, float *y, float *ws)
 {
     const int K = g->C * g->KH * g->KW, PW = (g->OH - 1) * g->W + g->OW;
-    const size_t PWS = WIDE_PAD(PW), P = (size_t)g->OH * (size_t)g->OW;
+    const size_t PWS = WIDE_PAD(PW);
     for (int f0 = 0; f0 < g->F; f0 += 4) {
         const float *wq[4];
         float bq[4];
@@ -433,10 +451,7 @@ AVX512 static void small_forward_avx512(const conv_geom *g, const int *off, cons
         if (p < PW)
             flat_fwd_block512(x, off, K, wq, bq, wsq, nf, p, PW - p, false);
     }
-    for (int f = 0; f < g->F; f++)
-        for (int oh = 0; oh < g->OH; oh++)
-            copy_row(y + (size_t)f * P + (size_t)oh * (size_t)g->OW,
-                     ws + (size_t)f * PWS + (size_t)oh * (size_t)g->W, g->OW);
+    narrow_rows(g, ws, y);
 }
 
 /* As small_backward_avx2 with 16-float vectors; each weight's 16 lanes are folded to the 8 of
@@ -445,18 +460,8 @@ AVX512 static void small_backward_avx512(const conv_geom *g, const int *off, con
                                          const float *dy, float *dwv, float *ws)
 {
     const int K = g->C * g->KH * g->KW, W = g->W, OW = g->OW, PW = (g->OH - 1) * W + OW;
-    const size_t PWS = WIDE_PAD(PW), P = (size_t)g->OH * (size_t)OW;
-    for (int f = 0; f < g->F; f++) {
-        float *d = ws + (size_t)f * PWS;
-        for (int oh = 0; oh < g->OH; oh++) {
-            float *row = d + (size_t)oh * (size_t)W;
-            copy_row(row, dy + (size_t)f * P + (size_t)oh * (size_t)OW, OW);
-            if (oh + 1 < g->OH)
-                for (int k = OW; k < W; k++)
-                    row[k] = 0.0f;
-        }
-        memset(d + PW, 0, (PWS - (size_t)PW) * sizeof(float));
-    }
+    const size_t PWS = WIDE_PAD(PW);
+    widen_dy(g, dy, ws);
     const int full_end = PW / 16 * 16;
     const __mmask16 mt = mask16(PW - full_end);
     for (int f0 = 0; f0 < g->F; f0 += 2) {
