@@ -205,11 +205,12 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
         return 1;
     }
     /* The figure's data beside it, so what is drawn can be checked: FIGURE.csv */
-    char csv[4096];
+    char csv[4096], tmp[4200];
     snprintf(csv, sizeof csv, "%s.csv", a->figure);
-    FILE *f = fopen(csv, "w");
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", csv, (long)getpid());
+    FILE *f = fopen(tmp, "w");
     if (f == NULL) {
-        fprintf(stderr, "minicnn normlab: cannot write '%s': %s\n", csv, strerror(errno));
+        fprintf(stderr, "minicnn normlab: cannot write '%s': %s\n", tmp, strerror(errno));
         return 1;
     }
     fprintf(f, "series,batch_size,mean_error_percent,sd_percent\n");
@@ -217,8 +218,10 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
         for (int i = 0; i < s[k].n; i++)
             fprintf(f, "%s,%g,%.4f,%.4f\n", s[k].label, s[k].x[i], s[k].y[i],
                     s[k].err != NULL ? s[k].err[i] : 0.0);
-    if (fclose(f) != 0) {
+    /* written whole under a temporary name, then renamed: an old CSV is never half replaced */
+    if (fclose(f) != 0 || rename(tmp, csv) != 0) {
         fprintf(stderr, "minicnn normlab: cannot write '%s': %s\n", csv, strerror(errno));
+        remove(tmp);
         return 1;
     }
     return 0;
