@@ -167,7 +167,7 @@ AVX2 static double sum_avx2(const float *x, size_t n)
     return reduce_wide(acc);
 }
 
-AVX2 static double sum_sq_dev_avx2(const float *x, size_t n, float hi, float lo)
+AVX2 static double sum_sq_dev_avx2(const float *x, size_t n, float hi, float lo, size_t ahead)
 {
     const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo);
     __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
@@ -176,6 +176,8 @@ AVX2 static double sum_sq_dev_avx2(const float *x, size_t n, float hi, float lo)
     int it = 0;
     for (size_t i = 0; i < n; i += LANES) {
         __m256 v0, v1;
+        if (ahead != 0)
+            _mm_prefetch((const char *)(x + ahead + i), _MM_HINT_T0);
         load16(x + i, n - i, &v0, &v1);
         __m256 d0 = _mm256_sub_ps(_mm256_sub_ps(v0, vh), vl);
         __m256 d1 = _mm256_sub_ps(_mm256_sub_ps(v1, vh), vl);
@@ -261,8 +263,18 @@ AVX2 static void affine_dev_avx2(const float *x, float *y, size_t n, float hi, f
     affine_dev_c(x + i, y + i, n - i, hi, lo, a, b);
 }
 
+/* One line of x and of dy `ahead` floats on, for every other block of 8 (MC__AHEAD). */
+AVX2 static void prefetch_pair(const float *x, const float *dy, size_t ahead, size_t i)
+{
+    if (ahead != 0 && (i & 15) == 0) {
+        _mm_prefetch((const char *)(x + ahead + i), _MM_HINT_T0);
+        _mm_prefetch((const char *)(dy + ahead + i), _MM_HINT_T0);
+    }
+}
+
 AVX2 static void norm_dx_avx2(const float *x, const float *dy, float *dx, size_t n, float hi,
-                              float lo, float r, float g, float k1, float k2, int stream)
+                              float lo, float r, float g, float k1, float k2, int stream,
+                              size_t ahead)
 {
     const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo), vr = _mm256_set1_ps(r),
                  vg = _mm256_set1_ps(g), v1 = _mm256_set1_ps(k1), v2 = _mm256_set1_ps(k2);
@@ -271,6 +283,7 @@ AVX2 static void norm_dx_avx2(const float *x, const float *dy, float *dx, size_t
         i = align32(dx, n);
         norm_dx_c(x, dy, dx, i, hi, lo, r, g, k1, k2);
         for (; i + 8 <= n; i += 8) {
+            prefetch_pair(x, dy, ahead, i);
             const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
             const __m256 t =
                 _mm256_sub_ps(_mm256_sub_ps(_mm256_mul_ps(vg, _mm256_loadu_ps(dy + i)), v1),
@@ -280,6 +293,7 @@ AVX2 static void norm_dx_avx2(const float *x, const float *dy, float *dx, size_t
         _mm_sfence();
     }
     for (; i + 8 <= n; i += 8) {
+        prefetch_pair(x, dy, ahead, i);
         const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
         const __m256 t = _mm256_sub_ps(
             _mm256_sub_ps(_mm256_mul_ps(vg, _mm256_loadu_ps(dy + i)), v1), _mm256_mul_ps(d, v2));
@@ -333,9 +347,10 @@ double mc__sum(const float *x, size_t n)
     DISPATCH(sum_avx2(x, n), sum_c(x, n));
 }
 
-double mc__sum_sq_dev(const float *x, size_t n, float hi, float lo)
+double mc__sum_sq_dev(const float *x, size_t n, float hi, float lo, size_t ahead)
 {
-    DISPATCH(sum_sq_dev_avx2(x, n, hi, lo), sum_sq_dev_c(x, n, hi, lo));
+    (void)ahead;
+    DISPATCH(sum_sq_dev_avx2(x, n, hi, lo, ahead), sum_sq_dev_c(x, n, hi, lo));
 }
 
 void mc__sum_dy_dev(const float *x, const float *dy, size_t n, float hi, float lo, double *a,
@@ -353,9 +368,10 @@ void mc__affine_dev(const float *x, float *y, size_t n, float hi, float lo, floa
 }
 
 void mc__norm_dx(const float *x, const float *dy, float *dx, size_t n, float hi, float lo, float r,
-                 float g, float k1, float k2, int stream)
+                 float g, float k1, float k2, int stream, size_t ahead)
 {
     (void)stream;
-    DISPATCH_VOID(norm_dx_avx2(x, dy, dx, n, hi, lo, r, g, k1, k2, stream),
+    (void)ahead;
+    DISPATCH_VOID(norm_dx_avx2(x, dy, dx, n, hi, lo, r, g, k1, k2, stream, ahead),
                   norm_dx_c(x, dy, dx, n, hi, lo, r, g, k1, k2));
 }

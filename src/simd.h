@@ -29,12 +29,19 @@ static inline double mc__add_lanes(const double *l)
 double mc__sum(const float *x, size_t n);
 
 /* x: (n). The sum of d*d in double, d = (x - hi) - lo in float: the squared deviations from a
- * mean held as the float pair hi + lo. */
-double mc__sum_sq_dev(const float *x, size_t n, float hi, float lo);
+ * mean held as the float pair hi + lo. `ahead`: see MC__AHEAD. */
+double mc__sum_sq_dev(const float *x, size_t n, float hi, float lo, size_t ahead);
 
 /* x, dy: (n). *a = sum dy*d and *b = sum dy in double, d = (x - hi) - lo in float. */
 void mc__sum_dy_dev(const float *x, const float *dy, size_t n, float hi, float lo, double *a,
                     double *b);
+
+/* MC__AHEAD: a kernel that reads a block of memory once from DRAM and then again from cache (a
+ * group of group normalization: its statistics, then its output) hides the wait for the next
+ * block by prefetching it during the cached pass. Such kernels take `ahead`, the distance in
+ * floats from their input to the next block's matching part: when not 0, the line at x + ahead
+ * + i is prefetched as x + i is read. Prefetches change no result, and never fault. */
+#define MC__AHEAD_NONE ((size_t)0)
 
 /* Outputs larger than this are written with non-temporal stores where the CPU has them: they
  * cannot stay in cache anyway, and such stores skip reading each line before writing it. */
@@ -44,9 +51,10 @@ void mc__sum_dy_dev(const float *x, const float *dy, size_t n, float hi, float l
 void mc__affine_dev(const float *x, float *y, size_t n, float hi, float lo, float a, float b,
                     int stream);
 
-/* x, dy, dx: (n). dx = r * (g * dy - k1 - ((x - hi) - lo) * k2); `stream` as above. */
+/* x, dy, dx: (n). dx = r * (g * dy - k1 - ((x - hi) - lo) * k2); `stream` as above, `ahead` (for
+ * x and dy) as MC__AHEAD says. */
 void mc__norm_dx(const float *x, const float *dy, float *dx, size_t n, float hi, float lo, float r,
-                 float g, float k1, float k2, int stream);
+                 float g, float k1, float k2, int stream, size_t ahead);
 
 /* v, r: (n). r = 1 / sqrt(v), in double (correctly rounded both ways, so both versions agree). */
 void mc__inv_sqrt(const double *v, double *r, size_t n);

@@ -183,15 +183,17 @@ MC__CLONES static void forward_small_groups(const float *x, float *y, const floa
 
 /* One group of one observation. x, y: (Cg, S) from the group's first element; scale, offset:
  * (Cg) of the group's channels. Two passes in double (the sum, then the squared deviations from
- * the float-pair mean, from L1 or L2 cache as a group is small), then the output. */
+ * the float-pair mean, from L1 or L2 cache as a group is small, prefetching the next group:
+ * `ahead` floats on, see MC__AHEAD), then the output. */
 static void forward_group(const float *x, float *y, const float *scale, const float *offset,
-                          int Cg, size_t S, double eps, double *mean, double *rstd, int stream)
+                          int Cg, size_t S, double eps, double *mean, double *rstd, int stream,
+                          size_t ahead)
 {
     const size_t m = (size_t)Cg * S;
     const double mu = mc__sum(x, m) / (double)m;
     float hi, lo;
     split_mean(mu, &hi, &lo);
-    const double r = 1.0 / sqrt(mc__sum_sq_dev(x, m, hi, lo) / (double)m + eps);
+    const double r = 1.0 / sqrt(mc__sum_sq_dev(x, m, hi, lo, ahead) / (double)m + eps);
     *mean = mu;
     *rstd = r;
     for (int k = 0; k < Cg; k++) {
@@ -227,10 +229,10 @@ static void channel_sums(const float *x, const float *dy, size_t S, float hi, fl
 
 /* dx of one channel of a group (mc__norm_dx, inline for S < 8). */
 static void channel_dx(const float *x, const float *dy, float *dx, size_t S, float hi, float lo,
-                       float r, float g, float k1, float k2, int stream)
+                       float r, float g, float k1, float k2, int stream, size_t ahead)
 {
     if (S >= 8) {
-        mc__norm_dx(x, dy, dx, S, hi, lo, r, g, k1, k2, stream);
+        mc__norm_dx(x, dy, dx, S, hi, lo, r, g, k1, k2, stream, ahead);
         return;
     }
     for (size_t i = 0; i < S; i++) {
@@ -260,6 +262,19 @@ typedef struct gn_job {
     int stream; /* outputs too large for the caches: non-temporal stores */
 } gn_job;
 
+/* The distance in floats from group (n, g) to the next group of a task over observations
+ * [.., n1) and groups [g0, g1), or MC__AHEAD_NONE after its last: what the group's cached pass
+ * prefetches. */
+static size_t next_group(const gn_job *j, size_t n, size_t g, size_t n1, size_t g0, size_t g1)
+{
+    const size_t Cg = (size_t)(j->C / j->G);
+    if (g + 1 < g1)
+        return Cg * j->S;
+    if (n + 1 < n1)
+        return ((size_t)j->C - (g1 - 1 - g0) * Cg) * j->S;
+    return MC__AHEAD_NONE;
+}
+
 static void gn_forward_task(void *arg, int task, int thread)
 {
     (void)thread;
@@ -283,7 +298,7 @@ static void gn_forward_task(void *arg, int task, int thread)
             forward_group(j->x + base, j->y + base, j->scale + g * (size_t)Cg,
                           j->offset + g * (size_t)Cg, Cg, j->S, j->eps,
                           &j->mean[n * (size_t)j->G + g], &j->rstd[n * (size_t)j->G + g],
-                          j->stream);
+                          j->stream, next_group(j, n, g, n1, g0, g1));
         }
 }
 
@@ -380,10 +395,11 @@ static void gn_backward_task(void *arg, int task, int thread)
                 continue;
             const double m = (double)Cg * (double)j->S;
             const float k1 = (float)(sum_scale_b / m), k2 = (float)(r * r * sum_scale_a / m);
+            const size_t ahead = next_group(j, n, g, n1, g0, g1);
             for (int q = 0; q < Cg; q++)
                 channel_dx(j->x + base + (size_t)q * j->S, j->dy + base + (size_t)q * j->S,
                            j->dx + base + (size_t)q * j->S, j->S, hi, lo, (float)r,
-                           j->scale[g * (size_t)Cg + (size_t)q], k1, k2, j->stream);
+                           j->scale[g * (size_t)Cg + (size_t)q], k1, k2, j->stream, ahead);
         }
 }
 
@@ -476,7 +492,8 @@ void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *
             for (int q = 0; q < Cg; q++)
                 channel_dx(x + base + (size_t)q * S, dy + base + (size_t)q * S,
                            dx + base + (size_t)q * S, S, hi, lo, (float)r, scale[g * Cg + q], k1,
-                           k2, (size_t)N * (size_t)C * S * sizeof(float) > MC__STREAM_BYTES);
+                           k2, (size_t)N * (size_t)C * S * sizeof(float) > MC__STREAM_BYTES,
+                           MC__AHEAD_NONE);
         }
 }
 
