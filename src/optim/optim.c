@@ -7,6 +7,7 @@
 #include <minicnn/optim.h>
 
 #include "../internal.h"
+#include "../simd.h"
 
 struct mc_optim {
     mc_ctx *ctx;
@@ -185,6 +186,48 @@ static double sum_squares(const mc_param *p, double l2)
     return s;
 }
 
+/* The solvers' element loops, one per solver and each compiled for AVX2 too (MC__CLONES: the
+ * same arithmetic, so the same bits): g = (grad + l2f * v) * fscale clipped to [-clip, clip],
+ * then the solver's update of its state a (and b) and of the values v. */
+MC__CLONES static void sgdm_update(float *restrict v, float *restrict a,
+                                   const float *restrict grad, size_t count, float l2f,
+                                   float fscale, float clip, float mom, float rate)
+{
+    for (size_t i = 0; i < count; i++) {
+        float g = (grad[i] + l2f * v[i]) * fscale;
+        g = g > clip ? clip : g < -clip ? -clip : g;
+        a[i] = mom * a[i] - rate * g;
+        v[i] += a[i];
+    }
+}
+
+MC__CLONES static void adam_update(float *restrict v, float *restrict a, float *restrict b,
+                                   const float *restrict grad, size_t count, float l2f,
+                                   float fscale, float clip, float fb1, float fb2, float c1,
+                                   float c2, float eps, float step)
+{
+    for (size_t i = 0; i < count; i++) {
+        float g = (grad[i] + l2f * v[i]) * fscale;
+        g = g > clip ? clip : g < -clip ? -clip : g;
+        a[i] = fb1 * a[i] + c1 * g;
+        b[i] = fb2 * b[i] + c2 * g * g;
+        v[i] -= step * a[i] / (sqrtf(b[i]) + eps);
+    }
+}
+
+MC__CLONES static void rmsprop_update(float *restrict v, float *restrict a,
+                                      const float *restrict grad, size_t count, float l2f,
+                                      float fscale, float clip, float fb2, float c2, float eps,
+                                      float rate)
+{
+    for (size_t i = 0; i < count; i++) {
+        float g = (grad[i] + l2f * v[i]) * fscale;
+        g = g > clip ? clip : g < -clip ? -clip : g;
+        a[i] = fb2 * a[i] + c2 * g * g;
+        v[i] -= rate * g / (sqrtf(a[i]) + eps);
+    }
+}
+
 void mc_optim_step(mc_optim *opt, double learn_rate)
 {
     const mc_optim_options *o = &opt->o;
@@ -223,42 +266,19 @@ void mc_optim_step(mc_optim *opt, double learn_rate)
         float *v = p->value.data, *a = opt->state_a[k], *b = opt->state_b[k];
         const float *grad = p->grad.data;
         const float l2f = (float)(l2 * p->l2_factor);
-        /* One loop per solver, the solver chosen outside it, so that each loop vectorizes;
-         * the arithmetic per element is unchanged. */
         switch (o->solver) {
-        case MC_SOLVER_SGDM: {
-            const float mom = (float)o->momentum;
-            for (size_t i = 0; i < count; i++) {
-                float g = (grad[i] + l2f * v[i]) * fscale;
-                g = g > clip ? clip : g < -clip ? -clip : g;
-                a[i] = mom * a[i] - rate * g;
-                v[i] += a[i];
-            }
+        case MC_SOLVER_SGDM:
+            sgdm_update(v, a, grad, count, l2f, fscale, clip, (float)o->momentum, rate);
             break;
-        }
-        case MC_SOLVER_ADAM: {
-            const float fb1 = (float)b1, fb2 = (float)b2, c1 = (float)(1.0 - b1),
-                        c2 = (float)(1.0 - b2), eps = (float)o->epsilon;
-            const float step = (float)(learn_rate * p->lr_factor * adam_scale);
-            for (size_t i = 0; i < count; i++) {
-                float g = (grad[i] + l2f * v[i]) * fscale;
-                g = g > clip ? clip : g < -clip ? -clip : g;
-                a[i] = fb1 * a[i] + c1 * g;
-                b[i] = fb2 * b[i] + c2 * g * g;
-                v[i] -= step * a[i] / (sqrtf(b[i]) + eps);
-            }
+        case MC_SOLVER_ADAM:
+            adam_update(v, a, b, grad, count, l2f, fscale, clip, (float)b1, (float)b2,
+                        (float)(1.0 - b1), (float)(1.0 - b2), (float)o->epsilon,
+                        (float)(learn_rate * p->lr_factor * adam_scale));
             break;
-        }
-        case MC_SOLVER_RMSPROP: {
-            const float fb2 = (float)b2, c2 = (float)(1.0 - b2), eps = (float)o->epsilon;
-            for (size_t i = 0; i < count; i++) {
-                float g = (grad[i] + l2f * v[i]) * fscale;
-                g = g > clip ? clip : g < -clip ? -clip : g;
-                a[i] = fb2 * a[i] + c2 * g * g;
-                v[i] -= rate * g / (sqrtf(a[i]) + eps);
-            }
+        case MC_SOLVER_RMSPROP:
+            rmsprop_update(v, a, grad, count, l2f, fscale, clip, (float)b2, (float)(1.0 - b2),
+                           (float)o->epsilon, rate);
             break;
-        }
         }
     }
 }
