@@ -79,11 +79,30 @@ MC__CLONES static float dot16(const float *a, const float *b, size_t n)
     return ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
 }
 
-/* y (n) += alpha * x (n) */
-MC__CLONES static void axpy(float alpha, const float *x, float *y, size_t n)
+/* y (n) += alpha[r * astep] * x[r * xstep .. + n) for r = 0, 1, .., rows - 1 in that order:
+ * what as many calls of y += alpha * x would compute, bit for bit, in one pass over y. */
+MC__CLONES static void axpy_rows(const float *alpha, size_t astep, const float *x, size_t xstep,
+                                 int rows, float *y, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        y[i] += alpha * x[i];
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        float acc[16];
+        for (int j = 0; j < 16; j++)
+            acc[j] = y[i + (size_t)j];
+        for (int r = 0; r < rows; r++) {
+            const float a = alpha[(size_t)r * astep], *xr = x + (size_t)r * xstep + i;
+            for (int j = 0; j < 16; j++)
+                acc[j] += a * xr[j];
+        }
+        for (int j = 0; j < 16; j++)
+            y[i + (size_t)j] = acc[j];
+    }
+    for (; i < n; i++) {
+        float acc = y[i];
+        for (int r = 0; r < rows; r++)
+            acc += alpha[(size_t)r * astep] * x[(size_t)r * xstep + i];
+        y[i] = acc;
+    }
 }
 
 /* As fc_forward_kernel and fc_backward_kernel (without dbias) for N <= FC_SMALL. */
@@ -100,17 +119,15 @@ static void fc_small_forward(const float *x, const float *weights, const float *
 static void fc_small_backward(const float *x, const float *weights, const float *dy, float *dx,
                               float *dweights, int N, int D, int K)
 {
-    for (int k = 0; k < K; k++)
-        for (int n = 0; n < N; n++)
-            axpy(dy[(size_t)n * (size_t)K + (size_t)k], x + (size_t)n * (size_t)D,
-                 dweights + (size_t)k * (size_t)D, (size_t)D);
+    for (int k = 0; k < K; k++) /* dW[k] += dy[n][k] * x[n], n = 0, 1, .. */
+        axpy_rows(dy + k, (size_t)K, x, (size_t)D, N, dweights + (size_t)k * (size_t)D,
+                  (size_t)D);
     if (dx == NULL)
         return;
     memset(dx, 0, (size_t)N * (size_t)D * sizeof(float));
-    for (int n = 0; n < N; n++)
-        for (int k = 0; k < K; k++)
-            axpy(dy[(size_t)n * (size_t)K + (size_t)k], weights + (size_t)k * (size_t)D,
-                 dx + (size_t)n * (size_t)D, (size_t)D);
+    for (int n = 0; n < N; n++) /* dx[n] = sum over k of dy[n][k] * W[k], k = 0, 1, .. */
+        axpy_rows(dy + (size_t)n * (size_t)K, 1, weights, (size_t)D, K,
+                  dx + (size_t)n * (size_t)D, (size_t)D);
 }
 
 /* x: (N, D); weights: (K, D); bias: (K); y: (N, K) */
