@@ -4,6 +4,9 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <minicnn/ctx.h>
@@ -140,10 +143,38 @@ int mc__chunks(int n)
     return n < 1 ? 1 : n < MC__MAX_CHUNKS ? n : MC__MAX_CHUNKS;
 }
 
+/* The highest vector level minicnn's own dispatch may pick: 0 portable, 1 AVX2, 2 AVX-512.
+ * MINICNN_MAX_ISA=portable|avx2|avx512 lowers it (as oneDNN's ONEDNN_MAX_CPU_ISA does), so that
+ * the AVX2 kernels can be tested on an AVX-512 machine; read once. Functions compiled with
+ * MC__CLONES are chosen by the CPU alone. */
+static int isa_cap(void)
+{
+    static atomic_int cap = -1; /* racing first calls compute the same value */
+    int c = atomic_load(&cap);
+    if (c >= 0)
+        return c;
+    static const char *const names[] = {"portable", "avx2", "avx512"};
+    const char *v = getenv("MINICNN_MAX_ISA");
+    c = 2;
+    if (v != NULL && *v != '\0') {
+        int found = -1;
+        for (int i = 0; i < 3; i++)
+            if (strcmp(v, names[i]) == 0)
+                found = i;
+        if (found < 0)
+            fprintf(stderr, "minicnn: ignoring MINICNN_MAX_ISA='%s' (expected portable, avx2 or "
+                            "avx512)\n", v);
+        else
+            c = found;
+    }
+    atomic_store(&cap, c);
+    return c;
+}
+
 int mc__have_avx512(void)
 {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    return __builtin_cpu_supports("avx512f") && mc__have_avx2_fma();
+    return isa_cap() >= 2 && __builtin_cpu_supports("avx512f") && mc__have_avx2_fma();
 #else
     return 0;
 #endif
@@ -152,7 +183,7 @@ int mc__have_avx512(void)
 int mc__have_avx2_fma(void)
 {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return isa_cap() >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
     return 0;
 #endif
