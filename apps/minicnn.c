@@ -1,6 +1,7 @@
 /* minicnn: the command-line front end. */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <minicnn/minicnn.h>
@@ -179,6 +180,20 @@ int main(int argc, char **argv)
 {
     if (argc < 2)
         return cmd_help(argc, argv) == 0 ? 2 : 1;
+    const char *isa = getenv("MINICNN_MAX_ISA");
+    if (isa != NULL && *isa != '\0') {
+        mc_ctx *ctx;
+        if (mc_ctx_create(NULL, 1, &ctx) != MC_OK) {
+            fprintf(stderr, "minicnn: out of memory\n");
+            return 1;
+        }
+        const mc_status st = mc_set_max_isa(ctx, isa);
+        if (st != MC_OK)
+            fprintf(stderr, "minicnn: MINICNN_MAX_ISA: %s\n", mc_ctx_message(ctx));
+        mc_ctx_destroy(ctx);
+        if (st != MC_OK)
+            return 2;
+    }
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
         name = "help";

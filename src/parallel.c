@@ -4,8 +4,6 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -143,32 +141,26 @@ int mc__chunks(int n)
     return n < 1 ? 1 : n < MC__MAX_CHUNKS ? n : MC__MAX_CHUNKS;
 }
 
-/* The highest vector level minicnn's own dispatch may pick: 0 portable, 1 AVX2, 2 AVX-512.
- * MINICNN_MAX_ISA=portable|avx2|avx512 lowers it (as oneDNN's ONEDNN_MAX_CPU_ISA does), so that
- * the AVX2 kernels can be tested on an AVX-512 machine; read once. Functions compiled with
- * MC__CLONES are chosen by the CPU alone. */
+/* The highest vector level minicnn's own dispatch may pick: 0 portable, 1 AVX2, 2 AVX-512
+ * (mc_set_max_isa). Functions compiled with MC__CLONES are chosen by the CPU alone. */
+static atomic_int isa_limit = 2;
+
 static int isa_cap(void)
 {
-    static atomic_int cap = -1; /* racing first calls compute the same value */
-    int c = atomic_load(&cap);
-    if (c >= 0)
-        return c;
+    return atomic_load(&isa_limit);
+}
+
+mc_status mc_set_max_isa(mc_ctx *ctx, const char *name)
+{
     static const char *const names[] = {"portable", "avx2", "avx512"};
-    const char *v = getenv("MINICNN_MAX_ISA");
-    c = 2;
-    if (v != NULL && *v != '\0') {
-        int found = -1;
-        for (int i = 0; i < 3; i++)
-            if (strcmp(v, names[i]) == 0)
-                found = i;
-        if (found < 0)
-            fprintf(stderr, "minicnn: ignoring MINICNN_MAX_ISA='%s' (expected portable, avx2 or "
-                            "avx512)\n", v);
-        else
-            c = found;
-    }
-    atomic_store(&cap, c);
-    return c;
+    for (int i = 0; i < 3; i++)
+        if (name != NULL && strcmp(name, names[i]) == 0) {
+            atomic_store(&isa_limit, i);
+            return MC_OK;
+        }
+    return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                       "unknown instruction set '%s'; expected 'portable', 'avx2' or 'avx512'",
+                       name != NULL ? name : "(none)");
 }
 
 int mc__have_avx512(void)

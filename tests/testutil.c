@@ -179,6 +179,19 @@ char *test_read_fixture(const char *name)
 
 int test_run_suite(Suite *suite)
 {
+    /* MINICNN_MAX_ISA: the same suite on the lower kernel versions (tests/CMakeLists.txt). */
+    const char *isa = getenv("MINICNN_MAX_ISA");
+    if (isa != NULL && *isa != '\0') {
+        mc_ctx *ctx;
+        if (mc_ctx_create(NULL, 1, &ctx) != MC_OK)
+            return EXIT_FAILURE;
+        const mc_status st = mc_set_max_isa(ctx, isa);
+        if (st != MC_OK)
+            fprintf(stderr, "MINICNN_MAX_ISA: %s\n", mc_ctx_message(ctx));
+        mc_ctx_destroy(ctx);
+        if (st != MC_OK)
+            return EXIT_FAILURE;
+    }
     SRunner *sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -78,4 +78,11 @@ int mc_get_threads(void);
 /* The number of online cores, at least 1. */
 int mc_num_cores(void);
 
+/* Vector kernels. minicnn picks at run time the best of its kernel versions the CPU runs
+ * (AVX-512, AVX2 with FMA, portable C). mc_set_max_isa("avx2") or ("portable") caps that choice
+ * process-wide, as oneDNN's ONEDNN_MAX_CPU_ISA does: to test the lower versions on a machine
+ * that has more, or to compare them. "avx512" lifts the cap. An unknown name is an error. The
+ * minicnn command and the test suites take it from the environment variable MINICNN_MAX_ISA. */
+mc_status mc_set_max_isa(mc_ctx *ctx, const char *name);
+
 #endif
