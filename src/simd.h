@@ -1,8 +1,8 @@
-/* Vector loops shared by the layers, each in two versions: AVX2 (+FMA where said) for the CPUs
- * that have it, chosen at run time, and portable C for the others. The reductions accumulate in
- * double over 16 fixed lanes (element i goes to lane i % 16, the lanes are added in one fixed
- * order), and both versions follow that order exactly, so they agree bit for bit; the
- * element-wise loops use no FMA, so they agree too. Not installed. */
+/* Vector loops shared by the layers, in versions chosen at run time: AVX-512 and AVX2 for the
+ * CPUs that have them (mc_set_max_isa caps the choice), portable C for the others. The
+ * reductions accumulate in double over 16 fixed lanes (element i goes to lane i % 16, the lanes
+ * are added in one fixed order), and every version follows that order exactly, so they agree
+ * bit for bit; the element-wise loops use no FMA, so they agree too. Not installed. */
 #ifndef MINICNN_SIMD_H
 #define MINICNN_SIMD_H
 

@@ -909,6 +909,78 @@ START_TEST(test_small_groups_paths_agree)
 }
 END_TEST
 
+/* The kernels exist as AVX-512, AVX2 and portable C (src/simd.c), chosen at run time; all
+ * three sum the same lanes in the same order, so each gives the same bits (on a CPU without
+ * AVX-512 or AVX2 the comparison is with what it has). Odd sizes exercise the masked tails and
+ * unaligned rows; the last shape, over 16 MB, the non-temporal stores. */
+START_TEST(test_isa_versions_identical)
+{
+    static const int shapes[][5] = {{2, 6, 5, 7, 3},
+                                    {3, 4, 1, 1, 2},
+                                    {2, 8, 9, 9, 4},
+                                    {1, 4, 33, 33, 2},
+                                    {5, 64, 115, 115, 32}};
+    static const char *const isas[] = {"portable", "avx2", "avx512"};
+    const char *env = getenv("MINICNN_MAX_ISA");
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    test_rng r = {23};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        const int *d = shapes[k], C = d[1];
+        mc_shape s = test_shape(4, d[0], C, d[2], d[3]);
+        const size_t n = mc_shape_numel(&s);
+        float *x = test_floats(n), *dy = test_floats(n), *scale = test_floats((size_t)C),
+              *offset = test_floats((size_t)C), *y[3], *dx[3], *dscale[3], *doffset[3];
+        test_fill_normal(&r, x, n, 1e3, 2.0);
+        test_fill_normal(&r, dy, n, 0.0, 1.0);
+        test_fill_normal(&r, scale, (size_t)C, 1.0, 0.5);
+        test_fill_normal(&r, offset, (size_t)C, 0.0, 0.5);
+        mc_groupnorm_options o = mc_groupnorm_default(d[4]);
+        o.scale = scale;
+        o.scale_len = (size_t)C;
+        o.offset = offset;
+        o.offset_len = (size_t)C;
+        for (int v = 0; v < 3; v++) {
+            ck_assert_int_eq(mc_set_max_isa(ctx, isas[v]), MC_OK);
+            mc_layer *l = make_layer(ctx, &o);
+            lt_setup_same(l, &s);
+            y[v] = test_floats(n);
+            dx[v] = test_floats(n);
+            lt_forward_data(l, x, &s, y[v], &s, MC_MODE_TRAINING);
+            lt_backward_data(l, x, &s, y[v], &s, dy, dx[v]);
+            dscale[v] = test_floats((size_t)C);
+            doffset[v] = test_floats((size_t)C);
+            memcpy(dscale[v], lt_param(l, "Scale")->grad.data, (size_t)C * sizeof(float));
+            memcpy(doffset[v], lt_param(l, "Offset")->grad.data, (size_t)C * sizeof(float));
+            mc_layer_destroy(l);
+        }
+        for (int v = 1; v < 3; v++) {
+            ck_assert_msg(memcmp(y[v], y[0], n * sizeof(float)) == 0, "shape %zu: y %s", k,
+                          isas[v]);
+            ck_assert_msg(memcmp(dx[v], dx[0], n * sizeof(float)) == 0, "shape %zu: dx %s", k,
+                          isas[v]);
+            ck_assert_msg(memcmp(dscale[v], dscale[0], (size_t)C * sizeof(float)) == 0,
+                          "shape %zu: dScale %s", k, isas[v]);
+            ck_assert_msg(memcmp(doffset[v], doffset[0], (size_t)C * sizeof(float)) == 0,
+                          "shape %zu: dOffset %s", k, isas[v]);
+        }
+        for (int v = 0; v < 3; v++) {
+            free(y[v]);
+            free(dx[v]);
+            free(dscale[v]);
+            free(doffset[v]);
+        }
+        free(x);
+        free(dy);
+        free(scale);
+        free(offset);
+    }
+    /* Back to what the suite runs with. */
+    ck_assert_int_eq(mc_set_max_isa(ctx, env != NULL && *env != '\0' ? env : "avx512"), MC_OK);
+    lt_teardown(&a, ctx, NULL);
+}
+END_TEST
+
 START_TEST(test_modes_agree)
 {
     test_alloc a;
@@ -1258,6 +1330,7 @@ static Suite *groupnorm_suite(void)
     tcase_add_test(tc, test_constant_group);
     tcase_add_test(tc, test_modes_agree);
     tcase_add_test(tc, test_small_groups_paths_agree);
+    tcase_add_test(tc, test_isa_versions_identical);
     tcase_add_test(tc, test_torch_fixtures);
     suite_add_tcase(s, tc);
     tc = tcase_create("gradients");
