@@ -102,12 +102,12 @@ static void affine_dev_c(const float *x, float *y, size_t n, float hi, float lo,
         y[i] = ((x[i] - hi) - lo) * a + b;
 }
 
-static void norm_dx_c(const float *x, const float *dy, float *dx, size_t n, float hi, float lo,
-                      float r, float g, float k1, float k2)
+/* Elements [i0, i1) of p's row. */
+static void norm_dx_c(const mc__dx_row *p, size_t i0, size_t i1)
 {
-    for (size_t i = 0; i < n; i++) {
-        const float d = (x[i] - hi) - lo;
-        dx[i] = r * (g * dy[i] - k1 - d * k2);
+    for (size_t i = i0; i < i1; i++) {
+        const float d = (p->x[i] - p->hi) - p->lo;
+        p->dx[i] = p->r * (p->g * p->dy[i] - p->k1 - d * p->k2);
     }
 }
 
@@ -272,16 +272,16 @@ AVX2 static void prefetch_pair(const float *x, const float *dy, size_t ahead, si
     }
 }
 
-AVX2 static void norm_dx_avx2(const float *x, const float *dy, float *dx, size_t n, float hi,
-                              float lo, float r, float g, float k1, float k2, int stream,
-                              size_t ahead)
+AVX2 static void norm_dx_avx2(const mc__dx_row *p, size_t n, size_t ahead)
 {
-    const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo), vr = _mm256_set1_ps(r),
-                 vg = _mm256_set1_ps(g), v1 = _mm256_set1_ps(k1), v2 = _mm256_set1_ps(k2);
+    const __m256 vh = _mm256_set1_ps(p->hi), vl = _mm256_set1_ps(p->lo), vr = _mm256_set1_ps(p->r),
+                 vg = _mm256_set1_ps(p->g), v1 = _mm256_set1_ps(p->k1), v2 = _mm256_set1_ps(p->k2);
+    const float *x = p->x, *dy = p->dy;
+    float *dx = p->dx;
     size_t i = 0;
-    if (stream) {
+    if (p->stream) {
         i = align32(dx, n);
-        norm_dx_c(x, dy, dx, i, hi, lo, r, g, k1, k2);
+        norm_dx_c(p, 0, i);
         for (; i + 8 <= n; i += 8) {
             prefetch_pair(x, dy, ahead, i);
             const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
@@ -299,7 +299,7 @@ AVX2 static void norm_dx_avx2(const float *x, const float *dy, float *dx, size_t
             _mm256_sub_ps(_mm256_mul_ps(vg, _mm256_loadu_ps(dy + i)), v1), _mm256_mul_ps(d, v2));
         _mm256_storeu_ps(dx + i, _mm256_mul_ps(vr, t));
     }
-    norm_dx_c(x + i, dy + i, dx + i, n - i, hi, lo, r, g, k1, k2);
+    norm_dx_c(p, i, n);
 }
 #endif
 
@@ -313,6 +313,16 @@ AVX2 static void norm_dx_avx2(const float *x, const float *dy, float *dx, size_t
 AVX512 static __mmask16 mask16(size_t left)
 {
     return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+}
+
+/* The 16 floats at x, or with m < 0xFFFF (a tail) those of its lanes and 0. Masked loads only
+ * for tails where the data comes from memory: with every load masked, a pass reading from
+ * memory took 1.5 times as long on this project's AMD machine (masked loads seem not to train
+ * the hardware prefetcher). Where the data is in cache, the fused loops below mask every load
+ * for just that reason: so that the prefetcher follows only the stream from memory. */
+AVX512 static inline __m512 load_m(const float *x, __mmask16 m)
+{
+    return m == 0xFFFF ? _mm512_loadu_ps(x) : _mm512_maskz_loadu_ps(m, x);
 }
 
 /* acc[0..1] (16 double lanes) += v widened. */
@@ -335,7 +345,7 @@ AVX512 static double sum_avx512(const float *x, size_t n)
 {
     __m512d acc[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
     for (size_t i = 0; i < n; i += LANES)
-        add_wide512(acc, _mm512_maskz_loadu_ps(mask16(n - i), x + i));
+        add_wide512(acc, load_m(x + i, mask16(n - i)));
     return reduce_wide512(acc);
 }
 
@@ -349,8 +359,7 @@ AVX512 static double sum_sq_dev_avx512(const float *x, size_t n, float hi, float
         if (ahead != 0)
             _mm_prefetch((const char *)(x + ahead + i), _MM_HINT_T0);
         const __mmask16 m = mask16(n - i); /* the lanes past the end: d = 0 */
-        const __m512 d =
-            _mm512_maskz_sub_ps(m, _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vh), vl);
+        const __m512 d = _mm512_maskz_sub_ps(m, _mm512_sub_ps(load_m(x + i, m), vh), vl);
         f = _mm512_add_ps(f, _mm512_mul_ps(d, d));
         if (++it == BLOCK || i + LANES >= n) {
             add_wide512(acc, f);
@@ -371,9 +380,8 @@ AVX512 static void sum_dy_dev_avx512(const float *x, const float *dy, size_t n, 
     int it = 0;
     for (size_t i = 0; i < n; i += LANES) {
         const __mmask16 m = mask16(n - i);
-        const __m512 d =
-            _mm512_maskz_sub_ps(m, _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vh), vl);
-        const __m512 g = _mm512_maskz_loadu_ps(m, dy + i);
+        const __m512 d = _mm512_maskz_sub_ps(m, _mm512_sub_ps(load_m(x + i, m), vh), vl);
+        const __m512 g = load_m(dy + i, m);
         fa = _mm512_add_ps(fa, _mm512_mul_ps(g, d));
         fb = _mm512_add_ps(fb, g);
         if (++it == BLOCK || i + LANES >= n) {
@@ -412,46 +420,129 @@ AVX512 static void affine_dev_avx512(const float *x, float *y, size_t n, float h
     }
     for (; i < n; i += 16) {
         const __mmask16 m = mask16(n - i);
-        const __m512 d = _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vh), vl);
+        const __m512 d = _mm512_sub_ps(_mm512_sub_ps(load_m(x + i, m), vh), vl);
         _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_mul_ps(d, va), vb));
     }
 }
 
-AVX512 static void norm_dx_avx512(const float *x, const float *dy, float *dx, size_t n, float hi,
-                                  float lo, float r, float g, float k1, float k2, int stream,
-                                  size_t ahead)
+/* The constants of a row of dx, broadcast. */
+typedef struct dx512 {
+    __m512 hi, lo, r, g, k1, k2;
+} dx512;
+
+AVX512 static inline dx512 dx512_of(const mc__dx_row *p)
 {
-    const __m512 vh = _mm512_set1_ps(hi), vl = _mm512_set1_ps(lo), vr = _mm512_set1_ps(r),
-                 vg = _mm512_set1_ps(g), v1 = _mm512_set1_ps(k1), v2 = _mm512_set1_ps(k2);
+    return (dx512){_mm512_set1_ps(p->hi), _mm512_set1_ps(p->lo), _mm512_set1_ps(p->r),
+                   _mm512_set1_ps(p->g),  _mm512_set1_ps(p->k1), _mm512_set1_ps(p->k2)};
+}
+
+/* dx of p's 16 elements from i (the first of them in m); `stream`: all 16, dx + i aligned.
+ * p's x and dy are read a second time, from cache: masked loads (load_m says why). */
+AVX512 static inline void dx16(const mc__dx_row *p, const dx512 *v, size_t i, __mmask16 m,
+                               int stream)
+{
+    const __m512 d = _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p->x + i), v->hi), v->lo);
+    const __m512 t = _mm512_sub_ps(
+        _mm512_sub_ps(_mm512_mul_ps(v->g, _mm512_maskz_loadu_ps(m, p->dy + i)), v->k1),
+        _mm512_mul_ps(d, v->k2));
+    const __m512 out = _mm512_mul_ps(v->r, t);
+    if (stream)
+        _mm512_stream_ps(p->dx + i, out);
+    else
+        _mm512_mask_storeu_ps(p->dx + i, m, out);
+}
+
+AVX512 static void norm_dx_avx512(const mc__dx_row *p, size_t n, size_t ahead)
+{
+    const dx512 v = dx512_of(p);
     size_t i = 0;
-    if (stream) {
-        i = align64(dx, n);
-        norm_dx_c(x, dy, dx, i, hi, lo, r, g, k1, k2);
+    if (p->stream) {
+        i = align64(p->dx, n);
+        norm_dx_c(p, 0, i);
         for (; i + 16 <= n; i += 16) {
             if (ahead != 0) {
-                _mm_prefetch((const char *)(x + ahead + i), _MM_HINT_T0);
-                _mm_prefetch((const char *)(dy + ahead + i), _MM_HINT_T0);
+                _mm_prefetch((const char *)(p->x + ahead + i), _MM_HINT_T0);
+                _mm_prefetch((const char *)(p->dy + ahead + i), _MM_HINT_T0);
             }
-            const __m512 d = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), vh), vl);
-            const __m512 t =
-                _mm512_sub_ps(_mm512_sub_ps(_mm512_mul_ps(vg, _mm512_loadu_ps(dy + i)), v1),
-                              _mm512_mul_ps(d, v2));
-            _mm512_stream_ps(dx + i, _mm512_mul_ps(vr, t));
+            dx16(p, &v, i, 0xFFFF, 1);
         }
         _mm_sfence();
     }
     for (; i < n; i += 16) {
-        const __mmask16 m = mask16(n - i);
         if (ahead != 0) {
-            _mm_prefetch((const char *)(x + ahead + i), _MM_HINT_T0);
-            _mm_prefetch((const char *)(dy + ahead + i), _MM_HINT_T0);
+            _mm_prefetch((const char *)(p->x + ahead + i), _MM_HINT_T0);
+            _mm_prefetch((const char *)(p->dy + ahead + i), _MM_HINT_T0);
         }
-        const __m512 d = _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vh), vl);
-        const __m512 t =
-            _mm512_sub_ps(_mm512_sub_ps(_mm512_mul_ps(vg, _mm512_maskz_loadu_ps(m, dy + i)), v1),
-                          _mm512_mul_ps(d, v2));
-        _mm512_mask_storeu_ps(dx + i, m, _mm512_mul_ps(vr, t));
+        dx16(p, &v, i, mask16(n - i), 0);
     }
+}
+
+/* sum_dy_dev_avx512 and norm_dx_avx512 (n elements each) in one loop. */
+AVX512 static void sum_dy_dev_dx_avx512(const float *x, const float *dy, size_t n, float hi,
+                                        float lo, double *a, double *b, const mc__dx_row *p)
+{
+    const __m512 vh = _mm512_set1_ps(hi), vl = _mm512_set1_ps(lo);
+    const dx512 v = dx512_of(p);
+    const int stream = p->stream && ((uintptr_t)p->dx & 63) == 0;
+    __m512d aa[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+    __m512d bb[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+    __m512 fa = _mm512_setzero_ps(), fb = fa;
+    int it = 0;
+    for (size_t i = 0; i < n; i += LANES) {
+        const __mmask16 m = mask16(n - i);
+        const __m512 d = _mm512_maskz_sub_ps(m, _mm512_sub_ps(load_m(x + i, m), vh), vl);
+        const __m512 g = load_m(dy + i, m);
+        fa = _mm512_add_ps(fa, _mm512_mul_ps(g, d));
+        fb = _mm512_add_ps(fb, g);
+        if (++it == BLOCK || i + LANES >= n) {
+            add_wide512(aa, fa);
+            add_wide512(bb, fb);
+            fa = fb = _mm512_setzero_ps();
+            it = 0;
+        }
+        dx16(p, &v, i, m, stream && m == 0xFFFF);
+    }
+    if (stream)
+        _mm_sfence();
+    *a = reduce_wide512(aa);
+    *b = reduce_wide512(bb);
+}
+
+/* sum_avx512 of xs and o's output in one loop; o->S >= 16, so that a vector of 16 holds the
+ * end of at most one row. */
+AVX512 static double sum_and_write_avx512(const float *xs, const mc__norm_rows *o)
+{
+    const size_t m = o->rows * o->S;
+    const __m512 vh = _mm512_set1_ps(o->hi), vl = _mm512_set1_ps(o->lo);
+    const int stream = o->stream && ((uintptr_t)o->y & 63) == 0;
+    __m512d acc[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+    size_t k = 0, end = o->S; /* the row of element i, and where it ends */
+    __m512 va = _mm512_set1_ps((float)((double)o->scale[0] * o->r)),
+           vb = _mm512_set1_ps(o->offset[0]);
+    for (size_t i = 0; i < m; i += LANES) {
+        const __mmask16 msk = mask16(m - i);
+        add_wide512(acc, load_m(xs + i, msk));
+        __m512 a = va, b = vb;
+        if (i + LANES > end && end < m) { /* lanes from end - i on: row k + 1 */
+            const __mmask16 next = (__mmask16)~mask16(end - i);
+            k++;
+            end += o->S;
+            va = _mm512_set1_ps((float)((double)o->scale[k] * o->r));
+            vb = _mm512_set1_ps(o->offset[k]);
+            a = _mm512_mask_blend_ps(next, a, va);
+            b = _mm512_mask_blend_ps(next, b, vb);
+        }
+        /* o's x, read a second time, from cache: a masked load (load_m says why) */
+        const __m512 d = _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(msk, o->x + i), vh), vl);
+        const __m512 y = _mm512_add_ps(_mm512_mul_ps(d, a), b);
+        if (stream && msk == 0xFFFF)
+            _mm512_stream_ps(o->y + i, y);
+        else
+            _mm512_mask_storeu_ps(o->y + i, msk, y);
+    }
+    if (stream)
+        _mm_sfence();
+    return reduce_wide512(acc);
 }
 #endif
 
@@ -526,12 +617,39 @@ void mc__affine_dev(const float *x, float *y, size_t n, float hi, float lo, floa
                   affine_dev_c(x, y, n, hi, lo, a, b));
 }
 
-void mc__norm_dx(const float *x, const float *dy, float *dx, size_t n, float hi, float lo, float r,
-                 float g, float k1, float k2, int stream, size_t ahead)
+void mc__norm_dx(const mc__dx_row *p, size_t n, size_t ahead)
 {
-    (void)stream;
     (void)ahead;
-    DISPATCH_VOID(norm_dx_avx512(x, dy, dx, n, hi, lo, r, g, k1, k2, stream, ahead),
-                  norm_dx_avx2(x, dy, dx, n, hi, lo, r, g, k1, k2, stream, ahead),
-                  norm_dx_c(x, dy, dx, n, hi, lo, r, g, k1, k2));
+    DISPATCH_VOID(norm_dx_avx512(p, n, ahead), norm_dx_avx2(p, n, ahead), norm_dx_c(p, 0, n));
+}
+
+void mc__norm_rows_write(const mc__norm_rows *o)
+{
+    for (size_t k = 0; k < o->rows; k++)
+        mc__affine_dev(o->x + k * o->S, o->y + k * o->S, o->S, o->hi, o->lo,
+                       (float)((double)o->scale[k] * o->r), o->offset[k], o->stream);
+}
+
+double mc__sum_and_write(const float *xs, const mc__norm_rows *o)
+{
+#ifdef MC_X86
+    if (o->S >= LANES && mc__have_avx512())
+        return sum_and_write_avx512(xs, o);
+#endif
+    const double s = mc__sum(xs, o->rows * o->S);
+    mc__norm_rows_write(o);
+    return s;
+}
+
+void mc__sum_dy_dev_and_dx(const float *x, const float *dy, size_t n, float hi, float lo, double *a,
+                           double *b, const mc__dx_row *p)
+{
+#ifdef MC_X86
+    if (mc__have_avx512()) {
+        sum_dy_dev_dx_avx512(x, dy, n, hi, lo, a, b, p);
+        return;
+    }
+#endif
+    mc__sum_dy_dev(x, dy, n, hi, lo, a, b);
+    mc__norm_dx(p, n, MC__AHEAD_NONE);
 }

@@ -51,10 +51,44 @@ void mc__sum_dy_dev(const float *x, const float *dy, size_t n, float hi, float l
 void mc__affine_dev(const float *x, float *y, size_t n, float hi, float lo, float a, float b,
                     int stream);
 
-/* x, dy, dx: (n). dx = r * (g * dy - k1 - ((x - hi) - lo) * k2); `stream` as above, `ahead` (for
- * x and dy) as MC__AHEAD says. */
-void mc__norm_dx(const float *x, const float *dy, float *dx, size_t n, float hi, float lo, float r,
-                 float g, float k1, float k2, int stream, size_t ahead);
+/* The output of one normalization group, written by the kernels below. x, y: (rows, S); scale,
+ * offset: (rows). Row k: y = ((x - hi) - lo) * a + offset[k], a = (float)(scale[k] * r). */
+typedef struct mc__norm_rows {
+    const float *x;
+    float *y;
+    const float *scale, *offset;
+    size_t rows, S;
+    float hi, lo;
+    double r;
+    int stream; /* non-temporal stores for y */
+} mc__norm_rows;
+
+/* Writes o's output (mc__affine_dev row by row). */
+void mc__norm_rows_write(const mc__norm_rows *o);
+
+/* xs: (o->rows * o->S). Returns mc__sum(xs, o->rows * o->S) and writes o's output, the same
+ * results as those two calls, in one loop where the CPU has AVX-512 (and S >= 16): a group's
+ * statistics read from memory while the previous group's output is written, so that neither
+ * the reads nor the writes wait for the other. */
+double mc__sum_and_write(const float *xs, const mc__norm_rows *o);
+
+/* One row of the input gradient of a normalization: dx = r * (g * dy - k1 - ((x - hi) - lo) *
+ * k2), x, dy, dx: (n). */
+typedef struct mc__dx_row {
+    const float *x, *dy;
+    float *dx;
+    float hi, lo, r, g, k1, k2;
+    int stream; /* non-temporal stores for dx */
+} mc__dx_row;
+
+/* Writes p's n values; `ahead` (for x and dy) as MC__AHEAD says. */
+void mc__norm_dx(const mc__dx_row *p, size_t n, size_t ahead);
+
+/* mc__sum_dy_dev(x, dy, n, hi, lo, a, b) and mc__norm_dx(p, n, MC__AHEAD_NONE), the same results,
+ * in one loop where the CPU has AVX-512: one row's sums read from memory while the previous
+ * group's matching row is written. */
+void mc__sum_dy_dev_and_dx(const float *x, const float *dy, size_t n, float hi, float lo, double *a,
+                           double *b, const mc__dx_row *p);
 
 /* v, r: (n). r = 1 / sqrt(v), in double (correctly rounded both ways, so both versions agree). */
 void mc__inv_sqrt(const double *v, double *r, size_t n);

@@ -912,14 +912,22 @@ END_TEST
 /* The kernels exist as AVX-512, AVX2 and portable C (src/simd.c), chosen at run time; all
  * three sum the same lanes in the same order, so each gives the same bits (on a CPU without
  * AVX-512 or AVX2 the comparison is with what it has). Odd sizes exercise the masked tails and
- * unaligned rows; the last shape, over 16 MB, the non-temporal stores. */
+ * unaligned rows, the first two also the fused loops (a task of several groups writes one
+ * group's output while summing the next, rows ending inside a vector); the last two shapes,
+ * over 16 MB, the non-temporal stores, in the fused loops (which stream only to aligned groups:
+ * S a multiple of 16) and in the others. */
+static float *aligned_floats(size_t n)
+{
+    float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
 START_TEST(test_isa_versions_identical)
 {
-    static const int shapes[][5] = {{2, 6, 5, 7, 3},
-                                    {3, 4, 1, 1, 2},
-                                    {2, 8, 9, 9, 4},
-                                    {1, 4, 33, 33, 2},
-                                    {5, 64, 115, 115, 32}};
+    static const int shapes[][5] = {{20, 8, 5, 7, 4},      {17, 6, 3, 11, 2},    {2, 6, 5, 7, 3},
+                                    {3, 4, 1, 1, 2},       {2, 8, 9, 9, 4},      {1, 4, 33, 33, 2},
+                                    {5, 64, 115, 115, 32}, {6, 64, 112, 112, 32}};
     static const char *const isas[] = {"portable", "avx2", "avx512"};
     const char *env = getenv("MINICNN_MAX_ISA");
     test_alloc a;
@@ -944,8 +952,8 @@ START_TEST(test_isa_versions_identical)
             ck_assert_int_eq(mc_set_max_isa(ctx, isas[v]), MC_OK);
             mc_layer *l = make_layer(ctx, &o);
             lt_setup_same(l, &s);
-            y[v] = test_floats(n);
-            dx[v] = test_floats(n);
+            y[v] = aligned_floats(n);
+            dx[v] = aligned_floats(n);
             lt_forward_data(l, x, &s, y[v], &s, MC_MODE_TRAINING);
             lt_backward_data(l, x, &s, y[v], &s, dy, dx[v]);
             dscale[v] = test_floats((size_t)C);

@@ -181,25 +181,18 @@ MC__CLONES static void forward_small_groups(const float *x, float *y, const floa
     }
 }
 
-/* One group of one observation. x, y: (Cg, S) from the group's first element; scale, offset:
- * (Cg) of the group's channels. Two passes in double (the sum, then the squared deviations from
- * the float-pair mean, from L1 or L2 cache as a group is small, prefetching the next group:
- * `ahead` floats on, see MC__AHEAD), then the output. */
-static void forward_group(const float *x, float *y, const float *scale, const float *offset,
-                          int Cg, size_t S, double eps, double *mean, double *rstd, int stream,
-                          size_t ahead)
+/* The statistics of one group of one observation, x: (m) from the group's first element, given
+ * its sum: two passes in double (the sum, then the squared deviations from the float-pair mean,
+ * from L1 or L2 cache as a group is small, prefetching the next group: `ahead` floats on, see
+ * MC__AHEAD). Sets o's hi, lo and r. */
+static void group_stats(const float *x, size_t m, double sum, double eps, double *mean,
+                        double *rstd, mc__norm_rows *o, size_t ahead)
 {
-    const size_t m = (size_t)Cg * S;
-    const double mu = mc__sum(x, m) / (double)m;
-    float hi, lo;
-    split_mean(mu, &hi, &lo);
-    const double r = 1.0 / sqrt(mc__sum_sq_dev(x, m, hi, lo, ahead) / (double)m + eps);
+    const double mu = sum / (double)m;
+    split_mean(mu, &o->hi, &o->lo);
+    o->r = 1.0 / sqrt(mc__sum_sq_dev(x, m, o->hi, o->lo, ahead) / (double)m + eps);
     *mean = mu;
-    *rstd = r;
-    for (int k = 0; k < Cg; k++) {
-        const float a = (float)((double)scale[k] * r);
-        mc__affine_dev(x + (size_t)k * S, y + (size_t)k * S, S, hi, lo, a, offset[k], stream);
-    }
+    *rstd = o->r;
 }
 
 /* Per channel of a group: a = sum dy*d, b = sum dy (mc__sum_dy_dev), inline for S <= 16. */
@@ -228,16 +221,15 @@ static void channel_sums(const float *x, const float *dy, size_t S, float hi, fl
 }
 
 /* dx of one channel of a group (mc__norm_dx, inline for S < 8). */
-static void channel_dx(const float *x, const float *dy, float *dx, size_t S, float hi, float lo,
-                       float r, float g, float k1, float k2, int stream, size_t ahead)
+static void channel_dx(const mc__dx_row *p, size_t S, size_t ahead)
 {
     if (S >= 8) {
-        mc__norm_dx(x, dy, dx, S, hi, lo, r, g, k1, k2, stream, ahead);
+        mc__norm_dx(p, S, ahead);
         return;
     }
     for (size_t i = 0; i < S; i++) {
-        const float d = (x[i] - hi) - lo;
-        dx[i] = r * (g * dy[i] - k1 - d * k2);
+        const float d = (p->x[i] - p->hi) - p->lo;
+        p->dx[i] = p->r * (p->g * p->dy[i] - p->k1 - d * p->k2);
     }
 }
 
@@ -292,14 +284,26 @@ static void gn_forward_task(void *arg, int task, int thread)
         }
         return;
     }
+    /* Software-pipelined: a group's output is written in the loop that sums the next group. */
+    const size_t m = (size_t)Cg * j->S;
+    mc__norm_rows prev = {.rows = 0};
     for (size_t n = n0; n < n1; n++)
         for (size_t g = g0; g < g1; g++) {
             const size_t base = (n * (size_t)j->C + g * (size_t)Cg) * j->S;
-            forward_group(j->x + base, j->y + base, j->scale + g * (size_t)Cg,
-                          j->offset + g * (size_t)Cg, Cg, j->S, j->eps,
-                          &j->mean[n * (size_t)j->G + g], &j->rstd[n * (size_t)j->G + g],
-                          j->stream, next_group(j, n, g, n1, g0, g1));
+            const float *x = j->x + base;
+            const double sum = prev.rows != 0 ? mc__sum_and_write(x, &prev) : mc__sum(x, m);
+            prev = (mc__norm_rows){.x = x,
+                                   .y = j->y + base,
+                                   .scale = j->scale + g * (size_t)Cg,
+                                   .offset = j->offset + g * (size_t)Cg,
+                                   .rows = (size_t)Cg,
+                                   .S = j->S,
+                                   .stream = j->stream};
+            group_stats(x, m, sum, j->eps, &j->mean[n * (size_t)j->G + g],
+                        &j->rstd[n * (size_t)j->G + g], &prev, next_group(j, n, g, n1, g0, g1));
         }
+    if (prev.rows != 0)
+        mc__norm_rows_write(&prev);
 }
 
 /* Feature input (S = 1), backward: groups [g0, g0 + ng) of observation n, whose ng * Cg <= 256
@@ -355,6 +359,18 @@ MC__CLONES static void backward_feature_block(const gn_job *j, size_t n, size_t 
         dx[c] = frc[c] * (scale[c] * dy[c] - k1c[c] - d[c] * k2c[c]);
 }
 
+/* Channel q of the group whose channel 0 is `first` (its channel index c0). */
+static mc__dx_row channel_row(const mc__dx_row *first, const gn_job *j, size_t c0, int q)
+{
+    mc__dx_row row = *first;
+    const size_t at = (size_t)q * j->S;
+    row.x += at;
+    row.dy += at;
+    row.dx += at;
+    row.g = j->scale[c0 + (size_t)q];
+    return row;
+}
+
 static void gn_backward_task(void *arg, int task, int thread)
 {
     (void)thread;
@@ -374,6 +390,11 @@ static void gn_backward_task(void *arg, int task, int thread)
                 backward_feature_block(j, n, g, g1 - g < per ? g1 - g : per, Cg, pa, pb);
         return;
     }
+    /* With channels of more than 16 elements, software-pipelined: a group's dx is written
+     * channel by channel in the loops that sum the next group's channels. */
+    const int defer = j->dx != NULL && j->S > 16;
+    mc__dx_row prev = {.x = NULL}; /* the previous group's: channel 0 */
+    size_t prev_c = 0;             /* and that channel's index */
     for (size_t n = n0; n < n1; n++)
         for (size_t g = g0; g < g1; g++) {
             const size_t base = (n * (size_t)j->C + g * (size_t)Cg) * j->S;
@@ -382,10 +403,14 @@ static void gn_backward_task(void *arg, int task, int thread)
             split_mean(mu, &hi, &lo);
             double sum_scale_a = 0.0, sum_scale_b = 0.0;
             for (int q = 0; q < Cg; q++) {
-                const size_t c = g * (size_t)Cg + (size_t)q;
+                const size_t c = g * (size_t)Cg + (size_t)q, at = base + (size_t)q * j->S;
                 double a, b;
-                channel_sums(j->x + base + (size_t)q * j->S, j->dy + base + (size_t)q * j->S,
-                             j->S, hi, lo, &a, &b);
+                if (prev.x != NULL) {
+                    mc__dx_row row = channel_row(&prev, j, prev_c, q);
+                    mc__sum_dy_dev_and_dx(j->x + at, j->dy + at, j->S, hi, lo, &a, &b, &row);
+                } else {
+                    channel_sums(j->x + at, j->dy + at, j->S, hi, lo, &a, &b);
+                }
                 pa[c] += a * r;
                 pb[c] += b;
                 sum_scale_a += (double)j->scale[c] * a;
@@ -394,13 +419,30 @@ static void gn_backward_task(void *arg, int task, int thread)
             if (j->dx == NULL)
                 continue;
             const double m = (double)Cg * (double)j->S;
-            const float k1 = (float)(sum_scale_b / m), k2 = (float)(r * r * sum_scale_a / m);
+            const mc__dx_row first = {.x = j->x + base,
+                                      .dy = j->dy + base,
+                                      .dx = j->dx + base,
+                                      .hi = hi,
+                                      .lo = lo,
+                                      .r = (float)r,
+                                      .k1 = (float)(sum_scale_b / m),
+                                      .k2 = (float)(r * r * sum_scale_a / m),
+                                      .stream = j->stream};
+            if (defer) {
+                prev = first;
+                prev_c = g * (size_t)Cg;
+                continue;
+            }
             const size_t ahead = next_group(j, n, g, n1, g0, g1);
-            for (int q = 0; q < Cg; q++)
-                channel_dx(j->x + base + (size_t)q * j->S, j->dy + base + (size_t)q * j->S,
-                           j->dx + base + (size_t)q * j->S, j->S, hi, lo, (float)r,
-                           j->scale[g * (size_t)Cg + (size_t)q], k1, k2, j->stream, ahead);
+            for (int q = 0; q < Cg; q++) {
+                const mc__dx_row row = channel_row(&first, j, g * (size_t)Cg, q);
+                channel_dx(&row, j->S, ahead);
+            }
         }
+    for (int q = 0; prev.x != NULL && q < Cg; q++) {
+        const mc__dx_row row = channel_row(&prev, j, prev_c, q);
+        channel_dx(&row, j->S, MC__AHEAD_NONE);
+    }
 }
 
 /* x, y: (N, C, S); scale, offset: (C); mean, rstd: (N, G) */
@@ -489,11 +531,21 @@ void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *
             }
             const double m = (double)Cg * (double)S;
             const float k1 = (float)(sb / m), k2 = (float)(r * r * sa / m);
-            for (int q = 0; q < Cg; q++)
-                channel_dx(x + base + (size_t)q * S, dy + base + (size_t)q * S,
-                           dx + base + (size_t)q * S, S, hi, lo, (float)r, scale[g * Cg + q], k1,
-                           k2, (size_t)N * (size_t)C * S * sizeof(float) > MC__STREAM_BYTES,
-                           MC__AHEAD_NONE);
+            for (int q = 0; q < Cg; q++) {
+                const size_t at = base + (size_t)q * S;
+                const mc__dx_row row = {.x = x + at,
+                                        .dy = dy + at,
+                                        .dx = dx + at,
+                                        .hi = hi,
+                                        .lo = lo,
+                                        .r = (float)r,
+                                        .g = scale[g * Cg + q],
+                                        .k1 = k1,
+                                        .k2 = k2,
+                                        .stream = (size_t)N * (size_t)C * S * sizeof(float) >
+                                                  MC__STREAM_BYTES};
+                channel_dx(&row, S, MC__AHEAD_NONE);
+            }
         }
 }
 
