@@ -205,6 +205,108 @@ __attribute__((target("avx2,fma"))) static int maxpool_2x2_row_avx2(const float 
                    OW - ow);
     return OW;
 }
+
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+/* Lanes 0..k-1 of 16 (k clamped to [0, 16]). */
+AVX512 static __mmask16 mask16(int k)
+{
+    return (__mmask16)(k <= 0 ? 0 : k >= 16 ? 0xffff : (1u << k) - 1);
+}
+
+/* As pool_block for 16 outputs, the first r stored, with masks instead of blends: a row of 12
+ * outputs (the reference network's) is one block instead of a full and a masked AVX2 block,
+ * and AVX-512's masked loads and stores are cheap where AVX2's masked stores are not. */
+AVX512 static inline __attribute__((always_inline)) void
+pool_block512(const float *r0, const float *r1, float *yr, int32_t *ar, int32_t top, int W, int r)
+{
+    const __mmask16 m0 = mask16(2 * r), m1 = mask16(2 * r - 16), m = mask16(r);
+    const __m512 p0 = _mm512_maskz_loadu_ps(m0, r0), p1 = _mm512_maskz_loadu_ps(m1, r0 + 16);
+    const __m512 q0 = _mm512_maskz_loadu_ps(m0, r1), q1 = _mm512_maskz_loadu_ps(m1, r1 + 16);
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512 v[4] = {_mm512_permutex2var_ps(p0, even, p1), _mm512_permutex2var_ps(p0, odd, p1),
+                         _mm512_permutex2var_ps(q0, even, q1), _mm512_permutex2var_ps(q0, odd, q1)};
+    const __m512i base = _mm512_add_epi32(_mm512_set1_epi32(top), even);
+    const __m512i at[4] = {base, _mm512_add_epi32(base, _mm512_set1_epi32(1)),
+                           _mm512_add_epi32(base, _mm512_set1_epi32(W)),
+                           _mm512_add_epi32(base, _mm512_set1_epi32(W + 1))};
+    __m512 best = v[0];
+    __m512i win = at[0];
+    for (int k = 1; k < 4; k++) {
+        const __mmask16 take = _mm512_cmp_ps_mask(v[k], best, _CMP_GT_OQ) |
+                               (_mm512_cmp_ps_mask(v[k], v[k], _CMP_UNORD_Q) &
+                                _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
+        best = _mm512_mask_mov_ps(best, take, v[k]);
+        win = _mm512_mask_mov_epi32(win, take, at[k]);
+    }
+    _mm512_mask_storeu_ps(yr, m, best);
+    if (ar != NULL)
+        _mm512_mask_storeu_epi32(ar, m, win);
+}
+
+/* As unpool_block for 16 windows, the first r stored. */
+AVX512 static inline __attribute__((always_inline)) void
+unpool_block512(const float *dy, const int32_t *am, float *d0, float *d1, int32_t top, int W, int r,
+                const float *k0, const float *k1)
+{
+    const __mmask16 m = mask16(r), n0 = mask16(2 * r), n1 = mask16(2 * r - 16);
+    const __m512 g = _mm512_maskz_loadu_ps(m, dy);
+    const __m512i at = _mm512_maskz_loadu_epi32(m, am);
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i p = _mm512_add_epi32(_mm512_set1_epi32(top), even);
+    const __m512 v00 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(at, p), g);
+    const __m512 v01 = _mm512_maskz_mov_ps(
+        _mm512_cmpeq_epi32_mask(at, _mm512_add_epi32(p, _mm512_set1_epi32(1))), g);
+    const __m512 v10 = _mm512_maskz_mov_ps(
+        _mm512_cmpeq_epi32_mask(at, _mm512_add_epi32(p, _mm512_set1_epi32(W))), g);
+    const __m512 v11 = _mm512_maskz_mov_ps(
+        _mm512_cmpeq_epi32_mask(at, _mm512_add_epi32(p, _mm512_set1_epi32(W + 1))), g);
+    /* Window i's two columns to positions 2i and 2i + 1. */
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+    __m512 a0 = _mm512_permutex2var_ps(v00, lo, v01), a1 = _mm512_permutex2var_ps(v00, hi, v01);
+    __m512 b0 = _mm512_permutex2var_ps(v10, lo, v11), b1 = _mm512_permutex2var_ps(v10, hi, v11);
+    if (k0 != NULL) { /* a ReLU before the pooling: its gradient only where its output > 0 */
+        const __m512 z = _mm512_setzero_ps();
+        a0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(n0, k0), z, _CMP_GT_OQ),
+                                 a0);
+        a1 = _mm512_maskz_mov_ps(
+            _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(n1, k0 + 16), z, _CMP_GT_OQ), a1);
+        b0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(n0, k1), z, _CMP_GT_OQ),
+                                 b0);
+        b1 = _mm512_maskz_mov_ps(
+            _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(n1, k1 + 16), z, _CMP_GT_OQ), b1);
+    }
+    _mm512_mask_storeu_ps(d0, n0, a0);
+    _mm512_mask_storeu_ps(d0 + 16, n1, a1);
+    _mm512_mask_storeu_ps(d1, n0, b0);
+    _mm512_mask_storeu_ps(d1 + 16, n1, b1);
+}
+
+/* One output row of maxpool_2x2_kernel, 16 outputs at a time; returns OW. */
+AVX512 static int maxpool_2x2_row_avx512(const float *r0, const float *r1, float *yr, int32_t *ar,
+                                         int32_t top, int W, int OW)
+{
+    for (int ow = 0; ow < OW; ow += 16)
+        pool_block512(r0 + 2 * ow, r1 + 2 * ow, yr + ow, ar != NULL ? ar + ow : NULL, top + 2 * ow,
+                      W, OW - ow < 16 ? OW - ow : 16);
+    return OW;
+}
+
+/* One row of windows of maxpool_2x2_backward_kernel, 16 at a time; returns OW. */
+AVX512 static int unpool_2x2_row_avx512(const float *dy, const int32_t *am, float *d0, float *d1,
+                                        int32_t top, int W, int OW, const float *k0,
+                                        const float *k1)
+{
+    for (int ow = 0; ow < OW; ow += 16)
+        unpool_block512(dy + ow, am + ow, d0 + 2 * ow, d1 + 2 * ow, top + 2 * ow, W,
+                        OW - ow < 16 ? OW - ow : 16, k0 != NULL ? k0 + 2 * ow : NULL,
+                        k1 != NULL ? k1 + 2 * ow : NULL);
+    return OW;
+}
 #endif
 
 /* x: (NC, H, W); y, argmax: (NC, OH, OW). 2x2 windows with stride 2 and no padding (the
@@ -213,6 +315,9 @@ __attribute__((target("avx2,fma"))) static int maxpool_2x2_row_avx2(const float 
 static void maxpool_2x2_kernel(const float *x, float *y, int32_t *argmax, size_t NC, int H, int W,
                                int OH, int OW)
 {
+#ifdef MC_POOL_AVX2
+    const int v512 = mc__have_avx512(), v256 = mc__have_avx2_fma();
+#endif
     const size_t plane = (size_t)H * (size_t)W, out_plane = (size_t)OH * (size_t)OW;
     for (size_t nc = 0; nc < NC; nc++) {
         const float *xp = x + nc * plane;
@@ -224,7 +329,10 @@ static void maxpool_2x2_kernel(const float *x, float *y, int32_t *argmax, size_t
             const int32_t top = 2 * oh * W;
             int ow = 0;
 #ifdef MC_POOL_AVX2
-            if (mc__have_avx2_fma())
+            if (v512)
+                ow = maxpool_2x2_row_avx512(
+                    r0, r1, yr, ap != NULL ? ap + (size_t)oh * (size_t)OW : NULL, top, W, OW);
+            else if (v256)
                 ow = maxpool_2x2_row_avx2(
                     r0, r1, yr, ap != NULL ? ap + (size_t)oh * (size_t)OW : NULL, top, W, OW);
 #endif
@@ -284,6 +392,9 @@ static void maxpool_2x2_backward_kernel(const float *dy, const int32_t *argmax, 
                                         size_t NC, int H, int W, int OH, int OW,
                                         const float *mask)
 {
+#ifdef MC_POOL_AVX2
+    const int v512 = mc__have_avx512(), v256 = mc__have_avx2_fma();
+#endif
     const size_t plane = (size_t)H * (size_t)W, out_plane = (size_t)OH * (size_t)OW;
     for (size_t nc = 0; nc < NC; nc++) {
         float *dxp = dx + nc * plane;
@@ -297,7 +408,11 @@ static void maxpool_2x2_backward_kernel(const float *dy, const int32_t *argmax, 
             const int32_t top = 2 * oh * W;
             int ow = 0;
 #ifdef MC_POOL_AVX2
-            if (mc__have_avx2_fma())
+            if (v512)
+                ow =
+                    unpool_2x2_row_avx512(dyp + (size_t)oh * (size_t)OW,
+                                          ap + (size_t)oh * (size_t)OW, r0, r1, top, W, OW, k0, k1);
+            else if (v256)
                 ow = unpool_2x2_row_avx2(dyp + (size_t)oh * (size_t)OW,
                                          ap + (size_t)oh * (size_t)OW, r0, r1, top, W, OW, k0, k1);
 #endif
