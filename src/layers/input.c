@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "../parallel.h"
+#include "../simd.h"
 
 /* The statistics, in the order of their buffers. */
 enum { STAT_MEAN, STAT_SD, STAT_MIN, STAT_MAX, N_STATS };
@@ -74,18 +75,41 @@ static void group_affine(mc_normalization norm, const float *const *stat, size_t
     }
 }
 
+/* The groups' affines a block at a time, so that the loops over elements (one per group, in
+ * image input: statistics per pixel) run over whole rows. */
+#define AFFINE_BLOCK 64
+
+/* y = (x - center) * mul + add for groups [g0, g0 + ng) of the N observations: x, y: (N, G, L)
+ * from group g0; center, mul, add: (ng). */
+MC__CLONES static void normalize_block(const float *x, float *y, const double *center,
+                                       const double *mul, const double *add, int N, size_t G,
+                                       size_t L, size_t ng)
+{
+    for (int n = 0; n < N; n++) {
+        const size_t base = (size_t)n * G * L;
+        if (L == 1) {
+            for (size_t g = 0; g < ng; g++)
+                y[base + g] = (float)(((double)x[base + g] - center[g]) * mul[g] + add[g]);
+            continue;
+        }
+        for (size_t g = 0; g < ng; g++)
+            for (size_t l = 0; l < L; l++) {
+                const size_t i = base + g * L + l;
+                y[i] = (float)(((double)x[i] - center[g]) * mul[g] + add[g]);
+            }
+    }
+}
+
 /* x, y: (N, G, L); stat[k]: (G) */
 static void normalize_kernel(const float *x, float *y, mc_normalization norm,
                              const float *const *stat, int N, size_t G, size_t L)
 {
-    for (int n = 0; n < N; n++) {
-        for (size_t g = 0; g < G; g++) {
-            double center, mul, add;
-            group_affine(norm, stat, g, &center, &mul, &add);
-            const size_t base = ((size_t)n * G + g) * L;
-            for (size_t l = 0; l < L; l++)
-                y[base + l] = (float)(((double)x[base + l] - center) * mul + add);
-        }
+    for (size_t g0 = 0; g0 < G; g0 += AFFINE_BLOCK) {
+        const size_t ng = G - g0 < AFFINE_BLOCK ? G - g0 : AFFINE_BLOCK;
+        double center[AFFINE_BLOCK], mul[AFFINE_BLOCK], add[AFFINE_BLOCK];
+        for (size_t g = 0; g < ng; g++)
+            group_affine(norm, stat, g0 + g, &center[g], &mul[g], &add[g]);
+        normalize_block(x + g0 * L, y + g0 * L, center, mul, add, N, G, L, ng);
     }
 }
 

@@ -5,19 +5,20 @@
 
 #include "common.h"
 #include "../parallel.h"
+#include "../simd.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
 /* x, y: (n) of any layout. y = max(0, x); a NaN input stays NaN (as PyTorch's relu does), so a
  * diverging network shows its NaN instead of hiding it behind zeros. x and y may alias. */
-static void relu_forward_kernel(const float *x, float *y, size_t n)
+MC__CLONES static void relu_forward_kernel(const float *x, float *y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         y[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 
 /* x, dy, dx: (n). dx = dy where x > 0, else 0 (the subgradient 0 at the kink x = 0). */
-static void relu_backward_kernel(const float *x, const float *dy, float *dx, size_t n)
+MC__CLONES static void relu_backward_kernel(const float *x, const float *dy, float *dx, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const float d = dy[i]; /* read unconditionally, so that the loop vectorizes */
