@@ -170,6 +170,13 @@ static double sgemm_rate(int M, int N, int K, int threads)
     openblas_set_num_threads(threads);
     const double t = time_runs(gemm_run, &g, 1);
     openblas_set_num_threads(1);
+    if (threads > 1) {
+        /* OpenBLAS's idle threads poll with sched_yield for some 2^28 clock ticks after a
+         * multi-threaded call before they sleep (its THREAD_TIMEOUT; OpenBLAS issue 4496): let
+         * them, or they take a core from the measurements that follow. */
+        const struct timespec pause = {0, 300 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
     free(g.A);
     free(g.B);
     free(g.C);
