@@ -44,7 +44,8 @@ typedef struct mc_tensor {
     int owned; /* 1 when mc_tensor_release must free data */
 } mc_tensor;
 
-/* Allocates a zero-filled tensor of `shape` (every dimension positive).
+/* Allocates a zero-filled tensor of `shape` (every dimension positive), its data starting on a
+ * 64-byte boundary whatever the context's allocator returns.
  * Returns MC_OK, MC_ERR_INVALID (bad shape, size overflow) or MC_ERR_NOMEM; on failure *t is
  * an empty tensor. */
 mc_status mc_tensor_create(mc_ctx *ctx, const mc_shape *shape, mc_tensor *t);
