@@ -483,11 +483,7 @@ AVX512 static void sum_dy_dev_dx_avx512(const float *x, const float *dy, size_t 
 {
     const __m512 vh = _mm512_set1_ps(hi), vl = _mm512_set1_ps(lo);
     const dx512 v = dx512_of(p);
-    /* dx is written h elements behind the sums' vectors, so that its vectors are aligned for
-     * non-temporal stores: the sums keep their lanes, dx its alignment (h = 0 unstreamed) */
-    const size_t h = p->stream ? align64(p->dx, n) : 0;
-    const int stream = p->stream && h < n;
-    norm_dx_c(p, 0, stream ? h : 0);
+    const int stream = p->stream && ((uintptr_t)p->dx & 63) == 0;
     __m512d aa[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
     __m512d bb[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
     __m512 fa = _mm512_setzero_ps(), fb = fa;
@@ -504,11 +500,7 @@ AVX512 static void sum_dy_dev_dx_avx512(const float *x, const float *dy, size_t 
             fa = fb = _mm512_setzero_ps();
             it = 0;
         }
-        const size_t j = i + (stream ? h : 0);
-        if (j < n) {
-            const __mmask16 mj = mask16(n - j);
-            dx16(p, &v, j, mj, stream && mj == 0xFFFF);
-        }
+        dx16(p, &v, i, m, stream && m == 0xFFFF);
     }
     if (stream)
         _mm_sfence();
@@ -522,25 +514,17 @@ AVX512 static double sum_and_write_avx512(const float *xs, const mc__norm_rows *
 {
     const size_t m = o->rows * o->S;
     const __m512 vh = _mm512_set1_ps(o->hi), vl = _mm512_set1_ps(o->lo);
-    /* y is written h elements behind the sum's vectors, so that its vectors are aligned for
-     * non-temporal stores (as in sum_dy_dev_dx_avx512); the first h, all in row 0, first */
-    const size_t h = o->stream ? align64(o->y, m) : 0;
-    const int stream = o->stream && h < m;
-    const size_t lag = stream ? h : 0;
-    affine_dev_c(o->x, o->y, lag, o->hi, o->lo, (float)((double)o->scale[0] * o->r), o->offset[0]);
+    const int stream = o->stream && ((uintptr_t)o->y & 63) == 0;
     __m512d acc[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
-    size_t k = 0, end = o->S; /* the row of element j, and where it ends */
+    size_t k = 0, end = o->S; /* the row of element i, and where it ends */
     __m512 va = _mm512_set1_ps((float)((double)o->scale[0] * o->r)),
            vb = _mm512_set1_ps(o->offset[0]);
     for (size_t i = 0; i < m; i += LANES) {
-        add_wide512(acc, load_m(xs + i, mask16(m - i)));
-        const size_t j = i + lag;
-        if (j >= m)
-            continue;
-        const __mmask16 msk = mask16(m - j);
+        const __mmask16 msk = mask16(m - i);
+        add_wide512(acc, load_m(xs + i, msk));
         __m512 a = va, b = vb;
-        if (j + LANES > end && end < m) { /* lanes from end - j on: row k + 1 */
-            const __mmask16 next = (__mmask16)~mask16(end - j);
+        if (i + LANES > end && end < m) { /* lanes from end - i on: row k + 1 */
+            const __mmask16 next = (__mmask16)~mask16(end - i);
             k++;
             end += o->S;
             va = _mm512_set1_ps((float)((double)o->scale[k] * o->r));
@@ -549,12 +533,12 @@ AVX512 static double sum_and_write_avx512(const float *xs, const mc__norm_rows *
             b = _mm512_mask_blend_ps(next, b, vb);
         }
         /* o's x, read a second time, from cache: a masked load (load_m says why) */
-        const __m512 d = _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(msk, o->x + j), vh), vl);
+        const __m512 d = _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(msk, o->x + i), vh), vl);
         const __m512 y = _mm512_add_ps(_mm512_mul_ps(d, a), b);
         if (stream && msk == 0xFFFF)
-            _mm512_stream_ps(o->y + j, y);
+            _mm512_stream_ps(o->y + i, y);
         else
-            _mm512_mask_storeu_ps(o->y + j, msk, y);
+            _mm512_mask_storeu_ps(o->y + i, msk, y);
     }
     if (stream)
         _mm_sfence();
