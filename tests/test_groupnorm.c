@@ -912,8 +912,9 @@ END_TEST
 /* The kernels exist as AVX-512, AVX2 and portable C (src/simd.c), chosen at run time; all
  * three sum the same lanes in the same order, so each gives the same bits (on a CPU without
  * AVX-512 or AVX2 the comparison is with what it has). Odd sizes exercise the masked tails and
- * unaligned rows, the first two also the fused loops (a task of several groups writes one
- * group's output while summing the next, rows ending inside a vector); the last two shapes,
+ * unaligned rows; the first two, feature input in groups of 8 channels, the 4-group backward
+ * (and a remainder of 2 groups); the next two the fused loops (a task of several groups writes
+ * one group's output while summing the next, rows ending inside a vector); the last two shapes,
  * over 16 MB, the non-temporal stores, in the fused loops (which stream only to aligned groups:
  * S a multiple of 16) and in the others. */
 static float *aligned_floats(size_t n)
@@ -925,9 +926,10 @@ static float *aligned_floats(size_t n)
 
 START_TEST(test_isa_versions_identical)
 {
-    static const int shapes[][5] = {{20, 8, 5, 7, 4},      {17, 6, 3, 11, 2},    {2, 6, 5, 7, 3},
-                                    {3, 4, 1, 1, 2},       {2, 8, 9, 9, 4},      {1, 4, 33, 33, 2},
-                                    {5, 64, 115, 115, 32}, {6, 64, 112, 112, 32}};
+    static const int shapes[][5] = {
+        {20, 48, 1, 1, 6},     {17, 256, 1, 1, 32},  {20, 8, 5, 7, 4}, {17, 6, 3, 11, 2},
+        {2, 6, 5, 7, 3},       {3, 4, 1, 1, 2},      {2, 8, 9, 9, 4},  {1, 4, 33, 33, 2},
+        {5, 64, 115, 115, 32}, {6, 64, 112, 112, 32}};
     static const char *const isas[] = {"portable", "avx2", "avx512"};
     const char *env = getenv("MINICNN_MAX_ISA");
     test_alloc a;
