@@ -370,30 +370,6 @@ AVX512 static double sum_sq_dev_avx512(const float *x, size_t n, float hi, float
     return reduce_wide512(acc);
 }
 
-AVX512 static void sum_dy_dev_avx512(const float *x, const float *dy, size_t n, float hi, float lo,
-                                     double *a, double *b)
-{
-    const __m512 vh = _mm512_set1_ps(hi), vl = _mm512_set1_ps(lo);
-    __m512d aa[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
-    __m512d bb[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
-    __m512 fa = _mm512_setzero_ps(), fb = fa;
-    int it = 0;
-    for (size_t i = 0; i < n; i += LANES) {
-        const __mmask16 m = mask16(n - i);
-        const __m512 d = _mm512_maskz_sub_ps(m, _mm512_sub_ps(load_m(x + i, m), vh), vl);
-        const __m512 g = load_m(dy + i, m);
-        fa = _mm512_add_ps(fa, _mm512_mul_ps(g, d));
-        fb = _mm512_add_ps(fb, g);
-        if (++it == BLOCK || i + LANES >= n) {
-            add_wide512(aa, fa);
-            add_wide512(bb, fb);
-            fa = fb = _mm512_setzero_ps();
-            it = 0;
-        }
-    }
-    *a = reduce_wide512(aa);
-    *b = reduce_wide512(bb);
-}
 
 /* The first index from which x + i is 64-byte aligned (at most n), as align32. */
 static size_t align64(const float *x, size_t n)
@@ -477,13 +453,15 @@ AVX512 static void norm_dx_avx512(const mc__dx_row *p, size_t n, size_t ahead)
     }
 }
 
-/* sum_dy_dev_avx512 and norm_dx_avx512 (n elements each) in one loop. */
-AVX512 static void sum_dy_dev_dx_avx512(const float *x, const float *dy, size_t n, float hi,
-                                        float lo, double *a, double *b, const mc__dx_row *p)
+/* sum_dy_dev_avx512 of x and dy, and with p (else NULL) norm_dx_avx512 of p's row in the same
+ * loop (n elements each); inlined into both, so that each is compiled for its case. */
+AVX512 static inline __attribute__((always_inline)) void
+sums_dy_dev512(const float *x, const float *dy, size_t n, float hi, float lo, double *a, double *b,
+               const mc__dx_row *p)
 {
     const __m512 vh = _mm512_set1_ps(hi), vl = _mm512_set1_ps(lo);
-    const dx512 v = dx512_of(p);
-    const int stream = p->stream && ((uintptr_t)p->dx & 63) == 0;
+    const dx512 v = p != NULL ? dx512_of(p) : (dx512){vh, vh, vh, vh, vh, vh};
+    const int stream = p != NULL && p->stream && ((uintptr_t)p->dx & 63) == 0;
     __m512d aa[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
     __m512d bb[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
     __m512 fa = _mm512_setzero_ps(), fb = fa;
@@ -500,12 +478,25 @@ AVX512 static void sum_dy_dev_dx_avx512(const float *x, const float *dy, size_t 
             fa = fb = _mm512_setzero_ps();
             it = 0;
         }
-        dx16(p, &v, i, m, stream && m == 0xFFFF);
+        if (p != NULL)
+            dx16(p, &v, i, m, stream && m == 0xFFFF);
     }
     if (stream)
         _mm_sfence();
     *a = reduce_wide512(aa);
     *b = reduce_wide512(bb);
+}
+
+AVX512 static void sum_dy_dev_avx512(const float *x, const float *dy, size_t n, float hi, float lo,
+                                     double *a, double *b)
+{
+    sums_dy_dev512(x, dy, n, hi, lo, a, b, NULL);
+}
+
+AVX512 static void sum_dy_dev_dx_avx512(const float *x, const float *dy, size_t n, float hi,
+                                        float lo, double *a, double *b, const mc__dx_row *p)
+{
+    sums_dy_dev512(x, dy, n, hi, lo, a, b, p);
 }
 
 /* sum_avx512 of xs and o's output in one loop; o->S >= 16, so that a vector of 16 holds the
