@@ -370,7 +370,6 @@ AVX512 static double sum_sq_dev_avx512(const float *x, size_t n, float hi, float
     return reduce_wide512(acc);
 }
 
-
 /* The first index from which x + i is 64-byte aligned (at most n), as align32. */
 static size_t align64(const float *x, size_t n)
 {
