@@ -473,8 +473,9 @@ AVX512 static void small_forward_avx512(const conv_geom *g, const int *off, cons
     narrow_rows(g, ws, y);
 }
 
-/* As small_backward_avx2 with 16-float vectors; each weight's 16 lanes are folded to the 8 of
- * dwv (lane i + 8 onto lane i) before they are added. */
+/* As small_backward_avx2 with 16-float vectors and 4 filters per pass (each input vector
+ * loaded once for 20 FMAs; with 32 vector registers the accumulators stay in registers); each
+ * weight's 16 lanes are folded to the 8 of dwv (lane i + 8 onto lane i) before they are added. */
 AVX512 static void small_backward_avx512(const conv_geom *g, const int *off, const float *x,
                                          const float *dy, float *dwv, float *ws)
 {
@@ -483,49 +484,47 @@ AVX512 static void small_backward_avx512(const conv_geom *g, const int *off, con
     widen_dy(g, dy, ws);
     const int full_end = PW / 16 * 16;
     const __mmask16 mt = mask16(PW - full_end);
-    for (int f0 = 0; f0 < g->F; f0 += 2) {
-        const int nf = g->F - f0 < 2 ? g->F - f0 : 2;
-        const float *d0 = ws + (size_t)f0 * PWS, *d1 = ws + (size_t)(f0 + nf - 1) * PWS;
+    for (int f0 = 0; f0 < g->F; f0 += 4) {
+        const int nf = g->F - f0 < 4 ? g->F - f0 : 4;
+        const float *d[4];
+        for (int q = 0; q < 4; q++)
+            d[q] = ws + (size_t)(f0 + (q < nf ? q : nf - 1)) * PWS;
         for (int t0 = 0; t0 < K; t0 += 5) {
             const int nt = K - t0 < 5 ? K - t0 : 5;
             const float *xs[5];
             for (int i = 0; i < 5; i++)
                 xs[i] = x + off[t0 + (i < nt ? i : 0)];
-            __m512 a0[5], a1[5];
-            for (int i = 0; i < 5; i++)
-                a0[i] = a1[i] = _mm512_setzero_ps();
+            __m512 a[4][5];
+            for (int q = 0; q < 4; q++)
+                for (int i = 0; i < 5; i++)
+                    a[q][i] = _mm512_setzero_ps();
             int p = 0;
             for (; p < full_end; p += 16) {
-                const __m512 g0 = _mm512_loadu_ps(d0 + p), g1 = _mm512_loadu_ps(d1 + p);
+                __m512 gq[4];
+                for (int q = 0; q < 4; q++)
+                    gq[q] = _mm512_loadu_ps(d[q] + p);
                 for (int i = 0; i < 5; i++) {
                     __m512 v = _mm512_loadu_ps(xs[i] + p);
                     keep_in_register512(&v);
-                    a0[i] = _mm512_fmadd_ps(g0, v, a0[i]);
-                    a1[i] = _mm512_fmadd_ps(g1, v, a1[i]);
+                    for (int q = 0; q < 4; q++)
+                        a[q][i] = _mm512_fmadd_ps(gq[q], v, a[q][i]);
                 }
             }
             if (p < PW) { /* dy is zero-padded in ws; x is read masked */
-                const __m512 g0 = _mm512_loadu_ps(d0 + p), g1 = _mm512_loadu_ps(d1 + p);
                 for (int i = 0; i < 5; i++) {
                     const __m512 v = _mm512_maskz_loadu_ps(mt, xs[i] + p);
-                    a0[i] = _mm512_fmadd_ps(g0, v, a0[i]);
-                    a1[i] = _mm512_fmadd_ps(g1, v, a1[i]);
+                    for (int q = 0; q < 4; q++)
+                        a[q][i] = _mm512_fmadd_ps(_mm512_loadu_ps(d[q] + p), v, a[q][i]);
                 }
             }
-            for (int q = 0; q < 2; q++) {
-                if (q >= nf)
-                    break;
-                for (int i = 0; i < 5; i++) {
-                    if (i >= nt)
-                        break;
-                    const __m512 a = q == 0 ? a0[i] : a1[i];
-                    const __m256 lo = _mm512_castps512_ps256(a);
+            for (int q = 0; q < nf; q++)
+                for (int i = 0; i < nt; i++) {
+                    const __m256 lo = _mm512_castps512_ps256(a[q][i]);
                     const __m256 hi =
-                        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1));
+                        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[q][i]), 1));
                     float *dw = dwv + ((size_t)(f0 + q) * (size_t)K + (size_t)(t0 + i)) * 8;
                     _mm256_storeu_ps(dw, _mm256_add_ps(_mm256_loadu_ps(dw), _mm256_add_ps(lo, hi)));
                 }
-            }
         }
     }
 }
