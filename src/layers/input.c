@@ -39,37 +39,43 @@ static bool uses(mc_normalization norm, int k)
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
-/* The normalization of group g as y = (x - center) * mul + add. A zero standard deviation or
- * range counts as 1. stat[k] is (G), NULL for statistics `norm` does not use. */
-static void group_affine(mc_normalization norm, const float *const *stat, size_t g,
-                         double *center, double *mul, double *add)
+/* The normalizations of groups [g0, g0 + n) as y = (x - center) * mul + add: center, mul,
+ * add: (n). A zero standard deviation or range counts as 1. stat[k] is (G), NULL for
+ * statistics `norm` does not use. One loop per normalization, over the groups. */
+static void group_affines(mc_normalization norm, const float *const *stat, size_t g0, size_t n,
+                          double *center, double *mul, double *add)
 {
-    *center = 0.0;
-    *mul = 1.0;
-    *add = 0.0;
+    for (size_t g = 0; g < n; g++) {
+        center[g] = 0.0;
+        mul[g] = 1.0;
+        add[g] = 0.0;
+    }
     switch (norm) {
     case MC_NORM_ZEROCENTER:
-        *center = stat[STAT_MEAN][g];
+        for (size_t g = 0; g < n; g++)
+            center[g] = stat[STAT_MEAN][g0 + g];
         break;
-    case MC_NORM_ZSCORE: {
-        const double sd = stat[STAT_SD][g];
-        *center = stat[STAT_MEAN][g];
-        *mul = 1.0 / (sd != 0.0 ? sd : 1.0);
-        break;
-    }
-    case MC_NORM_RESCALE_SYMMETRIC:
-    case MC_NORM_RESCALE_ZERO_ONE: {
-        const double range = (double)stat[STAT_MAX][g] - (double)stat[STAT_MIN][g];
-        const double width = range != 0.0 ? range : 1.0;
-        *center = stat[STAT_MIN][g];
-        if (norm == MC_NORM_RESCALE_SYMMETRIC) {
-            *mul = 2.0 / width;
-            *add = -1.0;
-        } else {
-            *mul = 1.0 / width;
+    case MC_NORM_ZSCORE:
+        for (size_t g = 0; g < n; g++) {
+            const double sd = stat[STAT_SD][g0 + g];
+            center[g] = stat[STAT_MEAN][g0 + g];
+            mul[g] = 1.0 / (sd != 0.0 ? sd : 1.0);
         }
         break;
-    }
+    case MC_NORM_RESCALE_SYMMETRIC:
+    case MC_NORM_RESCALE_ZERO_ONE:
+        for (size_t g = 0; g < n; g++) {
+            const double range = (double)stat[STAT_MAX][g0 + g] - (double)stat[STAT_MIN][g0 + g];
+            const double width = range != 0.0 ? range : 1.0;
+            center[g] = stat[STAT_MIN][g0 + g];
+            if (norm == MC_NORM_RESCALE_SYMMETRIC) {
+                mul[g] = 2.0 / width;
+                add[g] = -1.0;
+            } else {
+                mul[g] = 1.0 / width;
+            }
+        }
+        break;
     case MC_NORM_NONE:
         break;
     }
@@ -107,8 +113,7 @@ static void normalize_kernel(const float *x, float *y, mc_normalization norm,
     for (size_t g0 = 0; g0 < G; g0 += AFFINE_BLOCK) {
         const size_t ng = G - g0 < AFFINE_BLOCK ? G - g0 : AFFINE_BLOCK;
         double center[AFFINE_BLOCK], mul[AFFINE_BLOCK], add[AFFINE_BLOCK];
-        for (size_t g = 0; g < ng; g++)
-            group_affine(norm, stat, g0 + g, &center[g], &mul[g], &add[g]);
+        group_affines(norm, stat, g0, ng, center, mul, add);
         normalize_block(x + g0 * L, y + g0 * L, center, mul, add, N, G, L, ng);
     }
 }
@@ -120,7 +125,7 @@ static void normalize_backward_kernel(const float *dy, float *dx, mc_normalizati
     for (int n = 0; n < N; n++) {
         for (size_t g = 0; g < G; g++) {
             double center, mul, add;
-            group_affine(norm, stat, g, &center, &mul, &add);
+            group_affines(norm, stat, g, 1, &center, &mul, &add);
             const size_t base = ((size_t)n * G + g) * L;
             for (size_t l = 0; l < L; l++)
                 dx[base + l] = (float)((double)dy[base + l] * mul);
