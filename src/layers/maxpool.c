@@ -371,6 +371,13 @@ typedef struct pool_job {
 
 #define PLANES_PER_TASK 64
 
+/* 2x2 windows, stride 2, no padding: the kernels without branches. */
+static bool plain_2x2(const pool_job *j)
+{
+    return j->PH == 2 && j->PW == 2 && j->SH == 2 && j->SW == 2 && j->pad_top == 0 &&
+           j->pad_left == 0;
+}
+
 static void pool_forward_task(void *arg, int task, int thread)
 {
     (void)thread;
@@ -379,8 +386,7 @@ static void pool_forward_task(void *arg, int task, int thread)
     mc__chunk_range((size_t)j->NC, (size_t)j->blocks, (size_t)task, &lo, &hi);
     const size_t plane = (size_t)j->H * (size_t)j->W, out_plane = (size_t)j->OH * (size_t)j->OW;
     int32_t *am = j->argmax != NULL ? j->argmax + lo * out_plane : NULL;
-    if (j->PH == 2 && j->PW == 2 && j->SH == 2 && j->SW == 2 && j->pad_top == 0 &&
-        j->pad_left == 0)
+    if (plain_2x2(j))
         maxpool_2x2_kernel(j->x + lo * plane, j->y + lo * out_plane, am, hi - lo, j->H, j->W,
                            j->OH, j->OW);
     else
@@ -448,8 +454,7 @@ static void pool_backward_task(void *arg, int task, int thread)
     size_t lo, hi;
     mc__chunk_range((size_t)j->NC, (size_t)j->blocks, (size_t)task, &lo, &hi);
     const size_t plane = (size_t)j->H * (size_t)j->W, out_plane = (size_t)j->OH * (size_t)j->OW;
-    if (j->PH == 2 && j->PW == 2 && j->SH == 2 && j->SW == 2 && j->pad_top == 0 &&
-        j->pad_left == 0) {
+    if (plain_2x2(j)) {
         maxpool_2x2_backward_kernel(j->dy + lo * out_plane, j->argmax + lo * out_plane,
                                     j->dx + lo * plane, hi - lo, j->H, j->W, j->OH, j->OW,
                                     j->mask != NULL ? j->y + lo * out_plane : NULL);
