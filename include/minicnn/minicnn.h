@@ -23,6 +23,7 @@
 #include <minicnn/netfile.h>
 #include <minicnn/optim.h>
 #include <minicnn/data.h>
+#include <minicnn/table.h>
 #include <minicnn/train.h>
 #include <minicnn/model.h>
 
