@@ -264,6 +264,9 @@ static const struct {
     {"x = additionLayer(1)", MC_ERR_INVALID, "t.net:1:5: "},
     {"x = classificationLayer('ClassWeights', [1 2])", MC_ERR_FORMAT,
      "classificationLayer: ClassWeights must be 'none' (class weights are not supported)"},
+    /* an empty layer graph (layerGraph with or without parentheses) takes layers */
+    {"lgraph = layerGraph()\nlgraph = connectLayers(lgraph, 'a', 'b')", MC_ERR_FORMAT,
+     "t.net:2:10: connectLayers: no layer named 'a'"},
     {"%{\nnever closed\n", MC_ERR_FORMAT,
      "t.net:1:1: block comment '%{' is never closed by '%}'"},
     {"x = reluLayer\xc3\xa9", MC_ERR_FORMAT,
@@ -288,8 +291,78 @@ START_TEST(test_broken_files)
     else
         ck_assert_msg(strstr(msg, broken[i].message) != NULL,
                       "case %d: \"%s\" lacks \"%s\"", i, msg, broken[i].message);
+    ck_assert_msg(test_message_has_text(msg), "case %d: the message says nothing: \"%s\"", i,
+                  msg);
     mc_ctx_destroy(ctx);
     ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* lgraph = layerGraph; then addLayers and connectLayers onto it, as Deep Network Designer
+ * writes it. */
+START_TEST(test_empty_graph)
+{
+    static const char *const texts[] = {
+        "lgraph = layerGraph;\n"
+        "lgraph = addLayers(lgraph, [imageInputLayer([4 4 1],'Name','in')\n"
+        "    fullyConnectedLayer(2,'Name','fc'); softmaxLayer; classificationLayer]);\n",
+        "lgraph = layerGraph();\n"
+        "lgraph = addLayers(lgraph, imageInputLayer([4 4 1],'Name','in'));\n"
+        "lgraph = addLayers(lgraph, [fullyConnectedLayer(2,'Name','fc'); softmaxLayer\n"
+        "    classificationLayer]);\n"
+        "lgraph = connectLayers(lgraph, 'in', 'fc');\n",
+    };
+    for (int i = 0; i < 2; i++) {
+        test_alloc a;
+        mc_ctx *ctx = test_ctx(&a, 1);
+        bool is_graph = false;
+        mc_net *net = parse_ok(ctx, texts[i], &is_graph);
+        ck_assert(is_graph);
+        ck_assert_int_eq(mc_net_num_layers(net), 4);
+        ck_assert_msg(mc_net_assemble(net, 2) == MC_OK, "%s", mc_ctx_message(ctx));
+        ck_assert_str_eq(mc_layer_name(mc_net_layer(net, 3)), "classoutput");
+        mc_net_destroy(net);
+        mc_ctx_destroy(ctx);
+        ck_assert_int_eq(a.live, 0);
+    }
+}
+END_TEST
+
+/* Nesting is bounded: 20,000 brackets or 3,000 calls deep give an error at the first value
+ * too deep, not a stack overflow. */
+START_TEST(test_deep_nesting)
+{
+    static const struct {
+        const char *open, *close;
+        int depth;
+    } kinds[] = {{"[", "]", 20000}, {"reluLayer(", ")", 3000}, {"[reluLayer(", ")]", 3000}};
+    for (int k = 0; k < 3; k++) {
+        const size_t lo = strlen(kinds[k].open), lc = strlen(kinds[k].close);
+        const int depth = kinds[k].depth;
+        char *text = malloc(4 + (lo + lc) * (size_t)depth + 1);
+        ck_assert_ptr_nonnull(text);
+        char *p = text + sprintf(text, "x = ");
+        for (int i = 0; i < depth; i++, p += lo)
+            memcpy(p, kinds[k].open, lo);
+        for (int i = 0; i < depth; i++, p += lc)
+            memcpy(p, kinds[k].close, lc);
+        *p = '\0';
+        test_alloc a;
+        mc_ctx *ctx = test_ctx(&a, 1);
+        mc_net *net = NULL;
+        ck_assert_int_eq(mc_netfile_parse(ctx, text, strlen(text), "t.net", &net, NULL),
+                         MC_ERR_FORMAT);
+        /* the 257th value starts after 256 openings; a call's argument, after its '(' */
+        char want[160];
+        const int col = 5 + (int)(lo * 256) / (k == 2 ? 2 : 1);
+        snprintf(want, sizeof want, "t.net:1:%d: values nested more than 256 deep", col);
+        ck_assert_msg(strncmp(mc_ctx_message(ctx), want, strlen(want)) == 0,
+                      "kind %d: \"%s\", want \"%s\"", k, mc_ctx_message(ctx), want);
+        ck_assert_ptr_null(net);
+        mc_ctx_destroy(ctx);
+        ck_assert_int_eq(a.live, 0);
+        free(text);
+    }
 }
 END_TEST
 
@@ -355,6 +428,8 @@ static Suite *netfile_suite(void)
     tcase_add_test(tc, test_syntax_elements);
     tcase_add_test(tc, test_layer_expression);
     tcase_add_test(tc, test_nul_and_missing_file);
+    tcase_add_test(tc, test_empty_graph);
+    tcase_add_test(tc, test_deep_nesting);
     tcase_add_loop_test(tc, test_broken_files, 0, (int)(sizeof broken / sizeof broken[0]));
     tcase_add_test(tc, test_allocation_failures);
     suite_add_tcase(s, tc);

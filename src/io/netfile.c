@@ -57,8 +57,15 @@ typedef struct parser {
     token tok;
     variable *vars;
     int n_vars, cap_vars;
+    int *var_slots; /* hash index of the named variables: index into vars, or -1 */
+    size_t n_slots; /* a power of two, at least twice the variables; 0 before the first */
     nf_call here; /* for nf_fail_at: ctx and file */
+    int depth;    /* values being parsed inside one another */
 } parser;
+
+/* How deeply [...] and (...) may nest: far more than any network needs, and little enough
+ * stack for the recursive descent in any thread. */
+#define MAX_DEPTH 256
 
 mc_status nf_fail_at(const nf_call *c, int line, int col, const char *fmt, ...)
 {
@@ -344,26 +351,48 @@ static mc_status decode_string(parser *ps, const token *t, char **out)
     return MC_OK;
 }
 
+/* Room for `need` elements of `elem` bytes in *array (holding `count`, room `*cap`), growing
+ * by doubling so that n appends cost O(n). */
+static mc_status reserve(parser *ps, void **array, int count, int *cap, long need, size_t elem)
+{
+    if (need <= *cap || (need <= count && *array != NULL))
+        return MC_OK;
+    if (need > 0x3fffffff)
+        return mc_ctx_fail(ps->ctx, MC_ERR_FORMAT, "%s: more than %d elements in one value",
+                           ps->file, 0x3fffffff);
+    long room = *cap > count ? *cap : count;
+    room = room < 8 ? 8 : room;
+    while (room < need)
+        room *= 2;
+    char *grown = mc__calloc(ps->ctx, (size_t)room, elem);
+    if (grown == NULL)
+        return nomem(ps);
+    if (count > 0)
+        memcpy(grown, *array, (size_t)count * elem);
+    mc_free(ps->ctx, *array);
+    *array = grown;
+    *cap = (int)room;
+    return MC_OK;
+}
+
 /* Appends src's elements to dst (same kind), emptying src (also on failure). */
 static mc_status concat(parser *ps, nf_value *dst, nf_value *src)
 {
-    size_t elem = src->kind == NF_NUMBERS ? sizeof(double) : sizeof(mc_layer *);
-    void *old = src->kind == NF_NUMBERS ? (void *)dst->nums : (void *)dst->layers;
-    void *add = src->kind == NF_NUMBERS ? (void *)src->nums : (void *)src->layers;
-    char *joined = mc__calloc(ps->ctx, (size_t)(dst->count + src->count), elem);
-    if (joined == NULL) {
-        value_free(ps->ctx, src);
-        return nomem(ps);
-    }
-    if (dst->count > 0)
-        memcpy(joined, old, (size_t)dst->count * elem);
-    if (src->count > 0) /* an empty [] has no storage at all */
-        memcpy(joined + (size_t)dst->count * elem, add, (size_t)src->count * elem);
-    mc_free(ps->ctx, old);
-    if (src->kind == NF_NUMBERS)
-        dst->nums = (double *)(void *)joined;
+    const bool numbers = src->kind == NF_NUMBERS;
+    size_t elem = numbers ? sizeof(double) : sizeof(mc_layer *);
+    void *array = numbers ? (void *)dst->nums : (void *)dst->layers;
+    void *add = numbers ? (void *)src->nums : (void *)src->layers;
+    mc_status st = reserve(ps, &array, dst->count, &dst->cap, (long)dst->count + src->count, elem);
+    if (numbers)
+        dst->nums = array;
     else
-        dst->layers = (mc_layer **)(void *)joined;
+        dst->layers = array;
+    if (st != MC_OK) {
+        value_free(ps->ctx, src);
+        return st;
+    }
+    if (src->count > 0) /* an empty [] has no storage at all */
+        memcpy((char *)array + (size_t)dst->count * elem, add, (size_t)src->count * elem);
     dst->count += src->count;
     /* the elements now belong to dst */
     mc_free(ps->ctx, add);
@@ -376,13 +405,52 @@ static mc_status concat(parser *ps, nf_value *dst, nf_value *src)
 
 /* ---- Variables -------------------------------------------------------------------------- */
 
+/* FNV-1a: where a name starts looking in the index. */
+static size_t name_hash(const char *name, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)name[i]) * 16777619u;
+    return h;
+}
+
 static variable *find_var(parser *ps, const char *name, size_t len)
 {
-    for (int i = ps->n_vars - 1; i >= 0; i--)
-        if (strlen(ps->vars[i].name) == len && strncmp(ps->vars[i].name, name, len) == 0 &&
-            len > 0)
-            return &ps->vars[i];
-    return NULL;
+    if (len == 0 || ps->n_slots == 0)
+        return NULL;
+    for (size_t i = name_hash(name, len) & (ps->n_slots - 1);; i = (i + 1) & (ps->n_slots - 1)) {
+        const int v = ps->var_slots[i];
+        if (v < 0)
+            return NULL;
+        const char *have = ps->vars[v].name;
+        if (strncmp(have, name, len) == 0 && have[len] == '\0')
+            return &ps->vars[v];
+    }
+}
+
+/* Enters vars[v] (named) into the index, growing it to keep it at most half full. */
+static mc_status index_var(parser *ps, int v)
+{
+    if (2 * (size_t)ps->n_vars > ps->n_slots) {
+        size_t n = ps->n_slots ? 2 * ps->n_slots : 16;
+        int *slots = mc__calloc(ps->ctx, n, sizeof *slots);
+        if (slots == NULL)
+            return nomem(ps);
+        mc_free(ps->ctx, ps->var_slots);
+        ps->var_slots = slots;
+        ps->n_slots = n;
+        for (size_t i = 0; i < n; i++)
+            slots[i] = -1;
+        for (int w = 0; w < ps->n_vars; w++)
+            if (w != v && ps->vars[w].name[0] != '\0')
+                index_var(ps, w); /* cannot grow again */
+    }
+    const char *name = ps->vars[v].name;
+    size_t i = name_hash(name, strlen(name)) & (ps->n_slots - 1);
+    while (ps->var_slots[i] >= 0)
+        i = (i + 1) & (ps->n_slots - 1);
+    ps->var_slots[i] = v;
+    return MC_OK;
 }
 
 /* Stores v (taking it) under `name` ("" for a bare expression's network value). */
@@ -411,6 +479,11 @@ static mc_status set_var(parser *ps, const char *name, size_t len, nf_value *v, 
         memcpy(var->name, name, len);
         var->name[len] = '\0';
         ps->n_vars++;
+        if (len > 0) {
+            mc_status st = index_var(ps, ps->n_vars - 1);
+            if (st != MC_OK)
+                return st;
+        }
     }
     var->value = *v;
     memset(v, 0, sizeof *v);
@@ -555,13 +628,11 @@ static mc_status parse_cell(parser *ps, nf_value *out)
             return fail_tok(ps, &ps->tok, "expected a string in {...}, found %s",
                             describe_tok(&ps->tok, buf, sizeof buf));
         }
-        char **cells = mc__calloc(ps->ctx, (size_t)out->count + 1, sizeof(char *));
-        if (cells == NULL)
-            return nomem(ps);
-        if (out->count > 0)
-            memcpy(cells, out->cells, (size_t)out->count * sizeof(char *));
-        mc_free(ps->ctx, out->cells);
+        void *cells = out->cells;
+        st = reserve(ps, &cells, out->count, &out->cap, (long)out->count + 1, sizeof(char *));
         out->cells = cells;
+        if (st != MC_OK)
+            return st;
         st = decode_string(ps, &ps->tok, &out->cells[out->count]);
         if (st != MC_OK)
             return st;
@@ -577,6 +648,7 @@ static mc_status parse_args(parser *ps, nf_value **args, int *n)
     token open = ps->tok;
     *args = NULL;
     *n = 0;
+    int cap = 0;
     mc_status st = lex(ps);
     if (st == MC_OK && ps->tok.kind == TK_RPAREN)
         return lex(ps);
@@ -585,15 +657,13 @@ static mc_status parse_args(parser *ps, nf_value **args, int *n)
         st = parse_expr(ps, &v);
         if (st != MC_OK)
             return st;
-        nf_value *grown = mc__calloc(ps->ctx, (size_t)*n + 1, sizeof *grown);
-        if (grown == NULL) {
-            value_free(ps->ctx, &v);
-            return nomem(ps);
-        }
-        if (*n > 0)
-            memcpy(grown, *args, (size_t)*n * sizeof *grown);
-        mc_free(ps->ctx, *args);
+        void *grown = *args;
+        st = reserve(ps, &grown, *n, &cap, (long)*n + 1, sizeof **args);
         *args = grown;
+        if (st != MC_OK) {
+            value_free(ps->ctx, &v);
+            return st;
+        }
         (*args)[(*n)++] = v;
         if (ps->tok.kind == TK_COMMA) {
             st = lex(ps);
@@ -671,7 +741,7 @@ static mc_status to_graph(parser *ps, nf_value *v, mc_net **out)
 /* A failure of the graph library, located at the call. */
 static mc_status located(parser *ps, const token *at, mc_status st)
 {
-    if (st == MC_ERR_NOMEM)
+    if (st == MC_OK || st == MC_ERR_NOMEM)
         return st;
     char msg[768];
     snprintf(msg, sizeof msg, "%s", mc_ctx_message(ps->ctx));
@@ -883,7 +953,15 @@ static mc_status parse_value(parser *ps, nf_value *out);
 /* A value; on failure *out is empty (whatever was built is freed). */
 static mc_status parse_expr(parser *ps, nf_value *out)
 {
+    if (ps->depth >= MAX_DEPTH) {
+        memset(out, 0, sizeof *out);
+        return fail_tok(ps, &ps->tok, "values nested more than %d deep ('[' and '(' inside one "
+                                      "another); a network file needs far fewer",
+                        MAX_DEPTH);
+    }
+    ps->depth++;
     mc_status st = parse_value(ps, out);
+    ps->depth--;
     if (st != MC_OK)
         value_free(ps->ctx, out);
     return st;
@@ -1013,6 +1091,7 @@ static void parser_free(parser *ps)
         mc_free(ps->ctx, ps->vars[i].name);
     }
     mc_free(ps->ctx, ps->vars);
+    mc_free(ps->ctx, ps->var_slots);
 }
 
 static bool has_output_layer(const nf_value *v)

@@ -22,6 +22,7 @@ typedef struct nf_value {
     int line, col; /* where the value starts */
     double *nums;
     int count;    /* numbers, cell strings or layers */
+    int cap;      /* room in nums, cells or layers while [...] or {...} grows; 0: count */
     char *str;
     char **cells;
     mc_layer **layers;
