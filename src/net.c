@@ -282,26 +282,81 @@ mc_status mc_net_replace_layer(mc_net *net, const char *name, mc_layer *layer)
     return MC_OK;
 }
 
-static bool name_taken(const mc_net *net, const char *name)
+static const char *node_name(const void *owner, int i)
 {
-    return find_node(net, name, strlen(name)) >= 0;
+    return ((const mc_net *)owner)->nodes[i].layer->name;
 }
 
+static const char *node_default_name(const void *owner, int i)
+{
+    return ((const mc_net *)owner)->nodes[i].layer->vt->default_name;
+}
+
+/* MATLAB's rule: an unnamed layer takes its kind's default name ("conv") when it is the only
+ * unnamed layer of that default and no layer has that name already; otherwise the unnamed
+ * layers of that default are numbered from 1 in order ("conv_1", "conv_2", ...), skipping the
+ * numbers that name a layer already. Names are never changed. Linear in the layers: one hash
+ * index of the names, one of the defaults. */
 mc_status mc_net_assign_names(mc_net *net)
 {
-    for (int i = 0; i < net->n; i++) {
+    mc_ctx *ctx = net->ctx;
+    const int n = net->n;
+    int unnamed = 0;
+    for (int i = 0; i < n; i++)
+        unnamed += net->nodes[i].layer->name[0] == '\0';
+    if (unnamed == 0)
+        return MC_OK;
+    mc__name_index names = {NULL, 0, NULL, NULL}, defaults = {NULL, 0, NULL, NULL};
+    int *first = mc__calloc(ctx, 3 * (size_t)n, sizeof *first); /* first, count, next */
+    mc_status st = first == NULL ? mc__nomem(ctx, "naming the layers") : MC_OK;
+    if (st == MC_OK)
+        st = mc__name_index_init(ctx, &names, (size_t)n, node_name, net, "naming the layers");
+    if (st == MC_OK)
+        st = mc__name_index_init(ctx, &defaults, (size_t)unnamed, node_default_name, net,
+                                 "naming the layers");
+    if (st != MC_OK) {
+        mc__name_index_release(ctx, &names);
+        mc_free(ctx, first);
+        return st;
+    }
+    int *count = first + n, *next = first + 2 * n;
+    for (int i = 0; i < n; i++) {
+        const mc_layer *l = net->nodes[i].layer;
+        if (l->name[0] != '\0') {
+            mc__name_index_add(&names, i);
+            continue;
+        }
+        const char *d = l->vt->default_name;
+        int r = mc__name_index_find(&defaults, d, strlen(d));
+        if (r < 0) {
+            mc__name_index_add(&defaults, i);
+            r = i;
+            next[r] = 1;
+        }
+        first[i] = r;
+        count[r]++;
+    }
+    for (int i = 0; st == MC_OK && i < n; i++) {
         mc_layer *l = net->nodes[i].layer;
         if (l->name[0] != '\0')
             continue;
+        const char *d = l->vt->default_name;
+        const int r = first[i];
         char name[96];
-        snprintf(name, sizeof name, "%s", l->vt->default_name);
-        for (int k = 1; name_taken(net, name); k++)
-            snprintf(name, sizeof name, "%s_%d", l->vt->default_name, k);
-        mc_status st = mc_layer_set_name(l, name);
-        if (st != MC_OK)
-            return st;
+        snprintf(name, sizeof name, "%s", d);
+        if (count[r] > 1 || mc__name_index_find(&names, name, strlen(name)) >= 0) {
+            do
+                snprintf(name, sizeof name, "%s_%d", d, next[r]++);
+            while (mc__name_index_find(&names, name, strlen(name)) >= 0);
+        }
+        st = mc_layer_set_name(l, name);
+        if (st == MC_OK)
+            mc__name_index_add(&names, i);
     }
-    return MC_OK;
+    mc__name_index_release(ctx, &defaults);
+    mc__name_index_release(ctx, &names);
+    mc_free(ctx, first);
+    return st;
 }
 
 /* Names, roles and connections: everything that can be checked without shapes. */
@@ -310,13 +365,22 @@ static mc_status check_graph(mc_net *net)
     mc_ctx *ctx = net->ctx;
     if (net->n == 0)
         return mc_ctx_fail(ctx, MC_ERR_INVALID, "the network has no layers");
-    for (int i = 0; i < net->n; i++)
-        for (int j = 0; j < i; j++)
-            if (strcmp(net->nodes[i].layer->name, net->nodes[j].layer->name) == 0)
-                return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                                   "layers %d and %d are both named '%s'; layer names must be "
-                                   "unique",
-                                   j + 1, i + 1, net->nodes[i].layer->name);
+    mc__name_index names = {NULL, 0, NULL, NULL};
+    mc_status st = mc__name_index_init(ctx, &names, (size_t)net->n, node_name, net,
+                                       "checking the layer names");
+    for (int i = 0; st == MC_OK && i < net->n; i++) {
+        const char *name = net->nodes[i].layer->name;
+        const int j = mc__name_index_find(&names, name, strlen(name));
+        if (j >= 0)
+            st = mc_ctx_fail(ctx, MC_ERR_INVALID,
+                             "layers %d and %d are both named '%s'; layer names must be unique",
+                             j + 1, i + 1, name);
+        else
+            mc__name_index_add(&names, i);
+    }
+    mc__name_index_release(ctx, &names);
+    if (st != MC_OK)
+        return st;
     net->input = net->output = -1;
     for (int i = 0; i < net->n; i++) {
         const mc_layer *l = net->nodes[i].layer;
@@ -364,6 +428,21 @@ static mc_status check_graph(mc_net *net)
             return mc_ctx_fail(ctx, MC_ERR_INVALID,
                                "Layer '%s': output '%s' is not connected to any layer",
                                nd->layer->name, nd->layer->output_names[0]);
+    }
+    /* trainNetwork's own check: the cross entropy is of probabilities, so a softmax comes
+     * before the classification layer (looking back along first inputs; at most n steps, as
+     * a cycle is only found later) */
+    const node *out = &net->nodes[net->output];
+    if (strcmp(out->layer->vt->kind, "classificationLayer") == 0) {
+        int at = out->src[0], steps = 0;
+        while (steps++ < net->n && !is_input(&net->nodes[at]) &&
+               strcmp(net->nodes[at].layer->vt->kind, "softmaxLayer") != 0)
+            at = net->nodes[at].src[0];
+        if (strcmp(net->nodes[at].layer->vt->kind, "softmaxLayer") != 0)
+            return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                               "Layer '%s': Missing softmax layer. A classification layer must "
+                               "be preceded by a softmax layer.",
+                               out->layer->name);
     }
     return MC_OK;
 }

@@ -57,8 +57,8 @@ typedef struct parser {
     token tok;
     variable *vars;
     int n_vars, cap_vars;
-    int *var_slots; /* hash index of the named variables: index into vars, or -1 */
-    size_t n_slots; /* a power of two, at least twice the variables; 0 before the first */
+    mc__name_index index; /* of the named variables */
+    int index_room;       /* variables the index has room for */
     nf_call here; /* for nf_fail_at: ctx and file */
     int depth;    /* values being parsed inside one another */
 } parser;
@@ -405,51 +405,37 @@ static mc_status concat(parser *ps, nf_value *dst, nf_value *src)
 
 /* ---- Variables -------------------------------------------------------------------------- */
 
-/* FNV-1a: where a name starts looking in the index. */
-static size_t name_hash(const char *name, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)name[i]) * 16777619u;
-    return h;
-}
-
 static variable *find_var(parser *ps, const char *name, size_t len)
 {
-    if (len == 0 || ps->n_slots == 0)
+    if (len == 0 || ps->index.slots == NULL)
         return NULL;
-    for (size_t i = name_hash(name, len) & (ps->n_slots - 1);; i = (i + 1) & (ps->n_slots - 1)) {
-        const int v = ps->var_slots[i];
-        if (v < 0)
-            return NULL;
-        const char *have = ps->vars[v].name;
-        if (strncmp(have, name, len) == 0 && have[len] == '\0')
-            return &ps->vars[v];
-    }
+    const int v = mc__name_index_find(&ps->index, name, len);
+    return v < 0 ? NULL : &ps->vars[v];
 }
 
-/* Enters vars[v] (named) into the index, growing it to keep it at most half full. */
+static const char *var_name(const void *owner, int i)
+{
+    return ((const parser *)owner)->vars[i].name;
+}
+
+/* Enters vars[v] (named) into the index, rebuilding it twice as large when it is full. */
 static mc_status index_var(parser *ps, int v)
 {
-    if (2 * (size_t)ps->n_vars > ps->n_slots) {
-        size_t n = ps->n_slots ? 2 * ps->n_slots : 16;
-        int *slots = mc__calloc(ps->ctx, n, sizeof *slots);
-        if (slots == NULL)
-            return nomem(ps);
-        mc_free(ps->ctx, ps->var_slots);
-        ps->var_slots = slots;
-        ps->n_slots = n;
-        for (size_t i = 0; i < n; i++)
-            slots[i] = -1;
+    if (ps->index_room <= ps->n_vars) {
+        mc__name_index grown;
+        const int room = ps->index_room ? 2 * ps->index_room : 16;
+        mc_status st = mc__name_index_init(ps->ctx, &grown, (size_t)room, var_name, ps,
+                                           "reading a network file");
+        if (st != MC_OK)
+            return st;
+        mc__name_index_release(ps->ctx, &ps->index);
+        ps->index = grown;
+        ps->index_room = room;
         for (int w = 0; w < ps->n_vars; w++)
             if (w != v && ps->vars[w].name[0] != '\0')
-                index_var(ps, w); /* cannot grow again */
+                mc__name_index_add(&ps->index, w);
     }
-    const char *name = ps->vars[v].name;
-    size_t i = name_hash(name, strlen(name)) & (ps->n_slots - 1);
-    while (ps->var_slots[i] >= 0)
-        i = (i + 1) & (ps->n_slots - 1);
-    ps->var_slots[i] = v;
+    mc__name_index_add(&ps->index, v);
     return MC_OK;
 }
 
@@ -1091,7 +1077,7 @@ static void parser_free(parser *ps)
         mc_free(ps->ctx, ps->vars[i].name);
     }
     mc_free(ps->ctx, ps->vars);
-    mc_free(ps->ctx, ps->var_slots);
+    mc__name_index_release(ps->ctx, &ps->index);
 }
 
 static bool has_output_layer(const nf_value *v)
