@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "testutil.h"
 
@@ -267,6 +268,18 @@ static const struct {
     /* an empty layer graph (layerGraph with or without parentheses) takes layers */
     {"lgraph = layerGraph()\nlgraph = connectLayers(lgraph, 'a', 'b')", MC_ERR_FORMAT,
      "t.net:2:10: connectLayers: no layer named 'a'"},
+    /* MATLAB names minicnn does not provide: said so, not "did you mean" another layer */
+    {"x = [imageInputLayer([4 4 1]); lstmLayer(10)]", MC_ERR_FORMAT,
+     "t.net:1:32: 'lstmLayer' is a MATLAB layer that minicnn does not provide"},
+    {"opts = trainingOptions('sgdm', 'MaxEpochs', 4)", MC_ERR_FORMAT,
+     "t.net:1:8: 'trainingOptions' is a MATLAB function that minicnn does not provide in network "
+     "files; training options are the flags of minicnn train"},
+    {"imds = imageDatastore('digits')", MC_ERR_FORMAT,
+     "t.net:1:8: 'imageDatastore' is a MATLAB function that minicnn does not provide in network "
+     "files"},
+    {"x = imageInputLayer([28 28 1], 'Normalization', @(x) x / 255)", MC_ERR_FORMAT,
+     "t.net:1:49: function handles are not supported in network files; Normalization must be "
+     "'zerocenter', 'zscore', 'rescale-symmetric', 'rescale-zero-one' or 'none'"},
     {"%{\nnever closed\n", MC_ERR_FORMAT,
      "t.net:1:1: block comment '%{' is never closed by '%}'"},
     {"x = reluLayer\xc3\xa9", MC_ERR_FORMAT,
@@ -366,6 +379,58 @@ START_TEST(test_deep_nesting)
 }
 END_TEST
 
+/* A vector of 1,000,000 numbers and a cell array of 50,000 strings are read in linear time
+ * (appending one element at a time copied the whole array: minutes). */
+START_TEST(test_large_values)
+{
+    const int numbers = 1000000, cells = 50000;
+    char *text = malloc(2 * (size_t)numbers + 4 * (size_t)cells + 256);
+    ck_assert_ptr_nonnull(text);
+    char *p = text + sprintf(text, "v = [");
+    for (int i = 0; i < numbers; i++)
+        p += sprintf(p, "%d ", i % 10);
+    p += sprintf(p, "];\nc = {");
+    for (int i = 0; i < cells; i++)
+        p += sprintf(p, "'a',");
+    sprintf(p, "};\nlayers = [featureInputLayer(2); fullyConnectedLayer(2); softmaxLayer; "
+               "classificationLayer];\n");
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    mc_net *net = parse_ok(ctx, text, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    printf("1,000,000 numbers and 50,000 strings in %.3f s\n", s);
+    ck_assert_msg(s < 3.0, "%.3f s", s); /* about 0.1 s in the Release build */
+    ck_assert_int_eq(mc_net_num_layers(net), 4);
+    mc_net_destroy(net);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+    free(text);
+}
+END_TEST
+
+/* MATLAB lists an input layer's Max before its Min. */
+START_TEST(test_input_display_order)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_layer *l = NULL;
+    ck_assert_int_eq(
+        mc_layer_parse(ctx, "imageInputLayer([2 2 1],'Normalization','rescale-zero-one')", &l),
+        MC_OK);
+    char *text = NULL;
+    ck_assert_int_eq(mc_layer_describe(l, MC_DESCRIBE_PROPERTIES, &text), MC_OK);
+    ck_assert_ptr_nonnull(strstr(text, "                       Max: []\n"
+                                       "                       Min: []\n"));
+    mc_free(ctx, text);
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
 START_TEST(test_nul_and_missing_file)
 {
     test_alloc a;
@@ -430,6 +495,8 @@ static Suite *netfile_suite(void)
     tcase_add_test(tc, test_nul_and_missing_file);
     tcase_add_test(tc, test_empty_graph);
     tcase_add_test(tc, test_deep_nesting);
+    tcase_add_test(tc, test_large_values);
+    tcase_add_test(tc, test_input_display_order);
     tcase_add_loop_test(tc, test_broken_files, 0, (int)(sizeof broken / sizeof broken[0]));
     tcase_add_test(tc, test_allocation_failures);
     suite_add_tcase(s, tc);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "netfile_internal.h"
 
@@ -61,6 +62,7 @@ typedef struct parser {
     int index_room;       /* variables the index has room for */
     nf_call here; /* for nf_fail_at: ctx and file */
     int depth;    /* values being parsed inside one another */
+    const char *option; /* the option name before the argument being parsed, or NULL */
 } parser;
 
 /* How deeply [...] and (...) may nest: far more than any network needs, and little enough
@@ -551,6 +553,7 @@ static mc_status parse_array(parser *ps, nf_value *out)
     memset(out, 0, sizeof *out);
     out->line = open.line;
     out->col = open.col;
+    ps->option = NULL;
     mc_status st = lex(ps);
     bool need_sep = false;
     while (st == MC_OK && ps->tok.kind != TK_RBRACK) {
@@ -640,6 +643,8 @@ static mc_status parse_args(parser *ps, nf_value **args, int *n)
         return lex(ps);
     while (st == MC_OK) {
         nf_value v;
+        /* the option a value is given to, for messages */
+        ps->option = *n > 0 && (*args)[*n - 1].kind == NF_STRING ? (*args)[*n - 1].str : NULL;
         st = parse_expr(ps, &v);
         if (st != MC_OK)
             return st;
@@ -913,6 +918,13 @@ static mc_status parse_ident(parser *ps, nf_value *out)
     bool graph_fn = false;
     for (const char *const *f = graph_functions; *f != NULL; f++)
         graph_fn |= strcmp(*f, name) == 0;
+    const nf_matlab_name *matlab = lf == NULL && !graph_fn ? nf_find_matlab_name(name) : NULL;
+    if (matlab != NULL)
+        return fail_tok(ps, &id, "'%s' is a MATLAB %s that minicnn does not provide%s%s%s", name,
+                        matlab->is_layer ? "layer" : "function",
+                        matlab->is_layer ? "" : " in network files",
+                        matlab->hint != NULL ? "; " : "",
+                        matlab->hint != NULL ? matlab->hint : "");
     if (lf == NULL && !graph_fn) {
         const char *hint = suggest(ps, name);
         char suggestion[96] = "";
@@ -990,9 +1002,16 @@ static mc_status parse_value(parser *ps, nf_value *out)
     case TK_IDENT:
         return parse_ident(ps, out);
     case TK_AT:
-        return fail_tok(ps, &t, "function handles are not supported in network files; name an "
-                                "initializer ('glorot', 'he', 'narrow-normal', 'zeros', 'ones') "
-                                "or use the C API");
+        /* worded for the option the handle is given to */
+        if (ps->option != NULL && strcasecmp(ps->option, "Normalization") == 0)
+            return fail_tok(ps, &t, "function handles are not supported in network files; "
+                                    "Normalization must be 'zerocenter', 'zscore', "
+                                    "'rescale-symmetric', 'rescale-zero-one' or 'none'");
+        if (ps->option != NULL && strstr(ps->option, "nitializer") != NULL)
+            return fail_tok(ps, &t, "function handles are not supported in network files; name "
+                                    "an initializer ('glorot', 'he', 'narrow-normal', 'zeros', "
+                                    "'ones') or use the C API");
+        return fail_tok(ps, &t, "function handles are not supported in network files");
     default:
         return fail_tok(ps, &t, "expected a value, found %s", describe_tok(&t, buf, sizeof buf));
     }
