@@ -173,6 +173,25 @@ START_TEST(test_layer_expression)
     ck_assert_str_eq(mc_ctx_message(ctx),
                      "expression:1:1: expected one layer, such as reluLayer(), not several layers");
     ck_assert_ptr_null(l);
+    /* several layers, separated or in [...], for minicnn layer */
+    static const char *const several[] = {"reluLayer; reluLayer", "[reluLayer reluLayer]",
+                                          "reluLayer\n[reluLayer];"};
+    for (int i = 0; i < 3; i++) {
+        mc_net *net = NULL;
+        st = mc_layers_parse(ctx, several[i], &net);
+        ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
+        ck_assert_int_eq(mc_net_num_layers(net), 2);
+        ck_assert_str_eq(mc_layer_name(mc_net_layer(net, 1)), "");
+        mc_net_destroy(net);
+    }
+    mc_net *none = NULL;
+    ck_assert_int_eq(mc_layers_parse(ctx, "reluLayer 3", &none), MC_ERR_FORMAT);
+    ck_assert_str_eq(mc_ctx_message(ctx), "expression:1:11: expected ';', ',' or the end of the "
+                                          "expression, found the number 3");
+    ck_assert_int_eq(mc_layers_parse(ctx, "reluLayer; 'a'", &none), MC_ERR_FORMAT);
+    ck_assert_str_eq(mc_ctx_message(ctx),
+                     "expression:1:12: expected layers, such as reluLayer(), not a string");
+    ck_assert_ptr_null(none);
     mc_ctx_destroy(ctx);
     ck_assert_int_eq(a.live, 0);
 }

@@ -1288,3 +1288,51 @@ mc_status mc_layer_parse(mc_ctx *ctx, const char *expr, mc_layer **out)
     parser_free(&ps);
     return st;
 }
+
+mc_status mc_layers_parse(mc_ctx *ctx, const char *expr, mc_net **out)
+{
+    *out = NULL;
+    parser ps;
+    parser_init(&ps, ctx, expr, strlen(expr), "expression");
+    nf_value all;
+    memset(&all, 0, sizeof all);
+    all.kind = NF_LAYERS;
+    mc_status st = lex(&ps);
+    while (st == MC_OK && ps.tok.kind != TK_EOF) {
+        if (ps.tok.kind == TK_SEMI || ps.tok.kind == TK_COMMA || ps.tok.kind == TK_NEWLINE) {
+            st = lex(&ps);
+            continue;
+        }
+        token at = ps.tok;
+        nf_value v;
+        st = parse_expr(&ps, &v);
+        if (st == MC_OK && v.kind != NF_LAYERS) {
+            st = fail_tok(&ps, &at, "expected layers, such as reluLayer(), not %s",
+                          kind_name(v.kind));
+            value_free(ctx, &v);
+        }
+        if (st == MC_OK)
+            st = concat(&ps, &all, &v);
+        if (st == MC_OK && ps.tok.kind != TK_EOF && ps.tok.kind != TK_SEMI &&
+            ps.tok.kind != TK_COMMA && ps.tok.kind != TK_NEWLINE) {
+            char buf[64];
+            st = fail_tok(&ps, &ps.tok, "expected ';', ',' or the end of the expression, found %s",
+                          describe_tok(&ps.tok, buf, sizeof buf));
+        }
+    }
+    if (st == MC_OK && all.count == 0)
+        st = nf_fail_at(&ps.here, 1, 1, "expected a layer, such as reluLayer()");
+    if (st == MC_OK)
+        st = mc_net_create(ctx, out);
+    if (st == MC_OK) {
+        st = mc_net_add_layers(*out, all.layers, all.count);
+        all.count = 0; /* the network has them, also on failure */
+        if (st != MC_OK) {
+            mc_net_destroy(*out);
+            *out = NULL;
+        }
+    }
+    value_free(ctx, &all);
+    parser_free(&ps);
+    return st;
+}
