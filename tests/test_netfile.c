@@ -299,6 +299,9 @@ static const struct {
     {"x = imageInputLayer([28 28 1], 'Normalization', @(x) x / 255)", MC_ERR_FORMAT,
      "t.net:1:49: function handles are not supported in network files; Normalization must be "
      "'zerocenter', 'zscore', 'rescale-symmetric', 'rescale-zero-one' or 'none'"},
+    /* found by fuzzing: a handle after a call whose option names were freed */
+    {"x = reluLayer('Name', 'a')\n@(x) x", MC_ERR_FORMAT,
+     "t.net:2:1: function handles are not supported in network files"},
     {"%{\nnever closed\n", MC_ERR_FORMAT,
      "t.net:1:1: block comment '%{' is never closed by '%}'"},
     {"x = reluLayer\xc3\xa9", MC_ERR_FORMAT,

@@ -646,6 +646,7 @@ static mc_status parse_args(parser *ps, nf_value **args, int *n)
         /* the option a value is given to, for messages */
         ps->option = *n > 0 && (*args)[*n - 1].kind == NF_STRING ? (*args)[*n - 1].str : NULL;
         st = parse_expr(ps, &v);
+        ps->option = NULL; /* the arguments are freed after the call */
         if (st != MC_OK)
             return st;
         void *grown = *args;
