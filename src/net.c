@@ -39,7 +39,27 @@ struct mc_net {
     const float *x;    /* data of the last forward pass (borrowed) */
     bool want_dx; /* compute the gradient with respect to the input layer's output */
     char *source; /* the network file's text, or NULL */
+    /* The connections in mc_net_connection's order, built when first asked for and dropped
+     * when the graph changes: (src, dst, input) triples. */
+    int *connections;
+    int n_connections; /* -1 while not built */
+    /* A hash index of the layer names, built when first asked for and dropped when layers
+     * come, go or get names; a layer renamed behind the net's back is still found, by a
+     * scan, as the index checks every name it returns. */
+    mc__name_index names;
 };
+
+static void names_changed(mc_net *net)
+{
+    mc__name_index_release(net->ctx, &net->names);
+}
+
+static void connections_changed(mc_net *net)
+{
+    mc_free(net->ctx, net->connections);
+    net->connections = NULL;
+    net->n_connections = -1;
+}
 
 static bool is_input(const node *nd)
 {
@@ -54,6 +74,7 @@ mc_status mc_net_create(mc_ctx *ctx, mc_net **out)
         return mc__nomem(ctx, "creating a network");
     net->ctx = ctx;
     net->input = net->output = net->fused_softmax = -1;
+    net->n_connections = -1;
     *out = net;
     return MC_OK;
 }
@@ -82,6 +103,8 @@ void mc_net_destroy(mc_net *net)
         mc_layer_destroy(net->nodes[i].layer);
     mc_free(net->ctx, net->nodes);
     mc_free(net->ctx, net->source);
+    connections_changed(net);
+    names_changed(net);
     mc_free(net->ctx, net);
 }
 
@@ -143,11 +166,27 @@ mc_status mc_net_add_layers(mc_net *net, mc_layer **layers, int n)
             nd->src[0] = net->n - 1;
         net->n++;
     }
+    connections_changed(net);
+    names_changed(net);
     return MC_OK;
 }
 
+static const char *node_name(const void *owner, int i);
+
 static int find_node(const mc_net *net, const char *name, size_t len)
 {
+    mc_net *m = (mc_net *)net; /* the index is a cache: the graph itself does not change */
+    if (m->names.slots == NULL && net->n > 0 &&
+        mc__name_index_init(m->ctx, &m->names, (size_t)net->n, node_name, net,
+                            "indexing the layer names") == MC_OK)
+        for (int i = 0; i < net->n; i++)
+            if (net->nodes[i].layer->name[0] != '\0')
+                mc__name_index_add(&m->names, i);
+    if (m->names.slots != NULL) {
+        const int i = mc__name_index_find(&m->names, name, len);
+        if (i >= 0)
+            return i;
+    }
     for (int i = 0; i < net->n; i++) {
         const char *nm = net->nodes[i].layer->name;
         if (nm[0] != '\0' && strlen(nm) == len && strncmp(nm, name, len) == 0)
@@ -217,6 +256,7 @@ mc_status mc_net_connect(mc_net *net, const char *src, const char *dst)
                            nd->layer->name, nd->layer->input_names[dp],
                            net->nodes[nd->src[dp]].layer->name);
     nd->src[dp] = s;
+    connections_changed(net);
     return MC_OK;
 }
 
@@ -235,6 +275,7 @@ mc_status mc_net_disconnect(mc_net *net, const char *src, const char *dst)
                            "disconnectLayers: '%s' is not connected to '%s/%s'", src,
                            net->nodes[d].layer->name, net->nodes[d].layer->input_names[dp]);
     net->nodes[d].src[dp] = -1;
+    connections_changed(net);
     return MC_OK;
 }
 
@@ -265,6 +306,7 @@ mc_status mc_net_replace_layer(mc_net *net, const char *name, mc_layer *layer)
     net->source = NULL;
     if (layer != NULL) {
         net->nodes[i].layer = layer;
+        names_changed(net);
         return MC_OK;
     }
     /* Removal: consumers of i now read i's source; later nodes move down one place. */
@@ -275,6 +317,8 @@ mc_status mc_net_replace_layer(mc_net *net, const char *name, mc_layer *layer)
                 net->nodes[d].src[k] = from;
     memmove(&net->nodes[i], &net->nodes[i + 1], (size_t)(net->n - i - 1) * sizeof(node));
     net->n--;
+    connections_changed(net);
+    names_changed(net);
     for (int d = 0; d < net->n; d++)
         for (int k = 0; k < MC_MAX_LAYER_INPUTS; k++)
             if (net->nodes[d].src[k] > i)
@@ -356,6 +400,7 @@ mc_status mc_net_assign_names(mc_net *net)
     mc__name_index_release(ctx, &defaults);
     mc__name_index_release(ctx, &names);
     mc_free(ctx, first);
+    names_changed(net);
     return st;
 }
 
@@ -447,29 +492,99 @@ static mc_status check_graph(mc_net *net)
     return MC_OK;
 }
 
-/* Kahn's algorithm, taking ready nodes in the order they were added. */
+/* A min-heap of node indices. */
+static void heap_push(int *heap, int *len, int v)
+{
+    int i = (*len)++;
+    while (i > 0 && heap[(i - 1) / 2] > v) {
+        heap[i] = heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    heap[i] = v;
+}
+
+static int heap_pop(int *heap, int *len)
+{
+    const int top = heap[0], v = heap[--*len];
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *len)
+            break;
+        if (c + 1 < *len && heap[c + 1] < heap[c])
+            c++;
+        if (heap[c] >= v)
+            break;
+        heap[i] = heap[c];
+        i = c;
+    }
+    if (*len > 0)
+        heap[i] = v;
+    return top;
+}
+
+/* Kahn's algorithm in sweeps over the nodes in the order they were added: a sweep takes each
+ * ready node in index order, and a node made ready by one with a larger index waits for the
+ * next sweep. Two heaps (this sweep, the next) and the consumers of each node make that
+ * O(E log n). */
 static mc_status topological_order(mc_net *net, int *order)
 {
-    int placed = 0;
-    bool *done = mc__calloc(net->ctx, (size_t)net->n, sizeof *done);
-    if (done == NULL)
+    const int n = net->n;
+    int placed = 0, edges = 0;
+    for (int d = 0; d < n; d++)
+        edges += is_input(&net->nodes[d]) ? 0 : net->nodes[d].layer->num_inputs;
+    bool *done = mc__calloc(net->ctx, (size_t)n, sizeof *done);
+    /* waiting inputs, two heaps, the begin of each node's consumers (n + 1), the consumers */
+    int *waiting = mc__calloc(net->ctx, 4 * (size_t)n + 1 + (size_t)edges, sizeof *waiting);
+    if (done == NULL || waiting == NULL) {
+        mc_free(net->ctx, done);
+        mc_free(net->ctx, waiting);
         return mc__nomem(net->ctx, "ordering the layers");
-    for (bool progress = true; progress && placed < net->n;) {
-        progress = false;
-        for (int i = 0; i < net->n; i++) {
-            if (done[i])
-                continue;
-            const node *nd = &net->nodes[i];
-            bool ready = true;
-            for (int k = 0; ready && !is_input(nd) && k < nd->layer->num_inputs; k++)
-                ready = done[nd->src[k]];
-            if (ready) {
-                done[i] = true;
-                order[placed++] = i;
-                progress = true;
+    }
+    int *now = waiting + n, *later = waiting + 2 * n, *begin = waiting + 3 * n;
+    int *consumer = begin + n + 1, n_now = 0, n_later = 0;
+    for (int d = 0; d < n; d++) {
+        const node *nd = &net->nodes[d];
+        for (int k = 0; !is_input(nd) && k < nd->layer->num_inputs; k++)
+            begin[nd->src[k] + 1]++;
+    }
+    for (int u = 0; u < n; u++)
+        begin[u + 1] += begin[u];
+    for (int d = 0; d < n; d++) {
+        const node *nd = &net->nodes[d];
+        waiting[d] = is_input(nd) ? 0 : nd->layer->num_inputs;
+        for (int k = 0; k < waiting[d]; k++)
+            consumer[begin[nd->src[k]]++] = d;
+        if (waiting[d] == 0)
+            heap_push(now, &n_now, d);
+    }
+    for (int u = n; u > 0; u--) /* back to the begins */
+        begin[u] = begin[u - 1];
+    begin[0] = 0;
+    for (;;) {
+        if (n_now == 0) {
+            if (n_later == 0)
+                break;
+            int *t = now;
+            now = later;
+            later = t;
+            n_now = n_later;
+            n_later = 0;
+        }
+        const int u = heap_pop(now, &n_now);
+        done[u] = true;
+        order[placed++] = u;
+        for (int e = begin[u]; e < begin[u + 1]; e++) {
+            const int d = consumer[e];
+            if (--waiting[d] == 0) {
+                if (d > u)
+                    heap_push(now, &n_now, d);
+                else
+                    heap_push(later, &n_later, d);
             }
         }
     }
+    mc_free(net->ctx, waiting);
     mc_status st = MC_OK;
     if (placed < net->n) {
         /* Walk back along unplaced sources until a node repeats: that is a cycle. */
@@ -622,19 +737,64 @@ mc_layer *mc_net_layer(const mc_net *net, int i)
     return i >= 0 && i < net->n ? net->nodes[i].layer : NULL;
 }
 
+/* The connections by source, then destination and input (a counting sort: linear). */
+static void build_connections(mc_net *net)
+{
+    int total = 0;
+    for (int d = 0; d < net->n; d++)
+        for (int k = 0; k < net->nodes[d].layer->num_inputs; k++)
+            total += net->nodes[d].src[k] >= 0;
+    int *start = mc__calloc(net->ctx, (size_t)net->n + 1, sizeof *start);
+    int *triples = mc__calloc(net->ctx, 3 * (size_t)total, sizeof *triples);
+    if (start == NULL || triples == NULL) {
+        mc_free(net->ctx, start);
+        mc_free(net->ctx, triples);
+        return; /* asked again next time */
+    }
+    for (int d = 0; d < net->n; d++)
+        for (int k = 0; k < net->nodes[d].layer->num_inputs; k++)
+            if (net->nodes[d].src[k] >= 0)
+                start[net->nodes[d].src[k] + 1]++;
+    for (int s = 0; s < net->n; s++)
+        start[s + 1] += start[s];
+    for (int d = 0; d < net->n; d++)
+        for (int k = 0; k < net->nodes[d].layer->num_inputs; k++) {
+            const int s = net->nodes[d].src[k];
+            if (s < 0)
+                continue;
+            int *t = &triples[3 * start[s]++];
+            t[0] = s;
+            t[1] = d;
+            t[2] = k;
+        }
+    mc_free(net->ctx, start);
+    net->connections = triples;
+    net->n_connections = total;
+}
+
 bool mc_net_connection(const mc_net *net, int i, int *src, int *dst, int *dst_input)
 {
-    int count = 0;
-    for (int s = 0; s < net->n; s++)
-        for (int d = 0; d < net->n; d++)
-            for (int k = 0; k < net->nodes[d].layer->num_inputs; k++)
-                if (net->nodes[d].src[k] == s && count++ == i) {
-                    *src = s;
-                    *dst = d;
-                    *dst_input = k;
-                    return true;
-                }
-    return false;
+    if (net->n_connections < 0)
+        build_connections((mc_net *)net); /* a cache: the graph itself does not change */
+    if (net->n_connections < 0) { /* no memory for the list: a scan */
+        int count = 0;
+        for (int s = 0; s < net->n; s++)
+            for (int d = 0; d < net->n; d++)
+                for (int k = 0; k < net->nodes[d].layer->num_inputs; k++)
+                    if (net->nodes[d].src[k] == s && count++ == i) {
+                        *src = s;
+                        *dst = d;
+                        *dst_input = k;
+                        return true;
+                    }
+        return false;
+    }
+    if (i < 0 || i >= net->n_connections)
+        return false;
+    *src = net->connections[3 * i];
+    *dst = net->connections[3 * i + 1];
+    *dst_input = net->connections[3 * i + 2];
+    return true;
 }
 
 bool mc_net_is_sequential(const mc_net *net)

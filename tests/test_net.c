@@ -596,6 +596,53 @@ static double time_layers(int n)
     return (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
 }
 
+/* Seconds of parsing and assembling n ReLUs chained backwards (each fed by the one added
+ * after it) with 2n connectLayers and disconnectLayers: the layer order's sweeps and the name
+ * lookups were quadratic. */
+static double time_backward_chain(int n)
+{
+    char *text = malloc(160 * (size_t)n + 512);
+    ck_assert_ptr_nonnull(text);
+    char *p = text + sprintf(text, "l = layerGraph([featureInputLayer(2,'Name','in')\n");
+    for (int i = 1; i <= n; i++)
+        p += sprintf(p, "reluLayer('Name','r%d')\n", i);
+    p += sprintf(p, "fullyConnectedLayer(2); softmaxLayer; classificationLayer]);\n"
+                    "l = disconnectLayers(l, 'in', 'r1');\n");
+    for (int i = 1; i < n; i++)
+        p += sprintf(p, "l = disconnectLayers(l, 'r%d', 'r%d');\n"
+                        "l = connectLayers(l, 'r%d', 'r%d');\n",
+                     i, i + 1, i + 1, i);
+    sprintf(p, "l = disconnectLayers(l, 'r%d', 'fc');\nl = connectLayers(l, 'in', 'r%d');\n"
+               "l = connectLayers(l, 'r1', 'fc');\n",
+            n, n);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_net *net = assembled(ctx, text, 1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert(!mc_net_is_sequential(net));
+    mc_net_destroy(net);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+    free(text);
+    return (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+}
+
+START_TEST(test_backward_chain_is_linear)
+{
+    double small = 1e9, large = 1e9;
+    for (int k = 0; k < 3; k++) {
+        const double t_small = time_backward_chain(10000), t_large = time_backward_chain(40000);
+        small = t_small < small ? t_small : small;
+        large = t_large < large ? t_large : large;
+    }
+    printf("backward chain: 10,000 in %.3f s, 40,000 in %.3f s\n", small, large);
+    ck_assert_msg(large < 8 * small + 0.05, "10,000 layers: %.3f s, 40,000: %.3f s", small,
+                  large);
+}
+END_TEST
+
 /* 100,000 layers in well under a second (Release), and the work linear: four times the layers
  * take about four times as long, not sixteen (2,000 layers took 25 s when naming was cubic). */
 START_TEST(test_large_network_is_linear)
@@ -621,11 +668,15 @@ static Suite *net_suite(void)
     TCase *tc = tcase_create("assembly");
     tcase_add_loop_test(tc, test_assembly_errors, 0, (int)(sizeof bad_graphs / sizeof bad_graphs[0]));
     tcase_add_test(tc, test_names_assigned);
-    tcase_add_test(tc, test_large_network_is_linear);
     tcase_add_test(tc, test_analysis_text);
     tcase_add_test(tc, test_batch_and_state_checks);
     tcase_add_test(tc, test_replace_layer);
     tcase_add_test(tc, test_pointwise_convolution);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("size"); /* timed: several runs each, on shared cores */
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_large_network_is_linear);
+    tcase_add_test(tc, test_backward_chain_is_linear);
     suite_add_tcase(s, tc);
     tc = tcase_create("gradients");
     tcase_set_timeout(tc, 120);
