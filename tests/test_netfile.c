@@ -296,6 +296,14 @@ static const struct {
     {"imds = imageDatastore('digits')", MC_ERR_FORMAT,
      "t.net:1:8: 'imageDatastore' is a MATLAB function that minicnn does not provide in network "
      "files"},
+    {"x = bilstmLayr(5)", MC_ERR_FORMAT,
+     "t.net:1:5: unknown function or variable 'bilstmLayr' (MATLAB's 'bilstmLayer' is not "
+     "provided by minicnn)"},
+    {"x = lstmLayr(5)", MC_ERR_FORMAT,
+     "t.net:1:5: unknown function or variable 'lstmLayr' (MATLAB's 'lstmLayer' is not provided "
+     "by minicnn)"},
+    {"x = reluLayr", MC_ERR_FORMAT,
+     "t.net:1:5: unknown function or variable 'reluLayr' (did you mean 'reluLayer'?)"},
     {"x = imageInputLayer([28 28 1], 'Normalization', @(x) x / 255)", MC_ERR_FORMAT,
      "t.net:1:49: function handles are not supported in network files; Normalization must be "
      "'zerocenter', 'zscore', 'rescale-symmetric', 'rescale-zero-one' or 'none'"},
@@ -453,6 +461,22 @@ START_TEST(test_input_display_order)
 }
 END_TEST
 
+/* A failure reported without text gets the status table's (a debug build asserts instead). */
+START_TEST(test_message_fallback)
+{
+#ifdef NDEBUG
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    ck_assert_int_eq(mc_ctx_fail(ctx, MC_ERR_IO, "%s", ""), MC_ERR_IO);
+    ck_assert_str_eq(mc_ctx_message(ctx), "input/output error");
+    ck_assert_int_eq(mc_ctx_fail(ctx, MC_ERR_FORMAT, "t.net:1:10: %s", ""), MC_ERR_FORMAT);
+    ck_assert_str_eq(mc_ctx_message(ctx), "t.net:1:10: malformed input file");
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+#endif
+}
+END_TEST
+
 START_TEST(test_nul_and_missing_file)
 {
     test_alloc a;
@@ -519,6 +543,7 @@ static Suite *netfile_suite(void)
     tcase_add_test(tc, test_deep_nesting);
     tcase_add_test(tc, test_large_values);
     tcase_add_test(tc, test_input_display_order);
+    tcase_add_test(tc, test_message_fallback);
     tcase_add_loop_test(tc, test_broken_files, 0, (int)(sizeof broken / sizeof broken[0]));
     tcase_add_test(tc, test_allocation_failures);
     suite_add_tcase(s, tc);

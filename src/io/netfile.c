@@ -928,6 +928,21 @@ static mc_status parse_ident(parser *ps, nf_value *out)
                         matlab->hint != NULL ? matlab->hint : "");
     if (lf == NULL && !graph_fn) {
         const char *hint = suggest(ps, name);
+        /* the closest MATLAB name, when minicnn lacks it and it is closer than the hint: a
+         * misspelt dropoutLayer is not sent to reluLayer */
+        const char *matlab_names[160];
+        int n_matlab = 0;
+        for (const char *m; n_matlab < 159 && (m = nf_matlab_name_at(n_matlab)) != NULL;)
+            matlab_names[n_matlab++] = m;
+        matlab_names[n_matlab] = NULL;
+        const char *lacked = mc__closest(name, matlab_names);
+        if (lacked != NULL && nf_find_layer_fn(lacked) != NULL)
+            lacked = NULL;
+        const char *pair[3] = {lacked, hint, NULL};
+        if (lacked != NULL && (hint == NULL || mc__closest(name, pair) == lacked))
+            return fail_tok(ps, &id, "unknown function or variable '%s' (MATLAB's '%s' is not "
+                                     "provided by minicnn)",
+                            name, lacked);
         char suggestion[96] = "";
         if (hint != NULL)
             snprintf(suggestion, sizeof suggestion, " (did you mean '%s'?)", hint);

@@ -79,4 +79,7 @@ typedef struct nf_matlab_name {
  * the graph functions do not know the name. */
 const nf_matlab_name *nf_find_matlab_name(const char *name);
 
+/* The i-th MATLAB name of the table, NULL past the last. */
+const char *nf_matlab_name_at(int i);
+
 #endif

@@ -123,3 +123,8 @@ const nf_matlab_name *nf_find_matlab_name(const char *name)
             return &names[i];
     return NULL;
 }
+
+const char *nf_matlab_name_at(int i)
+{
+    return i >= 0 && (size_t)i < sizeof names / sizeof names[0] ? names[i].name : NULL;
+}
