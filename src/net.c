@@ -47,11 +47,54 @@ struct mc_net {
      * come, go or get names; a layer renamed behind the net's back is still found, by a
      * scan, as the index checks every name it returns. */
     mc__name_index names;
+    int names_room;   /* entries the index has room for */
+    int unnamed_from; /* layers before it were named by the last mc_net_assign_names */
+    /* Per default name, the number below which every "<default>_<k>" names a layer, so that
+     * numbering does not probe from 1 at every addLayers (reset when layers are removed). */
+    struct {
+        const char *default_name;
+        int next;
+    } numbered[32];
+    int n_numbered;
 };
+
+/* Where the numbering of `d` may start (1 unless known). */
+static int *numbering_of(mc_net *net, const char *d)
+{
+    for (int i = 0; i < net->n_numbered; i++)
+        if (strcmp(net->numbered[i].default_name, d) == 0)
+            return &net->numbered[i].next;
+    if (net->n_numbered == 32)
+        return NULL;
+    net->numbered[net->n_numbered].default_name = d;
+    net->numbered[net->n_numbered].next = 1;
+    return &net->numbered[net->n_numbered++].next;
+}
 
 static void names_changed(mc_net *net)
 {
     mc__name_index_release(net->ctx, &net->names);
+    net->names_room = 0;
+}
+
+static const char *node_name(const void *owner, int i);
+
+/* Builds the name index afresh with room for at least `need` entries (twice what it had, so
+ * that growing one layer at a time costs O(1) per layer). False when there is no memory:
+ * lookups then scan. */
+static bool index_names(mc_net *net, int need)
+{
+    int room = net->names_room * 2 > need ? net->names_room * 2 : need;
+    room = room < 16 ? 16 : room;
+    names_changed(net);
+    if (mc__name_index_init(net->ctx, &net->names, (size_t)room, node_name, net,
+                            "indexing the layer names") != MC_OK)
+        return false;
+    net->names_room = room;
+    for (int i = 0; i < net->n; i++)
+        if (net->nodes[i].layer->name[0] != '\0')
+            mc__name_index_add(&net->names, i);
+    return true;
 }
 
 static void connections_changed(mc_net *net)
@@ -167,21 +210,22 @@ mc_status mc_net_add_layers(mc_net *net, mc_layer **layers, int n)
         net->n++;
     }
     connections_changed(net);
-    names_changed(net);
+    if (net->names.slots != NULL) {
+        if (net->n > net->names_room)
+            index_names(net, net->n);
+        else
+            for (int i = net->n - n; i < net->n; i++)
+                if (net->nodes[i].layer->name[0] != '\0')
+                    mc__name_index_add(&net->names, i);
+    }
     return MC_OK;
 }
-
-static const char *node_name(const void *owner, int i);
 
 static int find_node(const mc_net *net, const char *name, size_t len)
 {
     mc_net *m = (mc_net *)net; /* the index is a cache: the graph itself does not change */
-    if (m->names.slots == NULL && net->n > 0 &&
-        mc__name_index_init(m->ctx, &m->names, (size_t)net->n, node_name, net,
-                            "indexing the layer names") == MC_OK)
-        for (int i = 0; i < net->n; i++)
-            if (net->nodes[i].layer->name[0] != '\0')
-                mc__name_index_add(&m->names, i);
+    if (m->names.slots == NULL && net->n > 0)
+        index_names(m, net->n);
     if (m->names.slots != NULL) {
         const int i = mc__name_index_find(&m->names, name, len);
         if (i >= 0)
@@ -307,6 +351,8 @@ mc_status mc_net_replace_layer(mc_net *net, const char *name, mc_layer *layer)
     if (layer != NULL) {
         net->nodes[i].layer = layer;
         names_changed(net);
+        net->unnamed_from = 0;
+        net->n_numbered = 0;
         return MC_OK;
     }
     /* Removal: consumers of i now read i's source; later nodes move down one place. */
@@ -319,6 +365,8 @@ mc_status mc_net_replace_layer(mc_net *net, const char *name, mc_layer *layer)
     net->n--;
     connections_changed(net);
     names_changed(net);
+    net->unnamed_from = 0;
+    net->n_numbered = 0; /* a number may be free again */
     for (int d = 0; d < net->n; d++)
         for (int k = 0; k < MC_MAX_LAYER_INPUTS; k++)
             if (net->nodes[d].src[k] > i)
@@ -339,68 +387,73 @@ static const char *node_default_name(const void *owner, int i)
 /* MATLAB's rule: an unnamed layer takes its kind's default name ("conv") when it is the only
  * unnamed layer of that default and no layer has that name already; otherwise the unnamed
  * layers of that default are numbered from 1 in order ("conv_1", "conv_2", ...), skipping the
- * numbers that name a layer already. Names are never changed. Linear in the layers: one hash
- * index of the names, one of the defaults. */
+ * numbers that name a layer already. Names are never changed. Only the layers added since the
+ * last call are looked at (all of them at assembly), through the net's index of names, so that
+ * a graph grown by many addLayers is named in linear time. */
 mc_status mc_net_assign_names(mc_net *net)
 {
     mc_ctx *ctx = net->ctx;
-    const int n = net->n;
+    const int from = net->unnamed_from, n = net->n - from;
     int unnamed = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = from; i < net->n; i++)
         unnamed += net->nodes[i].layer->name[0] == '\0';
-    if (unnamed == 0)
+    if (unnamed == 0) {
+        net->unnamed_from = net->n;
         return MC_OK;
-    mc__name_index names = {NULL, 0, NULL, NULL}, defaults = {NULL, 0, NULL, NULL};
+    }
+    if (net->names.slots == NULL || net->names_room < net->n)
+        if (!index_names(net, net->n))
+            return mc__nomem(ctx, "naming the layers");
+    mc__name_index defaults = {NULL, 0, NULL, NULL};
     int *first = mc__calloc(ctx, 3 * (size_t)n, sizeof *first); /* first, count, next */
     mc_status st = first == NULL ? mc__nomem(ctx, "naming the layers") : MC_OK;
-    if (st == MC_OK)
-        st = mc__name_index_init(ctx, &names, (size_t)n, node_name, net, "naming the layers");
     if (st == MC_OK)
         st = mc__name_index_init(ctx, &defaults, (size_t)unnamed, node_default_name, net,
                                  "naming the layers");
     if (st != MC_OK) {
-        mc__name_index_release(ctx, &names);
         mc_free(ctx, first);
         return st;
     }
-    int *count = first + n, *next = first + 2 * n;
-    for (int i = 0; i < n; i++) {
+    int *count = first + n, *next = first + 2 * n; /* by position after `from` */
+    for (int i = from; i < net->n; i++) {
         const mc_layer *l = net->nodes[i].layer;
-        if (l->name[0] != '\0') {
-            mc__name_index_add(&names, i);
+        if (l->name[0] != '\0')
             continue;
-        }
         const char *d = l->vt->default_name;
         int r = mc__name_index_find(&defaults, d, strlen(d));
         if (r < 0) {
             mc__name_index_add(&defaults, i);
             r = i;
-            next[r] = 1;
+            const int *known = numbering_of(net, d);
+            next[r - from] = known != NULL ? *known : 1;
         }
-        first[i] = r;
-        count[r]++;
+        first[i - from] = r - from;
+        count[r - from]++;
     }
-    for (int i = 0; st == MC_OK && i < n; i++) {
+    for (int i = from; st == MC_OK && i < net->n; i++) {
         mc_layer *l = net->nodes[i].layer;
         if (l->name[0] != '\0')
             continue;
         const char *d = l->vt->default_name;
-        const int r = first[i];
+        const int r = first[i - from];
         char name[96];
         snprintf(name, sizeof name, "%s", d);
-        if (count[r] > 1 || mc__name_index_find(&names, name, strlen(name)) >= 0) {
+        if (count[r] > 1 || mc__name_index_find(&net->names, name, strlen(name)) >= 0) {
             do
                 snprintf(name, sizeof name, "%s_%d", d, next[r]++);
-            while (mc__name_index_find(&names, name, strlen(name)) >= 0);
+            while (mc__name_index_find(&net->names, name, strlen(name)) >= 0);
         }
         st = mc_layer_set_name(l, name);
         if (st == MC_OK)
-            mc__name_index_add(&names, i);
+            mc__name_index_add(&net->names, i);
+        int *known = numbering_of(net, d);
+        if (known != NULL && *known < next[r])
+            *known = next[r];
     }
     mc__name_index_release(ctx, &defaults);
-    mc__name_index_release(ctx, &names);
     mc_free(ctx, first);
-    names_changed(net);
+    if (st == MC_OK)
+        net->unnamed_from = net->n;
     return st;
 }
 
@@ -640,6 +693,10 @@ mc_status mc_net_assemble(mc_net *net, int max_batch)
         return mc_ctx_fail(ctx, MC_ERR_INVALID, "the largest batch must be positive, not %d",
                            max_batch);
     release_buffers(net);
+    /* all layers and an exact index: a layer may have been renamed through its pointer */
+    net->unnamed_from = 0;
+    net->n_numbered = 0;
+    names_changed(net);
     mc_status st = mc_net_assign_names(net);
     if (st == MC_OK)
         st = check_graph(net);

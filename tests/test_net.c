@@ -629,6 +629,53 @@ static double time_backward_chain(int n)
     return (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
 }
 
+/* Seconds of parsing and assembling a graph grown by n addLayers of one unnamed ReLU each,
+ * every one connected by name: naming looked at the whole graph at every addLayers. */
+static double time_grown_graph(int n)
+{
+    char *text = malloc(120 * (size_t)n + 512);
+    ck_assert_ptr_nonnull(text);
+    char *p = text + sprintf(text, "l = layerGraph([featureInputLayer(2,'Name','in'); "
+                                   "fullyConnectedLayer(2,'Name','fc'); softmaxLayer; "
+                                   "classificationLayer]);\nl = disconnectLayers(l, 'in', 'fc');\n"
+                                   "l = addLayers(l, reluLayer);\nl = connectLayers(l, 'in', 'relu');\n");
+    /* each addLayers names its one ReLU: 'relu', then 'relu_1', 'relu_2', ... */
+    for (int i = 1; i < n; i++) {
+        char prev[16];
+        snprintf(prev, sizeof prev, i == 1 ? "relu" : "relu_%d", i - 1);
+        p += sprintf(p, "l = addLayers(l, reluLayer);\nl = connectLayers(l, '%s', 'relu_%d');\n",
+                     prev, i);
+    }
+    sprintf(p, "l = connectLayers(l, 'relu_%d', 'fc');\n", n - 1);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_net *net = assembled(ctx, text, 1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_int_eq(mc_net_num_layers(net), n + 4);
+    ck_assert_str_eq(mc_layer_name(mc_net_layer(net, 4)), "relu");
+    ck_assert_str_eq(mc_layer_name(mc_net_layer(net, 5)), "relu_1");
+    mc_net_destroy(net);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+    free(text);
+    return (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+}
+
+START_TEST(test_grown_graph_is_linear)
+{
+    double small = 1e9, large = 1e9;
+    for (int k = 0; k < 3; k++) {
+        const double t_small = time_grown_graph(5000), t_large = time_grown_graph(20000);
+        small = t_small < small ? t_small : small;
+        large = t_large < large ? t_large : large;
+    }
+    printf("grown graph: 5,000 addLayers in %.3f s, 20,000 in %.3f s\n", small, large);
+    ck_assert_msg(large < 8 * small + 0.05, "5,000: %.3f s, 20,000: %.3f s", small, large);
+}
+END_TEST
+
 START_TEST(test_backward_chain_is_linear)
 {
     double small = 1e9, large = 1e9;
@@ -677,6 +724,7 @@ static Suite *net_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_large_network_is_linear);
     tcase_add_test(tc, test_backward_chain_is_linear);
+    tcase_add_test(tc, test_grown_graph_is_linear);
     suite_add_tcase(s, tc);
     tc = tcase_create("gradients");
     tcase_set_timeout(tc, 120);
