@@ -891,18 +891,21 @@ mc_param *mc_net_param(const mc_net *net, int i)
     return NULL;
 }
 
+/* Both layer by layer: mc_net_param(net, i) walks the layers, so a loop over it is quadratic. */
 size_t mc_net_num_learnables(const mc_net *net)
 {
     size_t total = 0;
-    for (int i = 0; i < mc_net_num_params(net); i++)
-        total += mc_tensor_numel(&mc_net_param(net, i)->value);
+    for (int l = 0; l < net->n; l++)
+        for (int i = 0; i < mc_layer_num_params(net->nodes[l].layer); i++)
+            total += mc_tensor_numel(&mc_layer_param(net->nodes[l].layer, i)->value);
     return total;
 }
 
 void mc_net_zero_grad(mc_net *net)
 {
-    for (int i = 0; i < mc_net_num_params(net); i++)
-        mc_param_zero_grad(mc_net_param(net, i));
+    for (int l = 0; l < net->n; l++)
+        for (int i = 0; i < mc_layer_num_params(net->nodes[l].layer); i++)
+            mc_param_zero_grad(mc_layer_param(net->nodes[l].layer, i));
 }
 
 mc_shape mc_net_input_shape(const mc_net *net, int n)
