@@ -161,17 +161,23 @@ static int cmd_layer(int argc, char **argv)
     mc_ctx *ctx = cli_ctx(1);
     if (ctx == NULL)
         return 1;
-    mc_layer *layer = NULL;
+    /* One layer shows its properties; several ("reluLayer; reluLayer" or "[a; b]") show as
+     * MATLAB displays a Layer array. */
+    mc_net *layers = NULL;
     char *text = NULL;
-    mc_status st = mc_layer_parse(ctx, expr, &layer);
-    if (st == MC_OK)
-        st = mc_layer_describe(layer, all ? MC_DESCRIBE_ALL : MC_DESCRIBE_PROPERTIES, &text);
+    mc_status st = mc_layers_parse(ctx, expr, &layers);
+    const bool one = st == MC_OK && mc_net_num_layers(layers) == 1;
+    if (one)
+        st = mc_layer_describe(mc_net_layer(layers, 0),
+                               all ? MC_DESCRIBE_ALL : MC_DESCRIBE_PROPERTIES, &text);
+    else if (st == MC_OK)
+        st = mc_net_describe(layers, &text);
     if (st == MC_OK) {
-        printf("layer = \n");
+        printf(one ? "layer = \n" : "layers = \n");
         cli_put_text(ctx, text);
     }
     int rc = st == MC_OK ? 0 : cli_fail(ctx, st);
-    mc_layer_destroy(layer);
+    mc_net_destroy(layers);
     mc_ctx_destroy(ctx);
     return rc;
 }

@@ -1,3 +1,4 @@
+#include <assert.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,12 +61,29 @@ void mc_ctx_clear_message(mc_ctx *ctx)
     ctx->message[0] = '\0';
 }
 
+/* True when the message says nothing after its location prefix: "" or "t.net:1:10: ". */
+static bool says_nothing(const char *msg)
+{
+    size_t n = strlen(msg);
+    while (n > 0 && msg[n - 1] == ' ')
+        n--;
+    return n == 0 || msg[n - 1] == ':';
+}
+
 mc_status mc_ctx_fail(mc_ctx *ctx, mc_status status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(ctx->message, sizeof ctx->message, fmt, ap);
     va_end(ap);
+    /* Every failure carries its text: a debug build stops at the caller that forgot it (or
+     * that reports a failure with MC_OK); a release build falls back to the status table. */
+    assert(status != MC_OK && !says_nothing(ctx->message));
+    if (says_nothing(ctx->message)) {
+        size_t used = strlen(ctx->message);
+        snprintf(ctx->message + used, sizeof ctx->message - used, "%s%s",
+                 used > 0 && ctx->message[used - 1] != ' ' ? " " : "", mc_status_text(status));
+    }
     return status;
 }
 

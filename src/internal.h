@@ -19,6 +19,26 @@ mc_status mc__nomem(mc_ctx *ctx, const char *what);
  * NULL: for "did you mean" hints. */
 const char *mc__closest(const char *word, const char *const *candidates);
 
+/* A hash index of names kept elsewhere: its slots hold indices i into the owner's array, whose
+ * names name_of(owner, i) gives; sized once for `capacity` entries (linear probing, at most
+ * half full). */
+typedef const char *(*mc__name_fn)(const void *owner, int i);
+typedef struct mc__name_index {
+    int *slots; /* -1 where empty */
+    size_t mask;
+    mc__name_fn name_of;
+    const void *owner;
+} mc__name_index;
+
+/* Returns MC_OK or MC_ERR_NOMEM (with a message naming `what`). */
+mc_status mc__name_index_init(mc_ctx *ctx, mc__name_index *ix, size_t capacity, mc__name_fn name_of,
+                              const void *owner, const char *what);
+/* The entry whose name is the `len` bytes at `name`, or -1. */
+int mc__name_index_find(const mc__name_index *ix, const char *name, size_t len);
+/* Adds entry i (at most `capacity` entries in all). */
+void mc__name_index_add(mc__name_index *ix, int i);
+void mc__name_index_release(mc_ctx *ctx, mc__name_index *ix);
+
 /* Fills the base of a freshly allocated layer. `name` is copied; NULL means "". Returns MC_OK
  * or MC_ERR_NOMEM (the caller then frees the layer memory itself). */
 mc_status mc__layer_init(mc_layer *layer, mc_ctx *ctx, const mc_layer_vtable *vt,

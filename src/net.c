@@ -39,7 +39,70 @@ struct mc_net {
     const float *x;    /* data of the last forward pass (borrowed) */
     bool want_dx; /* compute the gradient with respect to the input layer's output */
     char *source; /* the network file's text, or NULL */
+    /* The connections in mc_net_connection's order, built when first asked for and dropped
+     * when the graph changes: (src, dst, input) triples. */
+    int *connections;
+    int n_connections; /* -1 while not built */
+    /* A hash index of the layer names, built when first asked for and dropped when layers
+     * come, go or get names; a layer renamed behind the net's back is still found, by a
+     * scan, as the index checks every name it returns. */
+    mc__name_index names;
+    int names_room;   /* entries the index has room for */
+    int unnamed_from; /* layers before it were named by the last mc_net_assign_names */
+    /* Per default name, the number below which every "<default>_<k>" names a layer, so that
+     * numbering does not probe from 1 at every addLayers (reset when layers are removed). */
+    struct {
+        const char *default_name;
+        int next;
+    } numbered[32];
+    int n_numbered;
 };
+
+/* Where the numbering of `d` may start (1 unless known). */
+static int *numbering_of(mc_net *net, const char *d)
+{
+    for (int i = 0; i < net->n_numbered; i++)
+        if (strcmp(net->numbered[i].default_name, d) == 0)
+            return &net->numbered[i].next;
+    if (net->n_numbered == 32)
+        return NULL;
+    net->numbered[net->n_numbered].default_name = d;
+    net->numbered[net->n_numbered].next = 1;
+    return &net->numbered[net->n_numbered++].next;
+}
+
+static void names_changed(mc_net *net)
+{
+    mc__name_index_release(net->ctx, &net->names);
+    net->names_room = 0;
+}
+
+static const char *node_name(const void *owner, int i);
+
+/* Builds the name index afresh with room for at least `need` entries (twice what it had, so
+ * that growing one layer at a time costs O(1) per layer). False when there is no memory:
+ * lookups then scan. */
+static bool index_names(mc_net *net, int need)
+{
+    int room = net->names_room * 2 > need ? net->names_room * 2 : need;
+    room = room < 16 ? 16 : room;
+    names_changed(net);
+    if (mc__name_index_init(net->ctx, &net->names, (size_t)room, node_name, net,
+                            "indexing the layer names") != MC_OK)
+        return false;
+    net->names_room = room;
+    for (int i = 0; i < net->n; i++)
+        if (net->nodes[i].layer->name[0] != '\0')
+            mc__name_index_add(&net->names, i);
+    return true;
+}
+
+static void connections_changed(mc_net *net)
+{
+    mc_free(net->ctx, net->connections);
+    net->connections = NULL;
+    net->n_connections = -1;
+}
 
 static bool is_input(const node *nd)
 {
@@ -54,6 +117,7 @@ mc_status mc_net_create(mc_ctx *ctx, mc_net **out)
         return mc__nomem(ctx, "creating a network");
     net->ctx = ctx;
     net->input = net->output = net->fused_softmax = -1;
+    net->n_connections = -1;
     *out = net;
     return MC_OK;
 }
@@ -82,6 +146,8 @@ void mc_net_destroy(mc_net *net)
         mc_layer_destroy(net->nodes[i].layer);
     mc_free(net->ctx, net->nodes);
     mc_free(net->ctx, net->source);
+    connections_changed(net);
+    names_changed(net);
     mc_free(net->ctx, net);
 }
 
@@ -143,11 +209,28 @@ mc_status mc_net_add_layers(mc_net *net, mc_layer **layers, int n)
             nd->src[0] = net->n - 1;
         net->n++;
     }
+    connections_changed(net);
+    if (net->names.slots != NULL) {
+        if (net->n > net->names_room)
+            index_names(net, net->n);
+        else
+            for (int i = net->n - n; i < net->n; i++)
+                if (net->nodes[i].layer->name[0] != '\0')
+                    mc__name_index_add(&net->names, i);
+    }
     return MC_OK;
 }
 
 static int find_node(const mc_net *net, const char *name, size_t len)
 {
+    mc_net *m = (mc_net *)net; /* the index is a cache: the graph itself does not change */
+    if (m->names.slots == NULL && net->n > 0)
+        index_names(m, net->n);
+    if (m->names.slots != NULL) {
+        const int i = mc__name_index_find(&m->names, name, len);
+        if (i >= 0)
+            return i;
+    }
     for (int i = 0; i < net->n; i++) {
         const char *nm = net->nodes[i].layer->name;
         if (nm[0] != '\0' && strlen(nm) == len && strncmp(nm, name, len) == 0)
@@ -217,6 +300,7 @@ mc_status mc_net_connect(mc_net *net, const char *src, const char *dst)
                            nd->layer->name, nd->layer->input_names[dp],
                            net->nodes[nd->src[dp]].layer->name);
     nd->src[dp] = s;
+    connections_changed(net);
     return MC_OK;
 }
 
@@ -235,6 +319,7 @@ mc_status mc_net_disconnect(mc_net *net, const char *src, const char *dst)
                            "disconnectLayers: '%s' is not connected to '%s/%s'", src,
                            net->nodes[d].layer->name, net->nodes[d].layer->input_names[dp]);
     net->nodes[d].src[dp] = -1;
+    connections_changed(net);
     return MC_OK;
 }
 
@@ -265,6 +350,9 @@ mc_status mc_net_replace_layer(mc_net *net, const char *name, mc_layer *layer)
     net->source = NULL;
     if (layer != NULL) {
         net->nodes[i].layer = layer;
+        names_changed(net);
+        net->unnamed_from = 0;
+        net->n_numbered = 0;
         return MC_OK;
     }
     /* Removal: consumers of i now read i's source; later nodes move down one place. */
@@ -275,6 +363,10 @@ mc_status mc_net_replace_layer(mc_net *net, const char *name, mc_layer *layer)
                 net->nodes[d].src[k] = from;
     memmove(&net->nodes[i], &net->nodes[i + 1], (size_t)(net->n - i - 1) * sizeof(node));
     net->n--;
+    connections_changed(net);
+    names_changed(net);
+    net->unnamed_from = 0;
+    net->n_numbered = 0; /* a number may be free again */
     for (int d = 0; d < net->n; d++)
         for (int k = 0; k < MC_MAX_LAYER_INPUTS; k++)
             if (net->nodes[d].src[k] > i)
@@ -282,26 +374,87 @@ mc_status mc_net_replace_layer(mc_net *net, const char *name, mc_layer *layer)
     return MC_OK;
 }
 
-static bool name_taken(const mc_net *net, const char *name)
+static const char *node_name(const void *owner, int i)
 {
-    return find_node(net, name, strlen(name)) >= 0;
+    return ((const mc_net *)owner)->nodes[i].layer->name;
 }
 
+static const char *node_default_name(const void *owner, int i)
+{
+    return ((const mc_net *)owner)->nodes[i].layer->vt->default_name;
+}
+
+/* MATLAB's rule: an unnamed layer takes its kind's default name ("conv") when it is the only
+ * unnamed layer of that default and no layer has that name already; otherwise the unnamed
+ * layers of that default are numbered from 1 in order ("conv_1", "conv_2", ...), skipping the
+ * numbers that name a layer already. Names are never changed. Only the layers added since the
+ * last call are looked at (all of them at assembly), through the net's index of names, so that
+ * a graph grown by many addLayers is named in linear time. */
 mc_status mc_net_assign_names(mc_net *net)
 {
-    for (int i = 0; i < net->n; i++) {
+    mc_ctx *ctx = net->ctx;
+    const int from = net->unnamed_from, n = net->n - from;
+    int unnamed = 0;
+    for (int i = from; i < net->n; i++)
+        unnamed += net->nodes[i].layer->name[0] == '\0';
+    if (unnamed == 0) {
+        net->unnamed_from = net->n;
+        return MC_OK;
+    }
+    if (net->names.slots == NULL || net->names_room < net->n)
+        if (!index_names(net, net->n))
+            return mc__nomem(ctx, "naming the layers");
+    mc__name_index defaults = {NULL, 0, NULL, NULL};
+    int *first = mc__calloc(ctx, 3 * (size_t)n, sizeof *first); /* first, count, next */
+    mc_status st = first == NULL ? mc__nomem(ctx, "naming the layers") : MC_OK;
+    if (st == MC_OK)
+        st = mc__name_index_init(ctx, &defaults, (size_t)unnamed, node_default_name, net,
+                                 "naming the layers");
+    if (st != MC_OK) {
+        mc_free(ctx, first);
+        return st;
+    }
+    int *count = first + n, *next = first + 2 * n; /* by position after `from` */
+    for (int i = from; i < net->n; i++) {
+        const mc_layer *l = net->nodes[i].layer;
+        if (l->name[0] != '\0')
+            continue;
+        const char *d = l->vt->default_name;
+        int r = mc__name_index_find(&defaults, d, strlen(d));
+        if (r < 0) {
+            mc__name_index_add(&defaults, i);
+            r = i;
+            const int *known = numbering_of(net, d);
+            next[r - from] = known != NULL ? *known : 1;
+        }
+        first[i - from] = r - from;
+        count[r - from]++;
+    }
+    for (int i = from; st == MC_OK && i < net->n; i++) {
         mc_layer *l = net->nodes[i].layer;
         if (l->name[0] != '\0')
             continue;
+        const char *d = l->vt->default_name;
+        const int r = first[i - from];
         char name[96];
-        snprintf(name, sizeof name, "%s", l->vt->default_name);
-        for (int k = 1; name_taken(net, name); k++)
-            snprintf(name, sizeof name, "%s_%d", l->vt->default_name, k);
-        mc_status st = mc_layer_set_name(l, name);
-        if (st != MC_OK)
-            return st;
+        snprintf(name, sizeof name, "%s", d);
+        if (count[r] > 1 || mc__name_index_find(&net->names, name, strlen(name)) >= 0) {
+            do
+                snprintf(name, sizeof name, "%s_%d", d, next[r]++);
+            while (mc__name_index_find(&net->names, name, strlen(name)) >= 0);
+        }
+        st = mc_layer_set_name(l, name);
+        if (st == MC_OK)
+            mc__name_index_add(&net->names, i);
+        int *known = numbering_of(net, d);
+        if (known != NULL && *known < next[r])
+            *known = next[r];
     }
-    return MC_OK;
+    mc__name_index_release(ctx, &defaults);
+    mc_free(ctx, first);
+    if (st == MC_OK)
+        net->unnamed_from = net->n;
+    return st;
 }
 
 /* Names, roles and connections: everything that can be checked without shapes. */
@@ -310,13 +463,22 @@ static mc_status check_graph(mc_net *net)
     mc_ctx *ctx = net->ctx;
     if (net->n == 0)
         return mc_ctx_fail(ctx, MC_ERR_INVALID, "the network has no layers");
-    for (int i = 0; i < net->n; i++)
-        for (int j = 0; j < i; j++)
-            if (strcmp(net->nodes[i].layer->name, net->nodes[j].layer->name) == 0)
-                return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                                   "layers %d and %d are both named '%s'; layer names must be "
-                                   "unique",
-                                   j + 1, i + 1, net->nodes[i].layer->name);
+    mc__name_index names = {NULL, 0, NULL, NULL};
+    mc_status st = mc__name_index_init(ctx, &names, (size_t)net->n, node_name, net,
+                                       "checking the layer names");
+    for (int i = 0; st == MC_OK && i < net->n; i++) {
+        const char *name = net->nodes[i].layer->name;
+        const int j = mc__name_index_find(&names, name, strlen(name));
+        if (j >= 0)
+            st = mc_ctx_fail(ctx, MC_ERR_INVALID,
+                             "layers %d and %d are both named '%s'; layer names must be unique",
+                             j + 1, i + 1, name);
+        else
+            mc__name_index_add(&names, i);
+    }
+    mc__name_index_release(ctx, &names);
+    if (st != MC_OK)
+        return st;
     net->input = net->output = -1;
     for (int i = 0; i < net->n; i++) {
         const mc_layer *l = net->nodes[i].layer;
@@ -365,32 +527,117 @@ static mc_status check_graph(mc_net *net)
                                "Layer '%s': output '%s' is not connected to any layer",
                                nd->layer->name, nd->layer->output_names[0]);
     }
+    /* trainNetwork's own check: the cross entropy is of probabilities, so a softmax comes
+     * before the classification layer (looking back along first inputs; at most n steps, as
+     * a cycle is only found later) */
+    const node *out = &net->nodes[net->output];
+    if (strcmp(out->layer->vt->kind, "classificationLayer") == 0) {
+        int at = out->src[0], steps = 0;
+        while (steps++ < net->n && !is_input(&net->nodes[at]) &&
+               strcmp(net->nodes[at].layer->vt->kind, "softmaxLayer") != 0)
+            at = net->nodes[at].src[0];
+        if (strcmp(net->nodes[at].layer->vt->kind, "softmaxLayer") != 0)
+            return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                               "Layer '%s': Missing softmax layer. A classification layer must "
+                               "be preceded by a softmax layer.",
+                               out->layer->name);
+    }
     return MC_OK;
 }
 
-/* Kahn's algorithm, taking ready nodes in the order they were added. */
+/* A min-heap of node indices. */
+static void heap_push(int *heap, int *len, int v)
+{
+    int i = (*len)++;
+    while (i > 0 && heap[(i - 1) / 2] > v) {
+        heap[i] = heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    heap[i] = v;
+}
+
+static int heap_pop(int *heap, int *len)
+{
+    const int top = heap[0], v = heap[--*len];
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *len)
+            break;
+        if (c + 1 < *len && heap[c + 1] < heap[c])
+            c++;
+        if (heap[c] >= v)
+            break;
+        heap[i] = heap[c];
+        i = c;
+    }
+    if (*len > 0)
+        heap[i] = v;
+    return top;
+}
+
+/* Kahn's algorithm in sweeps over the nodes in the order they were added: a sweep takes each
+ * ready node in index order, and a node made ready by one with a larger index waits for the
+ * next sweep. Two heaps (this sweep, the next) and the consumers of each node make that
+ * O(E log n). */
 static mc_status topological_order(mc_net *net, int *order)
 {
-    int placed = 0;
-    bool *done = mc__calloc(net->ctx, (size_t)net->n, sizeof *done);
-    if (done == NULL)
+    const int n = net->n;
+    int placed = 0, edges = 0;
+    for (int d = 0; d < n; d++)
+        edges += is_input(&net->nodes[d]) ? 0 : net->nodes[d].layer->num_inputs;
+    bool *done = mc__calloc(net->ctx, (size_t)n, sizeof *done);
+    /* waiting inputs, two heaps, the begin of each node's consumers (n + 1), the consumers */
+    int *waiting = mc__calloc(net->ctx, 4 * (size_t)n + 1 + (size_t)edges, sizeof *waiting);
+    if (done == NULL || waiting == NULL) {
+        mc_free(net->ctx, done);
+        mc_free(net->ctx, waiting);
         return mc__nomem(net->ctx, "ordering the layers");
-    for (bool progress = true; progress && placed < net->n;) {
-        progress = false;
-        for (int i = 0; i < net->n; i++) {
-            if (done[i])
-                continue;
-            const node *nd = &net->nodes[i];
-            bool ready = true;
-            for (int k = 0; ready && !is_input(nd) && k < nd->layer->num_inputs; k++)
-                ready = done[nd->src[k]];
-            if (ready) {
-                done[i] = true;
-                order[placed++] = i;
-                progress = true;
+    }
+    int *now = waiting + n, *later = waiting + 2 * n, *begin = waiting + 3 * n;
+    int *consumer = begin + n + 1, n_now = 0, n_later = 0;
+    for (int d = 0; d < n; d++) {
+        const node *nd = &net->nodes[d];
+        for (int k = 0; !is_input(nd) && k < nd->layer->num_inputs; k++)
+            begin[nd->src[k] + 1]++;
+    }
+    for (int u = 0; u < n; u++)
+        begin[u + 1] += begin[u];
+    for (int d = 0; d < n; d++) {
+        const node *nd = &net->nodes[d];
+        waiting[d] = is_input(nd) ? 0 : nd->layer->num_inputs;
+        for (int k = 0; k < waiting[d]; k++)
+            consumer[begin[nd->src[k]]++] = d;
+        if (waiting[d] == 0)
+            heap_push(now, &n_now, d);
+    }
+    for (int u = n; u > 0; u--) /* back to the begins */
+        begin[u] = begin[u - 1];
+    begin[0] = 0;
+    for (;;) {
+        if (n_now == 0) {
+            if (n_later == 0)
+                break;
+            int *t = now;
+            now = later;
+            later = t;
+            n_now = n_later;
+            n_later = 0;
+        }
+        const int u = heap_pop(now, &n_now);
+        done[u] = true;
+        order[placed++] = u;
+        for (int e = begin[u]; e < begin[u + 1]; e++) {
+            const int d = consumer[e];
+            if (--waiting[d] == 0) {
+                if (d > u)
+                    heap_push(now, &n_now, d);
+                else
+                    heap_push(later, &n_later, d);
             }
         }
     }
+    mc_free(net->ctx, waiting);
     mc_status st = MC_OK;
     if (placed < net->n) {
         /* Walk back along unplaced sources until a node repeats: that is a cycle. */
@@ -446,6 +693,10 @@ mc_status mc_net_assemble(mc_net *net, int max_batch)
         return mc_ctx_fail(ctx, MC_ERR_INVALID, "the largest batch must be positive, not %d",
                            max_batch);
     release_buffers(net);
+    /* all layers and an exact index: a layer may have been renamed through its pointer */
+    net->unnamed_from = 0;
+    net->n_numbered = 0;
+    names_changed(net);
     mc_status st = mc_net_assign_names(net);
     if (st == MC_OK)
         st = check_graph(net);
@@ -543,19 +794,64 @@ mc_layer *mc_net_layer(const mc_net *net, int i)
     return i >= 0 && i < net->n ? net->nodes[i].layer : NULL;
 }
 
+/* The connections by source, then destination and input (a counting sort: linear). */
+static void build_connections(mc_net *net)
+{
+    int total = 0;
+    for (int d = 0; d < net->n; d++)
+        for (int k = 0; k < net->nodes[d].layer->num_inputs; k++)
+            total += net->nodes[d].src[k] >= 0;
+    int *start = mc__calloc(net->ctx, (size_t)net->n + 1, sizeof *start);
+    int *triples = mc__calloc(net->ctx, 3 * (size_t)total, sizeof *triples);
+    if (start == NULL || triples == NULL) {
+        mc_free(net->ctx, start);
+        mc_free(net->ctx, triples);
+        return; /* asked again next time */
+    }
+    for (int d = 0; d < net->n; d++)
+        for (int k = 0; k < net->nodes[d].layer->num_inputs; k++)
+            if (net->nodes[d].src[k] >= 0)
+                start[net->nodes[d].src[k] + 1]++;
+    for (int s = 0; s < net->n; s++)
+        start[s + 1] += start[s];
+    for (int d = 0; d < net->n; d++)
+        for (int k = 0; k < net->nodes[d].layer->num_inputs; k++) {
+            const int s = net->nodes[d].src[k];
+            if (s < 0)
+                continue;
+            int *t = &triples[3 * start[s]++];
+            t[0] = s;
+            t[1] = d;
+            t[2] = k;
+        }
+    mc_free(net->ctx, start);
+    net->connections = triples;
+    net->n_connections = total;
+}
+
 bool mc_net_connection(const mc_net *net, int i, int *src, int *dst, int *dst_input)
 {
-    int count = 0;
-    for (int s = 0; s < net->n; s++)
-        for (int d = 0; d < net->n; d++)
-            for (int k = 0; k < net->nodes[d].layer->num_inputs; k++)
-                if (net->nodes[d].src[k] == s && count++ == i) {
-                    *src = s;
-                    *dst = d;
-                    *dst_input = k;
-                    return true;
-                }
-    return false;
+    if (net->n_connections < 0)
+        build_connections((mc_net *)net); /* a cache: the graph itself does not change */
+    if (net->n_connections < 0) { /* no memory for the list: a scan */
+        int count = 0;
+        for (int s = 0; s < net->n; s++)
+            for (int d = 0; d < net->n; d++)
+                for (int k = 0; k < net->nodes[d].layer->num_inputs; k++)
+                    if (net->nodes[d].src[k] == s && count++ == i) {
+                        *src = s;
+                        *dst = d;
+                        *dst_input = k;
+                        return true;
+                    }
+        return false;
+    }
+    if (i < 0 || i >= net->n_connections)
+        return false;
+    *src = net->connections[3 * i];
+    *dst = net->connections[3 * i + 1];
+    *dst_input = net->connections[3 * i + 2];
+    return true;
 }
 
 bool mc_net_is_sequential(const mc_net *net)
@@ -595,18 +891,21 @@ mc_param *mc_net_param(const mc_net *net, int i)
     return NULL;
 }
 
+/* Both layer by layer: mc_net_param(net, i) walks the layers, so a loop over it is quadratic. */
 size_t mc_net_num_learnables(const mc_net *net)
 {
     size_t total = 0;
-    for (int i = 0; i < mc_net_num_params(net); i++)
-        total += mc_tensor_numel(&mc_net_param(net, i)->value);
+    for (int l = 0; l < net->n; l++)
+        for (int i = 0; i < mc_layer_num_params(net->nodes[l].layer); i++)
+            total += mc_tensor_numel(&mc_layer_param(net->nodes[l].layer, i)->value);
     return total;
 }
 
 void mc_net_zero_grad(mc_net *net)
 {
-    for (int i = 0; i < mc_net_num_params(net); i++)
-        mc_param_zero_grad(mc_net_param(net, i));
+    for (int l = 0; l < net->n; l++)
+        for (int i = 0; i < mc_layer_num_params(net->nodes[l].layer); i++)
+            mc_param_zero_grad(mc_layer_param(net->nodes[l].layer, i));
 }
 
 mc_shape mc_net_input_shape(const mc_net *net, int n)

@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,4 +87,57 @@ const char *mc_format_short(double v, char *buf, size_t cap)
     else
         snprintf(buf, cap, "%.4e", v);
     return buf;
+}
+
+/* FNV-1a */
+static size_t name_hash(const char *name, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)name[i]) * 16777619u;
+    return h;
+}
+
+mc_status mc__name_index_init(mc_ctx *ctx, mc__name_index *ix, size_t capacity, mc__name_fn name_of,
+                              const void *owner, const char *what)
+{
+    size_t n = 16;
+    while (n < 2 * capacity)
+        n *= 2;
+    ix->slots = mc__calloc(ctx, n, sizeof *ix->slots);
+    if (ix->slots == NULL)
+        return mc__nomem(ctx, what);
+    for (size_t i = 0; i < n; i++)
+        ix->slots[i] = -1;
+    ix->mask = n - 1;
+    ix->name_of = name_of;
+    ix->owner = owner;
+    return MC_OK;
+}
+
+int mc__name_index_find(const mc__name_index *ix, const char *name, size_t len)
+{
+    for (size_t i = name_hash(name, len) & ix->mask;; i = (i + 1) & ix->mask) {
+        const int e = ix->slots[i];
+        if (e < 0)
+            return -1;
+        const char *have = ix->name_of(ix->owner, e);
+        if (strncmp(have, name, len) == 0 && have[len] == '\0')
+            return e;
+    }
+}
+
+void mc__name_index_add(mc__name_index *ix, int e)
+{
+    const char *name = ix->name_of(ix->owner, e);
+    size_t i = name_hash(name, strlen(name)) & ix->mask;
+    while (ix->slots[i] >= 0)
+        i = (i + 1) & ix->mask;
+    ix->slots[i] = e;
+}
+
+void mc__name_index_release(mc_ctx *ctx, mc__name_index *ix)
+{
+    mc_free(ctx, ix->slots);
+    ix->slots = NULL;
 }

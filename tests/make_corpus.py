@@ -115,6 +115,27 @@ nets = {
                   b" reluLayer('Name','r'); fullyConnectedLayer(2); softmaxLayer; classificationLayer])\n"
                   b"l = connectLayers(l,'r','add/in2')", "MC_ERR_INVALID", "the network has a cycle"),
 }
+# Hostile sizes: nesting beyond the parser's bound (a stack overflow before) and large values
+# (quadratic work before), and what MATLAB users write that minicnn words for them.
+nets.update({
+    "deep-brackets.net": (b"x = " + b"[" * 20000 + b"]" * 20000, "MC_ERR_FORMAT",
+                          "values nested more than 256 deep"),
+    "deep-calls.net": (b"x = " + b"reluLayer(" * 3000 + b")" * 3000, "MC_ERR_FORMAT",
+                       "values nested more than 256 deep"),
+    "long-vector.net": (b"v = [" + b"1 " * 100000 + b"];\nx = [featureInputLayer(2); "
+                        b"fullyConnectedLayer(2); softmaxLayer; classificationLayer]", "MC_OK", ""),
+    "many-layers.net": (b"x = [featureInputLayer(2)\n" + b"reluLayer\n" * 5000 +
+                        b"fullyConnectedLayer(2); softmaxLayer; classificationLayer];\n"
+                        b"l = layerGraph(x);\nl = connectLayers(l, 'relu_5000', 'fc/in')", "MC_ERR_FORMAT",
+                        "input 'fc/in' is already connected to 'relu_5000'"),
+    "empty-graph.net": (b"lgraph = layerGraph;", "MC_ERR_INVALID", "the network has no layers"),
+    "missing-softmax.net": (b"x = [imageInputLayer([4 4 1]); fullyConnectedLayer(2); "
+                            b"classificationLayer]", "MC_ERR_INVALID",
+                            "Missing softmax layer. A classification layer must be preceded by a "
+                            "softmax layer."),
+    "unprovided-layer.net": (b"x = [imageInputLayer([4 4 1]); lstmLayer(10)]", "MC_ERR_FORMAT",
+                             "'lstmLayer' is a MATLAB layer that minicnn does not provide"),
+})
 for name, (data, status, needle) in sorted(nets.items()):
     write("net", name, data, status, needle)
 

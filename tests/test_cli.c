@@ -56,6 +56,13 @@ START_TEST(test_info_prints_the_reference_display)
                           "          Scale: []\n\n"
                           "  Show all properties\n");
     free(out);
+    /* several layers show as MATLAB displays a Layer array, not only the first */
+    ck_assert_int_eq(run("layer \"reluLayer; reluLayer('Name','r')\"", &out, 0), 0);
+    ck_assert_str_eq(out, "layers = \n"
+                          "  2x1 Layer array with layers:\n\n"
+                          "     1   ''    ReLU   ReLU\n"
+                          "     2   'r'   ReLU   ReLU\n");
+    free(out);
 }
 END_TEST
 

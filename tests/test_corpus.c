@@ -73,6 +73,9 @@ START_TEST(test_corpus)
         ck_assert_msg(strstr(mc_ctx_message(ctx), needle) != NULL, "%s: \"%s\" lacks \"%s\"",
                       file, mc_ctx_message(ctx), needle);
         if (st != MC_OK)
+            ck_assert_msg(test_message_has_text(mc_ctx_message(ctx)),
+                          "%s: the message says nothing: \"%s\"", file, mc_ctx_message(ctx));
+        if (st != MC_OK)
             ck_assert_msg(strstr(mc_ctx_message(ctx), file + strlen(kind) + 1) != NULL ||
                               strcmp(kind, "net") == 0,
                           "%s: the message does not name the file: %s", file, mc_ctx_message(ctx));

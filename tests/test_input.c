@@ -366,8 +366,8 @@ START_TEST(test_display_image)
     char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
     ck_assert_ptr_nonnull(strstr(text, "             Normalization: 'rescale-zero-one'\n"
                                        "    NormalizationDimension: 'all'\n"
-                                       "                       Min: 0\n"
-                                       "                       Max: 47\n"));
+                                       "                       Max: 47\n"
+                                       "                       Min: 0\n"));
     ck_assert_ptr_null(strstr(text, "Mean"));
     mc_free(ctx, text);
     mc_layer_destroy(l);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "testutil.h"
 
@@ -53,7 +54,15 @@ static const struct {
     {"x = [imageInputLayer([4 4 1]); fullyConnectedLayer(2); softmaxLayer; "
      "classificationLayer; classificationLayer]",
      MC_ERR_INVALID,
-     "the network has two output layers, 'classoutput' and 'classoutput_1'; it needs exactly one"},
+     "the network has two output layers, 'classoutput_1' and 'classoutput_2'; it needs exactly "
+     "one"},
+    /* trainNetwork's check, at set-up rather than a non-finite gradient at iteration 1 */
+    {"x = [imageInputLayer([4 4 1]); fullyConnectedLayer(2); classificationLayer]", MC_ERR_INVALID,
+     "Layer 'classoutput': Missing softmax layer. A classification layer must be preceded by a "
+     "softmax layer."},
+    {"x = [featureInputLayer(3); reluLayer; fullyConnectedLayer(2); reluLayer; "
+     "classificationLayer('Name','out')]",
+     MC_ERR_INVALID, "Layer 'out': Missing softmax layer."},
     {"x = [imageInputLayer([4 4 1]); imageInputLayer([4 4 1]); fullyConnectedLayer(2); "
      "softmaxLayer; classificationLayer]",
      MC_ERR_INVALID, "the network has two input layers"},
@@ -92,24 +101,47 @@ START_TEST(test_assembly_errors)
 }
 END_TEST
 
+/* MATLAB's names: a default that occurs once stays as it is (imageinput, fc, softmax,
+ * classoutput); repeated ones are numbered from 1 in order, skipping names users gave. */
 START_TEST(test_names_assigned)
 {
-    test_alloc a;
-    mc_ctx *ctx = test_ctx(&a, 1);
-    mc_net *net = assembled(ctx,
-                            "x = [imageInputLayer([8 8 1]); convolution2dLayer(3,2); "
-                            "convolution2dLayer(3,2,'Name','conv_1'); convolution2dLayer(3,2); "
-                            "reluLayer; fullyConnectedLayer(2); softmaxLayer; classificationLayer]",
-                            1);
-    static const char *const want[] = {"imageinput", "conv",    "conv_1",  "conv_2",
-                                       "relu",       "fc",      "softmax", "classoutput"};
-    for (int i = 0; i < 8; i++)
-        ck_assert_str_eq(mc_layer_name(mc_net_layer(net, i)), want[i]);
-    ck_assert_ptr_eq(mc_net_find(net, "conv_2"), mc_net_layer(net, 3));
-    ck_assert_ptr_null(mc_net_find(net, "conv_3"));
-    mc_net_destroy(net);
-    mc_ctx_destroy(ctx);
-    ck_assert_int_eq(a.live, 0);
+    static const struct {
+        const char *text;
+        const char *want[12];
+    } cases[] = {
+        {"x = [imageInputLayer([8 8 1]); convolution2dLayer(3,2); batchNormalizationLayer; "
+         "reluLayer; convolution2dLayer(3,2); batchNormalizationLayer; reluLayer; "
+         "fullyConnectedLayer(2); softmaxLayer; classificationLayer]",
+         {"imageinput", "conv_1", "batchnorm_1", "relu_1", "conv_2", "batchnorm_2", "relu_2", "fc",
+          "softmax", "classoutput"}},
+        /* MATLAB's DAG example names its first ReLU 'relu_1': the others go on from 2 */
+        {"x = [imageInputLayer([8 8 1]); convolution2dLayer(3,2); reluLayer('Name','relu_1'); "
+         "convolution2dLayer(3,2); reluLayer; convolution2dLayer(3,2,'Name','conv_1'); "
+         "reluLayer; fullyConnectedLayer(2); softmaxLayer; classificationLayer]",
+         {"imageinput", "conv_2", "relu_1", "conv_3", "relu_2", "conv_1", "relu_3", "fc",
+          "softmax", "classoutput"}},
+        /* a default taken by a user's name is numbered although it occurs once */
+        {"x = [imageInputLayer([8 8 1]); convolution2dLayer(3,2,'Name','fc'); "
+         "fullyConnectedLayer(2); softmaxLayer; classificationLayer]",
+         {"imageinput", "fc", "fc_1", "softmax", "classoutput"}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        test_alloc a;
+        mc_ctx *ctx = test_ctx(&a, 1);
+        mc_net *net = assembled(ctx, cases[c].text, 1);
+        int n = 0;
+        while (cases[c].want[n] != NULL)
+            n++;
+        ck_assert_int_eq(mc_net_num_layers(net), n);
+        for (int i = 0; i < n; i++)
+            ck_assert_msg(strcmp(mc_layer_name(mc_net_layer(net, i)), cases[c].want[i]) == 0,
+                          "case %zu layer %d: '%s', want '%s'", c, i + 1,
+                          mc_layer_name(mc_net_layer(net, i)), cases[c].want[i]);
+        ck_assert_ptr_eq(mc_net_find(net, cases[c].want[1]), mc_net_layer(net, 1));
+        mc_net_destroy(net);
+        mc_ctx_destroy(ctx);
+        ck_assert_int_eq(a.live, 0);
+    }
 }
 END_TEST
 
@@ -536,6 +568,123 @@ START_TEST(test_pointwise_convolution)
 }
 END_TEST
 
+/* Seconds to parse and assemble `text` (freed), whose network has `layers` layers; checks
+ * that layer `named` (index) has the name `name`. */
+static double time_assembly(char *text, int layers, int named, const char *name)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_net *net = assembled(ctx, text, 1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_int_eq(mc_net_num_layers(net), layers);
+    ck_assert_str_eq(mc_layer_name(mc_net_layer(net, named)), name);
+    mc_net_destroy(net);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+    free(text);
+    return (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+}
+
+/* A graph of n ReLUs between an input and an output, built and named by layerGraph. */
+static double time_layers(int n)
+{
+    char *text = malloc(16 * (size_t)n + 256);
+    ck_assert_ptr_nonnull(text);
+    char *p = text + sprintf(text, "layers = [featureInputLayer(2)\n");
+    for (int i = 0; i < n; i++)
+        p += sprintf(p, "    reluLayer\n");
+    sprintf(p, "    fullyConnectedLayer(2); softmaxLayer; classificationLayer];\n"
+               "lgraph = layerGraph(layers);\n");
+    char last[32];
+    snprintf(last, sizeof last, "relu_%d", n);
+    return time_assembly(text, n + 4, n, last);
+}
+
+/* n ReLUs chained backwards (each fed by the one added after it) with 2n connectLayers and
+ * disconnectLayers: the layer order's sweeps and the name lookups were quadratic. */
+static double time_backward_chain(int n)
+{
+    char *text = malloc(160 * (size_t)n + 512);
+    ck_assert_ptr_nonnull(text);
+    char *p = text + sprintf(text, "l = layerGraph([featureInputLayer(2,'Name','in')\n");
+    for (int i = 1; i <= n; i++)
+        p += sprintf(p, "reluLayer('Name','r%d')\n", i);
+    p += sprintf(p, "fullyConnectedLayer(2); softmaxLayer; classificationLayer]);\n"
+                    "l = disconnectLayers(l, 'in', 'r1');\n");
+    for (int i = 1; i < n; i++)
+        p += sprintf(p, "l = disconnectLayers(l, 'r%d', 'r%d');\n"
+                        "l = connectLayers(l, 'r%d', 'r%d');\n",
+                     i, i + 1, i + 1, i);
+    sprintf(p, "l = disconnectLayers(l, 'r%d', 'fc');\nl = connectLayers(l, 'in', 'r%d');\n"
+               "l = connectLayers(l, 'r1', 'fc');\n",
+            n, n);
+    return time_assembly(text, n + 4, 1, "r1");
+}
+
+/* A graph grown by n addLayers of one unnamed ReLU each, every one connected by name: naming
+ * looked at the whole graph, and numbered from 1, at every addLayers. */
+static double time_grown_graph(int n)
+{
+    char *text = malloc(120 * (size_t)n + 512);
+    ck_assert_ptr_nonnull(text);
+    char *p = text + sprintf(text, "l = layerGraph([featureInputLayer(2,'Name','in'); "
+                                   "fullyConnectedLayer(2,'Name','fc'); softmaxLayer; "
+                                   "classificationLayer]);\nl = disconnectLayers(l, 'in', 'fc');\n"
+                                   "l = addLayers(l, reluLayer);\nl = connectLayers(l, 'in', 'relu');\n");
+    /* each addLayers names its one ReLU: 'relu', then 'relu_1', 'relu_2', ... */
+    for (int i = 1; i < n; i++) {
+        char prev[16];
+        snprintf(prev, sizeof prev, i == 1 ? "relu" : "relu_%d", i - 1);
+        p += sprintf(p, "l = addLayers(l, reluLayer);\nl = connectLayers(l, '%s', 'relu_%d');\n",
+                     prev, i);
+    }
+    sprintf(p, "l = connectLayers(l, 'relu_%d', 'fc');\n", n - 1);
+    return time_assembly(text, n + 4, 5, "relu_1");
+}
+
+/* The best of three timings (other processes share the cores) of n and 4n: linear work takes
+ * about four times as long, quadratic sixteen; fails from eight. Returns the time of 4n. */
+static double check_linear(const char *what, double (*run)(int), int n)
+{
+    double small = 1e9, large = 1e9;
+    for (int k = 0; k < 3; k++) {
+        const double t_small = run(n), t_large = run(4 * n);
+        small = t_small < small ? t_small : small;
+        large = t_large < large ? t_large : large;
+    }
+    printf("%s: %d in %.3f s, %d in %.3f s\n", what, n, small, 4 * n, large);
+    ck_assert_msg(large < 8 * small + 0.05, "%s: %d in %.3f s, %d in %.3f s", what, n, small,
+                  4 * n, large);
+    return large;
+}
+
+START_TEST(test_grown_graph_is_linear)
+{
+    check_linear("addLayers one at a time", time_grown_graph, 5000);
+}
+END_TEST
+
+START_TEST(test_backward_chain_is_linear)
+{
+    check_linear("a chain connected backwards", time_backward_chain, 10000);
+}
+END_TEST
+
+/* 100,000 layers in well under a second (Release), and the work linear (2,000 layers took
+ * 25 s when naming was cubic). */
+START_TEST(test_large_network_is_linear)
+{
+    const double large = check_linear("layers", time_layers, 25000);
+#if !defined(__SANITIZE_ADDRESS__) && defined(NDEBUG)
+    ck_assert_msg(large < 1.0, "100,000 layers take %.3f s", large);
+#else
+    (void)large;
+#endif
+}
+END_TEST
+
 static Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -546,6 +695,12 @@ static Suite *net_suite(void)
     tcase_add_test(tc, test_batch_and_state_checks);
     tcase_add_test(tc, test_replace_layer);
     tcase_add_test(tc, test_pointwise_convolution);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("size"); /* timed: several runs each, on shared cores */
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_large_network_is_linear);
+    tcase_add_test(tc, test_backward_chain_is_linear);
+    tcase_add_test(tc, test_grown_graph_is_linear);
     suite_add_tcase(s, tc);
     tc = tcase_create("gradients");
     tcase_set_timeout(tc, 120);

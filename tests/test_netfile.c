@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "testutil.h"
 
@@ -172,6 +173,25 @@ START_TEST(test_layer_expression)
     ck_assert_str_eq(mc_ctx_message(ctx),
                      "expression:1:1: expected one layer, such as reluLayer(), not several layers");
     ck_assert_ptr_null(l);
+    /* several layers, separated or in [...], for minicnn layer */
+    static const char *const several[] = {"reluLayer; reluLayer", "[reluLayer reluLayer]",
+                                          "reluLayer\n[reluLayer];"};
+    for (int i = 0; i < 3; i++) {
+        mc_net *net = NULL;
+        st = mc_layers_parse(ctx, several[i], &net);
+        ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
+        ck_assert_int_eq(mc_net_num_layers(net), 2);
+        ck_assert_str_eq(mc_layer_name(mc_net_layer(net, 1)), "");
+        mc_net_destroy(net);
+    }
+    mc_net *none = NULL;
+    ck_assert_int_eq(mc_layers_parse(ctx, "reluLayer 3", &none), MC_ERR_FORMAT);
+    ck_assert_str_eq(mc_ctx_message(ctx), "expression:1:11: expected ';', ',' or the end of the "
+                                          "expression, found the number 3");
+    ck_assert_int_eq(mc_layers_parse(ctx, "reluLayer; 'a'", &none), MC_ERR_FORMAT);
+    ck_assert_str_eq(mc_ctx_message(ctx),
+                     "expression:1:12: expected layers, such as reluLayer(), not a string");
+    ck_assert_ptr_null(none);
     mc_ctx_destroy(ctx);
     ck_assert_int_eq(a.live, 0);
 }
@@ -264,6 +284,32 @@ static const struct {
     {"x = additionLayer(1)", MC_ERR_INVALID, "t.net:1:5: "},
     {"x = classificationLayer('ClassWeights', [1 2])", MC_ERR_FORMAT,
      "classificationLayer: ClassWeights must be 'none' (class weights are not supported)"},
+    /* an empty layer graph (layerGraph with or without parentheses) takes layers */
+    {"lgraph = layerGraph()\nlgraph = connectLayers(lgraph, 'a', 'b')", MC_ERR_FORMAT,
+     "t.net:2:10: connectLayers: no layer named 'a'"},
+    /* MATLAB names minicnn does not provide: said so, not "did you mean" another layer */
+    {"x = [imageInputLayer([4 4 1]); lstmLayer(10)]", MC_ERR_FORMAT,
+     "t.net:1:32: 'lstmLayer' is a MATLAB layer that minicnn does not provide"},
+    {"opts = trainingOptions('sgdm', 'MaxEpochs', 4)", MC_ERR_FORMAT,
+     "t.net:1:8: 'trainingOptions' is a MATLAB function that minicnn does not provide in network "
+     "files; training options are the flags of minicnn train"},
+    {"imds = imageDatastore('digits')", MC_ERR_FORMAT,
+     "t.net:1:8: 'imageDatastore' is a MATLAB function that minicnn does not provide in network "
+     "files"},
+    {"x = bilstmLayr(5)", MC_ERR_FORMAT,
+     "t.net:1:5: unknown function or variable 'bilstmLayr' (MATLAB's 'bilstmLayer' is not "
+     "provided by minicnn)"},
+    {"x = lstmLayr(5)", MC_ERR_FORMAT,
+     "t.net:1:5: unknown function or variable 'lstmLayr' (MATLAB's 'lstmLayer' is not provided "
+     "by minicnn)"},
+    {"x = reluLayr", MC_ERR_FORMAT,
+     "t.net:1:5: unknown function or variable 'reluLayr' (did you mean 'reluLayer'?)"},
+    {"x = imageInputLayer([28 28 1], 'Normalization', @(x) x / 255)", MC_ERR_FORMAT,
+     "t.net:1:49: function handles are not supported in network files; Normalization must be "
+     "'zerocenter', 'zscore', 'rescale-symmetric', 'rescale-zero-one' or 'none'"},
+    /* found by fuzzing: a handle after a call whose option names were freed */
+    {"x = reluLayer('Name', 'a')\n@(x) x", MC_ERR_FORMAT,
+     "t.net:2:1: function handles are not supported in network files"},
     {"%{\nnever closed\n", MC_ERR_FORMAT,
      "t.net:1:1: block comment '%{' is never closed by '%}'"},
     {"x = reluLayer\xc3\xa9", MC_ERR_FORMAT,
@@ -288,8 +334,146 @@ START_TEST(test_broken_files)
     else
         ck_assert_msg(strstr(msg, broken[i].message) != NULL,
                       "case %d: \"%s\" lacks \"%s\"", i, msg, broken[i].message);
+    ck_assert_msg(test_message_has_text(msg), "case %d: the message says nothing: \"%s\"", i,
+                  msg);
     mc_ctx_destroy(ctx);
     ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* lgraph = layerGraph; then addLayers and connectLayers onto it, as Deep Network Designer
+ * writes it. */
+START_TEST(test_empty_graph)
+{
+    static const char *const texts[] = {
+        "lgraph = layerGraph;\n"
+        "lgraph = addLayers(lgraph, [imageInputLayer([4 4 1],'Name','in')\n"
+        "    fullyConnectedLayer(2,'Name','fc'); softmaxLayer; classificationLayer]);\n",
+        "lgraph = layerGraph();\n"
+        "lgraph = addLayers(lgraph, imageInputLayer([4 4 1],'Name','in'));\n"
+        "lgraph = addLayers(lgraph, [fullyConnectedLayer(2,'Name','fc'); softmaxLayer\n"
+        "    classificationLayer]);\n"
+        "lgraph = connectLayers(lgraph, 'in', 'fc');\n",
+    };
+    for (int i = 0; i < 2; i++) {
+        test_alloc a;
+        mc_ctx *ctx = test_ctx(&a, 1);
+        bool is_graph = false;
+        mc_net *net = parse_ok(ctx, texts[i], &is_graph);
+        ck_assert(is_graph);
+        ck_assert_int_eq(mc_net_num_layers(net), 4);
+        ck_assert_msg(mc_net_assemble(net, 2) == MC_OK, "%s", mc_ctx_message(ctx));
+        ck_assert_str_eq(mc_layer_name(mc_net_layer(net, 3)), "classoutput");
+        mc_net_destroy(net);
+        mc_ctx_destroy(ctx);
+        ck_assert_int_eq(a.live, 0);
+    }
+}
+END_TEST
+
+/* Nesting is bounded: 20,000 brackets or 3,000 calls deep give an error at the first value
+ * too deep, not a stack overflow. */
+START_TEST(test_deep_nesting)
+{
+    static const struct {
+        const char *open, *close;
+        int depth;
+    } kinds[] = {{"[", "]", 20000}, {"reluLayer(", ")", 3000}, {"[reluLayer(", ")]", 3000}};
+    for (int k = 0; k < 3; k++) {
+        const size_t lo = strlen(kinds[k].open), lc = strlen(kinds[k].close);
+        const int depth = kinds[k].depth;
+        char *text = malloc(4 + (lo + lc) * (size_t)depth + 1);
+        ck_assert_ptr_nonnull(text);
+        char *p = text + sprintf(text, "x = ");
+        for (int i = 0; i < depth; i++, p += lo)
+            memcpy(p, kinds[k].open, lo);
+        for (int i = 0; i < depth; i++, p += lc)
+            memcpy(p, kinds[k].close, lc);
+        *p = '\0';
+        test_alloc a;
+        mc_ctx *ctx = test_ctx(&a, 1);
+        mc_net *net = NULL;
+        ck_assert_int_eq(mc_netfile_parse(ctx, text, strlen(text), "t.net", &net, NULL),
+                         MC_ERR_FORMAT);
+        /* the 257th value starts after 256 openings; a call's argument, after its '(' */
+        char want[160];
+        const int col = 5 + (int)(lo * 256) / (k == 2 ? 2 : 1);
+        snprintf(want, sizeof want, "t.net:1:%d: values nested more than 256 deep", col);
+        ck_assert_msg(strncmp(mc_ctx_message(ctx), want, strlen(want)) == 0,
+                      "kind %d: \"%s\", want \"%s\"", k, mc_ctx_message(ctx), want);
+        ck_assert_ptr_null(net);
+        mc_ctx_destroy(ctx);
+        ck_assert_int_eq(a.live, 0);
+        free(text);
+    }
+}
+END_TEST
+
+/* A vector of 1,000,000 numbers and a cell array of 50,000 strings are read in linear time
+ * (appending one element at a time copied the whole array: minutes). */
+START_TEST(test_large_values)
+{
+    const int numbers = 1000000, cells = 50000;
+    char *text = malloc(2 * (size_t)numbers + 4 * (size_t)cells + 256);
+    ck_assert_ptr_nonnull(text);
+    char *p = text + sprintf(text, "v = [");
+    for (int i = 0; i < numbers; i++)
+        p += sprintf(p, "%d ", i % 10);
+    p += sprintf(p, "];\nc = {");
+    for (int i = 0; i < cells; i++)
+        p += sprintf(p, "'a',");
+    sprintf(p, "};\nlayers = [featureInputLayer(2); fullyConnectedLayer(2); softmaxLayer; "
+               "classificationLayer];\n");
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    mc_net *net = parse_ok(ctx, text, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    printf("1,000,000 numbers and 50,000 strings in %.3f s\n", s);
+    ck_assert_msg(s < 3.0, "%.3f s", s); /* about 0.1 s in the Release build */
+    ck_assert_int_eq(mc_net_num_layers(net), 4);
+    mc_net_destroy(net);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+    free(text);
+}
+END_TEST
+
+/* MATLAB lists an input layer's Max before its Min. */
+START_TEST(test_input_display_order)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_layer *l = NULL;
+    ck_assert_int_eq(
+        mc_layer_parse(ctx, "imageInputLayer([2 2 1],'Normalization','rescale-zero-one')", &l),
+        MC_OK);
+    char *text = NULL;
+    ck_assert_int_eq(mc_layer_describe(l, MC_DESCRIBE_PROPERTIES, &text), MC_OK);
+    ck_assert_ptr_nonnull(strstr(text, "                       Max: []\n"
+                                       "                       Min: []\n"));
+    mc_free(ctx, text);
+    mc_layer_destroy(l);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* A failure reported without text gets the status table's (a debug build asserts instead). */
+START_TEST(test_message_fallback)
+{
+#ifdef NDEBUG
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    ck_assert_int_eq(mc_ctx_fail(ctx, MC_ERR_IO, "%s", ""), MC_ERR_IO);
+    ck_assert_str_eq(mc_ctx_message(ctx), "input/output error");
+    ck_assert_int_eq(mc_ctx_fail(ctx, MC_ERR_FORMAT, "t.net:1:10: %s", ""), MC_ERR_FORMAT);
+    ck_assert_str_eq(mc_ctx_message(ctx), "t.net:1:10: malformed input file");
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+#endif
 }
 END_TEST
 
@@ -355,6 +539,11 @@ static Suite *netfile_suite(void)
     tcase_add_test(tc, test_syntax_elements);
     tcase_add_test(tc, test_layer_expression);
     tcase_add_test(tc, test_nul_and_missing_file);
+    tcase_add_test(tc, test_empty_graph);
+    tcase_add_test(tc, test_deep_nesting);
+    tcase_add_test(tc, test_large_values);
+    tcase_add_test(tc, test_input_display_order);
+    tcase_add_test(tc, test_message_fallback);
     tcase_add_loop_test(tc, test_broken_files, 0, (int)(sizeof broken / sizeof broken[0]));
     tcase_add_test(tc, test_allocation_failures);
     suite_add_tcase(s, tc);

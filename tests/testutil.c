@@ -177,6 +177,14 @@ char *test_read_fixture(const char *name)
     return buf;
 }
 
+int test_message_has_text(const char *msg)
+{
+    size_t n = strlen(msg);
+    while (n > 0 && msg[n - 1] == ' ')
+        n--;
+    return n > 0 && msg[n - 1] != ':';
+}
+
 int test_run_suite(Suite *suite)
 {
     /* MINICNN_MAX_ISA: the same suite on the lower kernel versions (tests/CMakeLists.txt). */

@@ -62,6 +62,9 @@ char *test_read_fixture(const char *name);
  * it after "layers = " (data/networks/reference.net). */
 extern const char *const test_reference_display;
 
+/* Whether an error message says something after its "file:line:col: " location. */
+int test_message_has_text(const char *msg);
+
 /* Runs the suite (and frees it); EXIT_SUCCESS only when every test passed. */
 #include <check.h>
 int test_run_suite(Suite *suite);

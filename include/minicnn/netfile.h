@@ -44,6 +44,12 @@ mc_status mc_netfile_load(mc_ctx *ctx, const char *path, mc_net **out, bool *is_
 /* Parses one layer expression, e.g. "groupNormalizationLayer(3,'Name','groupnorm')". */
 mc_status mc_layer_parse(mc_ctx *ctx, const char *expr, mc_layer **out);
 
+/* Parses one or more layers: a layer, a layer array "[a; b]", or several of them separated
+ * by ';', ',' or new lines ("reluLayer; reluLayer"), into a network holding them in order,
+ * unnamed as MATLAB displays a Layer array (the caller destroys *out). MC_ERR_FORMAT with
+ * "expression:line:col: ..." otherwise. */
+mc_status mc_layers_parse(mc_ctx *ctx, const char *expr, mc_net **out);
+
 /* The i-th layer function the files know ("convolution2dLayer"), NULL past the last: for help
  * texts. */
 const char *mc_netfile_layer_function(int i);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "netfile_internal.h"
 
@@ -57,8 +58,16 @@ typedef struct parser {
     token tok;
     variable *vars;
     int n_vars, cap_vars;
+    mc__name_index index; /* of the named variables */
+    int index_room;       /* variables the index has room for */
     nf_call here; /* for nf_fail_at: ctx and file */
+    int depth;    /* values being parsed inside one another */
+    const char *option; /* the option name before the argument being parsed, or NULL */
 } parser;
+
+/* How deeply [...] and (...) may nest: far more than any network needs, and little enough
+ * stack for the recursive descent in any thread. */
+#define MAX_DEPTH 256
 
 mc_status nf_fail_at(const nf_call *c, int line, int col, const char *fmt, ...)
 {
@@ -344,26 +353,48 @@ static mc_status decode_string(parser *ps, const token *t, char **out)
     return MC_OK;
 }
 
+/* Room for `need` elements of `elem` bytes in *array (holding `count`, room `*cap`), growing
+ * by doubling so that n appends cost O(n). */
+static mc_status reserve(parser *ps, void **array, int count, int *cap, long need, size_t elem)
+{
+    if (need <= *cap || (need <= count && *array != NULL))
+        return MC_OK;
+    if (need > 0x3fffffff)
+        return mc_ctx_fail(ps->ctx, MC_ERR_FORMAT, "%s: more than %d elements in one value",
+                           ps->file, 0x3fffffff);
+    long room = *cap > count ? *cap : count;
+    room = room < 8 ? 8 : room;
+    while (room < need)
+        room *= 2;
+    char *grown = mc__calloc(ps->ctx, (size_t)room, elem);
+    if (grown == NULL)
+        return nomem(ps);
+    if (count > 0)
+        memcpy(grown, *array, (size_t)count * elem);
+    mc_free(ps->ctx, *array);
+    *array = grown;
+    *cap = (int)room;
+    return MC_OK;
+}
+
 /* Appends src's elements to dst (same kind), emptying src (also on failure). */
 static mc_status concat(parser *ps, nf_value *dst, nf_value *src)
 {
-    size_t elem = src->kind == NF_NUMBERS ? sizeof(double) : sizeof(mc_layer *);
-    void *old = src->kind == NF_NUMBERS ? (void *)dst->nums : (void *)dst->layers;
-    void *add = src->kind == NF_NUMBERS ? (void *)src->nums : (void *)src->layers;
-    char *joined = mc__calloc(ps->ctx, (size_t)(dst->count + src->count), elem);
-    if (joined == NULL) {
-        value_free(ps->ctx, src);
-        return nomem(ps);
-    }
-    if (dst->count > 0)
-        memcpy(joined, old, (size_t)dst->count * elem);
-    if (src->count > 0) /* an empty [] has no storage at all */
-        memcpy(joined + (size_t)dst->count * elem, add, (size_t)src->count * elem);
-    mc_free(ps->ctx, old);
-    if (src->kind == NF_NUMBERS)
-        dst->nums = (double *)(void *)joined;
+    const bool numbers = src->kind == NF_NUMBERS;
+    size_t elem = numbers ? sizeof(double) : sizeof(mc_layer *);
+    void *array = numbers ? (void *)dst->nums : (void *)dst->layers;
+    void *add = numbers ? (void *)src->nums : (void *)src->layers;
+    mc_status st = reserve(ps, &array, dst->count, &dst->cap, (long)dst->count + src->count, elem);
+    if (numbers)
+        dst->nums = array;
     else
-        dst->layers = (mc_layer **)(void *)joined;
+        dst->layers = array;
+    if (st != MC_OK) {
+        value_free(ps->ctx, src);
+        return st;
+    }
+    if (src->count > 0) /* an empty [] has no storage at all */
+        memcpy((char *)array + (size_t)dst->count * elem, add, (size_t)src->count * elem);
     dst->count += src->count;
     /* the elements now belong to dst */
     mc_free(ps->ctx, add);
@@ -378,11 +409,36 @@ static mc_status concat(parser *ps, nf_value *dst, nf_value *src)
 
 static variable *find_var(parser *ps, const char *name, size_t len)
 {
-    for (int i = ps->n_vars - 1; i >= 0; i--)
-        if (strlen(ps->vars[i].name) == len && strncmp(ps->vars[i].name, name, len) == 0 &&
-            len > 0)
-            return &ps->vars[i];
-    return NULL;
+    if (len == 0 || ps->index.slots == NULL)
+        return NULL;
+    const int v = mc__name_index_find(&ps->index, name, len);
+    return v < 0 ? NULL : &ps->vars[v];
+}
+
+static const char *var_name(const void *owner, int i)
+{
+    return ((const parser *)owner)->vars[i].name;
+}
+
+/* Enters vars[v] (named) into the index, rebuilding it twice as large when it is full. */
+static mc_status index_var(parser *ps, int v)
+{
+    if (ps->index_room <= ps->n_vars) {
+        mc__name_index grown;
+        const int room = ps->index_room ? 2 * ps->index_room : 16;
+        mc_status st = mc__name_index_init(ps->ctx, &grown, (size_t)room, var_name, ps,
+                                           "reading a network file");
+        if (st != MC_OK)
+            return st;
+        mc__name_index_release(ps->ctx, &ps->index);
+        ps->index = grown;
+        ps->index_room = room;
+        for (int w = 0; w < ps->n_vars; w++)
+            if (w != v && ps->vars[w].name[0] != '\0')
+                mc__name_index_add(&ps->index, w);
+    }
+    mc__name_index_add(&ps->index, v);
+    return MC_OK;
 }
 
 /* Stores v (taking it) under `name` ("" for a bare expression's network value). */
@@ -411,6 +467,11 @@ static mc_status set_var(parser *ps, const char *name, size_t len, nf_value *v, 
         memcpy(var->name, name, len);
         var->name[len] = '\0';
         ps->n_vars++;
+        if (len > 0) {
+            mc_status st = index_var(ps, ps->n_vars - 1);
+            if (st != MC_OK)
+                return st;
+        }
     }
     var->value = *v;
     memset(v, 0, sizeof *v);
@@ -492,6 +553,7 @@ static mc_status parse_array(parser *ps, nf_value *out)
     memset(out, 0, sizeof *out);
     out->line = open.line;
     out->col = open.col;
+    ps->option = NULL;
     mc_status st = lex(ps);
     bool need_sep = false;
     while (st == MC_OK && ps->tok.kind != TK_RBRACK) {
@@ -555,13 +617,11 @@ static mc_status parse_cell(parser *ps, nf_value *out)
             return fail_tok(ps, &ps->tok, "expected a string in {...}, found %s",
                             describe_tok(&ps->tok, buf, sizeof buf));
         }
-        char **cells = mc__calloc(ps->ctx, (size_t)out->count + 1, sizeof(char *));
-        if (cells == NULL)
-            return nomem(ps);
-        if (out->count > 0)
-            memcpy(cells, out->cells, (size_t)out->count * sizeof(char *));
-        mc_free(ps->ctx, out->cells);
+        void *cells = out->cells;
+        st = reserve(ps, &cells, out->count, &out->cap, (long)out->count + 1, sizeof(char *));
         out->cells = cells;
+        if (st != MC_OK)
+            return st;
         st = decode_string(ps, &ps->tok, &out->cells[out->count]);
         if (st != MC_OK)
             return st;
@@ -577,23 +637,25 @@ static mc_status parse_args(parser *ps, nf_value **args, int *n)
     token open = ps->tok;
     *args = NULL;
     *n = 0;
+    int cap = 0;
     mc_status st = lex(ps);
     if (st == MC_OK && ps->tok.kind == TK_RPAREN)
         return lex(ps);
     while (st == MC_OK) {
         nf_value v;
+        /* the option a value is given to, for messages */
+        ps->option = *n > 0 && (*args)[*n - 1].kind == NF_STRING ? (*args)[*n - 1].str : NULL;
         st = parse_expr(ps, &v);
+        ps->option = NULL; /* the arguments are freed after the call */
         if (st != MC_OK)
             return st;
-        nf_value *grown = mc__calloc(ps->ctx, (size_t)*n + 1, sizeof *grown);
-        if (grown == NULL) {
-            value_free(ps->ctx, &v);
-            return nomem(ps);
-        }
-        if (*n > 0)
-            memcpy(grown, *args, (size_t)*n * sizeof *grown);
-        mc_free(ps->ctx, *args);
+        void *grown = *args;
+        st = reserve(ps, &grown, *n, &cap, (long)*n + 1, sizeof **args);
         *args = grown;
+        if (st != MC_OK) {
+            value_free(ps->ctx, &v);
+            return st;
+        }
         (*args)[(*n)++] = v;
         if (ps->tok.kind == TK_COMMA) {
             st = lex(ps);
@@ -671,7 +733,7 @@ static mc_status to_graph(parser *ps, nf_value *v, mc_net **out)
 /* A failure of the graph library, located at the call. */
 static mc_status located(parser *ps, const token *at, mc_status st)
 {
-    if (st == MC_ERR_NOMEM)
+    if (st == MC_OK || st == MC_ERR_NOMEM)
         return st;
     char msg[768];
     snprintf(msg, sizeof msg, "%s", mc_ctx_message(ps->ctx));
@@ -857,8 +919,30 @@ static mc_status parse_ident(parser *ps, nf_value *out)
     bool graph_fn = false;
     for (const char *const *f = graph_functions; *f != NULL; f++)
         graph_fn |= strcmp(*f, name) == 0;
+    const nf_matlab_name *matlab = lf == NULL && !graph_fn ? nf_find_matlab_name(name) : NULL;
+    if (matlab != NULL)
+        return fail_tok(ps, &id, "'%s' is a MATLAB %s that minicnn does not provide%s%s%s", name,
+                        matlab->is_layer ? "layer" : "function",
+                        matlab->is_layer ? "" : " in network files",
+                        matlab->hint != NULL ? "; " : "",
+                        matlab->hint != NULL ? matlab->hint : "");
     if (lf == NULL && !graph_fn) {
         const char *hint = suggest(ps, name);
+        /* the closest MATLAB name, when minicnn lacks it and it is closer than the hint: a
+         * misspelt dropoutLayer is not sent to reluLayer */
+        const char *matlab_names[160];
+        int n_matlab = 0;
+        for (const char *m; n_matlab < 159 && (m = nf_matlab_name_at(n_matlab)) != NULL;)
+            matlab_names[n_matlab++] = m;
+        matlab_names[n_matlab] = NULL;
+        const char *lacked = mc__closest(name, matlab_names);
+        if (lacked != NULL && nf_find_layer_fn(lacked) != NULL)
+            lacked = NULL;
+        const char *pair[3] = {lacked, hint, NULL};
+        if (lacked != NULL && (hint == NULL || mc__closest(name, pair) == lacked))
+            return fail_tok(ps, &id, "unknown function or variable '%s' (MATLAB's '%s' is not "
+                                     "provided by minicnn)",
+                            name, lacked);
         char suggestion[96] = "";
         if (hint != NULL)
             snprintf(suggestion, sizeof suggestion, " (did you mean '%s'?)", hint);
@@ -883,7 +967,15 @@ static mc_status parse_value(parser *ps, nf_value *out);
 /* A value; on failure *out is empty (whatever was built is freed). */
 static mc_status parse_expr(parser *ps, nf_value *out)
 {
+    if (ps->depth >= MAX_DEPTH) {
+        memset(out, 0, sizeof *out);
+        return fail_tok(ps, &ps->tok, "values nested more than %d deep ('[' and '(' inside one "
+                                      "another); a network file needs far fewer",
+                        MAX_DEPTH);
+    }
+    ps->depth++;
     mc_status st = parse_value(ps, out);
+    ps->depth--;
     if (st != MC_OK)
         value_free(ps->ctx, out);
     return st;
@@ -926,9 +1018,16 @@ static mc_status parse_value(parser *ps, nf_value *out)
     case TK_IDENT:
         return parse_ident(ps, out);
     case TK_AT:
-        return fail_tok(ps, &t, "function handles are not supported in network files; name an "
-                                "initializer ('glorot', 'he', 'narrow-normal', 'zeros', 'ones') "
-                                "or use the C API");
+        /* worded for the option the handle is given to */
+        if (ps->option != NULL && strcasecmp(ps->option, "Normalization") == 0)
+            return fail_tok(ps, &t, "function handles are not supported in network files; "
+                                    "Normalization must be 'zerocenter', 'zscore', "
+                                    "'rescale-symmetric', 'rescale-zero-one' or 'none'");
+        if (ps->option != NULL && strstr(ps->option, "nitializer") != NULL)
+            return fail_tok(ps, &t, "function handles are not supported in network files; name "
+                                    "an initializer ('glorot', 'he', 'narrow-normal', 'zeros', "
+                                    "'ones') or use the C API");
+        return fail_tok(ps, &t, "function handles are not supported in network files");
     default:
         return fail_tok(ps, &t, "expected a value, found %s", describe_tok(&t, buf, sizeof buf));
     }
@@ -1013,6 +1112,7 @@ static void parser_free(parser *ps)
         mc_free(ps->ctx, ps->vars[i].name);
     }
     mc_free(ps->ctx, ps->vars);
+    mc__name_index_release(ps->ctx, &ps->index);
 }
 
 static bool has_output_layer(const nf_value *v)
@@ -1201,6 +1301,54 @@ mc_status mc_layer_parse(mc_ctx *ctx, const char *expr, mc_layer **out)
         v.count = 0;
     }
     value_free(ctx, &v);
+    parser_free(&ps);
+    return st;
+}
+
+mc_status mc_layers_parse(mc_ctx *ctx, const char *expr, mc_net **out)
+{
+    *out = NULL;
+    parser ps;
+    parser_init(&ps, ctx, expr, strlen(expr), "expression");
+    nf_value all;
+    memset(&all, 0, sizeof all);
+    all.kind = NF_LAYERS;
+    mc_status st = lex(&ps);
+    while (st == MC_OK && ps.tok.kind != TK_EOF) {
+        if (ps.tok.kind == TK_SEMI || ps.tok.kind == TK_COMMA || ps.tok.kind == TK_NEWLINE) {
+            st = lex(&ps);
+            continue;
+        }
+        token at = ps.tok;
+        nf_value v;
+        st = parse_expr(&ps, &v);
+        if (st == MC_OK && v.kind != NF_LAYERS) {
+            st = fail_tok(&ps, &at, "expected layers, such as reluLayer(), not %s",
+                          kind_name(v.kind));
+            value_free(ctx, &v);
+        }
+        if (st == MC_OK)
+            st = concat(&ps, &all, &v);
+        if (st == MC_OK && ps.tok.kind != TK_EOF && ps.tok.kind != TK_SEMI &&
+            ps.tok.kind != TK_COMMA && ps.tok.kind != TK_NEWLINE) {
+            char buf[64];
+            st = fail_tok(&ps, &ps.tok, "expected ';', ',' or the end of the expression, found %s",
+                          describe_tok(&ps.tok, buf, sizeof buf));
+        }
+    }
+    if (st == MC_OK && all.count == 0)
+        st = nf_fail_at(&ps.here, 1, 1, "expected a layer, such as reluLayer()");
+    if (st == MC_OK)
+        st = mc_net_create(ctx, out);
+    if (st == MC_OK) {
+        st = mc_net_add_layers(*out, all.layers, all.count);
+        all.count = 0; /* the network has them, also on failure */
+        if (st != MC_OK) {
+            mc_net_destroy(*out);
+            *out = NULL;
+        }
+    }
+    value_free(ctx, &all);
     parser_free(&ps);
     return st;
 }

@@ -22,6 +22,7 @@ typedef struct nf_value {
     int line, col; /* where the value starts */
     double *nums;
     int count;    /* numbers, cell strings or layers */
+    int cap;      /* room in nums, cells or layers while [...] or {...} grows; 0: count */
     char *str;
     char **cells;
     mc_layer **layers;
@@ -65,5 +66,20 @@ typedef struct nf_layer_fn {
 
 /* The layer function named `name` (exact case, as MATLAB), or NULL. */
 const nf_layer_fn *nf_find_layer_fn(const char *name);
+
+/* A name of MATLAB's Deep Learning Toolbox, a layer or a function, with what to do instead
+ * (or NULL). */
+typedef struct nf_matlab_name {
+    const char *name;
+    bool is_layer;
+    const char *hint;
+} nf_matlab_name;
+
+/* The MATLAB name `name` (netfile_matlab.c), or NULL. Asked only when the layer registry and
+ * the graph functions do not know the name. */
+const nf_matlab_name *nf_find_matlab_name(const char *name);
+
+/* The i-th MATLAB name of the table, NULL past the last. */
+const char *nf_matlab_name_at(int i);
 
 #endif

@@ -525,7 +525,9 @@ static void input_describe(const mc_layer *self, mc_text *t, mc_describe what)
     mc_text_printf(t, "%*s: '%s'\n", w, "Normalization", mc_normalization_name(il->norm));
     mc_text_printf(t, "%*s: '%s'\n", w, "NormalizationDimension",
                    dimension_name(il->dim_option));
-    for (int k = 0; k < N_STATS; k++) {
+    static const int shown[N_STATS] = {STAT_MEAN, STAT_SD, STAT_MAX, STAT_MIN}; /* MATLAB's */
+    for (int j = 0; j < N_STATS; j++) {
+        const int k = shown[j];
         if (!uses(il->norm, k))
             continue;
         mc_text_printf(t, "%*s: ", w, stat_names[k]);
