@@ -2,6 +2,10 @@
 #ifndef MINICNN_INPUT_H
 #define MINICNN_INPUT_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -81,5 +85,9 @@ bool mc_input_is_fitted(const mc_layer *layer);
  * buffers (mc_layer_buffer) from a saved network. */
 void mc_input_set_fitted(mc_layer *layer, bool fitted);
 bool mc_input_needs_fit(const mc_layer *layer); /* normalization is not 'none' */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
