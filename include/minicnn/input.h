@@ -73,8 +73,10 @@ mc_shape mc_input_data_shape(const mc_layer *layer, int N);
 
 /* Fitting the statistics, after setup: begin, add every training batch (x shaped as the data,
  * n observations), end. Statistics accumulate in double and do not depend on how the data is
- * split into batches beyond rounding. Until fitted, the statistics are neutral (Mean 0,
- * StandardDeviation 1, Min 0, Max 1) and mc_input_is_fitted is false. end returns
+ * split into batches beyond rounding. Until fitted, mc_input_is_fitted is false and a forward
+ * pass through a layer whose normalization is not 'none' fails with MC_ERR_STATE naming the
+ * layer; statistics marked fitted without fitting are neutral (Mean 0, StandardDeviation 1,
+ * Min 0, Max 1). end returns
  * MC_ERR_NUMERIC for non-finite data (message gives the first observation and value) and
  * MC_ERR_STATE when no observation was added. */
 mc_status mc_input_fit_begin(mc_layer *layer);
