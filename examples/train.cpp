@@ -14,29 +14,46 @@
 
 #include <minicnn/minicnn.h>
 
-namespace {
+namespace
+{
 
 struct ctx_deleter {
-    void operator()(mc_ctx *ctx) const { mc_ctx_destroy(ctx); }
+    void operator()(mc_ctx *ctx) const
+    {
+        mc_ctx_destroy(ctx);
+    }
 };
 struct net_deleter {
-    void operator()(mc_net *net) const { mc_net_destroy(net); }
+    void operator()(mc_net *net) const
+    {
+        mc_net_destroy(net);
+    }
 };
 using ctx_ptr = std::unique_ptr<mc_ctx, ctx_deleter>;
 using net_ptr = std::unique_ptr<mc_net, net_deleter>;
 
 // A data set released through the context that read it.
-class dataset {
+class dataset
+{
   public:
     dataset(mc_ctx *ctx, const char *images, const char *labels) : ctx_(ctx), ds_()
     {
         check(mc_dataset_read_idx(ctx, images, labels, &ds_), std::string("reading ") + images);
     }
-    ~dataset() { mc_dataset_release(ctx_, &ds_); }
+    ~dataset()
+    {
+        mc_dataset_release(ctx_, &ds_);
+    }
     dataset(const dataset &) = delete;
     dataset &operator=(const dataset &) = delete;
-    int size() const { return ds_.shape.dims[0]; }
-    mc_dataset head(int n) const { return mc_dataset_head(&ds_, n < size() ? n : size()); }
+    int size() const
+    {
+        return ds_.shape.dims[0];
+    }
+    mc_dataset head(int n) const
+    {
+        return mc_dataset_head(&ds_, n < size() ? n : size());
+    }
 
     // Throws the context's message when st is not MC_OK.
     void check(mc_status st, const std::string &step) const
@@ -84,8 +101,8 @@ int main(int argc, char **argv)
         const mc_dataset test_part = test.head(part.shape.dims[0]);
 
         mc_net *built = nullptr;
-        train.check(mc_netfile_parse(ctx.get(), network, sizeof network - 1, "example.net",
-                                     &built, nullptr),
+        train.check(mc_netfile_parse(ctx.get(), network, sizeof network - 1, "example.net", &built,
+                                     nullptr),
                     "building the network");
         net_ptr net(built);
         mc_train_options o = mc_train_default(MC_SOLVER_SGDM);
