@@ -20,7 +20,8 @@ mc_ctx *cli_ctx(uint64_t seed);
 void cli_put_text(mc_ctx *ctx, char *text);
 
 /* The path of a file shipped under data/ ("networks/reference-gray.net"): relative to the
- * current directory when it exists there, else in the source tree minicnn was built from. */
+ * current directory when it exists there, else under PREFIX/share/minicnn of the installed
+ * command (found from /proc/self/exe), or the build tree's link to the source data/. */
 const char *cli_data_path(const char *relative, char *buf, size_t cap);
 
 /* The four IDX paths (train images, train labels, test images, test labels) of a named data

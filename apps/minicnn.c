@@ -52,7 +52,7 @@ static int cmd_version(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    printf("minicnn %s\n", MC_VERSION_STRING);
+    printf("minicnn %s\n", mc_version());
     return 0;
 }
 
@@ -78,11 +78,36 @@ mc_ctx *cli_ctx(uint64_t seed)
     return ctx;
 }
 
+/* The folder of the running executable (from /proc/self/exe) in buf, "" if unknown. */
+static void exe_dir(char *buf, size_t cap)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (n <= 0 || (size_t)n >= cap - 1 || slash == NULL)
+        buf[0] = '\0';
+    else
+        *slash = '\0';
+}
+
 const char *cli_data_path(const char *relative, char *buf, size_t cap)
 {
     snprintf(buf, cap, "data/%s", relative);
-    if (access(buf, F_OK) != 0)
-        snprintf(buf, cap, "%s/data/%s", MC_SOURCE_DIR, relative);
+    if (access(buf, F_OK) == 0)
+        return buf;
+    /* Installed: PREFIX/bin/minicnn reads PREFIX/share/minicnn. In the build tree, CMake puts
+     * a link share/minicnn next to the executable, pointing to the source tree's data/. */
+    char dir[4096];
+    exe_dir(dir, sizeof dir);
+    if (dir[0] != '\0') {
+        snprintf(buf, cap, "%s/../share/minicnn/%s", dir, relative);
+        if (access(buf, F_OK) == 0)
+            return buf;
+        snprintf(buf, cap, "%s/share/minicnn/%s", dir, relative);
+        if (access(buf, F_OK) == 0)
+            return buf;
+    }
+    snprintf(buf, cap, "data/%s", relative); /* so that the error names the usual place */
     return buf;
 }
 

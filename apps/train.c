@@ -442,6 +442,7 @@ static int write_report(const char *path, const train_args *a, const mc_train_op
         fprintf(f, "\"gradient_threshold\": \"Inf\", ");
     fprintf(f, "\"gradient_threshold_method\": \"%s\", \"threads\": %d},\n",
             mc_threshold_method_name(o->solver.gradient_threshold_method), a->threads);
+    fprintf(f, "  \"version\": \"%s\",\n", mc_version());
     fprintf(f, "  \"seed\": %.0f,\n  \"data\": {\"name\": ", a->seed);
     json_string(f, data_name);
     fprintf(f, ", \"train_images\": %d, \"test_images\": %d, \"files\": [", train->shape.dims[0],

@@ -53,6 +53,10 @@ const char *mc__label(char *buf, size_t cap, const char *name, const char *kind)
 const char *mc__layer_label(const mc_layer *layer, char *buf, size_t cap);
 #define MC__LABEL_CAP 160
 
+/* MC_OK, or MC_ERR_STATE naming the layer when it is an input layer whose normalization needs
+ * statistics (zerocenter, zscore, rescale-*) that were never fitted (src/layers/input.c). */
+mc_status mc__input_check_fitted(const mc_layer *layer);
+
 /* A nonnegative finite learn-rate or L2 factor, or MC_ERR_INVALID naming `option`. */
 mc_status mc__check_factor(mc_ctx *ctx, const char *label, const char *option, double value);
 

@@ -175,6 +175,8 @@ mc_status mc_layer_forward(mc_layer *layer, const mc_tensor *in, int n_in, mc_te
     mc_status st = check_inputs(layer, in, n_in, "forward", &n);
     if (st == MC_OK)
         st = check_tensor(layer, out, &layer->out_shape, "output", 1, n);
+    if (st == MC_OK)
+        st = mc__input_check_fitted(layer);
     if (st != MC_OK)
         return st;
     layer->vt->forward(layer, in, n_in, out, mode);

@@ -692,7 +692,9 @@ START_TEST(test_reference_all_modes)
 }
 END_TEST
 
-/* Before fitting, the statistics are neutral: zerocenter and zscore leave the data as is,
+/* Before fitting, a normalization that needs statistics refuses to run, naming the layer
+ * (rather than silently normalizing with made-up ones). The statistics a loader marks as fitted
+ * without setting them are neutral: zerocenter and zscore leave the data as is,
  * rescale-symmetric gives -1 + 2x. */
 START_TEST(test_neutral_before_fit)
 {
@@ -705,8 +707,16 @@ START_TEST(test_neutral_before_fit)
     for (int k = 0; k < 4; k++) {
         mc_feature_input_options o = mc_feature_input_default(2);
         o.normalization = norms[k];
+        o.name = "features";
         mc_layer *l = make_feature(ctx, &o);
         lt_setup_same(l, &s);
+        mc_tensor in = mc_tensor_view(x, &s), out = mc_tensor_view(y, &s);
+        ck_assert_int_eq(mc_layer_forward(l, &in, 1, &out, MC_MODE_INFERENCE), MC_ERR_STATE);
+        char want[200];
+        snprintf(want, sizeof want, "Layer 'features': the '%s' normalization has no statistics",
+                 mc_normalization_name(norms[k]));
+        ck_assert_ptr_nonnull(strstr(mc_ctx_message(ctx), want));
+        mc_input_set_fitted(l, true);
         lt_forward_data(l, x, &s, y, &s, MC_MODE_INFERENCE);
         for (int i = 0; i < 4; i++)
             ck_assert(y[i] == (k == 3 ? -1.0f + 2.0f * x[i] : x[i]));

@@ -391,6 +391,7 @@ START_TEST(test_gradients_residual_example)
     float *x = test_floats(2 * 784);
     fill(x, 2 * 784, 4, 1.0);
     const int labels[2] = {3, 7};
+    mc_input_set_fitted(mc_net_input_layer(net), true); /* zerocenter: a neutral mean */
     net_gradcheck(net, x, labels, 2, 1e-4, 1e-2, 97, 0, 0.1);
     free(x);
     mc_net_destroy(net);

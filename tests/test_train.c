@@ -409,6 +409,13 @@ START_TEST(test_errors)
     ck_assert_str_eq(mc_ctx_message(ctx), "label 9 of training observation 4 is outside the "
                                           "network's 4 classes");
     ds.labels[3] = 3;
+    /* an input normalization whose statistics were never fitted */
+    ck_assert_int_eq(mc_train(net, &ds, &o, NULL, NULL), MC_ERR_STATE);
+    ck_assert_str_eq(mc_ctx_message(ctx), "Layer 'imageinput': the 'zerocenter' normalization "
+                                          "has no statistics yet; call mc_net_fit_input with the "
+                                          "training data before the first forward pass (or use "
+                                          "Normalization 'none')");
+    ck_assert_int_eq(mc_net_fit_input(net, &ds, 0), MC_OK);
     /* A learning rate that blows the weights up stops training at a non-finite loss. */
     o.initial_learn_rate = 1e30;
     mc_status st = mc_train(net, &ds, &o, NULL, NULL);

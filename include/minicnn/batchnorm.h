@@ -2,6 +2,10 @@
 #ifndef MINICNN_BATCHNORM_H
 #define MINICNN_BATCHNORM_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stddef.h>
 
 #include <minicnn/init.h>
@@ -57,5 +61,9 @@ void mc_batchnorm_forward_infer_kernel(const float *x, float *y, const float *sc
 void mc_batchnorm_backward_kernel(const float *x, const float *dy, const float *scale,
                                   const double *mean, const double *rstd, float *dx,
                                   float *dscale, float *doffset, int N, int C, size_t S);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -2,6 +2,10 @@
 #ifndef MINICNN_CONV2D_H
 #define MINICNN_CONV2D_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -77,5 +81,9 @@ void mc_im2col_kernel(const float *x, float *col, int C, int H, int W, int KH, i
 /* Adds col back into dx (C, H, W), the adjoint of mc_im2col_kernel; dx must be zeroed first. */
 void mc_col2im_kernel(const float *col, float *dx, int C, int H, int W, int KH, int KW, int SH,
                       int SW, int DH, int DW, int pad_top, int pad_left, int OH, int OW);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -3,6 +3,10 @@
 #ifndef MINICNN_CTX_H
 #define MINICNN_CTX_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,5 +88,9 @@ int mc_num_cores(void);
  * that has more, or to compare them. "avx512" lifts the cap. An unknown name is an error. The
  * minicnn command and the test suites take it from the environment variable MINICNN_MAX_ISA. */
 mc_status mc_set_max_isa(mc_ctx *ctx, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -2,6 +2,10 @@
 #ifndef MINICNN_DATA_H
 #define MINICNN_DATA_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -144,5 +148,9 @@ mc_status mc_image_folder_read(mc_ctx *ctx, const mc_image_folder *f, const mc_i
                                mc_dataset *out);
 
 void mc_image_folder_release(mc_ctx *ctx, mc_image_folder *f);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

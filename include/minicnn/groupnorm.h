@@ -6,6 +6,10 @@
 #ifndef MINICNN_GROUPNORM_H
 #define MINICNN_GROUPNORM_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stddef.h>
 
 #include <minicnn/init.h>
@@ -75,5 +79,9 @@ void mc_groupnorm_forward_kernel(const float *x, float *y, const float *scale,
 void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *scale,
                                   const double *mean, const double *rstd, float *dx,
                                   float *dscale, float *doffset, int N, int C, size_t S, int G);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -2,6 +2,10 @@
 #ifndef MINICNN_INIT_H
 #define MINICNN_INIT_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stddef.h>
 
 #include <minicnn/tensor.h>
@@ -19,5 +23,9 @@ typedef struct mc_initializer {
     mc_init_fn fn;
     void *user; /* passed to fn; must outlive the layer's setup */
 } mc_initializer;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -2,6 +2,10 @@
 #ifndef MINICNN_INPUT_H
 #define MINICNN_INPUT_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -69,8 +73,10 @@ mc_shape mc_input_data_shape(const mc_layer *layer, int N);
 
 /* Fitting the statistics, after setup: begin, add every training batch (x shaped as the data,
  * n observations), end. Statistics accumulate in double and do not depend on how the data is
- * split into batches beyond rounding. Until fitted, the statistics are neutral (Mean 0,
- * StandardDeviation 1, Min 0, Max 1) and mc_input_is_fitted is false. end returns
+ * split into batches beyond rounding. Until fitted, mc_input_is_fitted is false and a forward
+ * pass through a layer whose normalization is not 'none' fails with MC_ERR_STATE naming the
+ * layer; statistics marked fitted without fitting are neutral (Mean 0, StandardDeviation 1,
+ * Min 0, Max 1). end returns
  * MC_ERR_NUMERIC for non-finite data (message gives the first observation and value) and
  * MC_ERR_STATE when no observation was added. */
 mc_status mc_input_fit_begin(mc_layer *layer);
@@ -81,5 +87,9 @@ bool mc_input_is_fitted(const mc_layer *layer);
  * buffers (mc_layer_buffer) from a saved network. */
 void mc_input_set_fitted(mc_layer *layer, bool fitted);
 bool mc_input_needs_fit(const mc_layer *layer); /* normalization is not 'none' */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

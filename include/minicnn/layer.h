@@ -4,6 +4,10 @@
 #ifndef MINICNN_LAYER_H
 #define MINICNN_LAYER_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -111,5 +115,9 @@ mc_tensor *mc_layer_buffer(mc_layer *layer, int i, const char **name);
 /* Text that describes the layer (see mc_describe), without a trailing "layer = " line. On
  * MC_OK *text is owned by the caller (mc_free). Returns MC_OK or MC_ERR_NOMEM. */
 mc_status mc_layer_describe(const mc_layer *layer, mc_describe what, char **text);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -3,6 +3,10 @@
 #ifndef MINICNN_LAYERS_H
 #define MINICNN_LAYERS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -68,5 +72,9 @@ double mc_softmax_crossentropy_kernel(const float *logits, const int *labels, fl
 /* additionLayer(numInputs): numInputs >= 2 inputs named in1 .. inN, all of one shape;
  * y = sum of the inputs; each dx_i = dy. */
 mc_status mc_addition_create(mc_ctx *ctx, int num_inputs, const char *name, mc_layer **out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -2,10 +2,11 @@
 #ifndef MINICNN_MINICNN_H
 #define MINICNN_MINICNN_H
 
-#define MC_VERSION_MAJOR 0
-#define MC_VERSION_MINOR 1
-#define MC_VERSION_PATCH 0
-#define MC_VERSION_STRING "0.1.0"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include <minicnn/version.h>
 
 #include <minicnn/status.h>
 #include <minicnn/ctx.h>
@@ -26,5 +27,9 @@
 #include <minicnn/table.h>
 #include <minicnn/train.h>
 #include <minicnn/model.h>
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

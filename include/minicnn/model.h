@@ -23,6 +23,10 @@
 #ifndef MINICNN_MODEL_H
 #define MINICNN_MODEL_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <minicnn/net.h>
 
 #define MC_MODEL_VERSION 1
@@ -37,5 +41,9 @@ mc_status mc_model_save(const mc_net *net, const char *path);
  * not match the architecture are MC_ERR_FORMAT with the path and what is wrong; MC_ERR_IO when
  * the file cannot be read. */
 mc_status mc_model_load(mc_ctx *ctx, const char *path, int max_batch, mc_net **out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

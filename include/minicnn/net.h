@@ -3,6 +3,10 @@
 #ifndef MINICNN_NET_H
 #define MINICNN_NET_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -135,5 +139,9 @@ mc_status mc_net_describe(const mc_net *net, char **text);
  * plain chain its connections. Text owned by the caller. Returns MC_OK, MC_ERR_STATE or
  * MC_ERR_NOMEM. */
 mc_status mc_net_analyze(const mc_net *net, char **text);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

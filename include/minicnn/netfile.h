@@ -23,6 +23,10 @@
 #ifndef MINICNN_NETFILE_H
 #define MINICNN_NETFILE_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -53,5 +57,9 @@ mc_status mc_layers_parse(mc_ctx *ctx, const char *expr, mc_net **out);
 /* The i-th layer function the files know ("convolution2dLayer"), NULL past the last: for help
  * texts. */
 const char *mc_netfile_layer_function(int i);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

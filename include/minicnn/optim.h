@@ -15,6 +15,10 @@
 #ifndef MINICNN_OPTIM_H
 #define MINICNN_OPTIM_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stddef.h>
 
 #include <minicnn/param.h>
@@ -69,5 +73,9 @@ long mc_optim_steps(const mc_optim *opt);
  * restoring a checkpoint). */
 void mc_optim_state(mc_optim *opt, int i, float **a, float **b);
 void mc_optim_set_steps(mc_optim *opt, long steps);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -2,6 +2,10 @@
 #ifndef MINICNN_PARAM_H
 #define MINICNN_PARAM_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <minicnn/tensor.h>
 
 /* A learnable: its value, the gradient dL/dvalue (accumulated, +=, by backward passes; cleared
@@ -22,5 +26,9 @@ typedef struct mc_param {
 
 /* Sets the gradient to zero. */
 void mc_param_zero_grad(mc_param *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -2,6 +2,10 @@
 #ifndef MINICNN_STATUS_H
 #define MINICNN_STATUS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* One table gives the enum constant, its printable name and its text. Append only: the numeric
  * values are part of the ABI and of the command's exit codes. */
 #define MC_STATUS_TABLE(X)                                                                 \
@@ -28,5 +32,9 @@ const char *mc_status_name(mc_status s);
 
 /* "out of memory" for MC_ERR_NOMEM; a static string. */
 const char *mc_status_text(mc_status s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -2,6 +2,10 @@
 #ifndef MINICNN_TENSOR_H
 #define MINICNN_TENSOR_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stddef.h>
 
 #include <minicnn/ctx.h>
@@ -58,5 +62,9 @@ void mc_tensor_release(mc_ctx *ctx, mc_tensor *t);
 
 /* Number of elements (0 for an empty tensor). */
 size_t mc_tensor_numel(const mc_tensor *t);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

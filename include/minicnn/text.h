@@ -2,6 +2,10 @@
 #ifndef MINICNN_TEXT_H
 #define MINICNN_TEXT_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stddef.h>
 
 #include <minicnn/ctx.h>
@@ -37,5 +41,9 @@ void mc_text_release(mc_text *t);
  * values with 0.001 < |v| < 1000 as "%.4f" ("0.0100"), the rest as "%.4e" ("1.0000e-05");
  * "Inf", "-Inf", "NaN". Writes into buf (at least 32 bytes) and returns it. */
 const char *mc_format_short(double v, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

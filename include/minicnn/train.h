@@ -2,6 +2,10 @@
 #ifndef MINICNN_TRAIN_H
 #define MINICNN_TRAIN_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -109,5 +113,9 @@ mc_status mc_evaluate_batches(mc_net *net, const mc_dataset *data, int batch, mc
 
 /* The first layer (in topological order) whose last output holds a non-finite value, or -1. */
 int mc_net_first_nonfinite(const mc_net *net);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

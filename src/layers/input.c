@@ -740,6 +740,20 @@ bool mc_input_needs_fit(const mc_layer *layer)
     return il != NULL && il->norm != MC_NORM_NONE;
 }
 
+mc_status mc__input_check_fitted(const mc_layer *layer)
+{
+    const input_layer *il = as_input(layer);
+    if (il == NULL || il->norm == MC_NORM_NONE || il->fitted)
+        return MC_OK;
+    char label[MC__LABEL_CAP];
+    return mc_ctx_fail(layer->ctx, MC_ERR_STATE,
+                       "%s: the '%s' normalization has no statistics yet; call mc_net_fit_input "
+                       "with the training data before the first forward pass (or use "
+                       "Normalization 'none')",
+                       mc__layer_label(layer, label, sizeof label),
+                       mc_normalization_name(il->norm));
+}
+
 static const mc_layer_vtable image_input_vtable = {
     .kind = "imageInputLayer",
     .class_name = "ImageInputLayer",
