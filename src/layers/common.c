@@ -19,6 +19,11 @@ mc_status mc__layer_new(mc_ctx *ctx, size_t size, const mc_layer_vtable *vt, con
     return MC_OK;
 }
 
+const char *const mc__input_names[MC_MAX_LAYER_INPUTS] = {
+    "in1",  "in2",  "in3",  "in4",  "in5",  "in6",  "in7",  "in8",  "in9",  "in10", "in11",
+    "in12", "in13", "in14", "in15", "in16", "in17", "in18", "in19", "in20", "in21", "in22",
+    "in23", "in24", "in25", "in26", "in27", "in28", "in29", "in30", "in31", "in32"};
+
 mc_param *mc__no_param(mc_layer *self, int i)
 {
     (void)self;
@@ -152,6 +157,29 @@ void mc__describe_plain(const mc_layer *self, mc_text *t, mc_describe what, cons
         return;
     }
     mc__describe_io(t, w);
+}
+
+void mc__describe_multi_input(const mc_layer *self, mc_text *t, mc_describe what, int dim)
+{
+    /* Property names are right-aligned in one column, as MATLAB does. */
+    const int w = what == MC_DESCRIBE_ALL ? 15 : 14;
+    mc_text_printf(t, "  %s with properties:\n\n", self->vt->class_name);
+    mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
+    if (dim > 0)
+        mc_text_printf(t, "%*s: %d\n", w, "Dim", dim);
+    mc_text_printf(t, "%*s: %d\n", w, "NumInputs", self->num_inputs);
+    /* The row of names as MATLAB shows it, {'in1'  'in2'}; all are shown, where MATLAB would
+     * abbreviate a row too wide for the window as {1x32 cell}. */
+    mc_text_printf(t, "%*s: {", w, "InputNames");
+    for (int i = 0; i < self->num_inputs; i++)
+        mc_text_printf(t, "%s'%s'", i > 0 ? "  " : "", self->input_names[i]);
+    mc_text_printf(t, "}\n");
+    if (what == MC_DESCRIBE_PROPERTIES) {
+        mc_text_printf(t, "\n  Show all properties\n");
+        return;
+    }
+    mc_text_printf(t, "%*s: 1\n", w, "NumOutputs");
+    mc_text_printf(t, "%*s: {'out'}\n", w, "OutputNames");
 }
 
 mc_status mc__grow_floats(mc_ctx *ctx, float **buf, size_t *cap, size_t need)

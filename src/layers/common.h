@@ -21,6 +21,9 @@ mc_param *mc__no_param(mc_layer *self, int i);
 mc_tensor *mc__no_buffer(mc_layer *self, int i, const char **name);
 void mc__no_destroy(mc_layer *self);
 
+/* The names of numbered inputs, "in1" .. "in32", static for the base's input_names. */
+extern const char *const mc__input_names[MC_MAX_LAYER_INPUTS];
+
 /* A setup for one input of any kind whose output has the input's shape. */
 mc_status mc__setup_same_shape(mc_layer *self, const mc_shape *in, int n_in, mc_shape *out);
 
@@ -63,6 +66,10 @@ void mc__describe_learning(mc_text *t, int w, const mc_param *a, const char *a_f
 /* The whole display of a layer whose only properties are its name and its connections:
  * `summary` for MC_DESCRIBE_SUMMARY. */
 void mc__describe_plain(const mc_layer *self, mc_text *t, mc_describe what, const char *summary);
+
+/* The whole display of a layer of numbered inputs (addition, concatenation): Name, then
+ * `Dim` when dim > 0, NumInputs and InputNames; NumOutputs and OutputNames in the full one. */
+void mc__describe_multi_input(const mc_layer *self, mc_text *t, mc_describe what, int dim);
 
 /* Makes *buf (of capacity *cap floats) hold at least `need` zeroed floats at setup: keeps it
  * when large enough, else replaces it. Returns MC_OK or MC_ERR_NOMEM without a message (the
