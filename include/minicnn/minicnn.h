@@ -19,6 +19,7 @@
 #include <minicnn/batchnorm.h>
 #include <minicnn/input.h>
 #include <minicnn/layers.h>
+#include <minicnn/poolconcat.h>
 #include <minicnn/net.h>
 #include <minicnn/netfile.h>
 #include <minicnn/optim.h>
