@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "gradcheck.h"
+#include "layercheck.h"
 #include "layertest.h"
 #include "testutil.h"
-#include "threadcheck.h"
 
 /* One configuration: the input (N, C, H, W) and the layer's options. */
 typedef struct cfg {
@@ -315,8 +315,7 @@ START_TEST(test_output_sizes)
         ck_assert_msg(out.dims[2] == OH && out.dims[3] == OW, "case %zu: %dx%d", k, out.dims[2],
                       out.dims[3]);
         char want[64], *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
-        snprintf(want, sizeof want, "PaddingSize: [%d %d %d %d]\n", pad[0], pad[1], pad[2],
-                 pad[3]);
+        snprintf(want, sizeof want, "PaddingSize: [%d %d %d %d]\n", pad[0], pad[1], pad[2], pad[3]);
         ck_assert_msg(strstr(text, want) != NULL, "case %zu: %s", k, text);
         mc_free(ctx, text);
         mc_layer_destroy(l);
@@ -379,17 +378,11 @@ START_TEST(test_gradients)
     lt_forward_data(l, x, &s, y, &os, MC_MODE_TRAINING);
     oracle(c, xd, ref);
     for (size_t i = 0; i < n_out; i++)
-        ck_assert_msg(fabs(y[i] - ref[i]) <= 1e-6 * (1 + fabs(ref[i])), "y[%zu] = %.9g, oracle %.9g",
-                      i, y[i], ref[i]);
+        ck_assert_msg(fabs(y[i] - ref[i]) <= 1e-6 * (1 + fabs(ref[i])),
+                      "y[%zu] = %.9g, oracle %.9g", i, y[i], ref[i]);
     lt_backward_data(l, x, &s, y, &os, w, dx);
     const point pt = {c, xd, wd, n_out};
-    for (size_t i = 0; i < n; i++) {
-        const double num = test_central_difference(point_loss, &pt, &xd[i], 1e-5);
-        ck_assert_msg(fabs(dx[i] - num) <= 1e-6 + 1e-6 * fabs(num), "dx[%zu] = %.9g, oracle %.9g",
-                      i, dx[i], num);
-    }
-    mc_tensor in = mc_tensor_view(x, &s);
-    gradcheck_expect(l, &in, 1, 1e-2, 1e-4, 1e-3, (int)n, "case %d", _i);
+    tc_expect_oracle_dx(l, x, &s, dx, point_loss, &pt, xd, 1e-5, 1e-6, 1e-6, true);
     free(x);
     free(y);
     free(w);

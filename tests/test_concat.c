@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "gradcheck.h"
+#include "layercheck.h"
 #include "layertest.h"
 #include "testutil.h"
-#include "threadcheck.h"
 
 /* Options of both layers: dim 0 makes a depth concatenation layer. */
 typedef struct options {
@@ -192,15 +192,23 @@ START_TEST(test_shape_validation)
         mc_shape s;
         const char *message;
     } bad[] = {
-        {4, {4, {2, 3, 4, 5}}, "Dim is 4 but the input has shape [2x3x4x5]; Dim must be from 1 "
-                               "to 3 for 2-D images (1 the height, 2 the width, 3 the channels)"},
-        {5, {5, {2, 3, 4, 5, 6}}, "Dim is 5 but the input has shape [2x3x4x5x6]; Dim must be "
-                                  "from 1 to 4 for 3-D images (1 the height, 2 the width, 3 the "
-                                  "depth, 4 the channels)"},
-        {2, {2, {2, 3}}, "Dim is 2 but the input has shape [2x3]; Dim must be 1 (the channels) "
-                         "for feature input"},
-        {3, {3, {2, 3, 7}}, "Dim is 3 but the input has shape [2x3x7]; Dim must be 1 (the "
-                            "channels) for sequence input"},
+        {4,
+         {4, {2, 3, 4, 5}},
+         "Dim is 4 but the input has shape [2x3x4x5]; Dim must be from 1 "
+         "to 3 for 2-D images (1 the height, 2 the width, 3 the channels)"},
+        {5,
+         {5, {2, 3, 4, 5, 6}},
+         "Dim is 5 but the input has shape [2x3x4x5x6]; Dim must be "
+         "from 1 to 4 for 3-D images (1 the height, 2 the width, 3 the "
+         "depth, 4 the channels)"},
+        {2,
+         {2, {2, 3}},
+         "Dim is 2 but the input has shape [2x3]; Dim must be 1 (the channels) "
+         "for feature input"},
+        {3,
+         {3, {2, 3, 7}},
+         "Dim is 3 but the input has shape [2x3x7]; Dim must be 1 (the "
+         "channels) for sequence input"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         l = make(ctx, bad[i].dim, 2, "c");
@@ -234,10 +242,12 @@ typedef struct value_case {
 } value_case;
 
 static const value_case value_cases[] = {
-    {0, 1, 2, {4, {2, 1, 3, 4}}},  {0, 1, 3, {2, {3, 1}}},          {0, 1, 2, {3, {2, 1, 5}}},
-    {0, 1, 4, {5, {1, 1, 2, 2, 3}}}, {1, 2, 2, {4, {2, 3, 1, 4}}},  {2, 3, 3, {4, {2, 2, 3, 1}}},
-    {3, 1, 2, {4, {1, 1, 2, 3}}},  {1, 3, 2, {5, {1, 2, 2, 1, 3}}}, {2, 4, 3, {5, {2, 1, 2, 2, 1}}},
-    {3, 2, 2, {5, {1, 2, 1, 2, 2}}}, {4, 1, 3, {5, {2, 1, 2, 2, 2}}}, {1, 1, 2, {2, {4, 1}}},
+    {0, 1, 2, {4, {2, 1, 3, 4}}},    {0, 1, 3, {2, {3, 1}}},
+    {0, 1, 2, {3, {2, 1, 5}}},       {0, 1, 4, {5, {1, 1, 2, 2, 3}}},
+    {1, 2, 2, {4, {2, 3, 1, 4}}},    {2, 3, 3, {4, {2, 2, 3, 1}}},
+    {3, 1, 2, {4, {1, 1, 2, 3}}},    {1, 3, 2, {5, {1, 2, 2, 1, 3}}},
+    {2, 4, 3, {5, {2, 1, 2, 2, 1}}}, {3, 2, 2, {5, {1, 2, 1, 2, 2}}},
+    {4, 1, 3, {5, {2, 1, 2, 2, 2}}}, {1, 1, 2, {2, {4, 1}}},
     {1, 1, 3, {3, {2, 1, 4}}},
 };
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layercheck.h"
 #include "layertest.h"
 #include "testutil.h"
-#include "threadcheck.h"
 
 static mc_status create(mc_ctx *ctx, const void *opts, mc_layer **out)
 {
@@ -175,6 +175,29 @@ START_TEST(test_mask_share_and_scale)
 }
 END_TEST
 
+/* y = x .* mask as in MATLAB: a dropped NaN stays NaN and a dropped infinity becomes NaN
+ * (Inf * 0), so a diverging network shows it; kept infinities stay infinite. */
+START_TEST(test_nonfinite_as_matlab)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 2);
+    mc_layer *l = make_dropout(ctx, 0.5, NULL);
+    const mc_shape s = test_shape(2, 4, 100);
+    lt_setup_same(l, &s);
+    float x[400], y[400];
+    for (int i = 0; i < 400; i++)
+        x[i] = i % 2 ? NAN : INFINITY;
+    lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
+    int kept = 0;
+    for (int i = 0; i < 400; i++) {
+        ck_assert_msg(i % 2 ? isnan(y[i]) : isnan(y[i]) || y[i] == INFINITY, "y[%d] = %g", i, y[i]);
+        kept += y[i] == INFINITY;
+    }
+    ck_assert(kept > 50 && kept < 150); /* both kept and dropped infinities */
+    lt_teardown(&a, ctx, l);
+}
+END_TEST
+
 /* Probability 0 keeps everything at scale 1: a training forward is the identity too. */
 START_TEST(test_probability_zero)
 {
@@ -275,8 +298,8 @@ START_TEST(test_seeding)
 }
 END_TEST
 
-/* Neighbouring elements are not correlated: of pairs (i, i + 1) and (i, i + W) within an
- * observation, both kept occurs near p_keep^2 of the time. */
+/* Neighbouring elements are not correlated: of the pairs (i, i + 1), (i, i + W) and
+ * (i, i + H W), both kept occurs near p_keep^2 of the time. */
 START_TEST(test_mask_independence)
 {
     test_alloc a;
@@ -368,10 +391,8 @@ START_TEST(test_gradients)
     ck_assert(kept > 0 && kept < (int)n);
     const masked pt = {xd, wd, md, n};
     own o = {l, start, x, test_floats(n), w, &s};
+    tc_expect_oracle_dx(l, x, &s, dx, masked_loss, &pt, xd, 1e-4, 1e-6, 1e-6, false);
     for (size_t i = 0; i < n; i++) {
-        const double num = test_central_difference(masked_loss, &pt, &xd[i], 1e-4);
-        ck_assert_msg(fabs(dx[i] - num) <= 1e-6 + 1e-6 * fabs(num), "dx[%zu] = %.9g, oracle %.9g",
-                      i, dx[i], num);
         const double h = 1e-2;
         const double own_num =
             (own_loss_at(&o, i, x[i] + (float)h) - own_loss_at(&o, i, x[i] - (float)h)) / (2 * h);
@@ -453,6 +474,7 @@ static Suite *dropout_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("mask");
     tcase_add_loop_test(tc, test_mask_share_and_scale, 0, 4);
+    tcase_add_test(tc, test_nonfinite_as_matlab);
     tcase_add_test(tc, test_probability_zero);
     tcase_add_test(tc, test_inference_identity);
     tcase_add_test(tc, test_seeding);

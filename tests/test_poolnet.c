@@ -42,7 +42,8 @@ static mc_net *load_net(mc_ctx *ctx, int batch)
     ck_assert_ptr_nonnull(text);
     mc_net *net = NULL;
     bool graph = false;
-    mc_status st = mc_netfile_parse(ctx, text, strlen(text), "dropout_pool_concat.net", &net, &graph);
+    mc_status st =
+        mc_netfile_parse(ctx, text, strlen(text), "dropout_pool_concat.net", &net, &graph);
     free(text);
     ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
     ck_assert(graph);
@@ -115,8 +116,8 @@ START_TEST(test_trains)
     double accuracy = 0;
     size_t n;
     float *w = train(17, 0, &n, &l, &accuracy);
-    ck_assert_msg(l.last_epoch < 0.5 * l.first_epoch, "mean loss %g in the first epoch, %g in the last",
-                  l.first_epoch, l.last_epoch);
+    ck_assert_msg(l.last_epoch < 0.5 * l.first_epoch,
+                  "mean loss %g in the first epoch, %g in the last", l.first_epoch, l.last_epoch);
     ck_assert_msg(accuracy > 0.9, "training accuracy %g", accuracy);
     free(w);
 }

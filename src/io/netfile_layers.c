@@ -542,28 +542,32 @@ static mc_status build_avgpool(nf_call *c, mc_layer **out)
     return st == MC_OK ? mc_avgpool_create(c->ctx, &o, out) : st;
 }
 
-static mc_status build_global_avgpool(nf_call *c, mc_layer **out)
+/* A layer whose only option is Name, made by `create`. */
+static mc_status build_named(nf_call *c, mc_layer **out,
+                             mc_status (*create)(mc_ctx *, const char *, mc_layer **))
 {
     const char *name;
     mc_status st = only_name(c, &name);
-    return st == MC_OK ? mc_global_avgpool_create(c->ctx, name, out) : st;
+    return st == MC_OK ? create(c->ctx, name, out) : st;
+}
+
+static mc_status build_global_avgpool(nf_call *c, mc_layer **out)
+{
+    return build_named(c, out, mc_global_avgpool_create);
 }
 
 static mc_status build_global_maxpool(nf_call *c, mc_layer **out)
 {
-    const char *name;
-    mc_status st = only_name(c, &name);
-    return st == MC_OK ? mc_global_maxpool_create(c->ctx, name, out) : st;
+    return build_named(c, out, mc_global_maxpool_create);
 }
 
 static mc_status build_depthcat(nf_call *c, mc_layer **out)
 {
-    int n = 0;
-    const char *name = NULL;
-    mc_status st = get_int(c, &c->pos[0], "numInputs", 1, &n);
+    mc_concat_options o = mc_concat_default(0, 0);
+    mc_status st = get_int(c, &c->pos[0], "numInputs", 1, &o.num_inputs);
     if (st == MC_OK)
-        st = only_name(c, &name);
-    return st == MC_OK ? mc_depthcat_create(c->ctx, n, name, out) : st;
+        st = only_name(c, &o.name);
+    return st == MC_OK ? mc_depthcat_create(c->ctx, o.num_inputs, o.name, out) : st;
 }
 
 static mc_status build_concat(nf_call *c, mc_layer **out)

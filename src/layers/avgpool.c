@@ -3,8 +3,8 @@
 
 #include <minicnn/poolconcat.h>
 
-#include "common.h"
 #include "../parallel.h"
+#include "common.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -22,51 +22,40 @@ static void window_span(int o, int size, int stride, int pad, int L, int *lo, in
     *hi = start + size < L ? start + size : L;
 }
 
-/* x: (NC, H, W); y: (NC, OH, OW). Each output is the sum of its window's real values, row by
- * row in float, divided by PH * PW: padded positions count as zeros. */
-static void avgpool_forward_kernel(const float *x, float *y, size_t NC, const avg_geom *g)
+/* Forward: x (NC, H, W) to y (NC, OH, OW), each output the sum of its window's real values,
+ * row by row in float, divided by PH * PW, so that padded positions count as zeros.
+ * Backward: dy (NC, OH, OW) to dx (NC, H, W), written: each real position receives
+ * dy / (PH * PW) of every window that covers it, window by window in row-major order. */
+static void avgpool_kernel(const float *src, float *dst, size_t NC, const avg_geom *g, bool forward)
 {
     const size_t plane = (size_t)g->H * (size_t)g->W, out_plane = (size_t)g->OH * (size_t)g->OW;
     const float area = (float)g->PH * (float)g->PW;
+    if (!forward)
+        memset(dst, 0, NC * plane * sizeof(float));
     for (size_t nc = 0; nc < NC; nc++) {
-        const float *xp = x + nc * plane;
-        float *yp = y + nc * out_plane;
+        const float *x = forward ? src + nc * plane : NULL,
+                    *dy = forward ? NULL : src + nc * out_plane;
+        float *y = forward ? dst + nc * out_plane : NULL, *dx = forward ? NULL : dst + nc * plane;
         for (int oh = 0; oh < g->OH; oh++) {
             int h0, h1;
             window_span(oh, g->PH, g->SH, g->pad_top, g->H, &h0, &h1);
             for (int ow = 0; ow < g->OW; ow++) {
                 int w0, w1;
                 window_span(ow, g->PW, g->SW, g->pad_left, g->W, &w0, &w1);
+                const size_t o = (size_t)oh * (size_t)g->OW + (size_t)ow;
+                const float d = forward ? 0.0f : dy[o] / area;
                 float s = 0.0f;
-                for (int h = h0; h < h1; h++)
-                    for (int w = w0; w < w1; w++)
-                        s += xp[(size_t)h * (size_t)g->W + (size_t)w];
-                yp[(size_t)oh * (size_t)g->OW + (size_t)ow] = s / area;
-            }
-        }
-    }
-}
-
-/* dy: (NC, OH, OW); dx: (NC, H, W), written: each real position receives dy / (PH * PW) of every
- * window that covers it, added window by window in row-major order. */
-static void avgpool_backward_kernel(const float *dy, float *dx, size_t NC, const avg_geom *g)
-{
-    const size_t plane = (size_t)g->H * (size_t)g->W, out_plane = (size_t)g->OH * (size_t)g->OW;
-    const float area = (float)g->PH * (float)g->PW;
-    memset(dx, 0, NC * plane * sizeof(float));
-    for (size_t nc = 0; nc < NC; nc++) {
-        float *dxp = dx + nc * plane;
-        const float *dyp = dy + nc * out_plane;
-        for (int oh = 0; oh < g->OH; oh++) {
-            int h0, h1;
-            window_span(oh, g->PH, g->SH, g->pad_top, g->H, &h0, &h1);
-            for (int ow = 0; ow < g->OW; ow++) {
-                int w0, w1;
-                window_span(ow, g->PW, g->SW, g->pad_left, g->W, &w0, &w1);
-                const float d = dyp[(size_t)oh * (size_t)g->OW + (size_t)ow] / area;
-                for (int h = h0; h < h1; h++)
-                    for (int w = w0; w < w1; w++)
-                        dxp[(size_t)h * (size_t)g->W + (size_t)w] += d;
+                for (int h = h0; h < h1; h++) {
+                    const size_t row = (size_t)h * (size_t)g->W;
+                    for (int w = w0; w < w1; w++) {
+                        if (forward)
+                            s += x[row + (size_t)w];
+                        else
+                            dx[row + (size_t)w] += d;
+                    }
+                }
+                if (forward)
+                    y[o] = s / area;
             }
         }
     }
@@ -80,10 +69,11 @@ typedef struct avg_job {
     float *dst;       /* y forward, dx backward */
     size_t NC;
     int blocks;
+    bool forward;
     avg_geom g;
 } avg_job;
 
-static void avg_forward_task(void *arg, int task, int thread)
+static void avg_task(void *arg, int task, int thread)
 {
     (void)thread;
     const avg_job *j = arg;
@@ -91,18 +81,8 @@ static void avg_forward_task(void *arg, int task, int thread)
     mc__chunk_range(j->NC, (size_t)j->blocks, (size_t)task, &lo, &hi);
     const size_t plane = (size_t)j->g.H * (size_t)j->g.W,
                  out_plane = (size_t)j->g.OH * (size_t)j->g.OW;
-    avgpool_forward_kernel(j->src + lo * plane, j->dst + lo * out_plane, hi - lo, &j->g);
-}
-
-static void avg_backward_task(void *arg, int task, int thread)
-{
-    (void)thread;
-    const avg_job *j = arg;
-    size_t lo, hi;
-    mc__chunk_range(j->NC, (size_t)j->blocks, (size_t)task, &lo, &hi);
-    const size_t plane = (size_t)j->g.H * (size_t)j->g.W,
-                 out_plane = (size_t)j->g.OH * (size_t)j->g.OW;
-    avgpool_backward_kernel(j->src + lo * out_plane, j->dst + lo * plane, hi - lo, &j->g);
+    avgpool_kernel(j->src + lo * (j->forward ? plane : out_plane),
+                   j->dst + lo * (j->forward ? out_plane : plane), hi - lo, &j->g, j->forward);
 }
 
 /* ---- Layer ------------------------------------------------------------------------------ */
@@ -127,41 +107,13 @@ mc_avgpool_options mc_avgpool_default(int pool_h, int pool_w)
     return o;
 }
 
-/* Pool size, stride and padding: positive, positive, nonnegative and below the pool size. */
-static mc_status check_geometry(mc_ctx *ctx, const mc_avgpool_options *o, const char *label)
-{
-    const int *ps = o->pool_size, *st = o->stride, *p = o->padding;
-    if (ps[0] < 1 || ps[1] < 1)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: PoolSize must be two positive integers, not [%d %d]", label,
-                           ps[0], ps[1]);
-    if (st[0] < 1 || st[1] < 1)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: Stride must be two positive integers, not [%d %d]", label, st[0],
-                           st[1]);
-    if (o->padding_same)
-        return MC_OK;
-    for (int i = 0; i < 4; i++)
-        if (p[i] < 0)
-            return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                               "%s: Padding must be four nonnegative integers [top bottom left "
-                               "right] or 'same', not [%d %d %d %d]",
-                               label, p[0], p[1], p[2], p[3]);
-    for (int i = 0; i < 4; i++)
-        if (p[i] >= ps[i / 2])
-            return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                               "%s: the padding [%d %d %d %d] must be smaller than the pool size "
-                               "[%d %d] (top and bottom below %d, left and right below %d)",
-                               label, p[0], p[1], p[2], p[3], ps[0], ps[1], ps[0], ps[1]);
-    return MC_OK;
-}
-
 mc_status mc_avgpool_create(mc_ctx *ctx, const mc_avgpool_options *opts, mc_layer **out)
 {
     *out = NULL;
     char label[MC__LABEL_CAP];
     mc__label(label, sizeof label, opts->name, avgpool_vtable.kind);
-    mc_status st = check_geometry(ctx, opts, label);
+    mc_status st = mc__check_pool2d(ctx, label, opts->pool_size, opts->stride, opts->padding,
+                                    opts->padding_same);
     if (st != MC_OK)
         return st;
     mc_layer *base = NULL;
@@ -183,48 +135,34 @@ static mc_status avgpool_setup(mc_layer *self, const mc_shape *in, int n_in, mc_
 {
     (void)n_in;
     avgpool *ap = (avgpool *)self;
-    char label[MC__LABEL_CAP], dims[96];
+    char label[MC__LABEL_CAP];
     mc__layer_label(self, label, sizeof label);
-    if (mc_shape_kind(&in[0]) != MC_DATA_IMAGE2D) {
-        mc_shape_format(&in[0], "x", dims, sizeof dims);
-        return mc_ctx_fail(self->ctx, MC_ERR_SHAPE,
-                           "%s: the input has shape [%s]; average pooling needs 2-D images "
-                           "(N, C, H, W)",
-                           label, dims);
-    }
-    const int H = in[0].dims[2], W = in[0].dims[3];
-    int pad[4];
-    if (ap->same) {
-        mc__same_padding(H, ap->stride[0], ap->pool[0], &pad[0], &pad[1]);
-        mc__same_padding(W, ap->stride[1], ap->pool[1], &pad[2], &pad[3]);
-    } else {
-        memcpy(pad, ap->pad, sizeof pad);
-    }
-    const long long ph = (long long)H + pad[0] + pad[1], pw = (long long)W + pad[2] + pad[3];
-    if (ph < ap->pool[0] || pw < ap->pool[1])
-        return mc_ctx_fail(self->ctx, MC_ERR_SHAPE,
-                           "%s: the %dx%d pooling window does not fit the %dx%d input (padding "
-                           "[%d %d %d %d])",
-                           label, ap->pool[0], ap->pool[1], H, W, pad[0], pad[1], pad[2], pad[3]);
+    mc_status st = mc__check_image2d(self->ctx, label, &in[0], "average pooling");
+    if (st != MC_OK)
+        return st;
+    int pad[4], OH, OW;
+    st = mc__pool2d_geometry(self->ctx, label, in[0].dims[2], in[0].dims[3], ap->pool, ap->stride,
+                             ap->same, ap->pad, pad, &OH, &OW);
+    if (st != MC_OK)
+        return st;
     memcpy(ap->pad, pad, sizeof pad);
-    const int OH = (int)((ph - ap->pool[0]) / ap->stride[0] + 1);
-    const int OW = (int)((pw - ap->pool[1]) / ap->stride[1] + 1);
     *out = mc_shape_make(4, (const int[]){in[0].dims[0], in[0].dims[1], OH, OW});
     return MC_OK;
 }
 
 /* One pass over the planes: forward (x to y) or backward (dy to dx). */
 static void run(const avgpool *ap, const mc_shape *x, const mc_shape *y, const float *src,
-                float *dst, mc__task_fn fn)
+                float *dst, bool forward)
 {
     const size_t NC = (size_t)x->dims[0] * (size_t)x->dims[1];
     avg_job j = {.src = src,
                  .dst = dst,
                  .NC = NC,
                  .blocks = (int)((NC + AVG_PLANES_PER_TASK - 1) / AVG_PLANES_PER_TASK),
+                 .forward = forward,
                  .g = {x->dims[2], x->dims[3], ap->pool[0], ap->pool[1], ap->stride[0],
                        ap->stride[1], ap->pad[0], ap->pad[2], y->dims[2], y->dims[3]}};
-    mc__parallel_for(j.blocks, 0, NC * (size_t)x->dims[2] * (size_t)x->dims[3] * 2, fn, &j);
+    mc__parallel_for(j.blocks, 0, NC * (size_t)x->dims[2] * (size_t)x->dims[3] * 2, avg_task, &j);
 }
 
 static void avgpool_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tensor *out,
@@ -232,8 +170,7 @@ static void avgpool_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_te
 {
     (void)n_in;
     (void)mode;
-    run((const avgpool *)self, &in[0].shape, &out->shape, in[0].data, out->data,
-        avg_forward_task);
+    run((const avgpool *)self, &in[0].shape, &out->shape, in[0].data, out->data, true);
 }
 
 static void avgpool_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
@@ -241,8 +178,7 @@ static void avgpool_backward(mc_layer *self, const mc_tensor *in, int n_in, cons
 {
     (void)n_in;
     if (din[0].data != NULL)
-        run((const avgpool *)self, &in[0].shape, &out->shape, dout->data, din[0].data,
-            avg_backward_task);
+        run((const avgpool *)self, &in[0].shape, &out->shape, dout->data, din[0].data, false);
 }
 
 static void avgpool_describe(const mc_layer *self, mc_text *t, mc_describe what)
@@ -250,12 +186,7 @@ static void avgpool_describe(const mc_layer *self, mc_text *t, mc_describe what)
     const avgpool *ap = (const avgpool *)self;
     const int *p = ap->pad;
     if (what == MC_DESCRIBE_SUMMARY) {
-        mc_text_printf(t, "%dx%d average pooling with stride [%d  %d] and padding ", ap->pool[0],
-                       ap->pool[1], ap->stride[0], ap->stride[1]);
-        if (ap->same)
-            mc_text_printf(t, "'same'");
-        else
-            mc_text_printf(t, "[%d  %d  %d  %d]", p[0], p[1], p[2], p[3]);
+        mc__describe_pool2d_summary(t, "average", ap->pool, ap->stride, p, ap->same);
         return;
     }
     /* Property names right-aligned to the longest, PaddingMode (and OutputNames). */
@@ -264,12 +195,7 @@ static void avgpool_describe(const mc_layer *self, mc_text *t, mc_describe what)
     mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
     if (what == MC_DESCRIBE_ALL)
         mc__describe_io(t, w);
-    mc_text_printf(t, "\n   Hyperparameters\n");
-    mc_text_printf(t, "%*s: [%d %d]\n", w, "PoolSize", ap->pool[0], ap->pool[1]);
-    mc_text_printf(t, "%*s: [%d %d]\n", w, "Stride", ap->stride[0], ap->stride[1]);
-    mc_text_printf(t, "%*s: '%s'\n", w, "PaddingMode", ap->same ? "same" : "manual");
-    /* For 'same', [0 0 0 0] until setup computes it, as MATLAB shows before training. */
-    mc_text_printf(t, "%*s: [%d %d %d %d]\n", w, "PaddingSize", p[0], p[1], p[2], p[3]);
+    mc__describe_pool2d_hyper(t, w, ap->pool, ap->stride, p, ap->same);
     if (what == MC_DESCRIBE_PROPERTIES)
         mc_text_printf(t, "\n  Show all properties\n");
 }

@@ -1,5 +1,7 @@
 /* Helpers every layer file may use: see common.h. */
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -68,6 +70,93 @@ void mc__same_padding(int L, int S, long long extent, int *before, int *after)
         total = 0;
     *before = (int)(total / 2);
     *after = (int)(total - total / 2);
+}
+
+mc_status mc__check_image2d(mc_ctx *ctx, const char *label, const mc_shape *in, const char *what)
+{
+    if (mc_shape_kind(in) == MC_DATA_IMAGE2D)
+        return MC_OK;
+    char dims[96];
+    mc_shape_format(in, "x", dims, sizeof dims);
+    return mc_ctx_fail(ctx, MC_ERR_SHAPE, "%s: the input has shape [%s]; %s needs 2-D images "
+                                          "(N, C, H, W)",
+                       label, dims, what);
+}
+
+mc_status mc__check_pool2d(mc_ctx *ctx, const char *label, const int pool[2], const int stride[2],
+                           const int padding[4], bool same)
+{
+    const int *p = padding;
+    if (pool[0] < 1 || pool[1] < 1)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: PoolSize must be two positive integers, not [%d %d]", label,
+                           pool[0], pool[1]);
+    if (stride[0] < 1 || stride[1] < 1)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: Stride must be two positive integers, not [%d %d]", label,
+                           stride[0], stride[1]);
+    if (same)
+        return MC_OK; /* `padding` is ignored */
+    if (p[0] < 0 || p[1] < 0 || p[2] < 0 || p[3] < 0)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: Padding must be four nonnegative integers [top bottom left "
+                           "right] or 'same', not [%d %d %d %d]",
+                           label, p[0], p[1], p[2], p[3]);
+    if (p[0] >= pool[0] || p[1] >= pool[0] || p[2] >= pool[1] || p[3] >= pool[1])
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: the padding [%d %d %d %d] must be smaller than the pool size "
+                           "[%d %d] (top and bottom below %d, left and right below %d)",
+                           label, p[0], p[1], p[2], p[3], pool[0], pool[1], pool[0], pool[1]);
+    return MC_OK;
+}
+
+mc_status mc__pool2d_geometry(mc_ctx *ctx, const char *label, int H, int W, const int pool[2],
+                              const int stride[2], bool same, const int manual[4], int pad[4],
+                              int *OH, int *OW)
+{
+    if (same) {
+        mc__same_padding(H, stride[0], pool[0], &pad[0], &pad[1]);
+        mc__same_padding(W, stride[1], pool[1], &pad[2], &pad[3]);
+    } else {
+        memcpy(pad, manual, 4 * sizeof *pad);
+    }
+    const long long ph = (long long)H + pad[0] + pad[1], pw = (long long)W + pad[2] + pad[3];
+    /* Positions within a channel's plane are int32 indices (max pooling's winners). */
+    if (ph * pw > INT32_MAX)
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "%s: the padded %lldx%lld input has more than %ld positions per "
+                           "channel",
+                           label, ph, pw, (long)INT32_MAX);
+    if (ph < pool[0] || pw < pool[1])
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "%s: the %dx%d pooling window does not fit the %dx%d input (padding "
+                           "[%d %d %d %d])",
+                           label, pool[0], pool[1], H, W, pad[0], pad[1], pad[2], pad[3]);
+    *OH = (int)((ph - pool[0]) / stride[0] + 1);
+    *OW = (int)((pw - pool[1]) / stride[1] + 1);
+    return MC_OK;
+}
+
+void mc__describe_pool2d_summary(mc_text *t, const char *what, const int pool[2],
+                                 const int stride[2], const int pad[4], bool same)
+{
+    mc_text_printf(t, "%dx%d %s pooling with stride [%d  %d] and padding ", pool[0], pool[1], what,
+                   stride[0], stride[1]);
+    if (same)
+        mc_text_printf(t, "'same'");
+    else
+        mc_text_printf(t, "[%d  %d  %d  %d]", pad[0], pad[1], pad[2], pad[3]);
+}
+
+void mc__describe_pool2d_hyper(mc_text *t, int w, const int pool[2], const int stride[2],
+                               const int pad[4], bool same)
+{
+    mc_text_printf(t, "\n   Hyperparameters\n");
+    mc_text_printf(t, "%*s: [%d %d]\n", w, "PoolSize", pool[0], pool[1]);
+    mc_text_printf(t, "%*s: [%d %d]\n", w, "Stride", stride[0], stride[1]);
+    mc_text_printf(t, "%*s: '%s'\n", w, "PaddingMode", same ? "same" : "manual");
+    /* For 'same', [0 0 0 0] until setup computes it, as MATLAB shows before training. */
+    mc_text_printf(t, "%*s: [%d %d %d %d]\n", w, "PaddingSize", pad[0], pad[1], pad[2], pad[3]);
 }
 
 mc_status mc__check_num_channels(mc_ctx *ctx, const char *label, int num_channels, int C)

@@ -4,8 +4,8 @@
 
 #include <minicnn/poolconcat.h>
 
-#include "common.h"
 #include "../parallel.h"
+#include "common.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -74,15 +74,15 @@ static mc_status create(mc_ctx *ctx, const mc_layer_vtable *vt, int dim, int num
     char label[MC__LABEL_CAP];
     mc__label(label, sizeof label, name, vt->kind);
     if (vt == &concat_vtable && dim < 1)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: Dim must be a positive integer, not %d",
-                           label, dim);
+        return mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: Dim must be a positive integer, not %d", label,
+                           dim);
     if (num_inputs < 2 || num_inputs > MC_MAX_LAYER_INPUTS)
         return mc_ctx_fail(ctx, MC_ERR_INVALID,
                            "%s: the number of inputs must be an integer from 2 to %d, not %d",
                            label, MC_MAX_LAYER_INPUTS, num_inputs);
     mc_layer *base = NULL;
-    mc_status st = mc__layer_new(ctx, sizeof(concat), vt, name, num_inputs, mc__input_names, what,
-                                 &base);
+    mc_status st =
+        mc__layer_new(ctx, sizeof(concat), vt, name, num_inputs, mc__input_names, what, &base);
     if (st != MC_OK)
         return st;
     ((concat *)base)->dim = dim;
@@ -144,8 +144,8 @@ static mc_status concat_setup(mc_layer *self, const mc_shape *in, int n_in, mc_s
                 "channels)"};
             mc_shape_format(&in[0], "x", a, sizeof a);
             return mc_ctx_fail(self->ctx, MC_ERR_SHAPE,
-                               "%s: Dim is %d but the input has shape [%s]; Dim must be %s",
-                               label, cl->dim, a, ranges[mc_shape_kind(&in[0])]);
+                               "%s: Dim is %d but the input has shape [%s]; Dim must be %s", label,
+                               cl->dim, a, ranges[mc_shape_kind(&in[0])]);
         }
     }
     long long total = 0;
@@ -195,32 +195,30 @@ static concat_job make_job(const concat *cl, const mc_tensor *in, int k, float *
     return j;
 }
 
-static void run(concat_job *j)
+/* forward: the inputs' data into out; backward: dout back into each din with data. */
+static void pass(const concat *cl, const mc_tensor *in, int n_in, const mc_tensor *inputs,
+                 const mc_tensor *joined, bool forward)
 {
-    mc__parallel_for((int)((j->outer + j->rows_per_task - 1) / j->rows_per_task), 0,
-                     2 * j->outer * j->row, concat_task, j);
+    float *x[MC_MAX_LAYER_INPUTS];
+    for (int i = 0; i < n_in; i++)
+        x[i] = inputs[i].data;
+    concat_job j = make_job(cl, in, n_in, x, joined->data, &joined->shape, forward);
+    mc__parallel_for((int)((j.outer + j.rows_per_task - 1) / j.rows_per_task), 0,
+                     2 * j.outer * j.row, concat_task, &j);
 }
 
 static void concat_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tensor *out,
                            mc_mode mode)
 {
     (void)mode;
-    float *x[MC_MAX_LAYER_INPUTS];
-    for (int i = 0; i < n_in; i++)
-        x[i] = in[i].data;
-    concat_job j = make_job((const concat *)self, in, n_in, x, out->data, &out->shape, true);
-    run(&j);
+    pass((const concat *)self, in, n_in, in, out, true);
 }
 
 static void concat_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
                             const mc_tensor *dout, mc_tensor *din)
 {
     (void)out;
-    float *dx[MC_MAX_LAYER_INPUTS];
-    for (int i = 0; i < n_in; i++)
-        dx[i] = din[i].data;
-    concat_job j = make_job((const concat *)self, in, n_in, dx, dout->data, &dout->shape, false);
-    run(&j);
+    pass((const concat *)self, in, n_in, din, dout, false);
 }
 
 static void concat_describe(const mc_layer *self, mc_text *t, mc_describe what)

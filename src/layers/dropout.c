@@ -5,9 +5,9 @@
 
 #include <minicnn/poolconcat.h>
 
-#include "common.h"
 #include "../parallel.h"
 #include "../simd.h"
+#include "common.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -128,10 +128,9 @@ static mc_status dropout_setup(mc_layer *self, const mc_shape *in, int n_in, mc_
     const size_t per_obs = mc_shape_numel(&in[0]) / (size_t)in[0].dims[0];
     if (per_obs > UINT32_MAX) {
         char label[MC__LABEL_CAP];
-        return mc_ctx_fail(self->ctx, MC_ERR_SHAPE,
-                           "%s: %zu values per observation; dropout takes at most %lu",
-                           mc__layer_label(self, label, sizeof label), per_obs,
-                           (unsigned long)UINT32_MAX);
+        return mc_ctx_fail(
+            self->ctx, MC_ERR_SHAPE, "%s: %zu values per observation; dropout takes at most %lu",
+            mc__layer_label(self, label, sizeof label), per_obs, (unsigned long)UINT32_MAX);
     }
     *out = in[0];
     return MC_OK;
@@ -141,10 +140,15 @@ static mc_status dropout_setup(mc_layer *self, const mc_shape *in, int n_in, mc_
 static void apply_mask(const dropout *d, const float *x, float *y, const mc_shape *s)
 {
     const size_t numel = mc_shape_numel(s);
-    dropout_job j = {.x = x, .y = y, .numel = numel, .per_obs = numel / (size_t)s->dims[0],
-                     .key = d->key, .threshold = d->threshold, .scale = d->scale};
-    mc__parallel_for((int)((numel + DROPOUT_BLOCK - 1) / DROPOUT_BLOCK), 0, 4 * numel,
-                     dropout_task, &j);
+    dropout_job j = {.x = x,
+                     .y = y,
+                     .numel = numel,
+                     .per_obs = numel / (size_t)s->dims[0],
+                     .key = d->key,
+                     .threshold = d->threshold,
+                     .scale = d->scale};
+    mc__parallel_for((int)((numel + DROPOUT_BLOCK - 1) / DROPOUT_BLOCK), 0, 4 * numel, dropout_task,
+                     &j);
 }
 
 static void dropout_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tensor *out,

@@ -5,8 +5,8 @@
 
 #include <minicnn/poolconcat.h>
 
-#include "common.h"
 #include "../parallel.h"
+#include "common.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -114,15 +114,12 @@ static mc_status globalpool_setup(mc_layer *self, const mc_shape *in, int n_in, 
 {
     (void)n_in;
     globalpool *gp = (globalpool *)self;
-    char label[MC__LABEL_CAP], dims[96];
-    if (mc_shape_kind(&in[0]) != MC_DATA_IMAGE2D) {
-        mc_shape_format(&in[0], "x", dims, sizeof dims);
-        return mc_ctx_fail(self->ctx, MC_ERR_SHAPE,
-                           "%s: the input has shape [%s]; global %s pooling needs 2-D images "
-                           "(N, C, H, W)",
-                           mc__layer_label(self, label, sizeof label), dims,
-                           is_max(self) ? "max" : "average");
-    }
+    char label[MC__LABEL_CAP];
+    mc_status st =
+        mc__check_image2d(self->ctx, mc__layer_label(self, label, sizeof label), &in[0],
+                          is_max(self) ? "global max pooling" : "global average pooling");
+    if (st != MC_OK)
+        return st;
     const size_t NC = (size_t)in[0].dims[0] * (size_t)in[0].dims[1];
     if (is_max(self) && NC > gp->argmax_cap) {
         uint32_t *argmax = mc__calloc(self->ctx, NC, sizeof *argmax);
@@ -163,8 +160,8 @@ static void globalpool_forward(mc_layer *self, const mc_tensor *in, int n_in, mc
         is_max(self) && mode == MC_MODE_TRAINING);
 }
 
-static void globalpool_backward(mc_layer *self, const mc_tensor *in, int n_in,
-                                const mc_tensor *out, const mc_tensor *dout, mc_tensor *din)
+static void globalpool_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
+                                const mc_tensor *dout, mc_tensor *din)
 {
     (void)n_in;
     (void)out;
@@ -174,7 +171,8 @@ static void globalpool_backward(mc_layer *self, const mc_tensor *in, int n_in,
 
 static void globalpool_describe(const mc_layer *self, mc_text *t, mc_describe what)
 {
-    mc__describe_plain(self, t, what, is_max(self) ? "Global max pooling" : "Global average pooling");
+    mc__describe_plain(self, t, what,
+                       is_max(self) ? "Global max pooling" : "Global average pooling");
 }
 
 static void globalpool_destroy(mc_layer *self)

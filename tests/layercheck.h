@@ -1,14 +1,38 @@
-/* Thread-count independence of one layer: a training forward and a backward on 1, 2 and 3 of
- * minicnn's threads must give the same bits. Header-only, like layertest.h. */
-#ifndef MINICNN_THREADCHECK_H
-#define MINICNN_THREADCHECK_H
+/* Checks shared by the suites of dropout, average and global pooling and concatenation: the
+ * input gradient against central differences of a double oracle, and thread-count
+ * independence. Header-only, like layertest.h. */
+#ifndef MINICNN_LAYERCHECK_H
+#define MINICNN_LAYERCHECK_H
+
+#include <math.h>
 
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gradcheck.h"
 #include "layertest.h"
 #include "testutil.h"
+
+/* dx (n values, the layer's input gradient for L = sum w .* y at x of shape s) against central
+ * differences of step h of the oracle's `loss` at each xd[i] (the double copy of x it reads):
+ * within atol + rtol |numeric|. With `own`, the generic checker then compares the layer's own
+ * float forward for every element of x. */
+static inline void tc_expect_oracle_dx(mc_layer *l, float *x, const mc_shape *s, const float *dx,
+                                       test_loss_fn loss, const void *user, double *xd, double h,
+                                       double atol, double rtol, bool own)
+{
+    const size_t n = mc_shape_numel(s);
+    for (size_t i = 0; i < n; i++) {
+        const double num = test_central_difference(loss, user, &xd[i], h);
+        ck_assert_msg(fabs(dx[i] - num) <= atol + rtol * fabs(num), "dx[%zu] = %.9g, oracle %.9g",
+                      i, dx[i], num);
+    }
+    if (own) {
+        mc_tensor in = mc_tensor_view(x, s);
+        gradcheck_expect(l, &in, 1, 1e-2, 1e-4, 1e-3, (int)n, "the layer's own forward");
+    }
+}
 
 /* The layer is set up for the shapes of `in` (n_in inputs) with output shape ys. Each run
  * starts from the same RNG state of the layer's context (dropout draws its mask from it) and
@@ -41,8 +65,7 @@ static inline void tc_expect_thread_independent(mc_layer *l, mc_tensor *in, int 
         ck_assert_msg(memcmp(y[0], y[t], n_out * sizeof(float)) == 0,
                       "1 and %d threads: other outputs", t + 1);
         for (int i = 0; i < n_in; i++)
-            ck_assert_msg(memcmp(dx[0][i], dx[t][i], mc_tensor_numel(&in[i]) * sizeof(float)) ==
-                              0,
+            ck_assert_msg(memcmp(dx[0][i], dx[t][i], mc_tensor_numel(&in[i]) * sizeof(float)) == 0,
                           "1 and %d threads: other gradients of input %d", t + 1, i + 1);
     }
     for (int t = 0; t < 3; t++) {
