@@ -3,6 +3,7 @@
  * the weights are the same for one seed and for any thread count, and a saved model predicts
  * as the trained network (dropout the identity at inference). */
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,19 @@ static int on_progress(void *user, const mc_train_progress *p)
     return 0;
 }
 
+/* Every learnable value of the network, concatenated (free with free()). */
+static float *learnables(const mc_net *net, size_t *count)
+{
+    *count = mc_net_num_learnables(net);
+    float *w = test_floats(*count), *at = w;
+    for (int i = 0; i < mc_net_num_params(net); i++) {
+        const mc_param *p = mc_net_param(net, i);
+        memcpy(at, p->value.data, mc_tensor_numel(&p->value) * sizeof(float));
+        at += mc_tensor_numel(&p->value);
+    }
+    return w;
+}
+
 /* Trains from `seed` on `threads` threads; returns every learnable value, concatenated, and the
  * losses and accuracy when asked for. */
 static float *train(uint64_t seed, int threads, size_t *count, losses *l, double *accuracy)
@@ -94,13 +108,7 @@ static float *train(uint64_t seed, int threads, size_t *count, losses *l, double
         double loss;
         ck_assert_int_eq(mc_evaluate(net, &ds, accuracy, &loss), MC_OK);
     }
-    *count = mc_net_num_learnables(net);
-    float *w = test_floats(*count), *at = w;
-    for (int i = 0; i < mc_net_num_params(net); i++) {
-        const mc_param *p = mc_net_param(net, i);
-        memcpy(at, p->value.data, mc_tensor_numel(&p->value) * sizeof(float));
-        at += mc_tensor_numel(&p->value);
-    }
+    float *w = learnables(net, count);
     mc_net_destroy(net);
     free(ds.x);
     free(ds.labels);
@@ -186,13 +194,112 @@ START_TEST(test_inference_and_model)
 }
 END_TEST
 
+/* Dropout's masks come from the context's RNG, which checkpoints carry: 4 epochs straight and
+ * 2 epochs resumed from the checkpoint after epoch 2 end with the same weights. */
+START_TEST(test_resume)
+{
+    char dir[] = "/tmp/minicnn_poolnet_ckpt_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 13);
+    mc_dataset ds = quadrants(5);
+    mc_net *net = load_net(ctx, 32);
+    ck_assert_int_eq(mc_net_fit_input(net, &ds, 32), MC_OK);
+    mc_train_options o = mc_train_default(MC_SOLVER_ADAM);
+    o.mini_batch_size = 32;
+    o.max_epochs = 4;
+    o.shuffle = MC_SHUFFLE_EVERY_EPOCH;
+    o.checkpoint_path = dir;
+    ck_assert_msg(mc_train(net, &ds, &o, NULL, NULL) == MC_OK, "%s", mc_ctx_message(ctx));
+    size_t n1, n2;
+    float *straight = learnables(net, &n1);
+    mc_net_destroy(net);
+
+    /* The checkpoint of iteration 8 (4 iterations an epoch); every file is removed. */
+    char path[600] = "", name[600];
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(name, sizeof name, "%s/%s", dir, e->d_name);
+        if (strncmp(e->d_name, "net_checkpoint__8__", 19) == 0)
+            snprintf(path, sizeof path, "%s", name);
+    }
+    closedir(d);
+    ck_assert_msg(path[0] != '\0', "no checkpoint of iteration 8 in %s", dir);
+    mc_train_state *state = NULL;
+    ck_assert_msg(mc_checkpoint_load(ctx, path, &net, &state) == MC_OK, "%s", mc_ctx_message(ctx));
+    mc_rng_seed(ctx, 4242); /* whatever the RNG did meanwhile */
+    ck_assert_msg(mc_train_resume(net, &ds, state, NULL, NULL, NULL, NULL) == MC_OK, "%s",
+                  mc_ctx_message(ctx));
+    float *resumed = learnables(net, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_msg(memcmp(straight, resumed, n1 * sizeof(float)) == 0, "resumed weights differ");
+    d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.') {
+            snprintf(name, sizeof name, "%s/%s", dir, e->d_name);
+            unlink(name);
+        }
+    closedir(d);
+    rmdir(dir);
+    free(straight);
+    free(resumed);
+    mc_train_state_destroy(state);
+    mc_net_destroy(net);
+    free(ds.x);
+    free(ds.labels);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* The Layer array display: each new layer's type and MATLAB's description. */
+START_TEST(test_layer_array_display)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    const char *text = "layers = [imageInputLayer([8 8 2])\n"
+                       "  averagePooling2dLayer(2,'Stride',2)\n"
+                       "  dropoutLayer\n"
+                       "  globalMaxPooling2dLayer('Name','gmp')\n"
+                       "  globalAveragePooling2dLayer\n"
+                       "  depthConcatenationLayer(2)\n"
+                       "  concatenationLayer(1,3)]";
+    mc_net *net = NULL;
+    ck_assert_int_eq(mc_netfile_parse(ctx, text, strlen(text), "t.net", &net, NULL), MC_OK);
+    char *got = NULL;
+    ck_assert_int_eq(mc_net_describe(net, &got), MC_OK);
+    const char *const rows[] = {
+        "     2   ''      Average Pooling          2x2 average pooling with stride [2  2] and "
+        "padding [0  0  0  0]\n",
+        "     3   ''      Dropout                  50% dropout\n",
+        "     4   'gmp'   Global Max Pooling       Global max pooling\n",
+        "     5   ''      Global Average Pooling   Global average pooling\n",
+        "     6   ''      Depth concatenation      Depth concatenation of 2 inputs\n",
+        "     7   ''      Concatenation            Concatenation of 3 inputs along dimension 1\n"};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        ck_assert_msg(strstr(got, rows[i]) != NULL, "no row\n%s\nin\n%s", rows[i], got);
+    mc_free(ctx, got);
+    mc_net_destroy(net);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
 static Suite *poolnet_suite(void)
 {
     Suite *s = suite_create("poolnet");
+    TCase *display = tcase_create("display");
+    tcase_add_test(display, test_layer_array_display);
+    suite_add_tcase(s, display);
     TCase *tc = tcase_create("training");
     tcase_add_test(tc, test_trains);
     tcase_add_test(tc, test_reproducible_and_threads);
     tcase_add_test(tc, test_inference_and_model);
+    tcase_add_test(tc, test_resume);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     return s;
