@@ -75,6 +75,23 @@ START_TEST(test_validation)
 }
 END_TEST
 
+/* More values per observation than the 32-bit positions of the mask stream. */
+START_TEST(test_setup_validation)
+{
+    const mc_dropout_options o = mc_dropout_default();
+    lt_expect_setup_error_for(create, &o, test_shape(3, 1, 65537, 65537), MC_ERR_SHAPE,
+                              "dropoutLayer (unnamed): 4295098369 values per observation; "
+                              "dropout takes at most 4294967295",
+                              1);
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_layer *l = make_dropout(ctx, 0.5, NULL);
+    const mc_shape edge = test_shape(3, 2, 65535, 65537); /* 2^32 - 1 per observation */
+    lt_setup_same(l, &edge);
+    lt_teardown(&a, ctx, l);
+}
+END_TEST
+
 START_TEST(test_display)
 {
     test_alloc a;
@@ -469,6 +486,7 @@ static Suite *dropout_suite(void)
     TCase *tc = tcase_create("properties");
     tcase_add_test(tc, test_defaults_and_properties);
     tcase_add_test(tc, test_validation);
+    tcase_add_test(tc, test_setup_validation);
     tcase_add_test(tc, test_display);
     tcase_add_test(tc, test_netfile);
     suite_add_tcase(s, tc);

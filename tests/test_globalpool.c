@@ -136,6 +136,14 @@ START_TEST(test_setup_validation)
         test_alloc a;
         mc_ctx *ctx = test_ctx(&a, 1);
         mc_layer *l = make(ctx, max, NULL);
+        /* Planes past 2^32 positions: too many for max pooling's indices, nothing allocated. */
+        const mc_shape huge = test_shape(4, 1, 1, 65537, 65537);
+        if (max)
+            lt_expect_setup_error(l, &huge, 1, MC_ERR_SHAPE,
+                                  "globalMaxPooling2dLayer (unnamed): 4295098369 positions per "
+                                  "channel; global max pooling takes at most 4294967295");
+        else
+            lt_setup(l, &huge, 1);
         const mc_shape out = lt_setup_one(l, test_shape(4, 5, 7, 3, 2));
         ck_assert(out.ndim == 4 && out.dims[0] == 5 && out.dims[1] == 7 && out.dims[2] == 1 &&
                   out.dims[3] == 1);

@@ -120,7 +120,12 @@ static mc_status globalpool_setup(mc_layer *self, const mc_shape *in, int n_in, 
                           is_max(self) ? "global max pooling" : "global average pooling");
     if (st != MC_OK)
         return st;
-    const size_t NC = (size_t)in[0].dims[0] * (size_t)in[0].dims[1];
+    const size_t NC = (size_t)in[0].dims[0] * (size_t)in[0].dims[1], S = mc__positions(&in[0]);
+    /* The winners are uint32 positions within a channel's plane. */
+    if (is_max(self) && S > UINT32_MAX)
+        return mc_ctx_fail(self->ctx, MC_ERR_SHAPE,
+                           "%s: %zu positions per channel; global max pooling takes at most %lu",
+                           label, S, (unsigned long)UINT32_MAX);
     if (is_max(self) && NC > gp->argmax_cap) {
         uint32_t *argmax = mc__calloc(self->ctx, NC, sizeof *argmax);
         if (argmax == NULL)
