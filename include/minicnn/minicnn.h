@@ -20,6 +20,7 @@ extern "C" {
 #include <minicnn/batchnorm.h>
 #include <minicnn/input.h>
 #include <minicnn/layers.h>
+#include <minicnn/poolconcat.h>
 #include <minicnn/net.h>
 #include <minicnn/netfile.h>
 #include <minicnn/optim.h>

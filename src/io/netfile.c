@@ -839,6 +839,10 @@ static mc_status layer_call(parser *ps, const token *fn, const nf_layer_fn *lf, 
     c.line = fn->line;
     c.col = fn->col;
     int n_pos = n < lf->max_pos ? n : lf->max_pos;
+    /* An optional positional argument is a number (dropoutLayer(0.4)); a string there is the
+     * first option's name (dropoutLayer('Name','drop1')). */
+    while (n_pos > lf->min_pos && args[n_pos - 1].kind == NF_STRING)
+        n_pos--;
     if (n_pos < lf->min_pos)
         return fail_tok(ps, fn, "%s needs %d argument%s before its options, got %d", lf->name,
                         lf->min_pos, lf->min_pos == 1 ? "" : "s", n_pos);

@@ -513,6 +513,74 @@ static mc_status build_classification(nf_call *c, mc_layer **out)
     return st == MC_OK ? mc_classification_create(c->ctx, &o, out) : st;
 }
 
+/* dropoutLayer, averagePooling2dLayer, the global poolings and the concatenations. */
+
+static mc_status build_dropout(nf_call *c, mc_layer **out)
+{
+    mc_dropout_options o = mc_dropout_default();
+    mc_status st = c->n_pos > 0 ? get_double(c, &c->pos[0], "probability", &o.probability) : MC_OK;
+    if (st == MC_OK)
+        st = only_name(c, &o.name);
+    return st == MC_OK ? mc_dropout_create(c->ctx, &o, out) : st;
+}
+
+static mc_status build_avgpool(nf_call *c, mc_layer **out)
+{
+    int ps[2] = {0, 0};
+    mc_status st = get_ints(c, &c->pos[0], "poolSize", 1, 2, ps);
+    if (st != MC_OK)
+        return st;
+    mc_avgpool_options o = mc_avgpool_default(ps[0], ps[1]);
+    const binding table[] = {
+        {"Stride", B_PAIR, o.stride, NULL},
+        {"Padding", B_PADDING, o.padding, &o.padding_same},
+        {"Name", B_STRING, &o.name, NULL},
+        {"PaddingValue", B_ONLY_ZERO, NULL, "0 (minicnn pads average pooling with zeros)"},
+    };
+    owned_floats f = {{NULL}, 0};
+    st = bind_options(c, table, N_BINDINGS(table), &f);
+    return st == MC_OK ? mc_avgpool_create(c->ctx, &o, out) : st;
+}
+
+/* A layer whose only option is Name, made by `create`. */
+static mc_status build_named(nf_call *c, mc_layer **out,
+                             mc_status (*create)(mc_ctx *, const char *, mc_layer **))
+{
+    const char *name;
+    mc_status st = only_name(c, &name);
+    return st == MC_OK ? create(c->ctx, name, out) : st;
+}
+
+static mc_status build_global_avgpool(nf_call *c, mc_layer **out)
+{
+    return build_named(c, out, mc_global_avgpool_create);
+}
+
+static mc_status build_global_maxpool(nf_call *c, mc_layer **out)
+{
+    return build_named(c, out, mc_global_maxpool_create);
+}
+
+static mc_status build_depthcat(nf_call *c, mc_layer **out)
+{
+    mc_concat_options o = mc_concat_default(0, 0);
+    mc_status st = get_int(c, &c->pos[0], "numInputs", 1, &o.num_inputs);
+    if (st == MC_OK)
+        st = only_name(c, &o.name);
+    return st == MC_OK ? mc_depthcat_create(c->ctx, o.num_inputs, o.name, out) : st;
+}
+
+static mc_status build_concat(nf_call *c, mc_layer **out)
+{
+    mc_concat_options o = mc_concat_default(0, 0);
+    mc_status st = get_int(c, &c->pos[0], "dim", 1, &o.dim);
+    if (st == MC_OK)
+        st = get_int(c, &c->pos[1], "numInputs", 1, &o.num_inputs);
+    if (st == MC_OK)
+        st = only_name(c, &o.name);
+    return st == MC_OK ? mc_concat_create(c->ctx, &o, out) : st;
+}
+
 static const nf_layer_fn registry[] = {
     {"imageInputLayer", 1, 1, build_image_input},
     {"featureInputLayer", 1, 1, build_feature_input},
@@ -525,6 +593,12 @@ static const nf_layer_fn registry[] = {
     {"softmaxLayer", 0, 0, build_softmax},
     {"classificationLayer", 0, 0, build_classification},
     {"additionLayer", 1, 1, build_addition},
+    {"dropoutLayer", 0, 1, build_dropout},
+    {"averagePooling2dLayer", 1, 1, build_avgpool},
+    {"globalAveragePooling2dLayer", 0, 0, build_global_avgpool},
+    {"globalMaxPooling2dLayer", 0, 0, build_global_maxpool},
+    {"depthConcatenationLayer", 1, 1, build_depthcat},
+    {"concatenationLayer", 2, 2, build_concat},
 };
 #define N_REGISTRY (sizeof registry / sizeof registry[0])
 

@@ -27,12 +27,6 @@ typedef struct addition {
 
 static const mc_layer_vtable addition_vtable;
 
-/* The input names, static for the base's input_names. */
-static const char *const input_names[MC_MAX_LAYER_INPUTS] = {
-    "in1",  "in2",  "in3",  "in4",  "in5",  "in6",  "in7",  "in8",  "in9",  "in10", "in11",
-    "in12", "in13", "in14", "in15", "in16", "in17", "in18", "in19", "in20", "in21", "in22",
-    "in23", "in24", "in25", "in26", "in27", "in28", "in29", "in30", "in31", "in32"};
-
 static mc_status addition_setup(mc_layer *self, const mc_shape *in, int n_in, mc_shape *out)
 {
     for (int i = 1; i < n_in; i++) {
@@ -76,36 +70,12 @@ static void addition_backward(mc_layer *self, const mc_tensor *in, int n_in, con
             memcpy(din[i].data, dout->data, n * sizeof(float));
 }
 
-/* MATLAB's display of a row of names: {'in1'  'in2'}. All names are shown, where MATLAB would
- * abbreviate a row too wide for the window as {1x32 cell}. */
-static void describe_input_names(const mc_layer *self, mc_text *t)
-{
-    mc_text_printf(t, "{");
-    for (int i = 0; i < self->num_inputs; i++)
-        mc_text_printf(t, "%s'%s'", i > 0 ? "  " : "", self->input_names[i]);
-    mc_text_printf(t, "}");
-}
-
 static void addition_describe(const mc_layer *self, mc_text *t, mc_describe what)
 {
-    if (what == MC_DESCRIBE_SUMMARY) {
+    if (what == MC_DESCRIBE_SUMMARY)
         mc_text_printf(t, "Element-wise addition of %d inputs", self->num_inputs);
-        return;
-    }
-    /* Property names are right-aligned in one column, as MATLAB does. */
-    const int w = what == MC_DESCRIBE_ALL ? 15 : 14;
-    mc_text_printf(t, "  AdditionLayer with properties:\n\n");
-    mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
-    mc_text_printf(t, "%*s: %d\n", w, "NumInputs", self->num_inputs);
-    mc_text_printf(t, "%*s: ", w, "InputNames");
-    describe_input_names(self, t);
-    mc_text_printf(t, "\n");
-    if (what == MC_DESCRIBE_PROPERTIES) {
-        mc_text_printf(t, "\n  Show all properties\n");
-        return;
-    }
-    mc_text_printf(t, "%*s: 1\n", w, "NumOutputs");
-    mc_text_printf(t, "%*s: {'out'}\n", w, "OutputNames");
+    else
+        mc__describe_multi_input(self, t, what, 0);
 }
 
 mc_status mc_addition_create(mc_ctx *ctx, int num_inputs, const char *name, mc_layer **out)
@@ -118,7 +88,7 @@ mc_status mc_addition_create(mc_ctx *ctx, int num_inputs, const char *name, mc_l
                            mc__label(label, sizeof label, name, addition_vtable.kind),
                            MC_MAX_LAYER_INPUTS, num_inputs);
     }
-    return mc__layer_new(ctx, sizeof(addition), &addition_vtable, name, num_inputs, input_names,
+    return mc__layer_new(ctx, sizeof(addition), &addition_vtable, name, num_inputs, mc__input_names,
                          "creating an addition layer", out);
 }
 

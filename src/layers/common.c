@@ -1,5 +1,7 @@
 /* Helpers every layer file may use: see common.h. */
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -18,6 +20,11 @@ mc_status mc__layer_new(mc_ctx *ctx, size_t size, const mc_layer_vtable *vt, con
     *out = layer;
     return MC_OK;
 }
+
+const char *const mc__input_names[MC_MAX_LAYER_INPUTS] = {
+    "in1",  "in2",  "in3",  "in4",  "in5",  "in6",  "in7",  "in8",  "in9",  "in10", "in11",
+    "in12", "in13", "in14", "in15", "in16", "in17", "in18", "in19", "in20", "in21", "in22",
+    "in23", "in24", "in25", "in26", "in27", "in28", "in29", "in30", "in31", "in32"};
 
 mc_param *mc__no_param(mc_layer *self, int i)
 {
@@ -63,6 +70,93 @@ void mc__same_padding(int L, int S, long long extent, int *before, int *after)
         total = 0;
     *before = (int)(total / 2);
     *after = (int)(total - total / 2);
+}
+
+mc_status mc__check_image2d(mc_ctx *ctx, const char *label, const mc_shape *in, const char *what)
+{
+    if (mc_shape_kind(in) == MC_DATA_IMAGE2D)
+        return MC_OK;
+    char dims[96];
+    mc_shape_format(in, "x", dims, sizeof dims);
+    return mc_ctx_fail(ctx, MC_ERR_SHAPE, "%s: the input has shape [%s]; %s needs 2-D images "
+                                          "(N, C, H, W)",
+                       label, dims, what);
+}
+
+mc_status mc__check_pool2d(mc_ctx *ctx, const char *label, const int pool[2], const int stride[2],
+                           const int padding[4], bool same)
+{
+    const int *p = padding;
+    if (pool[0] < 1 || pool[1] < 1)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: PoolSize must be two positive integers, not [%d %d]", label,
+                           pool[0], pool[1]);
+    if (stride[0] < 1 || stride[1] < 1)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: Stride must be two positive integers, not [%d %d]", label,
+                           stride[0], stride[1]);
+    if (same)
+        return MC_OK; /* `padding` is ignored */
+    if (p[0] < 0 || p[1] < 0 || p[2] < 0 || p[3] < 0)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: Padding must be four nonnegative integers [top bottom left "
+                           "right] or 'same', not [%d %d %d %d]",
+                           label, p[0], p[1], p[2], p[3]);
+    if (p[0] >= pool[0] || p[1] >= pool[0] || p[2] >= pool[1] || p[3] >= pool[1])
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "%s: the padding [%d %d %d %d] must be smaller than the pool size "
+                           "[%d %d] (top and bottom below %d, left and right below %d)",
+                           label, p[0], p[1], p[2], p[3], pool[0], pool[1], pool[0], pool[1]);
+    return MC_OK;
+}
+
+mc_status mc__pool2d_geometry(mc_ctx *ctx, const char *label, int H, int W, const int pool[2],
+                              const int stride[2], bool same, const int manual[4], int pad[4],
+                              int *OH, int *OW)
+{
+    if (same) {
+        mc__same_padding(H, stride[0], pool[0], &pad[0], &pad[1]);
+        mc__same_padding(W, stride[1], pool[1], &pad[2], &pad[3]);
+    } else {
+        memcpy(pad, manual, 4 * sizeof *pad);
+    }
+    const long long ph = (long long)H + pad[0] + pad[1], pw = (long long)W + pad[2] + pad[3];
+    /* Positions within a channel's plane are int32 indices (max pooling's winners). */
+    if (ph * pw > INT32_MAX)
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "%s: the padded %lldx%lld input has more than %ld positions per "
+                           "channel",
+                           label, ph, pw, (long)INT32_MAX);
+    if (ph < pool[0] || pw < pool[1])
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "%s: the %dx%d pooling window does not fit the %dx%d input (padding "
+                           "[%d %d %d %d])",
+                           label, pool[0], pool[1], H, W, pad[0], pad[1], pad[2], pad[3]);
+    *OH = (int)((ph - pool[0]) / stride[0] + 1);
+    *OW = (int)((pw - pool[1]) / stride[1] + 1);
+    return MC_OK;
+}
+
+void mc__describe_pool2d_summary(mc_text *t, const char *what, const int pool[2],
+                                 const int stride[2], const int pad[4], bool same)
+{
+    mc_text_printf(t, "%dx%d %s pooling with stride [%d  %d] and padding ", pool[0], pool[1], what,
+                   stride[0], stride[1]);
+    if (same)
+        mc_text_printf(t, "'same'");
+    else
+        mc_text_printf(t, "[%d  %d  %d  %d]", pad[0], pad[1], pad[2], pad[3]);
+}
+
+void mc__describe_pool2d_hyper(mc_text *t, int w, const int pool[2], const int stride[2],
+                               const int pad[4], bool same)
+{
+    mc_text_printf(t, "\n   Hyperparameters\n");
+    mc_text_printf(t, "%*s: [%d %d]\n", w, "PoolSize", pool[0], pool[1]);
+    mc_text_printf(t, "%*s: [%d %d]\n", w, "Stride", stride[0], stride[1]);
+    mc_text_printf(t, "%*s: '%s'\n", w, "PaddingMode", same ? "same" : "manual");
+    /* For 'same', [0 0 0 0] until setup computes it, as MATLAB shows before training. */
+    mc_text_printf(t, "%*s: [%d %d %d %d]\n", w, "PaddingSize", pad[0], pad[1], pad[2], pad[3]);
 }
 
 mc_status mc__check_num_channels(mc_ctx *ctx, const char *label, int num_channels, int C)
@@ -152,6 +246,29 @@ void mc__describe_plain(const mc_layer *self, mc_text *t, mc_describe what, cons
         return;
     }
     mc__describe_io(t, w);
+}
+
+void mc__describe_multi_input(const mc_layer *self, mc_text *t, mc_describe what, int dim)
+{
+    /* Property names are right-aligned in one column, as MATLAB does. */
+    const int w = what == MC_DESCRIBE_ALL ? 15 : 14;
+    mc_text_printf(t, "  %s with properties:\n\n", self->vt->class_name);
+    mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
+    if (dim > 0)
+        mc_text_printf(t, "%*s: %d\n", w, "Dim", dim);
+    mc_text_printf(t, "%*s: %d\n", w, "NumInputs", self->num_inputs);
+    /* The row of names as MATLAB shows it, {'in1'  'in2'}; all are shown, where MATLAB would
+     * abbreviate a row too wide for the window as {1x32 cell}. */
+    mc_text_printf(t, "%*s: {", w, "InputNames");
+    for (int i = 0; i < self->num_inputs; i++)
+        mc_text_printf(t, "%s'%s'", i > 0 ? "  " : "", self->input_names[i]);
+    mc_text_printf(t, "}\n");
+    if (what == MC_DESCRIBE_PROPERTIES) {
+        mc_text_printf(t, "\n  Show all properties\n");
+        return;
+    }
+    mc_text_printf(t, "%*s: 1\n", w, "NumOutputs");
+    mc_text_printf(t, "%*s: {'out'}\n", w, "OutputNames");
 }
 
 mc_status mc__grow_floats(mc_ctx *ctx, float **buf, size_t *cap, size_t need)

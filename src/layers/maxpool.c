@@ -494,40 +494,13 @@ mc_maxpool_options mc_maxpool_default(int pool_h, int pool_w)
     return o;
 }
 
-static mc_status validate(mc_ctx *ctx, const mc_maxpool_options *o, const char *label)
-{
-    if (o->pool_size[0] < 1 || o->pool_size[1] < 1)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: PoolSize must be two positive integers, not [%d %d]", label,
-                           o->pool_size[0], o->pool_size[1]);
-    if (o->stride[0] < 1 || o->stride[1] < 1)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: Stride must be two positive integers, not [%d %d]", label,
-                           o->stride[0], o->stride[1]);
-    if (o->padding_same)
-        return MC_OK; /* `padding` is ignored */
-    const int *p = o->padding;
-    if (p[0] < 0 || p[1] < 0 || p[2] < 0 || p[3] < 0)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: Padding must be four nonnegative integers [top bottom left "
-                           "right] or 'same', not [%d %d %d %d]",
-                           label, p[0], p[1], p[2], p[3]);
-    if (p[0] >= o->pool_size[0] || p[1] >= o->pool_size[0] || p[2] >= o->pool_size[1] ||
-        p[3] >= o->pool_size[1])
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: the padding [%d %d %d %d] must be smaller than the pool size "
-                           "[%d %d] (top and bottom below %d, left and right below %d)",
-                           label, p[0], p[1], p[2], p[3], o->pool_size[0], o->pool_size[1],
-                           o->pool_size[0], o->pool_size[1]);
-    return MC_OK;
-}
-
 mc_status mc_maxpool_create(mc_ctx *ctx, const mc_maxpool_options *opts, mc_layer **out)
 {
     *out = NULL;
     char label[MC__LABEL_CAP];
     mc__label(label, sizeof label, opts->name, maxpool_vtable.kind);
-    mc_status st = validate(ctx, opts, label);
+    mc_status st = mc__check_pool2d(ctx, label, opts->pool_size, opts->stride, opts->padding,
+                                    opts->padding_same);
     if (st != MC_OK)
         return st;
     mc_layer *base = NULL;
@@ -550,37 +523,17 @@ static mc_status maxpool_setup(mc_layer *self, const mc_shape *in, int n_in, mc_
     (void)n_in;
     maxpool *mp = (maxpool *)self;
     mc_ctx *ctx = self->ctx;
-    char label[MC__LABEL_CAP], dims[96];
+    char label[MC__LABEL_CAP];
     mc__layer_label(self, label, sizeof label);
-    if (mc_shape_kind(&in[0]) != MC_DATA_IMAGE2D) {
-        mc_shape_format(&in[0], "x", dims, sizeof dims);
-        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                           "%s: the input has shape [%s]; max pooling needs 2-D images "
-                           "(N, C, H, W)",
-                           label, dims);
-    }
-    const int N = in[0].dims[0], C = in[0].dims[1], H = in[0].dims[2], W = in[0].dims[3];
-    int pad[4];
-    if (mp->same) {
-        mc__same_padding(H, mp->stride[0], mp->pool[0], &pad[0], &pad[1]);
-        mc__same_padding(W, mp->stride[1], mp->pool[1], &pad[2], &pad[3]);
-    } else {
-        memcpy(pad, mp->pad, sizeof pad);
-    }
-    const long long ph = (long long)H + pad[0] + pad[1], pw = (long long)W + pad[2] + pad[3];
-    /* The indices are int32 positions within a channel's plane. */
-    if (ph * pw > INT32_MAX)
-        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                           "%s: the padded %lldx%lld input has more than %ld positions per "
-                           "channel",
-                           label, ph, pw, (long)INT32_MAX);
-    if (ph < mp->pool[0] || pw < mp->pool[1])
-        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                           "%s: the %dx%d pooling window does not fit the %dx%d input (padding "
-                           "[%d %d %d %d])",
-                           label, mp->pool[0], mp->pool[1], H, W, pad[0], pad[1], pad[2], pad[3]);
-    const int OH = (int)((ph - mp->pool[0]) / mp->stride[0] + 1);
-    const int OW = (int)((pw - mp->pool[1]) / mp->stride[1] + 1);
+    mc_status st = mc__check_image2d(ctx, label, &in[0], "max pooling");
+    if (st != MC_OK)
+        return st;
+    const int N = in[0].dims[0], C = in[0].dims[1];
+    int pad[4], OH, OW;
+    st = mc__pool2d_geometry(ctx, label, in[0].dims[2], in[0].dims[3], mp->pool, mp->stride,
+                             mp->same, mp->pad, pad, &OH, &OW);
+    if (st != MC_OK)
+        return st;
     const size_t need = (size_t)N * (size_t)C * (size_t)OH * (size_t)OW;
     if (need > mp->argmax_cap) {
         int32_t *argmax = mc__calloc(ctx, need, sizeof(int32_t));
@@ -655,12 +608,7 @@ static void maxpool_describe(const mc_layer *self, mc_text *t, mc_describe what)
     const maxpool *mp = (const maxpool *)self;
     const int *p = mp->pad;
     if (what == MC_DESCRIBE_SUMMARY) {
-        mc_text_printf(t, "%dx%d max pooling with stride [%d  %d] and padding ", mp->pool[0],
-                       mp->pool[1], mp->stride[0], mp->stride[1]);
-        if (mp->same)
-            mc_text_printf(t, "'same'");
-        else
-            mc_text_printf(t, "[%d  %d  %d  %d]", p[0], p[1], p[2], p[3]);
+        mc__describe_pool2d_summary(t, "max", mp->pool, mp->stride, p, mp->same);
         return;
     }
     /* Property names are right-aligned in one column, as MATLAB does: 4 spaces before the
@@ -670,12 +618,7 @@ static void maxpool_describe(const mc_layer *self, mc_text *t, mc_describe what)
     mc_text_printf(t, "%*s: '%s'\n", w, "Name", self->name);
     if (what == MC_DESCRIBE_ALL)
         mc__describe_io(t, w);
-    mc_text_printf(t, "\n   Hyperparameters\n");
-    mc_text_printf(t, "%*s: [%d %d]\n", w, "PoolSize", mp->pool[0], mp->pool[1]);
-    mc_text_printf(t, "%*s: [%d %d]\n", w, "Stride", mp->stride[0], mp->stride[1]);
-    mc_text_printf(t, "%*s: '%s'\n", w, "PaddingMode", mp->same ? "same" : "manual");
-    /* For 'same', [0 0 0 0] until setup computes it, as MATLAB shows before training. */
-    mc_text_printf(t, "%*s: [%d %d %d %d]\n", w, "PaddingSize", p[0], p[1], p[2], p[3]);
+    mc__describe_pool2d_hyper(t, w, mp->pool, mp->stride, p, mp->same);
     mc_text_printf(t, "%*s: 0\n", w, "HasUnpoolingOutputs");
     if (what == MC_DESCRIBE_PROPERTIES)
         mc_text_printf(t, "\n  Show all properties\n");
