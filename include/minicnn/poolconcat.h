@@ -3,6 +3,9 @@
  * concatenationLayer (MATLAB R2020b semantics). */
 #ifndef MINICNN_POOLCONCAT_H
 #define MINICNN_POOLCONCAT_H
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -66,5 +69,9 @@ typedef struct mc_concat_options {
 mc_concat_options mc_concat_default(int dim, int num_inputs);
 /* Returns MC_OK, MC_ERR_INVALID (dim or input count) or MC_ERR_NOMEM. */
 mc_status mc_concat_create(mc_ctx *ctx, const mc_concat_options *opts, mc_layer **out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

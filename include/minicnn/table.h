@@ -2,6 +2,9 @@
  * from them for networks that start with a featureInputLayer. */
 #ifndef MINICNN_TABLE_H
 #define MINICNN_TABLE_H
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -72,5 +75,9 @@ mc_status mc_table_to_data(mc_ctx *ctx, const mc_table *t, const mc_table_option
                            mc_table_data *out);
 
 void mc_table_data_release(mc_ctx *ctx, mc_table_data *d);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
