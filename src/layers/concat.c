@@ -140,8 +140,8 @@ static mc_status concat_setup(mc_layer *self, const mc_shape *in, int n_in, mc_s
             static const char *const ranges[] = {
                 "", "1 (the channels) for feature input", "1 (the channels) for sequence input",
                 "from 1 to 3 for 2-D images (1 the height, 2 the width, 3 the channels)",
-                "from 1 to 4 for 3-D images (1 the height, 2 the width, 3 the depth, 4 the "
-                "channels)"};
+                ("from 1 to 4 for 3-D images (1 the height, 2 the width, 3 the depth, 4 the "
+                 "channels)")};
             mc_shape_format(&in[0], "x", a, sizeof a);
             return mc_ctx_fail(self->ctx, MC_ERR_SHAPE,
                                "%s: Dim is %d but the input has shape [%s]; Dim must be %s", label,
