@@ -56,4 +56,22 @@ mc_layer *cli_output_layer(const mc_net *net);
 mc_status cli_read_folder(mc_ctx *ctx, mc_net *net, int max_batch, const cli_folder *o,
                           mc_dataset *train, mc_dataset *test);
 
+/* Whether path names a CSV table (ends in .csv, in any case). */
+bool cli_is_csv(const char *path);
+
+/* A CSV table for a featureInputLayer network (apps/table.c). */
+typedef struct cli_table {
+    const char *path;
+    const char *response; /* the label column; NULL for the last */
+    bool omit_missing;    /* --omit-missing: rows with a missing value are left out */
+    double split;         /* proportion of each class to train on; NaN for 0.75 */
+    uint64_t seed;        /* seeds the split */
+} cli_table;
+
+/* Reads o->path for net (assembling it for max_batch if it is not), checks its predictors
+ * against the featureInputLayer and its classes against the output, names the output's
+ * classes after the response's values, and splits the rows per class. Prints one line. */
+mc_status cli_read_table(mc_ctx *ctx, mc_net *net, int max_batch, const cli_table *o,
+                         mc_dataset *train, mc_dataset *test);
+
 #endif

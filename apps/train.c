@@ -23,10 +23,10 @@ typedef struct flag {
 typedef struct train_args {
     const char *net, *data, *train_images, *train_labels, *test_images, *test_labels;
     const char *color, *solver, *shuffle, *schedule, *threshold_method, *report, *validation;
-    const char *save, *checkpoint_path, *resume, *plots, *log;
+    const char *save, *checkpoint_path, *resume, *plots, *log, *response;
     double initial_learn_rate, momentum, beta1, beta2, epsilon, l2, drop_factor, threshold;
     double min_accuracy, split;
-    int no_resize;
+    int no_resize, omit_missing;
     int max_epochs, batch, drop_period, validation_frequency, validation_patience;
     int verbose_frequency, threads, train_subset;
     int verbose;
@@ -38,8 +38,13 @@ static int flags_of(train_args *a, flag *f)
 {
     const flag all[] = {
         {"net", F_STRING, &a->net, "network file (default data/networks/reference-gray.net)"},
-        {"data", F_STRING, &a->data, "fashion-mnist (default), mnist or an image folder"},
-        {"split", F_DOUBLE, &a->split, "image folder: share of each class to train on (0.75)"},
+        {"data", F_STRING, &a->data,
+         "fashion-mnist (default), mnist, an image folder or a CSV table"},
+        {"split", F_DOUBLE, &a->split,
+         "image folder or table: share of each class to train on (0.75)"},
+        {"response", F_STRING, &a->response, "CSV table: the label column (the last)"},
+        {"omit-missing", F_SWITCH, &a->omit_missing,
+         "CSV table: leave out rows with a missing value"},
         {"no-resize", F_SWITCH, &a->no_resize, "image folder: refuse images of another size"},
         {"train-images", F_STRING, &a->train_images, "IDX file of training images"},
         {"train-labels", F_STRING, &a->train_labels, "IDX file of training labels"},
@@ -235,14 +240,14 @@ static int data_paths(train_args *a, char paths[4][512], const char **name)
         const int rc = cli_dataset_paths(data, paths);
         if (rc != 0)
             return rc;
-    } else if (cli_is_directory(data)) {
+    } else if (cli_is_directory(data) || cli_is_csv(data)) {
         for (int i = 0; i < 4; i++)
             snprintf(paths[i], sizeof paths[i], "%s", i == 0 ? data : "");
-        *name = "image-folder";
+        *name = cli_is_csv(data) ? "table" : "image-folder";
         return 0;
     } else {
         fprintf(stderr, "minicnn train: unknown data set '%s'; use fashion-mnist, mnist, an "
-                        "image folder, or the four --train-/--test- IDX flags\n",
+                        "image folder, a CSV table, or the four --train-/--test- IDX flags\n",
                 data);
         return 2;
     }
@@ -484,11 +489,19 @@ int cmd_train(int argc, char **argv)
     if (rc != 0)
         return rc;
     const bool folder = strcmp(data_name, "image-folder") == 0;
-    if (!folder && (!isnan(a.split) || a.no_resize)) {
-        fprintf(stderr, "minicnn train: --split and --no-resize apply to image folders "
-                        "(--data DIR)\n");
+    const bool table = strcmp(data_name, "table") == 0;
+    if ((!folder && a.no_resize) || (!folder && !table && !isnan(a.split))) {
+        fprintf(stderr, "minicnn train: --split applies to image folders and CSV tables, "
+                        "--no-resize to image folders (--data DIR)\n");
         return 2;
     }
+    if (!table && (a.response != NULL || a.omit_missing)) {
+        fprintf(stderr, "minicnn train: --response and --omit-missing apply to CSV tables "
+                        "(--data FILE.csv)\n");
+        return 2;
+    }
+    const cli_table to = {paths[0], a.response, a.omit_missing != 0, a.split,
+                          (uint64_t)a.seed};
     const cli_folder fo = {paths[0], a.split, (uint64_t)a.seed, a.color, !a.no_resize};
     mc_ctx *ctx = cli_ctx((uint64_t)a.seed);
     if (ctx == NULL)
@@ -584,10 +597,11 @@ int cmd_train(int argc, char **argv)
     if (st == MC_OK) {
         cli_put_text(ctx, text);
         putchar('\n');
-        st = folder ? cli_read_folder(ctx, net, o.mini_batch_size, &fo, &train, &test)
-                    : mc_dataset_read_idx(ctx, paths[0], paths[1], &train);
+        st = folder  ? cli_read_folder(ctx, net, o.mini_batch_size, &fo, &train, &test)
+             : table ? cli_read_table(ctx, net, o.mini_batch_size, &to, &train, &test)
+                     : mc_dataset_read_idx(ctx, paths[0], paths[1], &train);
     }
-    if (st == MC_OK && !folder)
+    if (st == MC_OK && !folder && !table)
         st = mc_dataset_read_idx(ctx, paths[2], paths[3], &test);
     if (st == MC_OK && a.train_subset > 0 && a.train_subset < train.shape.dims[0])
         train.shape.dims[0] = a.train_subset;

@@ -24,7 +24,7 @@ _minicnn()
     local flags=""
     case ${words[1]} in
     train)
-        flags="--net --data --split --no-resize --train-images --train-labels --test-images
+        flags="--net --data --split --no-resize --response --omit-missing --train-images --train-labels --test-images
             --test-labels --color-preprocessing --solver --initial-learn-rate --momentum
             --gradient-decay-factor --squared-gradient-decay-factor --epsilon
             --l2-regularization --max-epochs --mini-batch-size --shuffle --learn-rate-schedule
