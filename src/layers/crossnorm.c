@@ -19,6 +19,24 @@ static void window(int w, int *before, int *after)
     *after = w / 2;
 }
 
+/* acc (B) = the sum over the rows i in [lo, hi] that exist (0 <= i < C) of row i, or of its
+ * squares: row i is rows + i * stride. */
+static inline void window_sum(const float *rows, size_t stride, int lo, int hi, int C, size_t B,
+                              int square, float *acc)
+{
+    for (size_t s = 0; s < B; s++)
+        acc[s] = 0.0f;
+    for (int i = lo < 0 ? 0 : lo; i <= hi && i < C; i++) {
+        const float *r = rows + (size_t)i * stride;
+        if (square)
+            for (size_t s = 0; s < B; s++)
+                acc[s] += r[s] * r[s];
+        else
+            for (size_t s = 0; s < B; s++)
+                acc[s] += r[s];
+    }
+}
+
 /* One block of B <= MC_CROSSNORM_BLOCK positions of one observation: x, y, dy, dx point at the
  * observation's first channel at the block's first position, consecutive channels S apart.
  * Forward (dy NULL) writes y. Backward writes dx, with p (C, B) = d^-Beta and t (C, B) =
@@ -33,14 +51,7 @@ MC__CLONES static void crossnorm_block(const float *x, const float *dy, float *o
     const float aw = a / (float)w;
     float ss[MC_CROSSNORM_BLOCK];
     for (int c = 0; c < C; c++) {
-        const int j0 = c - before < 0 ? 0 : c - before, j1 = c + after >= C ? C - 1 : c + after;
-        for (size_t s = 0; s < B; s++)
-            ss[s] = 0.0f;
-        for (int j = j0; j <= j1; j++) {
-            const float *xj = x + (size_t)j * S;
-            for (size_t s = 0; s < B; s++)
-                ss[s] += xj[s] * xj[s];
-        }
+        window_sum(x, S, c - before, c + after, C, B, 1, ss);
         const float *xc = x + (size_t)c * S;
         if (dy == NULL) {
             float *yc = out + (size_t)c * S;
@@ -61,14 +72,7 @@ MC__CLONES static void crossnorm_block(const float *x, const float *dy, float *o
     /* Channel j is in the window of the channels i from j - after to j + before. */
     const float coef = 2.0f * aw * beta;
     for (int j = 0; j < C; j++) {
-        const int i0 = j - after < 0 ? 0 : j - after, i1 = j + before >= C ? C - 1 : j + before;
-        for (size_t s = 0; s < B; s++)
-            ss[s] = 0.0f;
-        for (int i = i0; i <= i1; i++) {
-            const float *ti = t + (size_t)i * B;
-            for (size_t s = 0; s < B; s++)
-                ss[s] += ti[s];
-        }
+        window_sum(t, B, j - after, j + before, C, B, 0, ss);
         const float *xj = x + (size_t)j * S, *gj = dy + (size_t)j * S, *pj = p + (size_t)j * B;
         float *dxj = out + (size_t)j * S;
         for (size_t s = 0; s < B; s++)

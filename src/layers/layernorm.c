@@ -45,23 +45,12 @@ mc_instancenorm_options mc_instancenorm_default(void)
 }
 
 /* What group normalization would check at create, worded for this layer. */
-static mc_status validate(mc_ctx *ctx, const char *label, const mc_layernorm_options *o,
-                          const mc__norm_options *no)
+static mc_status validate(mc_ctx *ctx, const char *label, const mc__norm_options *no)
 {
     mc_status st = mc__norm_check_epsilon_channels(ctx, label, no);
     if (st == MC_OK)
         st = mc__norm_check_factors(ctx, label, no);
-    if (st == MC_OK)
-        st = mc__check_initial_values(ctx, label, "Scale", o->scale, o->scale_len, "NumChannels",
-                                      o->num_channels);
-    if (st == MC_OK)
-        st = mc__check_initial_values(ctx, label, "Offset", o->offset, o->offset_len, "NumChannels",
-                                      o->num_channels);
-    if (st == MC_OK && o->scale != NULL && o->offset != NULL && o->scale_len != o->offset_len)
-        st = mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                         "%s: the initial Scale has %zu elements but the initial Offset has %zu",
-                         label, o->scale_len, o->offset_len);
-    return st;
+    return st == MC_OK ? mc__norm_check_initial(ctx, label, no) : st;
 }
 
 static mc_status create(mc_ctx *ctx, const mc_layer_vtable *vt, mc_groups_mode mode,
@@ -72,7 +61,7 @@ static mc_status create(mc_ctx *ctx, const mc_layer_vtable *vt, mc_groups_mode m
     mc__label(label, sizeof label, opts->name, vt->kind);
     const mc__norm_options no = MC__NORM_OPTIONS(opts);
     mc__init scale_init, offset_init;
-    mc_status st = validate(ctx, label, opts, &no);
+    mc_status st = validate(ctx, label, &no);
     if (st == MC_OK)
         st = mc__norm_resolve(ctx, label, &no, &scale_init, &offset_init);
     mc_layer *base = NULL;
