@@ -219,6 +219,20 @@ START_TEST(test_setup_validation)
                               "layerNormalizationLayer (unnamed): Offset has 3 elements but the "
                               "input has 4 channels",
                               1);
+    /* an initializer's failure names this layer, not the group normalization inside */
+    o = defaults(0, NULL);
+    o.o.scale_initializer.fn = lt_fail_init;
+    lt_expect_setup_error_for(create, &o, test_shape(2, 2, 4), MC_ERR_CALLBACK,
+                              "layerNormalizationLayer (unnamed)", 0);
+    o = defaults(1, NULL);
+    lt_nonfinite nf = {1, NAN};
+    o.o.offset_initializer.fn = lt_nonfinite_init;
+    o.o.offset_initializer.user = &nf;
+    lt_expect_setup_error_for(create, &o, test_shape(3, 2, 4, 3), MC_ERR_NUMERIC,
+                              "instanceNormalizationLayer (unnamed): the OffsetInitializer "
+                              "function returned nan at element 2 of 4; initial values must be "
+                              "finite",
+                              1);
     o = defaults(1, "in1");
     lt_expect_setup_error_for(create, &o, test_shape(2, 8, 6), MC_ERR_SHAPE,
                               "Layer 'in1': instance normalization needs spatial or time "

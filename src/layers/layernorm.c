@@ -127,13 +127,12 @@ static mc_status layernorm_setup(mc_layer *self, const mc_shape *in, int n_in, m
                            "layerNormalizationLayer to normalize across the features",
                            label, C);
     mc_status st = mc__check_num_channels(ctx, label, ln->fixed_channels, C);
-    for (int i = 0; st == MC_OK && i < 2; i++) {
-        const mc_param *p = mc_layer_param(ln->gn, i);
-        if (p->value.data != NULL && mc_tensor_numel(&p->value) != (size_t)C)
-            st = mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                             "%s: %s has %zu elements but the input has %d channels", label,
-                             p->name, mc_tensor_numel(&p->value), C);
-    }
+    /* Scale and Offset readied here, so that their counts and initializers are reported with
+     * this layer's name; the inner setup then keeps them. */
+    if (st == MC_OK)
+        st =
+            mc__norm_prepare(ctx, label, mc_layer_param(ln->gn, 1), &ln->scale_init,
+                             mc_layer_param(ln->gn, 0), &ln->offset_init, mc_shape_kind(&in[0]), C);
     return st == MC_OK ? mc_layer_setup(ln->gn, in, n_in, out) : st;
 }
 
