@@ -21,6 +21,7 @@ extern "C" {
 #include <minicnn/input.h>
 #include <minicnn/layers.h>
 #include <minicnn/poolconcat.h>
+#include <minicnn/layers3.h>
 #include <minicnn/net.h>
 #include <minicnn/netfile.h>
 #include <minicnn/optim.h>

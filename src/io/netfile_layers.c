@@ -581,6 +581,97 @@ static mc_status build_concat(nf_call *c, mc_layer **out)
     return st == MC_OK ? mc_concat_create(c->ctx, &o, out) : st;
 }
 
+/* ---- leakyReluLayer .. instanceNormalizationLayer (minicnn/layers3.h) ---- */
+
+/* An optional positional hyperparameter (the parser keeps a leading string for the options),
+ * which MATLAB also takes as the name-value option `option`; then Name. */
+static mc_status build_activation(nf_call *c, const char *option, double *value,
+                                  const char **name)
+{
+    mc_status st = c->n_pos > 0 ? get_double(c, &c->pos[0], option, value) : MC_OK;
+    const binding table[] = {{"Name", B_STRING, name, NULL}, {option, B_DOUBLE, value, NULL}};
+    owned_floats f = {{NULL}, 0};
+    return st == MC_OK ? bind_options(c, table, N_BINDINGS(table), &f) : st;
+}
+
+static mc_status build_leaky_relu(nf_call *c, mc_layer **out)
+{
+    mc_leaky_relu_options o = mc_leaky_relu_default();
+    mc_status st = build_activation(c, "Scale", &o.scale, &o.name);
+    return st == MC_OK ? mc_leaky_relu_create(c->ctx, &o, out) : st;
+}
+
+static mc_status build_elu(nf_call *c, mc_layer **out)
+{
+    mc_elu_options o = mc_elu_default();
+    mc_status st = build_activation(c, "Alpha", &o.alpha, &o.name);
+    return st == MC_OK ? mc_elu_create(c->ctx, &o, out) : st;
+}
+
+static mc_status build_clipped_relu(nf_call *c, mc_layer **out)
+{
+    mc_clipped_relu_options o = mc_clipped_relu_default(0.0);
+    mc_status st = get_double(c, &c->pos[0], "ceiling", &o.ceiling);
+    if (st == MC_OK)
+        st = only_name(c, &o.name);
+    return st == MC_OK ? mc_clipped_relu_create(c->ctx, &o, out) : st;
+}
+
+static mc_status build_tanh(nf_call *c, mc_layer **out)
+{
+    return build_named(c, out, mc_tanh_create);
+}
+
+static mc_status build_crossnorm(nf_call *c, mc_layer **out)
+{
+    int window = 0;
+    mc_status st = get_int(c, &c->pos[0], "windowChannelSize", 1, &window);
+    if (st != MC_OK)
+        return st;
+    mc_crossnorm_options o = mc_crossnorm_default(window);
+    double size = window; /* also an option, which wins */
+    const binding table[] = {
+        {"WindowChannelSize", B_DOUBLE, &size, NULL},
+        {"Alpha", B_DOUBLE, &o.alpha, NULL},
+        {"Beta", B_DOUBLE, &o.beta, NULL},
+        {"K", B_DOUBLE, &o.k, NULL},
+        {"Name", B_STRING, &o.name, NULL},
+    };
+    owned_floats f = {{NULL}, 0};
+    st = bind_options(c, table, N_BINDINGS(table), &f);
+    if (st == MC_OK && !is_int(size, 1))
+        return nf_fail_at(c, c->line, c->col, "%s: WindowChannelSize must be a positive integer, "
+                          "not %g", c->fn, size);
+    o.window_channel_size = (int)size;
+    return st == MC_OK ? mc_crossnorm_create(c->ctx, &o, out) : st;
+}
+
+/* layerNormalizationLayer and instanceNormalizationLayer: group normalization's options
+ * without numGroups. */
+static mc_status build_layernorm_like(nf_call *c, mc_layer **out,
+                                      mc_status (*create)(mc_ctx *, const mc_layernorm_options *,
+                                                          mc_layer **))
+{
+    mc_layernorm_options o = mc_layernorm_default();
+    const binding table[] = {NORM_BINDINGS(o)};
+    owned_floats f = {{NULL}, 0};
+    mc_status st = bind_options(c, table, N_BINDINGS(table), &f);
+    if (st == MC_OK)
+        st = create(c->ctx, &o, out);
+    free_floats(c->ctx, &f);
+    return st;
+}
+
+static mc_status build_layernorm(nf_call *c, mc_layer **out)
+{
+    return build_layernorm_like(c, out, mc_layernorm_create);
+}
+
+static mc_status build_instancenorm(nf_call *c, mc_layer **out)
+{
+    return build_layernorm_like(c, out, mc_instancenorm_create);
+}
+
 static const nf_layer_fn registry[] = {
     {"imageInputLayer", 1, 1, build_image_input},
     {"featureInputLayer", 1, 1, build_feature_input},
@@ -599,6 +690,13 @@ static const nf_layer_fn registry[] = {
     {"globalMaxPooling2dLayer", 0, 0, build_global_maxpool},
     {"depthConcatenationLayer", 1, 1, build_depthcat},
     {"concatenationLayer", 2, 2, build_concat},
+    {"leakyReluLayer", 0, 1, build_leaky_relu},
+    {"clippedReluLayer", 1, 1, build_clipped_relu},
+    {"eluLayer", 0, 1, build_elu},
+    {"tanhLayer", 0, 0, build_tanh},
+    {"crossChannelNormalizationLayer", 1, 1, build_crossnorm},
+    {"layerNormalizationLayer", 0, 0, build_layernorm},
+    {"instanceNormalizationLayer", 0, 0, build_instancenorm},
 };
 #define N_REGISTRY (sizeof registry / sizeof registry[0])
 

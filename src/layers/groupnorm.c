@@ -756,17 +756,7 @@ static mc_status validate(mc_ctx *ctx, const mc_groupnorm_options *o, const mc__
                                label, o->num_groups, o->num_channels);
     }
     st = mc__norm_check_factors(ctx, label, no);
-    if (st == MC_OK)
-        st = mc__check_initial_values(ctx, label, "Scale", o->scale, o->scale_len, "NumChannels",
-                                      o->num_channels);
-    if (st == MC_OK)
-        st = mc__check_initial_values(ctx, label, "Offset", o->offset, o->offset_len, "NumChannels",
-                                      o->num_channels);
-    if (st == MC_OK && o->scale != NULL && o->offset != NULL && o->scale_len != o->offset_len)
-        st = mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                         "%s: the initial Scale has %zu elements but the initial Offset has %zu",
-                         label, o->scale_len, o->offset_len);
-    return st;
+    return st == MC_OK ? mc__norm_check_initial(ctx, label, no) : st;
 }
 
 static void groupnorm_destroy(mc_layer *self)

@@ -17,6 +17,20 @@ mc_status mc__norm_check_epsilon_channels(mc_ctx *ctx, const char *label, const 
     return MC_OK;
 }
 
+mc_status mc__norm_check_initial(mc_ctx *ctx, const char *label, const mc__norm_options *o)
+{
+    mc_status st = mc__check_initial_values(ctx, label, "Scale", o->scale, o->scale_len,
+                                            "NumChannels", o->num_channels);
+    if (st == MC_OK)
+        st = mc__check_initial_values(ctx, label, "Offset", o->offset, o->offset_len,
+                                      "NumChannels", o->num_channels);
+    if (st == MC_OK && o->scale != NULL && o->offset != NULL && o->scale_len != o->offset_len)
+        st = mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                         "%s: the initial Scale has %zu elements but the initial Offset has %zu",
+                         label, o->scale_len, o->offset_len);
+    return st;
+}
+
 mc_status mc__norm_check_factors(mc_ctx *ctx, const char *label, const mc__norm_options *o)
 {
     return mc__check_learn_factors(ctx, label, "Scale", o->scale_learn_rate_factor,

@@ -46,6 +46,10 @@ typedef struct mc__norm_options {
 mc_status mc__norm_check_epsilon_channels(mc_ctx *ctx, const char *label,
                                           const mc__norm_options *o);
 
+/* The initial Scale, then Offset, as mc__check_initial_values checks them against
+ * NumChannels, then their lengths equal (MC_ERR_SHAPE). */
+mc_status mc__norm_check_initial(mc_ctx *ctx, const char *label, const mc__norm_options *o);
+
 /* ScaleLearnRateFactor, OffsetLearnRateFactor, ScaleL2Factor, OffsetL2Factor, in that order. */
 mc_status mc__norm_check_factors(mc_ctx *ctx, const char *label, const mc__norm_options *o);
 
