@@ -10,23 +10,38 @@
  * returns exit code 1. */
 int cli_fail(mc_ctx *ctx, mc_status st);
 
-/* Prints "usage: <text>" to stderr and returns exit code 2. */
-int cli_usage(const char *text);
-
 /* A context seeded with `seed`, or NULL after printing why not. */
 mc_ctx *cli_ctx(uint64_t seed);
 
 /* Prints and frees text owned by ctx. */
 void cli_put_text(mc_ctx *ctx, char *text);
 
-/* The path of a file shipped under data/ ("networks/reference-gray.net"): relative to the
- * current directory when it exists there, else under PREFIX/share/minicnn of the installed
- * command (found from /proc/self/exe), or the build tree's link to the source data/. */
-const char *cli_data_path(const char *relative, char *buf, size_t cap);
+/* A string made like printf's, on the heap (free it), or NULL after printing "out of memory".
+ * Paths are built with it: any length. */
+char *cli_format(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
 
-/* The four IDX paths (train images, train labels, test images, test labels) of a named data
- * set: "fashion-mnist" or "mnist". Returns 0, or an exit code after saying what is missing. */
-int cli_dataset_paths(const char *name, char paths[4][512]);
+/* The path of a file shipped under data/ ("networks/reference-gray.net"), on the heap: relative
+ * to the current directory when it exists there, else under PREFIX/share/minicnn of the
+ * installed command (found from /proc/self/exe), or the build tree's link to the source data/.
+ * NULL after printing "out of memory". */
+char *cli_data_path(const char *relative);
+
+/* The four IDX paths (train images, train labels, test images, test labels), on the heap; ""
+ * for a part not given. */
+typedef struct cli_paths {
+    char *p[4];
+} cli_paths;
+void cli_paths_free(cli_paths *paths);
+/* Copies given (NULL entries as ""); 0, or 1 after printing "out of memory". */
+int cli_paths_set(cli_paths *paths, const char *const given[4]);
+
+/* The paths of a named data set: "fashion-mnist" or "mnist". Returns 0, or an exit code after
+ * saying what is missing. */
+int cli_dataset_paths(const char *name, cli_paths *paths);
 
 int cmd_train(int argc, char **argv);
 int cmd_normlab(int argc, char **argv);

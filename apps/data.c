@@ -2,16 +2,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "options.h"
 
-static const char *const export_usage =
-    "minicnn data export-png [--data fashion-mnist|mnist | --train-images F --train-labels F "
-    "and/or --test-images F --test-labels F] [--force] OUTDIR\n"
-    "  writes OUTDIR/train/<label>/<index>.png and OUTDIR/test/<label>/<index>.png";
 
 /* 0 when dir is missing or empty, 1 when it holds something, -1 (after printing why) when it
  * cannot be read or is not a folder. */
@@ -64,11 +62,11 @@ static mc_status export_part(mc_ctx *ctx, const char *images, const char *labels
     if (C != 1 && C != 3)
         st = mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s: %d-channel images cannot be PNGs (1 or 3)",
                          images, C);
-    char dir[4096], file[4200];
+    char *dir = NULL, *file = NULL;
     if (st == MC_OK)
         st = make_dir(ctx, outdir); /* once the data has been read */
-    if (st == MC_OK && snprintf(dir, sizeof dir, "%s/%s", outdir, part) >= (int)sizeof dir)
-        st = mc_ctx_fail(ctx, MC_ERR_INVALID, "the folder name '%s' is too long", outdir);
+    if (st == MC_OK && (dir = cli_format("%s/%s", outdir, part)) == NULL)
+        st = mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory");
     if (st == MC_OK)
         st = make_dir(ctx, dir);
     /* a folder only for the labels that occur: an empty class folder is not an image folder */
@@ -80,20 +78,24 @@ static mc_status export_part(mc_ctx *ctx, const char *images, const char *labels
         if (!seen[k])
             continue;
         classes++;
-        snprintf(file, sizeof file, "%s/%d", dir, k);
-        st = make_dir(ctx, file);
+        free(file);
+        file = cli_format("%s/%d", dir, k);
+        st = file != NULL ? make_dir(ctx, file) : mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory");
     }
     int digits = 1;
     for (int m = N - 1; m >= 10; m /= 10)
         digits++;
     const size_t per = (size_t)C * H * W;
     for (int i = 0; st == MC_OK && i < N; i++) {
-        if (snprintf(file, sizeof file, "%s/%d/%0*d.png", dir, ds.labels[i],
-                     digits < 10 ? digits : 10, i) >= (int)sizeof file)
-            st = mc_ctx_fail(ctx, MC_ERR_INVALID, "the folder name '%s' is too long", outdir);
+        free(file);
+        file = cli_format("%s/%d/%0*d.png", dir, ds.labels[i], digits < 10 ? digits : 10, i);
+        if (file == NULL)
+            st = mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory");
         else
             st = mc_png_write(ctx, file, ds.x + (size_t)i * per, C, H, W);
     }
+    free(dir);
+    free(file);
     *n_out = N;
     *k_out = classes;
     mc_dataset_release(ctx, &ds);
@@ -104,84 +106,93 @@ static int export_png(int argc, char **argv)
 {
     const char *data = NULL, *outdir = NULL;
     const char *idx[4] = {NULL, NULL, NULL, NULL};
-    static const char *const idx_flags[4] = {"--train-images", "--train-labels", "--test-images",
-                                             "--test-labels"};
-    bool force = false;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        int k = 0;
-        while (k < 4 && strcmp(arg, idx_flags[k]) != 0)
-            k++;
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            printf("usage: %s\n", export_usage);
-            return 0;
-        } else if (strcmp(arg, "--force") == 0) {
-            force = true;
-        } else if ((strcmp(arg, "--data") == 0 || k < 4) && i + 1 < argc) {
-            if (k < 4)
-                idx[k] = argv[++i];
-            else
-                data = argv[++i];
-        } else if (arg[0] != '-' && outdir == NULL) {
-            outdir = arg;
-        } else {
-            fprintf(stderr, "minicnn data export-png: unexpected argument '%s'\n", arg);
-            return cli_usage(export_usage);
-        }
-    }
+    int force = 0;
+    const cli_opt opts[] = {
+        {"data", CLI_STRING, &data, "NAME", "fashion-mnist (default) or mnist", 0, 0, 0},
+        {"train-images", CLI_STRING, &idx[0], "FILE", "IDX file of training images", 0, 0, 0},
+        {"train-labels", CLI_STRING, &idx[1], "FILE", "IDX file of training labels", 0, 0, 0},
+        {"test-images", CLI_STRING, &idx[2], "FILE", "IDX file of test images", 0, 0, 0},
+        {"test-labels", CLI_STRING, &idx[3], "FILE", "IDX file of test labels", 0, 0, 0},
+        {"force", CLI_SWITCH, &force, NULL,
+         "write into a folder that is not empty (files of the same names are replaced)", 0, 0, 0},
+    };
+    const cli_spec spec = {"data export-png", "[FLAGS] OUTDIR",
+                           "Writes an IDX data set as an image folder: "
+                           "OUTDIR/train/<label>/<index>.png and\n"
+                           "OUTDIR/test/<label>/<index>.png. The data is a named data set, or "
+                           "IDX pairs of\nfiles for the training part, the test part or both.",
+                           opts, (int)(sizeof opts / sizeof opts[0]), 1, 1};
+    int n_args = 0;
+    const int prc = cli_parse(&spec, argc, argv, &outdir, &n_args);
+    if (prc >= 0)
+        return prc;
     const bool any_idx = idx[0] || idx[1] || idx[2] || idx[3];
-    if (outdir == NULL || (data != NULL && any_idx) ||
-        (any_idx && ((idx[0] == NULL) != (idx[1] == NULL) || (idx[2] == NULL) != (idx[3] == NULL))))
-        return cli_usage(export_usage);
-    char paths[4][512];
+    if (data != NULL && any_idx)
+        return cli_usage_error(&spec, "give --data or IDX files, not both");
+    if ((idx[0] == NULL) != (idx[1] == NULL) || (idx[2] == NULL) != (idx[3] == NULL))
+        return cli_usage_error(&spec, "give IDX images and labels in pairs: --train-images with "
+                                      "--train-labels, --test-images with --test-labels");
+    cli_paths paths = {{NULL, NULL, NULL, NULL}};
     if (any_idx) {
-        for (int i = 0; i < 4; i++)
-            snprintf(paths[i], sizeof paths[i], "%s", idx[i] != NULL ? idx[i] : "");
+        if (cli_paths_set(&paths, idx) != 0)
+            return 1;
     } else {
-        int rc = cli_dataset_paths(data != NULL ? data : "fashion-mnist", paths);
+        int rc = cli_dataset_paths(data != NULL ? data : "fashion-mnist", &paths);
         if (rc != 0)
             return rc;
     }
     const int full = holds_files(outdir);
-    if (full < 0)
+    if (full < 0) {
+        cli_paths_free(&paths);
         return 1;
+    }
     if (full && !force) {
         fprintf(stderr,
                 "minicnn: error: '%s' exists and is not empty; choose a new folder, or add "
                 "--force to write into it (files of the same names are replaced)\n",
                 outdir);
+        cli_paths_free(&paths);
         return 1;
     }
     mc_ctx *ctx = cli_ctx(1);
-    if (ctx == NULL)
+    if (ctx == NULL) {
+        cli_paths_free(&paths);
         return 1;
+    }
     mc_status st = MC_OK;
     static const char *const parts[2] = {"train", "test"};
     for (int p = 0; p < 2 && st == MC_OK; p++) {
-        if (paths[2 * p][0] == '\0')
+        if (paths.p[2 * p][0] == '\0')
             continue;
         int n = 0, k = 0;
-        st = export_part(ctx, paths[2 * p], paths[2 * p + 1], outdir, parts[p], &n, &k);
+        st = export_part(ctx, paths.p[2 * p], paths.p[2 * p + 1], outdir, parts[p], &n, &k);
         if (st == MC_OK)
             printf("Wrote %d %s images in %d class folders to %s/%s\n", n, parts[p], k, outdir,
                    parts[p]);
     }
     int rc = st == MC_OK ? 0 : cli_fail(ctx, st);
+    cli_paths_free(&paths);
     mc_ctx_destroy(ctx);
     return rc;
 }
 
 int cmd_data(int argc, char **argv)
 {
+    static const char *const tools[1] = {"export-png"};
+    const cli_spec spec = {"data", "TOOL [ARGUMENTS]",
+                           "Data set tools:\n"
+                           "  export-png  write an IDX data set as a folder of PNG images, one "
+                           "sub-folder per class\n"
+                           "'minicnn data TOOL --help' shows a tool's arguments.",
+                           NULL, 0, 1, 1};
     if (argc >= 2 && strcmp(argv[1], "export-png") == 0)
         return export_png(argc - 1, argv + 1);
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: minicnn data export-png ...\n\n  export-png  write an IDX data set as "
-               "a folder of PNG images, one sub-folder per class\n\n%s\n",
-               export_usage);
-        return 0;
-    }
-    if (argc >= 2)
-        fprintf(stderr, "minicnn data: unknown tool '%s'\n", argv[1]);
-    return cli_usage(export_usage);
+    const char *tool = NULL;
+    int n_args = 0;
+    const int prc = cli_parse(&spec, argc < 2 ? argc : 2, argv, &tool, &n_args);
+    if (prc >= 0)
+        return prc;
+    const char *near = cli_nearest(tool, strlen(tool), tools, 1);
+    return cli_usage_error(&spec, "unknown tool '%s'%s%s%s; the tools are: export-png", tool,
+                           near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
 }

@@ -1,6 +1,7 @@
 /* Image folders as data for minicnn train and classify (--data DIR). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -72,24 +73,27 @@ mc_status cli_read_folder(mc_ctx *ctx, mc_net *net, int max_batch, const cli_fol
     io.color = color;
     io.resize = o->resize;
 
-    char train_dir[4096], test_dir[4096];
-    snprintf(train_dir, sizeof train_dir, "%s/train", o->dir);
-    snprintf(test_dir, sizeof test_dir, "%s/test", o->dir);
+    char *train_dir = cli_format("%s/train", o->dir), *test_dir = cli_format("%s/test", o->dir);
+    if (train_dir == NULL || test_dir == NULL) {
+        free(train_dir);
+        free(test_dir);
+        return mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory");
+    }
     const bool has_train = cli_is_directory(train_dir), has_test = cli_is_directory(test_dir);
     if (has_train != has_test)
-        return mc_ctx_fail(ctx, MC_ERR_FORMAT,
+        st = mc_ctx_fail(ctx, MC_ERR_FORMAT,
                            "%s has a %s/ folder but no %s/ folder: give both parts, or one "
                            "folder of class folders to split with --split",
                            o->dir, has_train ? "train" : "test", has_train ? "test" : "train");
     const bool split = !has_train;
-    if (!split && !isnan(o->split))
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+    if (st == MC_OK && !split && !isnan(o->split))
+        st = mc_ctx_fail(ctx, MC_ERR_INVALID,
                            "%s already has train/ and test/ folders; --split applies to one "
                            "folder of class folders",
                            o->dir);
     const double p = isnan(o->split) ? 0.75 : o->split;
-    if (!(p > 0 && p < 1))
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+    if (st == MC_OK && !(p > 0 && p < 1))
+        st = mc_ctx_fail(ctx, MC_ERR_INVALID,
                            "--split takes the proportion of each class's images to train on, "
                            "between 0 and 1 (not inclusive), not %g",
                            p);
@@ -98,6 +102,11 @@ mc_status cli_read_folder(mc_ctx *ctx, mc_net *net, int max_batch, const cli_fol
     memset(&all, 0, sizeof all);
     memset(&tr, 0, sizeof tr);
     memset(&te, 0, sizeof te);
+    if (st != MC_OK) {
+        free(train_dir);
+        free(test_dir);
+        return st;
+    }
     if (split) {
         st = mc_image_folder_scan(ctx, o->dir, &all);
         /* The split depends on the seed and the folder alone, not on what else drew from the
@@ -145,6 +154,8 @@ mc_status cli_read_folder(mc_ctx *ctx, mc_net *net, int max_batch, const cli_fol
         printf(", read at %dx%dx%d%s.\n\n", io.height, io.width, io.channels,
                io.resize ? " (resized where needed)" : "");
     }
+    free(train_dir);
+    free(test_dir);
     mc_image_folder_release(ctx, &all);
     mc_image_folder_release(ctx, &tr);
     mc_image_folder_release(ctx, &te);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "plot.h"
 
 #define BINS 60
@@ -154,41 +155,42 @@ static int write_filters(mc_ctx *ctx, const char *path, mc_layer *conv)
 
 int cmd_inspect(int argc, char **argv)
 {
-    const char *usage = "minicnn inspect MODEL --layer NAME [--data fashion-mnist|mnist] "
-                        "[--images N] [--out PREFIX]";
-    if (argc < 2 || argv[1][0] == '-')
-        return cli_usage(usage);
-    const char *model = argv[1], *layer_name = NULL, *data = "fashion-mnist", *prefix = "inspect";
+    const char *model = NULL, *layer_name = NULL, *data = "fashion-mnist", *prefix = "inspect";
     int images = 256;
-    for (int i = 2; i < argc; i += 2) {
-        if (i + 1 >= argc)
-            return cli_usage(usage);
-        if (strcmp(argv[i], "--layer") == 0)
-            layer_name = argv[i + 1];
-        else if (strcmp(argv[i], "--data") == 0)
-            data = argv[i + 1];
-        else if (strcmp(argv[i], "--out") == 0)
-            prefix = argv[i + 1];
-        else if (strcmp(argv[i], "--images") == 0)
-            images = atoi(argv[i + 1]);
-        else
-            return cli_usage(usage);
-    }
-    if (layer_name == NULL || images < 1 || images > 4096)
-        return cli_usage(usage);
-    char paths[4][512];
-    int rc = cli_dataset_paths(data, paths);
+    const cli_opt opts[] = {
+        {"layer", CLI_STRING, &layer_name, "NAME", "the normalization layer (see minicnn info)", 0, 0, 0},
+        {"data", CLI_STRING, &data, "NAME", "fashion-mnist (default) or mnist: its test images", 0, 0, 0},
+        {"images", CLI_INT, &images, "N", "test images to run (256)", 1, 4096, 0},
+        {"out", CLI_STRING, &prefix, "PREFIX",
+         "writes PREFIX-histograms.png and PREFIX-filters.png (inspect)", 0, 0, 0},
+    };
+    const cli_spec spec = {"inspect", "MODEL --layer NAME [FLAGS]",
+                           "Draws the distributions of the values entering and leaving a layer "
+                           "of a saved network,\nper channel group, and the filters of its "
+                           "first convolution layer.",
+                           opts, (int)(sizeof opts / sizeof opts[0]), 1, 1};
+    int n_args = 0;
+    int rc = cli_parse(&spec, argc, argv, &model, &n_args);
+    if (rc >= 0)
+        return rc;
+    if (layer_name == NULL)
+        return cli_usage_error(&spec, "which layer? give --layer NAME (minicnn info lists the "
+                                      "layers)");
+    cli_paths paths = {{NULL, NULL, NULL, NULL}};
+    rc = cli_dataset_paths(data, &paths);
     if (rc != 0)
         return rc;
     mc_ctx *ctx = cli_ctx(1);
-    if (ctx == NULL)
+    if (ctx == NULL) {
+        cli_paths_free(&paths);
         return 1;
+    }
     mc_net *net = NULL;
     mc_dataset test;
     memset(&test, 0, sizeof test);
     mc_status st = mc_model_load(ctx, model, images, &net);
     if (st == MC_OK)
-        st = mc_dataset_read_idx(ctx, paths[2], paths[3], &test);
+        st = mc_dataset_read_idx(ctx, paths.p[2], paths.p[3], &test);
     mc_layer *l = st == MC_OK ? mc_net_find(net, layer_name) : NULL;
     int index = -1;
     for (int i = 0; l != NULL && i < mc_net_num_layers(net); i++)
@@ -206,20 +208,22 @@ int cmd_inspect(int argc, char **argv)
     if (st != MC_OK) {
         rc = cli_fail(ctx, st);
     } else {
-        char path[4096];
-        snprintf(path, sizeof path, "%s-histograms.png", prefix);
-        rc = write_histograms(path, net, index, n);
+        char *path = cli_format("%s-histograms.png", prefix);
+        rc = path != NULL ? write_histograms(path, net, index, n) : 1;
         if (rc == 0)
             printf("Histograms of '%s' on %d test images: %s\n", layer_name, n, path);
         for (int i = 0; rc == 0 && i < mc_net_num_layers(net); i++)
             if (strcmp(mc_net_layer(net, i)->vt->kind, "convolution2dLayer") == 0) {
-                snprintf(path, sizeof path, "%s-filters.png", prefix);
-                rc = write_filters(ctx, path, mc_net_layer(net, i));
+                free(path);
+                path = cli_format("%s-filters.png", prefix);
+                rc = path != NULL ? write_filters(ctx, path, mc_net_layer(net, i)) : 1;
                 if (rc == 0)
                     printf("Filters of '%s': %s\n", mc_layer_name(mc_net_layer(net, i)), path);
                 break;
             }
+        free(path);
     }
+    cli_paths_free(&paths);
     mc_dataset_release(ctx, &test);
     mc_net_destroy(net);
     mc_ctx_destroy(ctx);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "options.h"
 
 typedef struct command {
     const char *name;
@@ -36,22 +37,58 @@ static const command commands[] = {
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
+static void list_commands(FILE *f)
+{
+    fprintf(f,
+            "minicnn %s: trains small convolutional networks from the command line\n\n"
+            "usage: minicnn COMMAND [ARGUMENTS] [FLAGS]\n\ncommands:\n",
+            mc_version());
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'minicnn COMMAND --help' (or 'minicnn help COMMAND') shows a command's "
+               "arguments and flags.\n");
+}
+
+static int unknown_command(const char *name)
+{
+    const char *names[N_COMMANDS];
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        names[i] = commands[i].name;
+    const char *near = cli_nearest(name, strlen(name), names, (int)N_COMMANDS);
+    fprintf(stderr, "minicnn: unknown command '%s'", name);
+    if (near != NULL)
+        fprintf(stderr, " (did you mean '%s'?)", near);
+    fprintf(stderr, "; 'minicnn help' lists the commands\n");
+    return 2;
+}
+
 static int cmd_help(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    printf("minicnn %s: trains small convolutional networks from the command line\n\n"
-           "usage: minicnn COMMAND [OPTIONS]\n\ncommands:\n",
-           MC_VERSION_STRING);
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+    const cli_spec spec = {"help", "[COMMAND]", "Lists the commands, or shows one command's help.",
+                           NULL, 0, 0, 1};
+    const char *args[1] = {NULL};
+    int n = 0;
+    const int rc = cli_parse(&spec, argc, argv, args, &n);
+    if (rc >= 0)
+        return rc;
+    if (n == 1) { /* help COMMAND: the command's own --help */
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            if (strcmp(commands[i].name, args[0]) == 0) {
+                char *help_argv[3] = {(char *)commands[i].name, "--help", NULL};
+                return commands[i].run(2, help_argv);
+            }
+        return unknown_command(args[0]);
+    }
+    list_commands(stdout);
     return 0;
 }
 
 static int cmd_version(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    const cli_spec spec = {"version", "", "Prints the version.", NULL, 0, 0, 0};
+    const int rc = cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc >= 0)
+        return rc;
     printf("minicnn %s\n", mc_version());
     return 0;
 }
@@ -64,12 +101,6 @@ int cli_fail(mc_ctx *ctx, mc_status st)
     return 1;
 }
 
-int cli_usage(const char *text)
-{
-    fprintf(stderr, "usage: %s\n", text);
-    return 2;
-}
-
 mc_ctx *cli_ctx(uint64_t seed)
 {
     mc_ctx *ctx = NULL;
@@ -78,37 +109,49 @@ mc_ctx *cli_ctx(uint64_t seed)
     return ctx;
 }
 
-/* The folder of the running executable (from /proc/self/exe) in buf, "" if unknown. */
-static void exe_dir(char *buf, size_t cap)
+/* The folder of the running executable (from /proc/self/exe) on the heap, NULL if unknown. */
+static char *exe_dir(void)
 {
-    ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
-    buf[n > 0 ? n : 0] = '\0';
-    char *slash = strrchr(buf, '/');
-    if (n <= 0 || (size_t)n >= cap - 1 || slash == NULL)
-        buf[0] = '\0';
-    else
-        *slash = '\0';
+    for (size_t cap = 256; cap <= ((size_t)1 << 24); cap *= 2) {
+        char *buf = malloc(cap);
+        if (buf == NULL)
+            return NULL;
+        const ssize_t n = readlink("/proc/self/exe", buf, cap);
+        if (n > 0 && (size_t)n < cap) {
+            buf[n] = '\0';
+            char *slash = strrchr(buf, '/');
+            if (slash != NULL) {
+                *slash = '\0';
+                return buf;
+            }
+        }
+        free(buf);
+        if (n <= 0 || (size_t)n < cap)
+            return NULL;
+    }
+    return NULL;
 }
 
-const char *cli_data_path(const char *relative, char *buf, size_t cap)
+char *cli_data_path(const char *relative)
 {
-    snprintf(buf, cap, "data/%s", relative);
-    if (access(buf, F_OK) == 0)
-        return buf;
+    char *path = cli_format("data/%s", relative);
+    if (path == NULL || access(path, F_OK) == 0)
+        return path;
     /* Installed: PREFIX/bin/minicnn reads PREFIX/share/minicnn. In the build tree, CMake puts
      * a link share/minicnn next to the executable, pointing to the source tree's data/. */
-    char dir[4096];
-    exe_dir(dir, sizeof dir);
-    if (dir[0] != '\0') {
-        snprintf(buf, cap, "%s/../share/minicnn/%s", dir, relative);
-        if (access(buf, F_OK) == 0)
-            return buf;
-        snprintf(buf, cap, "%s/share/minicnn/%s", dir, relative);
-        if (access(buf, F_OK) == 0)
-            return buf;
+    char *dir = exe_dir();
+    static const char *const where[2] = {"%s/../share/minicnn/%s", "%s/share/minicnn/%s"};
+    for (int i = 0; dir != NULL && i < 2; i++) {
+        char *p = cli_format(where[i], dir, relative);
+        if (p != NULL && access(p, F_OK) == 0) {
+            free(path);
+            free(dir);
+            return p;
+        }
+        free(p);
     }
-    snprintf(buf, cap, "data/%s", relative); /* so that the error names the usual place */
-    return buf;
+    free(dir);
+    return path; /* so that the error names the usual place */
 }
 
 void cli_put_text(mc_ctx *ctx, char *text)
@@ -119,15 +162,22 @@ void cli_put_text(mc_ctx *ctx, char *text)
 
 static int cmd_info(int argc, char **argv)
 {
-    if (argc != 2 || argv[1][0] == '-')
-        return cli_usage("minicnn info FILE.net");
+    const cli_spec spec = {"info", "FILE.net",
+                           "Shows a network file's layers (MATLAB's display), its activations "
+                           "and learnables.",
+                           NULL, 0, 1, 1};
+    const char *file = NULL;
+    int n = 0;
+    const int prc = cli_parse(&spec, argc, argv, &file, &n);
+    if (prc >= 0)
+        return prc;
     mc_ctx *ctx = cli_ctx(1);
     if (ctx == NULL)
         return 1;
     mc_net *net = NULL;
     bool is_graph = false;
     char *text = NULL;
-    mc_status st = mc_netfile_load(ctx, argv[1], &net, &is_graph);
+    mc_status st = mc_netfile_load(ctx, file, &net, &is_graph);
     if (st == MC_OK && is_graph) {
         /* A graph shows as MATLAB's LayerGraph (layerGraph has named its layers). */
         {
@@ -170,19 +220,18 @@ static int cmd_info(int argc, char **argv)
 
 static int cmd_layer(int argc, char **argv)
 {
-    bool all = false;
+    int all = 0;
+    const cli_opt opts[] = {{"all", CLI_SWITCH, &all, NULL, "show every property", 0, 0, 0}};
+    const cli_spec spec = {"layer", "[--all] \"EXPRESSION\"",
+                           "Shows a layer's properties as MATLAB displays them, e.g.\n"
+                           "  minicnn layer \"groupNormalizationLayer(3,'Name','groupnorm')\"\n"
+                           "Several layers (\"reluLayer; reluLayer\") show as a Layer array.",
+                           opts, 1, 1, 1};
     const char *expr = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--all") == 0)
-            all = true;
-        else if (expr == NULL && argv[i][0] != '-')
-            expr = argv[i];
-        else
-            return cli_usage("minicnn layer [--all] \"EXPRESSION\"   e.g. minicnn layer "
-                         "\"groupNormalizationLayer(3,'Name','groupnorm')\"");
-    }
-    if (expr == NULL)
-        return cli_usage("minicnn layer [--all] \"EXPRESSION\"");
+    int n = 0;
+    const int prc = cli_parse(&spec, argc, argv, &expr, &n);
+    if (prc >= 0)
+        return prc;
     mc_ctx *ctx = cli_ctx(1);
     if (ctx == NULL)
         return 1;
@@ -209,8 +258,10 @@ static int cmd_layer(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return cmd_help(argc, argv) == 0 ? 2 : 1;
+    if (argc < 2) { /* a usage error: the list on stderr */
+        list_commands(stderr);
+        return 2;
+    }
     const char *isa = getenv("MINICNN_MAX_ISA");
     if (isa != NULL && *isa != '\0') {
         mc_ctx *ctx;
@@ -233,6 +284,5 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (strcmp(commands[i].name, name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "minicnn: unknown command '%s'; 'minicnn help' lists the commands\n", name);
-    return 2;
+    return unknown_command(name);
 }

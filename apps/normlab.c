@@ -3,6 +3,8 @@
  * mini-batch sizes and seeds; a table in the layout of the Group Normalization paper and a PNG
  * figure of test error against batch size come out. */
 #include <errno.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "csv.h"
+#include "options.h"
 #include "plot.h"
 
 #define MAX_BATCHES 8
@@ -28,18 +32,34 @@ typedef struct lab_args {
     int base_batch;
 } lab_args;
 
-/* "32,16,8" into values; returns the count or -1. */
-static int parse_list(const char *text, int *out, int cap)
+/* "32,16,8" into values, each checked as every number flag is; returns the count, or -1 after
+ * saying what is wrong. */
+static int parse_list(const cli_spec *spec, const char *text, int *out, int cap)
 {
     int n = 0;
-    const char *p = text;
-    while (*p != '\0') {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > 100000 || n == cap || (*end != ',' && *end != '\0'))
+    for (const char *p = text; *p != '\0' || n == 0;) {
+        const size_t len = strcspn(p, ",");
+        char item[32];
+        long long v = 0;
+        const int why = len < sizeof item ? (memcpy(item, p, len), item[len] = '\0',
+                                             cli_read_int(item, 1, 100000, &v))
+                                          : 2;
+        if (why != 0 || n == cap) {
+            cli_usage_error(spec,
+                            "--batch-sizes takes up to %d whole numbers from 1 to 100000, "
+                            "separated by commas; '%.*s' %s",
+                            cap, (int)len, p,
+                            n == cap ? "is one too many" : why == 1 ? "is not one" : "is out of range");
             return -1;
+        }
         out[n++] = (int)v;
-        p = *end == ',' ? end + 1 : end;
+        p += len;
+        if (*p == ',')
+            p++;
+        if (*p == '\0' && p[-1] == ',') {
+            cli_usage_error(spec, "--batch-sizes '%s' ends with a comma", text);
+            return -1;
+        }
     }
     return n;
 }
@@ -213,11 +233,19 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
         fprintf(stderr, "minicnn normlab: cannot write '%s': %s\n", tmp, strerror(errno));
         return 1;
     }
-    fprintf(f, "series,batch_size,mean_error_percent,sd_percent\n");
+    csvw_writer cw;
+    csvw_init(&cw, f);
+    static const char *const head[4] = {"series", "batch_size", "mean_error_percent",
+                                        "sd_percent"};
+    csvw_row(&cw, head, 4);
     for (int k = 0; k < n; k++)
-        for (int i = 0; i < s[k].n; i++)
-            fprintf(f, "%s,%g,%.4f,%.4f\n", s[k].label, s[k].x[i], s[k].y[i],
-                    s[k].err != NULL ? s[k].err[i] : 0.0);
+        for (int i = 0; i < s[k].n; i++) {
+            csvw_string(&cw, s[k].label);
+            csvw_double(&cw, s[k].x[i]);
+            csvw_double(&cw, s[k].y[i]);
+            csvw_double(&cw, s[k].err != NULL ? s[k].err[i] : 0.0);
+            csvw_end_row(&cw);
+        }
     /* written whole under a temporary name, then renamed: an old CSV is never half replaced */
     if (fclose(f) != 0 || rename(tmp, csv) != 0) {
         fprintf(stderr, "minicnn normlab: cannot write '%s': %s\n", csv, strerror(errno));
@@ -231,60 +259,35 @@ int cmd_normlab(int argc, char **argv)
 {
     lab_args a = {NULL, NULL, "gn,bn,ln,in,none", "32,16,8,4,2", "linear", "normlab.png",
                   3, 1, 10000, 0, 0.01, 32};
-    for (int i = 1; i < argc; i += 2) {
-        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(f, "--help") == 0) {
-            printf("usage: minicnn normlab [--data fashion-mnist|mnist] [--net FILE] "
-                   "[--norms gn,bn,ln,in,none]\n"
-                   "       [--batch-sizes 32,16,8,4,2] [--seeds 3] [--epochs 1] "
-                   "[--subset 10000 (0: all)]\n"
-                   "       [--learn-rate-rule linear|constant] [--base-learn-rate 0.01] "
-                   "[--base-batch 32]\n"
-                   "       [--figure normlab.png] [--threads N]\n");
-            return 0;
-        }
-        if (v == NULL) {
-            fprintf(stderr, "minicnn normlab: %s needs a value\n", f);
-            return 2;
-        }
-        char *end = NULL;
-        if (strcmp(f, "--data") == 0)
-            a.data = v;
-        else if (strcmp(f, "--net") == 0)
-            a.net = v;
-        else if (strcmp(f, "--norms") == 0)
-            a.norms = v;
-        else if (strcmp(f, "--batch-sizes") == 0)
-            a.batches = v;
-        else if (strcmp(f, "--learn-rate-rule") == 0)
-            a.lr_rule = v;
-        else if (strcmp(f, "--figure") == 0)
-            a.figure = v;
-        else if (strcmp(f, "--seeds") == 0)
-            a.seeds = (int)strtol(v, &end, 10);
-        else if (strcmp(f, "--epochs") == 0)
-            a.epochs = (int)strtol(v, &end, 10);
-        else if (strcmp(f, "--subset") == 0)
-            a.subset = (int)strtol(v, &end, 10);
-        else if (strcmp(f, "--threads") == 0)
-            a.threads = (int)strtol(v, &end, 10);
-        else if (strcmp(f, "--base-batch") == 0)
-            a.base_batch = (int)strtol(v, &end, 10);
-        else if (strcmp(f, "--base-learn-rate") == 0)
-            a.base_rate = strtod(v, &end);
-        else {
-            fprintf(stderr, "minicnn normlab: unknown flag '%s'; 'minicnn normlab --help' lists "
-                            "them\n",
-                    f);
-            return 2;
-        }
-        if (end != NULL && (*end != '\0' || end == v)) {
-            fprintf(stderr, "minicnn normlab: %s takes a number, not '%s'\n", f, v);
-            return 2;
-        }
-    }
+    const cli_opt opts[] = {
+        {"data", CLI_STRING, &a.data, "NAME", "fashion-mnist (default) or mnist", 0, 0, 0},
+        {"net", CLI_STRING, &a.net, "FILE", "network file (networks/reference-gray.net)", 0, 0, 0},
+        {"norms", CLI_STRING, &a.norms, "LIST", "of gn, bn, ln, in, none (all of them)", 0, 0, 0},
+        {"batch-sizes", CLI_STRING, &a.batches, "LIST", "mini-batch sizes (32,16,8,4,2)", 0, 0, 0},
+        {"seeds", CLI_INT, &a.seeds, "N", "runs per configuration (3)", 1, MAX_SEEDS, 0},
+        {"epochs", CLI_INT, &a.epochs, "N", "epochs per run (1)", 1, 1000000, 0},
+        {"subset", CLI_INT, &a.subset, "N", "training images, 0 for all (10000)", 0, INT_MAX, 0},
+        {"learn-rate-rule", CLI_STRING, &a.lr_rule, "RULE",
+         "linear (default: scaled with the batch) or constant", 0, 0, 0},
+        {"base-learn-rate", CLI_DOUBLE, &a.base_rate, "R", "learning rate at the base batch (0.01)",
+         DBL_MIN, 1e6, 0},
+        {"base-batch", CLI_INT, &a.base_batch, "N", "the batch of the base rate (32)", 1, 100000, 0},
+        {"figure", CLI_STRING, &a.figure, "FILE", "the PNG figure (normlab.png), its data in FILE.csv", 0, 0, 0},
+        {"threads", CLI_INT, &a.threads, "N", "threads, every core by default", 1, 1024, 0},
+    };
+    const cli_spec spec = {"normlab", "[FLAGS]",
+                           "Trains the same network with group, batch, layer and instance "
+                           "normalization and with none,\nat several mini-batch sizes and seeds; "
+                           "prints the test errors as the Group Normalization\npaper does and "
+                           "draws them against the batch size.",
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
+    const int prc = cli_parse(&spec, argc, argv, NULL, NULL);
+    if (prc >= 0)
+        return prc;
     int batches[MAX_BATCHES];
-    const int nb = parse_list(a.batches, batches, MAX_BATCHES);
+    const int nb = parse_list(&spec, a.batches, batches, MAX_BATCHES);
+    if (nb < 0)
+        return 2;
     bool use[N_NORMS] = {false};
     for (const char *p = a.norms; *p != '\0';) {
         size_t len = strcspn(p, ",");
@@ -292,53 +295,74 @@ int cmd_normlab(int argc, char **argv)
         while (k < N_NORMS && !(strlen(norm_ids[k]) == len && strncmp(p, norm_ids[k], len) == 0))
             k++;
         if (k == N_NORMS) {
-            fprintf(stderr, "minicnn normlab: unknown normalization '%.*s' in --norms (gn, bn, "
-                            "ln, in, none)\n",
-                    (int)len, p);
-            return 2;
+            const char *near = cli_nearest(p, len, norm_ids, N_NORMS);
+            return cli_usage_error(&spec, "unknown normalization '%.*s' in --norms%s%s%s (gn, bn, "
+                                          "ln, in, none)",
+                                   (int)len, p, near ? " (did you mean '" : "", near ? near : "",
+                                   near ? "'?)" : "");
         }
         use[k] = true;
         p += len + (p[len] == ',');
     }
-    if (nb < 1 || a.seeds < 1 || a.seeds > MAX_SEEDS || a.epochs < 1 || a.subset < 0 ||
-        a.base_batch < 1 || !(a.base_rate > 0) ||
-        (strcmp(a.lr_rule, "linear") != 0 && strcmp(a.lr_rule, "constant") != 0)) {
-        fprintf(stderr, "minicnn normlab: --batch-sizes takes up to %d positive numbers, --seeds "
-                        "1 to %d, --epochs and --base-batch positive, --base-learn-rate "
-                        "positive, --learn-rate-rule linear or constant\n",
-                MAX_BATCHES, MAX_SEEDS);
-        return 2;
-    }
-    char paths[4][512], net_path[512];
+    if (strcmp(a.lr_rule, "linear") != 0 && strcmp(a.lr_rule, "constant") != 0)
+        return cli_usage_error(&spec, "--learn-rate-rule takes linear or constant, not '%s'",
+                               a.lr_rule);
+    cli_paths paths = {{NULL, NULL, NULL, NULL}};
     const char *data_name = a.data != NULL ? a.data : "fashion-mnist";
-    if (cli_dataset_paths(data_name, paths) != 0)
+    int rc = cli_dataset_paths(data_name, &paths);
+    if (rc != 0)
+        return rc;
+    char *net_path = NULL;
+    if (a.net == NULL && (a.net = net_path = cli_data_path("networks/reference-gray.net")) == NULL) {
+        cli_paths_free(&paths);
         return 1;
-    if (a.net == NULL)
-        a.net = cli_data_path("networks/reference-gray.net", net_path, sizeof net_path);
+    }
     mc_set_threads(a.threads > 0 ? a.threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
 
-    /* the network's text, read once */
+    /* the network's text, read once, whatever its length */
+    char *net_text = NULL;
+    size_t net_len = 0;
     FILE *nf = fopen(a.net, "rb");
-    if (nf == NULL) {
+    if (nf == NULL)
         fprintf(stderr, "minicnn normlab: cannot open '%s': %s\n", a.net, strerror(errno));
+    for (size_t cap = 1 << 16; nf != NULL; cap *= 2) {
+        char *grown = realloc(net_text, cap);
+        if (grown == NULL) {
+            fprintf(stderr, "minicnn normlab: out of memory while reading '%s'\n", a.net);
+            break;
+        }
+        net_text = grown;
+        net_len += fread(net_text + net_len, 1, cap - net_len, nf);
+        if (net_len < cap) {
+            if (ferror(nf))
+                fprintf(stderr, "minicnn normlab: cannot read '%s': %s\n", a.net,
+                        strerror(errno));
+            break;
+        }
+    }
+    const bool read_ok = nf != NULL && net_text != NULL && !ferror(nf) && net_len < (size_t)-1;
+    if (nf != NULL)
+        fclose(nf);
+    mc_ctx *ctx = read_ok ? cli_ctx(1) : NULL;
+    if (ctx == NULL) {
+        free(net_text);
+        free(net_path);
+        cli_paths_free(&paths);
         return 1;
     }
-    static char net_text[1 << 16];
-    size_t net_len = fread(net_text, 1, sizeof net_text, nf);
-    fclose(nf);
-    mc_ctx *ctx = cli_ctx(1);
-    if (ctx == NULL)
-        return 1;
     mc_dataset train, test;
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);
-    mc_status st = mc_dataset_read_idx(ctx, paths[0], paths[1], &train);
+    mc_status st = mc_dataset_read_idx(ctx, paths.p[0], paths.p[1], &train);
     if (st == MC_OK)
-        st = mc_dataset_read_idx(ctx, paths[2], paths[3], &test);
+        st = mc_dataset_read_idx(ctx, paths.p[2], paths.p[3], &test);
     if (st != MC_OK) {
-        int rc = cli_fail(ctx, st);
+        rc = cli_fail(ctx, st);
         mc_dataset_release(ctx, &train);
         mc_ctx_destroy(ctx);
+        free(net_text);
+        free(net_path);
+        cli_paths_free(&paths);
         return rc;
     }
     mc_dataset sub = a.subset > 0 ? mc_dataset_head(&train, a.subset) : train;
@@ -358,6 +382,7 @@ int cmd_normlab(int argc, char **argv)
     fflush(stdout);
     static result r;
     const time_t start = time(NULL);
+    const bool tty = isatty(fileno(stderr));
     for (int k = 0; k < N_NORMS && st == MC_OK; k++) {
         if (!use[k])
             continue;
@@ -365,13 +390,15 @@ int cmd_normlab(int argc, char **argv)
             for (int s = 0; s < a.seeds && st == MC_OK; s++) {
                 st = run_one(&a, net_text, net_len, &sub, &test, (norm_kind)k, batches[b], s,
                              &r.error[k][b][s], &r.bn_batch_error[b][s], &r.diverged[k][b]);
-                fprintf(stderr, "\r  %s batch %d seed %d: %.1f%% error (%lds)   ",
-                        norm_labels[k], batches[b], s + 1, r.error[k][b][s],
-                        (long)(time(NULL) - start));
+                /* redrawn in place on a terminal, a line per run otherwise */
+                fprintf(stderr, "%s  %s batch %d seed %d: %.1f%% error (%lds)%s",
+                        tty ? "\r" : "", norm_labels[k], batches[b], s + 1, r.error[k][b][s],
+                        (long)(time(NULL) - start), tty ? "\033[K" : "\n");
             }
     }
-    fprintf(stderr, "\n");
-    int rc = st == MC_OK ? 0 : 1;
+    if (tty)
+        fprintf(stderr, "\n");
+    rc = st == MC_OK ? 0 : 1;
     if (rc == 0) {
         printf("\nTest error (%%), mean ± standard deviation over %d seed%s:\n\n  %-24s",
                a.seeds, a.seeds == 1 ? "" : "s", "batch size");
@@ -404,5 +431,8 @@ int cmd_normlab(int argc, char **argv)
     mc_dataset_release(ctx, &train);
     mc_dataset_release(ctx, &test);
     mc_ctx_destroy(ctx);
+    free(net_text);
+    free(net_path);
+    cli_paths_free(&paths);
     return rc;
 }

@@ -4,23 +4,8 @@
 #include <string.h>
 
 #include "cli.h"
-
-static const char *const usage = "minicnn predict MODEL IMAGE.png ... [--top-k K] [--json] "
-                                 "[--color-preprocessing none|gray2rgb|rgb2gray] [--no-resize]";
-
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s != '\0'; s++) {
-        if (*s == '"' || *s == '\\')
-            printf("\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            printf("\\u%04x", *s);
-        else
-            putchar(*s);
-    }
-    putchar('"');
-}
+#include "json.h"
+#include "options.h"
 
 /* The class name of k (the number when the network has none). */
 static const char *class_name(const mc_layer *out, int k, char *buf, size_t cap)
@@ -36,59 +21,36 @@ static const char *class_name(const mc_layer *out, int k, char *buf, size_t cap)
 
 int cmd_predict(int argc, char **argv)
 {
-    const char *model = NULL, *color = NULL;
-    const char **images = calloc((size_t)argc, sizeof *images);
-    if (images == NULL) {
+    const char *color = NULL;
+    int top_k = 0, json = 0, no_resize = 0;
+    const cli_opt opts[] = {
+        {"top-k", CLI_INT, &top_k, "K", "the K most likely classes (5)", 1, 1000000, 0},
+        {"json", CLI_SWITCH, &json, NULL, "JSON output: a list of files and their predictions", 0, 0, 0},
+        {"color-preprocessing", CLI_STRING, &color, "MODE", "none, gray2rgb or rgb2gray", 0, 0, 0},
+        {"no-resize", CLI_SWITCH, &no_resize, NULL, "refuse images of another size", 0, 0, 0},
+    };
+    const cli_spec spec = {"predict", "MODEL IMAGE.png ... [FLAGS]",
+                           "Prints each image's most likely classes and their scores (softmax "
+                           "probabilities).\nImages are read as for training: converted to the "
+                           "input layer's channels on request\nand resized to its size.",
+                           opts, (int)(sizeof opts / sizeof opts[0]), 2, -1};
+    const char **args = calloc((size_t)argc, sizeof *args);
+    if (args == NULL) {
         fprintf(stderr, "minicnn: error: out of memory\n");
         return 1;
     }
-    int n_images = 0, top_k = 0;
-    bool json = false, resize = true;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            printf("usage: %s\n\nPrints each image's most likely classes and their scores "
-                   "(softmax probabilities).\nImages are read as for training: converted to the "
-                   "input layer's channels on request\nand resized to its size unless "
-                   "--no-resize.\n",
-                   usage);
-            free(images);
-            return 0;
-        } else if (strcmp(arg, "--json") == 0) {
-            json = true;
-        } else if (strcmp(arg, "--no-resize") == 0) {
-            resize = false;
-        } else if (strcmp(arg, "--top-k") == 0 && i + 1 < argc) {
-            char *end = NULL;
-            long k = strtol(argv[++i], &end, 10);
-            if (end == argv[i] || *end != '\0' || k < 1 || k > 1000000) {
-                fprintf(stderr,
-                        "minicnn predict: --top-k takes a positive whole number, not "
-                        "'%s'\n",
-                        argv[i]);
-                free(images);
-                return 2;
-            }
-            top_k = (int)k;
-        } else if (strcmp(arg, "--color-preprocessing") == 0 && i + 1 < argc) {
-            color = argv[++i];
-        } else if (arg[0] == '-') {
-            fprintf(stderr, "minicnn predict: unknown flag '%s'\n", arg);
-            free(images);
-            return cli_usage(usage);
-        } else if (model == NULL) {
-            model = arg;
-        } else {
-            images[n_images++] = arg;
-        }
+    int n_args = 0;
+    const int prc = cli_parse(&spec, argc, argv, args, &n_args);
+    if (prc >= 0) {
+        free(args);
+        return prc;
     }
-    if (model == NULL || n_images == 0) {
-        free(images);
-        return cli_usage(usage);
-    }
+    const char *model = args[0], **images = args + 1;
+    const int n_images = n_args - 1;
+    const bool resize = !no_resize;
     mc_ctx *ctx = cli_ctx(1);
     if (ctx == NULL) {
-        free(images);
+        free(args);
         return 1;
     }
     mc_net *net = NULL;
@@ -103,7 +65,7 @@ int cmd_predict(int argc, char **argv)
         int rc = cli_fail(ctx, st);
         mc_net_destroy(net);
         mc_ctx_destroy(ctx);
-        free(images);
+        free(args);
         return rc;
     }
     mc_image_options o = mc_image_default(in.dims[2], in.dims[3], in.dims[1]);
@@ -115,23 +77,25 @@ int cmd_predict(int argc, char **argv)
     float *x = calloc(mc_shape_numel(&in), sizeof *x);
     int *order = calloc((size_t)K, sizeof *order);
     int failed = 0;
+    json_writer j;
+    json_init(&j, stdout);
     if (json)
-        printf("[");
+        json_array(&j, NULL, false);
     for (int i = 0; i < n_images; i++) {
         st = x == NULL || order == NULL ? mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory")
                                         : mc_png_read(ctx, images[i], &o, x);
         if (st == MC_OK)
             st = mc_net_forward(net, x, 1, MC_MODE_INFERENCE);
-        if (json)
-            printf("%s\n  {\"file\": ", i ? "," : "");
+        if (json) {
+            json_object(&j, NULL, true);
+            json_string(&j, "file", images[i]);
+        }
         if (st != MC_OK) {
             failed++;
             cli_fail(ctx, st);
             if (json) {
-                json_string(images[i]);
-                printf(", \"error\": ");
-                json_string(mc_ctx_message(ctx));
-                printf("}");
+                json_string(&j, "error", mc_ctx_message(ctx));
+                json_end(&j);
             }
             continue;
         }
@@ -150,14 +114,15 @@ int cmd_predict(int argc, char **argv)
         }
         char buf[16];
         if (json) {
-            json_string(images[i]);
-            printf(", \"predictions\": [");
+            json_array(&j, "predictions", true);
             for (int r = 0; r < k_shown; r++) {
-                printf("%s{\"class\": ", r ? ", " : "");
-                json_string(class_name(out, order[r], buf, sizeof buf));
-                printf(", \"score\": %.6g}", (double)p[order[r]]);
+                json_object(&j, NULL, true);
+                json_string(&j, "class", class_name(out, order[r], buf, sizeof buf));
+                json_float(&j, "score", p[order[r]]);
+                json_end(&j);
             }
-            printf("]}");
+            json_end(&j);
+            json_end(&j);
         } else {
             printf("%s\n", images[i]);
             int w = 5;
@@ -172,12 +137,12 @@ int cmd_predict(int argc, char **argv)
         fflush(stdout);
     }
     if (json)
-        printf("\n]\n");
+        json_end(&j);
     free(x);
     free(order);
     mc_net_destroy(net);
     mc_ctx_destroy(ctx);
-    free(images);
+    free(args);
     if (failed > 0)
         fprintf(stderr, "minicnn predict: %d of %d image%s could not be classified\n", failed,
                 n_images, n_images == 1 ? "" : "s");

@@ -5,8 +5,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "csv.h"
 #include "plot.h"
 
 int progress_log_open(progress_log *log, const char *csv_path, const char *figure, bool bar)
@@ -22,8 +24,13 @@ int progress_log_open(progress_log *log, const char *csv_path, const char *figur
                     strerror(errno));
             return 1;
         }
-        fprintf(log->csv, "epoch,iteration,seconds,mini_batch_loss,mini_batch_accuracy,"
-                          "base_learn_rate,validation_loss,validation_accuracy\n");
+        static const char *const head[8] = {"epoch", "iteration", "seconds",
+                                            "mini_batch_loss", "mini_batch_accuracy",
+                                            "base_learn_rate", "validation_loss",
+                                            "validation_accuracy"};
+        csvw_writer c;
+        csvw_init(&c, log->csv);
+        csvw_row(&c, head, 8);
     }
     return 0;
 }
@@ -107,18 +114,47 @@ static void draw(progress_log *log)
     free(vacc);
 }
 
+/* The terminal's width in columns (80 when it does not say). */
+static int terminal_width(void)
+{
+    struct winsize ws;
+    if (ioctl(fileno(stderr), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
+}
+
+void progress_bar_line(char *line, size_t cap, int width, double done, int epoch, int max_epochs,
+                       double loss, double eta)
+{
+    char text[160];
+    const long e = eta > 0 && eta < 1e9 ? (long)eta : 0;
+    snprintf(text, sizeof text, " %3.0f%%  epoch %d/%d  loss %.4f  ETA %02ld:%02ld:%02ld",
+             100 * done, epoch, max_epochs, loss, e / 3600, e / 60 % 60, e % 60);
+    /* one column short of the width, so that no terminal wraps the line */
+    const int room = width - 1, len = (int)strlen(text);
+    const int bar = room - len - 2 > 40 ? 40 : room - len - 2;
+    if (bar < 10) { /* too narrow for a bar: the figures alone, cut to fit */
+        snprintf(line, cap, "%.*s", room > 0 ? room : 0, text + 1);
+        return;
+    }
+    char fill[41];
+    const int k = (int)(done * bar);
+    for (int i = 0; i < bar; i++)
+        fill[i] = i < k ? '=' : i == k ? '>' : ' ';
+    fill[bar] = '\0';
+    snprintf(line, cap, "[%s]%s", fill, text);
+}
+
 static void bar(const progress_log *log, const mc_train_progress *p, int max_epochs)
 {
     const double done = (double)p->iteration / log->total;
     const double eta = done > 0 ? p->seconds * (1 - done) / done : 0;
-    char fill[31];
-    const int k = (int)(done * 30);
-    for (int i = 0; i < 30; i++)
-        fill[i] = i < k ? '=' : i == k ? '>' : ' ';
-    fill[30] = '\0';
-    fprintf(stderr, "\r[%s] %3.0f%%  epoch %d/%d  loss %.4f  ETA %02ld:%02ld:%02ld ", fill,
-            100 * done, p->epoch, max_epochs, p->loss, (long)eta / 3600, (long)eta / 60 % 60,
-            (long)eta % 60);
+    char line[512];
+    const int width = terminal_width();
+    progress_bar_line(line, sizeof line, width < 500 ? width : 500, done, p->epoch, max_epochs,
+                      p->loss, eta);
+    /* redrawn in place: back to the line's start, the line, then clear what is left of it */
+    fprintf(stderr, "\r%s\033[K", line);
     if (p->last)
         fputc('\n', stderr);
     fflush(stderr);
@@ -149,12 +185,22 @@ void progress_log_add(progress_log *log, const mc_train_progress *p, int max_epo
         log->vn++;
     }
     if (log->csv != NULL) {
-        fprintf(log->csv, "%d,%d,%.3f,%.6g,%.6g,%.6g,", p->epoch, p->iteration, p->seconds,
-                p->loss, p->accuracy, p->learn_rate);
-        if (p->validated)
-            fprintf(log->csv, "%.6g,%.6g\n", p->validation_loss, p->validation_accuracy);
-        else
-            fprintf(log->csv, ",\n");
+        csvw_writer c;
+        csvw_init(&c, log->csv);
+        csvw_int(&c, p->epoch);
+        csvw_int(&c, p->iteration);
+        csvw_double(&c, p->seconds);
+        csvw_double(&c, p->loss);
+        csvw_double(&c, p->accuracy);
+        csvw_double(&c, p->learn_rate);
+        if (p->validated) {
+            csvw_double(&c, p->validation_loss);
+            csvw_double(&c, p->validation_accuracy);
+        } else {
+            csvw_empty(&c);
+            csvw_empty(&c);
+        }
+        csvw_end_row(&c);
         if (fflush(log->csv) != 0)
             warn_once(log, log->csv_path, strerror(errno));
     }

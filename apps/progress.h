@@ -1,6 +1,7 @@
 /* What minicnn train shows of its progress besides MATLAB's table: a CSV log of every
  * iteration, the training-progress figure (redrawn every epoch and at the end), and a progress
- * bar with ETA on a terminal when the table is off. */
+ * bar with ETA on a terminal when the table is off (redrawn in place, as wide as the terminal;
+ * never on a stderr that is not a terminal). */
 #ifndef MINICNN_PROGRESS_H
 #define MINICNN_PROGRESS_H
 
@@ -27,6 +28,11 @@ int progress_log_open(progress_log *log, const char *csv_path, const char *figur
 
 /* Records one iteration: a CSV row, the bar, and the figure at the end of an epoch. */
 void progress_log_add(progress_log *log, const mc_train_progress *p, int max_epochs);
+
+/* The progress bar's line for a terminal `width` columns wide: it fills width - 1 columns at most
+ * (the bar shrinks, then goes, on narrow terminals). */
+void progress_bar_line(char *line, size_t cap, int width, double done, int epoch, int max_epochs,
+                       double loss, double eta);
 
 /* Draws the figure a last time (if any) and closes the log. Returns 0, or 1 if anything could
  * not be written. */

@@ -1,5 +1,6 @@
 /* minicnn train: MATLAB's trainNetwork from the command line. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,217 +9,106 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json.h"
+#include "options.h"
 #include "progress.h"
-
-/* F_PLOTS takes two values, as MATLAB's Plots option and the file: training-progress FILE.png */
-typedef enum flag_kind { F_DOUBLE, F_INT, F_STRING, F_BOOL, F_SWITCH, F_PLOTS } flag_kind;
-
-typedef struct flag {
-    const char *name;
-    flag_kind kind;
-    void *target;
-    const char *help;
-} flag;
+#include "verbose.h"
 
 typedef struct train_args {
     const char *net, *data, *train_images, *train_labels, *test_images, *test_labels;
     const char *color, *solver, *shuffle, *schedule, *threshold_method, *report, *validation;
-    const char *save, *checkpoint_path, *resume, *plots, *log, *response;
+    const char *save, *checkpoint_path, *resume, *plots, *log, *response, *environment;
     double initial_learn_rate, momentum, beta1, beta2, epsilon, l2, drop_factor, threshold;
     double min_accuracy, split;
     int no_resize, omit_missing;
     int max_epochs, batch, drop_period, validation_frequency, validation_patience;
     int verbose_frequency, threads, train_subset;
     int verbose;
-    double seed;
+    uint64_t seed;
 } train_args;
 
-/* The flags, named after MATLAB's training options. */
-static int flags_of(train_args *a, flag *f)
+/* The largest --max-epochs and --mini-batch-size; the trainer also checks that the iterations
+ * they make can be counted. */
+#define MAX_EPOCHS 1000000
+#define MAX_BATCH 1000000
+
+/* Reads train's flags, named after MATLAB's training options. Returns -1 to go on, else the
+ * exit code. */
+static int parse_train_flags(int argc, char **argv, train_args *a)
 {
-    const flag all[] = {
-        {"net", F_STRING, &a->net, "network file (default data/networks/reference-gray.net)"},
-        {"data", F_STRING, &a->data,
-         "fashion-mnist (default), mnist, an image folder or a CSV table"},
-        {"split", F_DOUBLE, &a->split,
-         "image folder or table: share of each class to train on (0.75)"},
-        {"response", F_STRING, &a->response, "CSV table: the label column (the last)"},
-        {"omit-missing", F_SWITCH, &a->omit_missing,
-         "CSV table: leave out rows with a missing value"},
-        {"no-resize", F_SWITCH, &a->no_resize, "image folder: refuse images of another size"},
-        {"train-images", F_STRING, &a->train_images, "IDX file of training images"},
-        {"train-labels", F_STRING, &a->train_labels, "IDX file of training labels"},
-        {"test-images", F_STRING, &a->test_images, "IDX file of test images"},
-        {"test-labels", F_STRING, &a->test_labels, "IDX file of test labels"},
-        {"color-preprocessing", F_STRING, &a->color, "none, gray2rgb or rgb2gray"},
-        {"solver", F_STRING, &a->solver, "sgdm (default), adam or rmsprop"},
-        {"initial-learn-rate", F_DOUBLE, &a->initial_learn_rate, "0.01 sgdm, 0.001 adam/rmsprop"},
-        {"momentum", F_DOUBLE, &a->momentum, "sgdm momentum (0.9)"},
-        {"gradient-decay-factor", F_DOUBLE, &a->beta1, "adam beta1 (0.9)"},
-        {"squared-gradient-decay-factor", F_DOUBLE, &a->beta2,
-         "adam/rmsprop beta2 (0.999 / 0.9)"},
-        {"epsilon", F_DOUBLE, &a->epsilon, "adam/rmsprop epsilon (1e-8)"},
-        {"l2-regularization", F_DOUBLE, &a->l2, "L2 regularization (1e-4)"},
-        {"max-epochs", F_INT, &a->max_epochs, "epochs (30)"},
-        {"mini-batch-size", F_INT, &a->batch, "observations per iteration (128)"},
-        {"shuffle", F_STRING, &a->shuffle, "once (default), never or every-epoch"},
-        {"learn-rate-schedule", F_STRING, &a->schedule, "none (default) or piecewise"},
-        {"learn-rate-drop-factor", F_DOUBLE, &a->drop_factor, "piecewise factor (0.1)"},
-        {"learn-rate-drop-period", F_INT, &a->drop_period, "piecewise period in epochs (10)"},
-        {"validation-data", F_STRING, &a->validation, "none (default) or test"},
-        {"validation-frequency", F_INT, &a->validation_frequency, "iterations (50)"},
-        {"validation-patience", F_INT, &a->validation_patience, "validations (Inf: 0)"},
-        {"gradient-threshold", F_DOUBLE, &a->threshold, "Inf (default) or a positive number"},
-        {"gradient-threshold-method", F_STRING, &a->threshold_method,
-         "l2norm (default), global-l2norm or absolute-value"},
-        {"verbose", F_BOOL, &a->verbose, "true (default) or false"},
-        {"verbose-frequency", F_INT, &a->verbose_frequency, "iterations (50)"},
-        {"seed", F_DOUBLE, &a->seed, "random seed (1)"},
-        {"threads", F_INT, &a->threads, "threads, every core by default (same results)"},
-        {"train-subset", F_INT, &a->train_subset, "use only the first N training images"},
-        {"report", F_STRING, &a->report, "write a JSON summary to this file"},
-        {"save", F_STRING, &a->save, "save the trained network to this model file"},
-        {"plots", F_PLOTS, &a->plots, "training-progress FILE.png: a figure redrawn every epoch"},
-        {"log", F_STRING, &a->log, "a CSV file with every iteration's figures"},
-        {"checkpoint-path", F_STRING, &a->checkpoint_path, "folder for a checkpoint every epoch"},
-        {"resume", F_STRING, &a->resume, "continue the run of this checkpoint (its options)"},
-        {"min-accuracy", F_DOUBLE, &a->min_accuracy, "exit with status 3 below this accuracy"},
+    const cli_opt opts[] = {
+        {"net", CLI_STRING, &a->net, "FILE", "network file (default networks/reference-gray.net)", 0, 0, 0},
+        {"data", CLI_STRING, &a->data, "NAME",
+         "fashion-mnist (default), mnist, an image folder or a CSV table", 0, 0, 0},
+        {"split", CLI_DOUBLE, &a->split, "P",
+         "image folder or table: share of each class to train on (0.75)", 0, 0, 0},
+        {"response", CLI_STRING, &a->response, "NAME", "CSV table: the label column (the last)", 0, 0, 0},
+        {"omit-missing", CLI_SWITCH, &a->omit_missing, NULL,
+         "CSV table: leave out rows with a missing value", 0, 0, 0},
+        {"no-resize", CLI_SWITCH, &a->no_resize, NULL,
+         "image folder: refuse images of another size", 0, 0, 0},
+        {"train-images", CLI_STRING, &a->train_images, "FILE", "IDX file of training images", 0, 0, 0},
+        {"train-labels", CLI_STRING, &a->train_labels, "FILE", "IDX file of training labels", 0, 0, 0},
+        {"test-images", CLI_STRING, &a->test_images, "FILE", "IDX file of test images", 0, 0, 0},
+        {"test-labels", CLI_STRING, &a->test_labels, "FILE", "IDX file of test labels", 0, 0, 0},
+        {"color-preprocessing", CLI_STRING, &a->color, "MODE", "none, gray2rgb or rgb2gray", 0, 0, 0},
+        {"execution-environment", CLI_STRING, &a->environment, "ENV",
+         "auto (default) or cpu: minicnn trains on the CPU", 0, 0, 0},
+        {"solver", CLI_STRING, &a->solver, "NAME", "sgdm (default), adam or rmsprop", 0, 0, 0},
+        {"initial-learn-rate", CLI_DOUBLE, &a->initial_learn_rate, "R",
+         "0.01 sgdm, 0.001 adam/rmsprop", 0, 0, 0},
+        {"momentum", CLI_DOUBLE, &a->momentum, "M", "sgdm momentum (0.9)", 0, 0, 0},
+        {"gradient-decay-factor", CLI_DOUBLE, &a->beta1, "B1", "adam beta1 (0.9)", 0, 0, 0},
+        {"squared-gradient-decay-factor", CLI_DOUBLE, &a->beta2, "B2",
+         "adam/rmsprop beta2 (0.999 / 0.9)", 0, 0, 0},
+        {"epsilon", CLI_DOUBLE, &a->epsilon, "E", "adam/rmsprop epsilon (1e-8)", 0, 0, 0},
+        {"l2-regularization", CLI_DOUBLE, &a->l2, "L", "L2 regularization (1e-4)", 0, 0, 0},
+        {"max-epochs", CLI_INT, &a->max_epochs, "N", "epochs (30)", 1, MAX_EPOCHS, 0},
+        {"mini-batch-size", CLI_INT, &a->batch, "N", "observations per iteration (128)", 1,
+         MAX_BATCH, 0},
+        {"shuffle", CLI_STRING, &a->shuffle, "WHEN", "once (default), never or every-epoch", 0, 0, 0},
+        {"learn-rate-schedule", CLI_STRING, &a->schedule, "S", "none (default) or piecewise", 0, 0, 0},
+        {"learn-rate-drop-factor", CLI_DOUBLE, &a->drop_factor, "F", "piecewise factor (0.1)", 0, 0, 0},
+        {"learn-rate-drop-period", CLI_INT, &a->drop_period, "N",
+         "piecewise period in epochs (10)", 1, INT_MAX, 0},
+        {"validation-data", CLI_STRING, &a->validation, "WHAT", "none (default) or test", 0, 0, 0},
+        {"validation-frequency", CLI_INT, &a->validation_frequency, "N", "iterations (50)", 1,
+         INT_MAX, 0},
+        {"validation-patience", CLI_INT, &a->validation_patience, "N",
+         "validations (Inf, the default: 0)", 0, INT_MAX, CLI_INF},
+        {"gradient-threshold", CLI_DOUBLE, &a->threshold, "T",
+         "Inf (default) or a positive number", 0, 0, CLI_INF},
+        {"gradient-threshold-method", CLI_STRING, &a->threshold_method, "M",
+         "l2norm (default), global-l2norm or absolute-value", 0, 0, 0},
+        {"verbose", CLI_BOOL, &a->verbose, NULL, "true (default) or false", 0, 0, 0},
+        {"verbose-frequency", CLI_INT, &a->verbose_frequency, "N", "iterations (50)", 1, INT_MAX, 0},
+        {"seed", CLI_UINT64, &a->seed, "S", "random seed (1)", 0, 0, 0},
+        {"threads", CLI_INT, &a->threads, "N", "threads, every core by default (same results)",
+         1, 1024, 0},
+        {"train-subset", CLI_INT, &a->train_subset, "N", "use only the first N training images",
+         1, INT_MAX, 0},
+        {"report", CLI_STRING, &a->report, "FILE", "write a JSON summary to this file", 0, 0, 0},
+        {"save", CLI_STRING, &a->save, "MODEL", "save the trained network to this model file", 0, 0, 0},
+        {"plots", CLI_PLOTS, &a->plots, NULL, "a figure of the training, redrawn every epoch", 0, 0, 0},
+        {"log", CLI_STRING, &a->log, "FILE", "a CSV file with every iteration's figures", 0, 0, 0},
+        {"checkpoint-path", CLI_STRING, &a->checkpoint_path, "DIR",
+         "folder for a checkpoint every epoch", 0, 0, 0},
+        {"resume", CLI_STRING, &a->resume, "CHECKPOINT",
+         "continue the run of this checkpoint (its options)", 0, 0, 0},
+        {"min-accuracy", CLI_DOUBLE, &a->min_accuracy, "A",
+         "exit with status 3 below this accuracy", 0, 1, 0},
     };
-    const int n = (int)(sizeof all / sizeof all[0]);
-    if (f != NULL)
-        memcpy(f, all, sizeof all);
-    return n;
+    const cli_spec spec = {"train", "[FLAGS]",
+                           "Trains a network file on a data set and prints MATLAB's progress "
+                           "table and the test\naccuracy. Flags are named after MATLAB's "
+                           "training options.",
+                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
+    return cli_parse(&spec, argc, argv, NULL, NULL);
 }
 
-static void print_help(void)
-{
-    train_args a;
-    flag f[64];
-    int n = flags_of(&a, f);
-    printf("usage: minicnn train [--FLAG VALUE ...]\n\n"
-           "Trains a network file on a data set and prints MATLAB's progress table and the test\n"
-           "accuracy. Flags are named after MATLAB's training options:\n\n");
-    for (int i = 0; i < n; i++)
-        printf("  --%-31s %s\n", f[i].name, f[i].help);
-}
-
-static int parse_flags(int argc, char **argv, train_args *a)
-{
-    flag f[64];
-    const int n = flags_of(a, f);
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            print_help();
-            return -1;
-        }
-        const char *arg = argv[i];
-        if (strncmp(arg, "--", 2) != 0) {
-            fprintf(stderr, "minicnn train: unexpected argument '%s' (flags start with --)\n", arg);
-            return 2;
-        }
-        const char *name = arg + 2, *value = NULL;
-        const char *eq = strchr(name, '=');
-        char buf[64];
-        if (eq != NULL) {
-            snprintf(buf, sizeof buf, "%.*s", (int)(eq - name), name);
-            name = buf;
-            value = eq + 1;
-        }
-        int k = 0;
-        while (k < n && strcmp(f[k].name, name) != 0)
-            k++;
-        if (k == n) {
-            /* suggest the flag sharing the longest prefix */
-            int best = -1;
-            size_t best_len = 0;
-            for (int j = 0; j < n; j++) {
-                size_t common = 0;
-                while (name[common] != '\0' && name[common] == f[j].name[common])
-                    common++;
-                if (common > best_len) {
-                    best_len = common;
-                    best = j;
-                }
-            }
-            fprintf(stderr, "minicnn train: unknown flag '--%s'", name);
-            if (best >= 0 && best_len >= 3)
-                fprintf(stderr, " (did you mean '--%s'?)", f[best].name);
-            fprintf(stderr, "; 'minicnn train --help' lists the flags\n");
-            return 2;
-        }
-        if (f[k].kind == F_SWITCH && value == NULL) {
-            *(int *)f[k].target = 1;
-            continue;
-        }
-        if (value == NULL) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "minicnn train: flag '--%s' needs a value (%s)\n", name,
-                        f[k].help);
-                return 2;
-            }
-            value = argv[++i];
-        }
-        char *end = NULL;
-        errno = 0;
-        switch (f[k].kind) {
-        case F_STRING:
-            *(const char **)f[k].target = value;
-            break;
-        case F_PLOTS:
-            if (strcmp(value, "none") == 0) {
-                *(const char **)f[k].target = NULL;
-                break;
-            }
-            if (strcmp(value, "training-progress") != 0 || i + 1 >= argc) {
-                fprintf(stderr, "minicnn train: --plots takes 'training-progress FILE.png' or "
-                                "'none', not '%s'\n",
-                        value);
-                return 2;
-            }
-            *(const char **)f[k].target = argv[++i];
-            break;
-        case F_DOUBLE: {
-            double v = strtod(value, &end);
-            if (strcasecmp(value, "inf") == 0)
-                v = INFINITY, end = (char *)value + strlen(value);
-            if (end == value || *end != '\0' || errno != 0 || isnan(v)) {
-                fprintf(stderr, "minicnn train: --%s takes a number, not '%s'\n", name, value);
-                return 2;
-            }
-            *(double *)f[k].target = v;
-            break;
-        }
-        case F_INT: {
-            long v = strtol(value, &end, 10);
-            if (strcasecmp(value, "inf") == 0 && strcmp(name, "validation-patience") == 0)
-                v = 0, end = (char *)value + strlen(value);
-            if (end == value || *end != '\0' || errno != 0 || v < 0 || v > 1000000000L) {
-                fprintf(stderr, "minicnn train: --%s takes a nonnegative whole number, not '%s'\n",
-                        name, value);
-                return 2;
-            }
-            *(int *)f[k].target = (int)v;
-            break;
-        }
-        case F_SWITCH:
-        case F_BOOL:
-            if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
-                *(int *)f[k].target = 1;
-            else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
-                *(int *)f[k].target = 0;
-            else {
-                fprintf(stderr, "minicnn train: --%s takes true or false, not '%s'\n", name,
-                        value);
-                return 2;
-            }
-            break;
-        }
-    }
-    return 0;
-}
-
-/* The four IDX paths of the chosen data set; *name says which it is. */
-static int data_paths(train_args *a, char paths[4][512], const char **name)
+/* The four IDX paths of the chosen data set; *name says which it is. cmd names the command in
+ * messages. */
+static int data_paths(const char *cmd, const train_args *a, cli_paths *paths, const char **name)
 {
     const char *given[4] = {a->train_images, a->train_labels, a->test_images, a->test_labels};
     int n_given = 0;
@@ -226,33 +116,33 @@ static int data_paths(train_args *a, char paths[4][512], const char **name)
         n_given += given[i] != NULL;
     if (n_given > 0) {
         if (n_given < 4 || a->data != NULL) {
-            fprintf(stderr, "minicnn train: give all four of --train-images, --train-labels, "
-                            "--test-images and --test-labels, and no --data\n");
+            fprintf(stderr, "minicnn %s: give all four of --train-images, --train-labels, "
+                            "--test-images and --test-labels, and no --data\n",
+                    cmd);
             return 2;
         }
-        for (int i = 0; i < 4; i++)
-            snprintf(paths[i], sizeof paths[i], "%s", given[i]);
         *name = "idx";
-        return 0;
+        return cli_paths_set(paths, given);
     }
     const char *data = a->data != NULL ? a->data : "fashion-mnist";
     if (strcmp(data, "fashion-mnist") == 0 || strcmp(data, "mnist") == 0) {
-        const int rc = cli_dataset_paths(data, paths);
-        if (rc != 0)
-            return rc;
-    } else if (cli_is_directory(data) || cli_is_csv(data)) {
-        for (int i = 0; i < 4; i++)
-            snprintf(paths[i], sizeof paths[i], "%s", i == 0 ? data : "");
-        *name = cli_is_csv(data) ? "table" : "image-folder";
-        return 0;
-    } else {
-        fprintf(stderr, "minicnn train: unknown data set '%s'; use fashion-mnist, mnist, an "
-                        "image folder, a CSV table, or the four --train-/--test- IDX flags\n",
-                data);
-        return 2;
+        *name = data;
+        return cli_dataset_paths(data, paths);
     }
-    *name = data;
-    return 0;
+    if (cli_is_directory(data) || cli_is_csv(data)) {
+        const char *part[4] = {data, NULL, NULL, NULL};
+        *name = cli_is_csv(data) ? "table" : "image-folder";
+        return cli_paths_set(paths, part);
+    }
+    static const char *const known[2] = {"fashion-mnist", "mnist"};
+    const char *near = cli_nearest(data, strlen(data), known, 2);
+    fprintf(stderr, "minicnn %s: unknown data set '%s'", cmd, data);
+    if (near != NULL)
+        fprintf(stderr, " (did you mean '%s'?)", near);
+    fprintf(stderr, "; use fashion-mnist, mnist, an image folder, a CSV table, or the %s IDX "
+                    "flags\n",
+            strcmp(cmd, "train") == 0 ? "four --train-/--test-" : "--test-images/--test-labels");
+    return 2;
 }
 
 /* Class names of the known data sets, in label order; NULL for numbered classes. */
@@ -282,44 +172,56 @@ static mc_status name_classes(mc_ctx *ctx, mc_net *net, const char *data_name)
     return mc_classification_set_classes(out, names, K);
 }
 
-/* ---- MATLAB's verbose table ---- */
+/* ---- progress: the table, the log, and what the report says of each epoch ---- */
+
+typedef struct epoch_stats {
+    int epoch, iterations;
+    double loss, accuracy, validation_loss, validation_accuracy, seconds; /* NaN: none */
+    bool complete;
+} epoch_stats;
 
 typedef struct progress_state {
     progress_log log; /* the CSV log, the figure and the progress bar */
     int max_epochs;
     bool verbose, validation, header_done;
     /* per-epoch sums for the report */
-    double loss_sum, acc_sum, val_loss, val_acc, epoch_start;
-    int count;
+    double loss_sum, acc_sum, val_loss, val_acc, epoch_start, seconds;
+    int count, epoch, iteration;
     bool val_seen;
-    FILE *epochs; /* JSON fragments of finished epochs */
-    int epochs_done;
+    epoch_stats *epochs;
+    int n_epochs, cap_epochs;
+    bool out_of_memory;
     int batch;
+    const char *stop_reason; /* NULL while training */
 } progress_state;
 
-static void rule(bool validation)
+/* Closes the epoch being summed into an epoch_stats entry. */
+static void end_epoch(progress_state *s, bool complete)
 {
-    printf("|%s|\n", validation ? "================================================================"
-                                  "======================================================"
-                                : "================================================================"
-                                  "========================");
-}
-
-static void header(bool validation)
-{
-    rule(validation);
-    if (validation) {
-        printf("|  Epoch  |  Iteration  |  Time Elapsed  |  Mini-batch  |  Validation  |"
-               "  Mini-batch  |  Validation  |  Base Learning  |\n");
-        printf("|         |             |   (hh:mm:ss)   |   Accuracy   |   Accuracy   |"
-               "     Loss     |     Loss     |      Rate       |\n");
-    } else {
-        printf("|  Epoch  |  Iteration  |  Time Elapsed  |  Mini-batch  |  Mini-batch  |"
-               "  Base Learning  |\n");
-        printf("|         |             |   (hh:mm:ss)   |   Accuracy   |     Loss     |"
-               "      Rate       |\n");
+    if (s->count == 0)
+        return;
+    if (s->n_epochs == s->cap_epochs) {
+        const int cap = s->cap_epochs ? 2 * s->cap_epochs : 64;
+        epoch_stats *e = realloc(s->epochs, (size_t)cap * sizeof *e);
+        if (e == NULL) {
+            s->out_of_memory = true;
+            return;
+        }
+        s->epochs = e;
+        s->cap_epochs = cap;
     }
-    rule(validation);
+    s->epochs[s->n_epochs++] = (epoch_stats){s->epoch,
+                                             s->count,
+                                             s->loss_sum / s->count,
+                                             s->acc_sum / s->count,
+                                             s->val_seen ? s->val_loss : NAN,
+                                             s->val_seen ? s->val_acc : NAN,
+                                             s->seconds - s->epoch_start,
+                                             complete};
+    s->loss_sum = s->acc_sum = 0;
+    s->count = 0;
+    s->val_seen = false;
+    s->epoch_start = s->seconds;
 }
 
 static int on_progress(void *user, const mc_train_progress *p)
@@ -329,6 +231,9 @@ static int on_progress(void *user, const mc_train_progress *p)
     s->loss_sum += p->loss;
     s->acc_sum += p->accuracy;
     s->count++;
+    s->epoch = p->epoch;
+    s->iteration = p->iteration;
+    s->seconds = p->seconds;
     if (p->validated) {
         s->val_loss = p->validation_loss;
         s->val_acc = p->validation_accuracy;
@@ -336,50 +241,20 @@ static int on_progress(void *user, const mc_train_progress *p)
     }
     if (s->verbose && p->verbose_row) {
         if (!s->header_done) {
-            header(s->validation);
+            verbose_header(stdout, s->validation);
             s->header_done = true;
         }
-        long t = (long)p->seconds;
-        char hms[32];
-        snprintf(hms, sizeof hms, "%02ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-        printf("|%8d |%12d |%15s |%12.2f%% |", p->epoch, p->iteration, hms, 100 * p->accuracy);
-        if (s->validation) {
-            if (p->validated)
-                printf("%12.2f%% |", 100 * p->validation_accuracy);
-            else
-                printf("%13s |", "");
-        }
-        printf("%13.4f |", p->loss);
-        if (s->validation) {
-            if (p->validated)
-                printf("%13.4f |", p->validation_loss);
-            else
-                printf("%13s |", "");
-        }
-        printf("%16.4f |\n", p->learn_rate);
+        verbose_row(stdout, p, s->validation);
         fflush(stdout);
     }
-    if (p->epoch_end || p->last) {
-        const double secs = p->seconds - s->epoch_start;
-        fprintf(s->epochs,
-                "%s\n    {\"epoch\": %d, \"loss\": %.6g, \"accuracy\": %.6g, "
-                "\"validation_loss\": ",
-                s->epochs_done ? "," : "", p->epoch, s->loss_sum / s->count,
-                s->acc_sum / s->count);
-        if (s->val_seen)
-            fprintf(s->epochs, "%.6g, \"validation_accuracy\": %.6g", s->val_loss, s->val_acc);
-        else
-            fprintf(s->epochs, "null, \"validation_accuracy\": null");
-        fprintf(s->epochs, ", \"seconds\": %.3f, \"images_per_second\": %.1f}", secs,
-                secs > 0 ? s->count * (double)s->batch / secs : 0.0);
-        s->epochs_done++;
-        s->loss_sum = s->acc_sum = 0;
-        s->count = 0;
-        s->val_seen = false;
-        s->epoch_start = p->seconds;
-    }
+    if (p->epoch_end || p->last)
+        end_epoch(s, p->epoch_end);
+    if (p->last)
+        s->stop_reason = p->iteration < p->iterations_per_epoch * s->max_epochs
+                             ? "validation-patience"
+                             : "max-epochs";
     if (s->verbose && p->last && s->header_done)
-        rule(s->validation);
+        verbose_end(stdout, s->validation);
     return 0;
 }
 
@@ -405,62 +280,100 @@ static int write_atomically(const char *path, const char *text)
     return 0;
 }
 
-static void json_string(FILE *f, const char *s)
+/* MATLAB's words for why training stopped (the training-progress window's "Training
+ * finished: ..."). */
+static const char *stop_words(const char *reason)
 {
-    fputc('"', f);
-    for (; *s != '\0'; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
+    if (strcmp(reason, "max-epochs") == 0)
+        return "Max epochs completed";
+    if (strcmp(reason, "validation-patience") == 0)
+        return "Met validation criterion";
+    return "Training loss is NaN";
 }
 
+/* The --report JSON; acc and loss NaN when there is no test result (a diverged run), why the
+ * error message then. */
 static int write_report(const char *path, const train_args *a, const mc_train_options *o,
-                        const char *data_name, char paths[4][512], const mc_dataset *train,
+                        const char *data_name, const cli_paths *paths, const mc_dataset *train,
                         const mc_dataset *test, const char *net, double acc, double loss,
-                        const char *epochs)
+                        const progress_state *ps, const char *why)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (f == NULL)
         return 1;
-    fprintf(f, "{\n  \"test_accuracy\": %.6g,\n  \"test_loss\": %.6g,\n  \"epochs\": [%s\n  ],\n",
-            acc, loss, epochs);
-    fprintf(f, "  \"options\": {\"solver\": \"%s\", \"initial_learn_rate\": %g, \"momentum\": %g, "
-               "\"gradient_decay_factor\": %g, \"squared_gradient_decay_factor\": %g, "
-               "\"epsilon\": %g, \"l2_regularization\": %g, \"max_epochs\": %d, "
-               "\"mini_batch_size\": %d, \"shuffle\": \"%s\", \"learn_rate_schedule\": \"%s\", "
-               "\"learn_rate_drop_factor\": %g, \"learn_rate_drop_period\": %d, ",
-            mc_solver_name(o->solver.solver), o->initial_learn_rate, o->solver.momentum,
-            o->solver.gradient_decay_factor, o->solver.squared_gradient_decay_factor,
-            o->solver.epsilon, o->solver.l2_regularization, o->max_epochs, o->mini_batch_size,
-            mc_shuffle_name(o->shuffle), mc_schedule_name(o->schedule),
-            o->learn_rate_drop_factor, o->learn_rate_drop_period);
-    if (isfinite(o->solver.gradient_threshold))
-        fprintf(f, "\"gradient_threshold\": %g, ", o->solver.gradient_threshold);
-    else
-        fprintf(f, "\"gradient_threshold\": \"Inf\", ");
-    fprintf(f, "\"gradient_threshold_method\": \"%s\", \"threads\": %d},\n",
-            mc_threshold_method_name(o->solver.gradient_threshold_method), a->threads);
-    fprintf(f, "  \"version\": \"%s\",\n", mc_version());
-    fprintf(f, "  \"seed\": %.0f,\n  \"data\": {\"name\": ", a->seed);
-    json_string(f, data_name);
-    fprintf(f, ", \"train_images\": %d, \"test_images\": %d, \"files\": [", train->shape.dims[0],
-            test->shape.dims[0]);
-    for (int i = 0; i < 4; i++) {
-        fprintf(f, i ? ", " : "");
-        json_string(f, paths[i]);
+    json_writer j;
+    json_init(&j, f);
+    json_object(&j, NULL, false);
+    json_double(&j, "test_accuracy", acc);
+    json_double(&j, "test_loss", loss);
+    const char *reason = ps->stop_reason != NULL ? ps->stop_reason : "diverged";
+    json_object(&j, "stopped", true);
+    json_string(&j, "reason", reason);
+    json_string(&j, "matlab", stop_words(reason));
+    json_int(&j, "epoch", ps->epoch);
+    json_int(&j, "iteration", ps->iteration);
+    json_string(&j, "message", why);
+    json_end(&j);
+    json_array(&j, "epochs", false);
+    for (int i = 0; i < ps->n_epochs; i++) {
+        const epoch_stats *e = &ps->epochs[i];
+        json_object(&j, NULL, true);
+        json_int(&j, "epoch", e->epoch);
+        json_double(&j, "loss", e->loss);
+        json_double(&j, "accuracy", e->accuracy);
+        json_double(&j, "validation_loss", e->validation_loss);
+        json_double(&j, "validation_accuracy", e->validation_accuracy);
+        json_double(&j, "seconds", e->seconds);
+        json_double(&j, "images_per_second",
+                    e->seconds > 0 ? e->iterations * (double)ps->batch / e->seconds : 0.0);
+        if (!e->complete)
+            json_bool(&j, "complete", false);
+        json_end(&j);
     }
-    fprintf(f, "]},\n  \"net\": ");
-    json_string(f, net);
-    fprintf(f, "\n}\n");
-    fclose(f);
-    int rc = write_atomically(path, text);
+    json_end(&j);
+    json_object(&j, "options", true);
+    json_string(&j, "solver", mc_solver_name(o->solver.solver));
+    json_double(&j, "initial_learn_rate", o->initial_learn_rate);
+    json_double(&j, "momentum", o->solver.momentum);
+    json_double(&j, "gradient_decay_factor", o->solver.gradient_decay_factor);
+    json_double(&j, "squared_gradient_decay_factor", o->solver.squared_gradient_decay_factor);
+    json_double(&j, "epsilon", o->solver.epsilon);
+    json_double(&j, "l2_regularization", o->solver.l2_regularization);
+    json_int(&j, "max_epochs", o->max_epochs);
+    json_int(&j, "mini_batch_size", o->mini_batch_size);
+    json_string(&j, "shuffle", mc_shuffle_name(o->shuffle));
+    json_string(&j, "learn_rate_schedule", mc_schedule_name(o->schedule));
+    json_double(&j, "learn_rate_drop_factor", o->learn_rate_drop_factor);
+    json_int(&j, "learn_rate_drop_period", o->learn_rate_drop_period);
+    if (isfinite(o->solver.gradient_threshold))
+        json_double(&j, "gradient_threshold", o->solver.gradient_threshold);
+    else
+        json_string(&j, "gradient_threshold", "Inf");
+    json_string(&j, "gradient_threshold_method",
+                mc_threshold_method_name(o->solver.gradient_threshold_method));
+    json_int(&j, "validation_frequency", o->validation_frequency);
+    json_int(&j, "validation_patience", o->validation_patience);
+    json_int(&j, "threads", a->threads);
+    json_end(&j);
+    json_string(&j, "version", mc_version());
+    json_uint(&j, "seed", a->seed);
+    json_object(&j, "data", true);
+    json_string(&j, "name", data_name);
+    json_int(&j, "train_images", train->shape.ndim > 0 ? train->shape.dims[0] : 0);
+    json_int(&j, "test_images", test->shape.ndim > 0 ? test->shape.dims[0] : 0);
+    json_array(&j, "files", true);
+    for (int i = 0; i < 4; i++)
+        json_string(&j, NULL, paths->p[i]);
+    json_end(&j);
+    json_end(&j);
+    json_string(&j, "net", net);
+    json_end(&j);
+    const bool ok = fclose(f) == 0 && !ps->out_of_memory;
+    int rc = ok ? write_atomically(path, text) : 1;
+    if (!ok)
+        fprintf(stderr, "minicnn: error: out of memory while writing the report '%s'\n", path);
     free(text);
     return rc;
 }
@@ -476,16 +389,25 @@ int cmd_train(int argc, char **argv)
     a.threads = mc_num_cores();
     a.verbose = 1;
     a.seed = 1;
-    int rc = parse_flags(argc, argv, &a);
-    if (rc != 0)
-        return rc < 0 ? 0 : rc;
-    if (!(a.seed >= 0 && a.seed < 18446744073709551616.0 && a.seed == floor(a.seed))) {
-        fprintf(stderr, "minicnn train: --seed takes a nonnegative whole number\n");
+    int rc = parse_train_flags(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    if (a.environment != NULL && strcmp(a.environment, "auto") != 0 &&
+        strcmp(a.environment, "cpu") != 0) {
+        const bool gpu = strcmp(a.environment, "gpu") == 0 ||
+                         strcmp(a.environment, "multi-gpu") == 0 ||
+                         strcmp(a.environment, "parallel") == 0;
+        fprintf(stderr, "minicnn train: --execution-environment %s: %s; give auto or cpu\n",
+                a.environment,
+                gpu ? "minicnn trains on the CPU only (its threads give the same results as "
+                      "one thread), it has no GPU or parallel-pool training"
+                    : "unknown execution environment (MATLAB's are auto, cpu, gpu, multi-gpu "
+                      "and parallel)");
         return 2;
     }
-    char paths[4][512];
+    cli_paths paths = {{NULL, NULL, NULL, NULL}};
     const char *data_name = NULL;
-    rc = data_paths(&a, paths, &data_name);
+    rc = data_paths("train", &a, &paths, &data_name);
     if (rc != 0)
         return rc;
     const bool folder = strcmp(data_name, "image-folder") == 0;
@@ -493,19 +415,22 @@ int cmd_train(int argc, char **argv)
     if ((!folder && a.no_resize) || (!folder && !table && !isnan(a.split))) {
         fprintf(stderr, "minicnn train: --split applies to image folders and CSV tables, "
                         "--no-resize to image folders (--data DIR)\n");
+        cli_paths_free(&paths);
         return 2;
     }
     if (!table && (a.response != NULL || a.omit_missing)) {
         fprintf(stderr, "minicnn train: --response and --omit-missing apply to CSV tables "
                         "(--data FILE.csv)\n");
+        cli_paths_free(&paths);
         return 2;
     }
-    const cli_table to = {paths[0], a.response, a.omit_missing != 0, a.split,
-                          (uint64_t)a.seed};
-    const cli_folder fo = {paths[0], a.split, (uint64_t)a.seed, a.color, !a.no_resize};
-    mc_ctx *ctx = cli_ctx((uint64_t)a.seed);
-    if (ctx == NULL)
+    const cli_table to = {paths.p[0], a.response, a.omit_missing != 0, a.split, a.seed};
+    const cli_folder fo = {paths.p[0], a.split, a.seed, a.color, !a.no_resize};
+    mc_ctx *ctx = cli_ctx(a.seed);
+    if (ctx == NULL) {
+        cli_paths_free(&paths);
         return 1;
+    }
     mc_set_threads(a.threads);
 
     /* Options: MATLAB's defaults for the solver, then the flags. */
@@ -552,7 +477,7 @@ int cmd_train(int argc, char **argv)
         st = mc_ctx_fail(ctx, MC_ERR_INVALID,
                          "--validation-data takes 'none' or 'test', not '%s'", a.validation);
 
-    char net_path[512];
+    char *net_path = NULL;
     mc_net *net = NULL;
     mc_dataset train, test;
     memset(&train, 0, sizeof train);
@@ -588,23 +513,33 @@ int cmd_train(int argc, char **argv)
                    mc_train_state_iteration(resume));
         }
     } else if (st == MC_OK) {
-        if (a.net == NULL)
-            a.net = cli_data_path("networks/reference-gray.net", net_path, sizeof net_path);
-        st = mc_netfile_load(ctx, a.net, &net, NULL);
+        if (a.net == NULL && (a.net = net_path = cli_data_path("networks/reference-gray.net")) ==
+                                 NULL)
+            st = mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory");
+        if (st == MC_OK)
+            st = mc_netfile_load(ctx, a.net, &net, NULL);
     }
     if (st == MC_OK)
         st = mc_net_describe(net, &text);
     if (st == MC_OK) {
         cli_put_text(ctx, text);
         putchar('\n');
-        st = folder  ? cli_read_folder(ctx, net, o.mini_batch_size, &fo, &train, &test)
-             : table ? cli_read_table(ctx, net, o.mini_batch_size, &to, &train, &test)
-                     : mc_dataset_read_idx(ctx, paths[0], paths[1], &train);
+        /* assembled for one observation to read the data; for the mini-batch size once it is
+         * known to fit the data */
+        st = folder  ? cli_read_folder(ctx, net, 1, &fo, &train, &test)
+             : table ? cli_read_table(ctx, net, 1, &to, &train, &test)
+                     : mc_dataset_read_idx(ctx, paths.p[0], paths.p[1], &train);
     }
     if (st == MC_OK && !folder && !table)
-        st = mc_dataset_read_idx(ctx, paths[2], paths[3], &test);
+        st = mc_dataset_read_idx(ctx, paths.p[2], paths.p[3], &test);
     if (st == MC_OK && a.train_subset > 0 && a.train_subset < train.shape.dims[0])
         train.shape.dims[0] = a.train_subset;
+    if (st == MC_OK && o.mini_batch_size > train.shape.dims[0])
+        st = mc_ctx_fail(ctx, MC_ERR_INVALID,
+                         "--mini-batch-size %d is larger than the training data (%d "
+                         "observations%s); give at most %d",
+                         o.mini_batch_size, train.shape.dims[0],
+                         a.train_subset > 0 ? " after --train-subset" : "", train.shape.dims[0]);
     if (st == MC_OK)
         st = mc_net_assemble(net, o.mini_batch_size);
     if (st == MC_OK) {
@@ -629,6 +564,8 @@ int cmd_train(int argc, char **argv)
     }
     if (st == MC_OK)
         st = name_classes(ctx, net, data_name);
+    if (st == MC_OK && a.verbose) /* as MATLAB says, whatever the number of threads */
+        printf("Training on single CPU.\n");
     if (st == MC_OK && resume == NULL && mc_input_needs_fit(mc_net_input_layer(net))) {
         printf("Initializing input data normalization.\n");
         fflush(stdout);
@@ -636,17 +573,12 @@ int cmd_train(int argc, char **argv)
     }
     progress_state ps;
     memset(&ps, 0, sizeof ps);
-    char *epochs = NULL;
-    size_t epochs_len = 0;
-    ps.epochs = open_memstream(&epochs, &epochs_len);
     ps.verbose = a.verbose != 0;
     ps.batch = o.mini_batch_size;
     const bool validate = a.validation != NULL && strcmp(a.validation, "test") == 0;
     ps.validation = validate;
     if (validate)
         o.validation = &test;
-    if (st == MC_OK && ps.epochs == NULL)
-        st = mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory");
     o.checkpoint_path = a.checkpoint_path;
     if (st == MC_OK && a.checkpoint_path != NULL && access(a.checkpoint_path, W_OK) != 0)
         st = mc_ctx_fail(ctx, MC_ERR_IO, "--checkpoint-path '%s' is not a writable folder: %s",
@@ -662,19 +594,28 @@ int cmd_train(int argc, char **argv)
     mc_train_state_destroy(resume);
     if (progress_log_close(&ps.log) != 0 && st == MC_OK)
         fprintf(stderr, "minicnn: warning: the training log or figure is incomplete\n");
-    if (ps.epochs != NULL)
-        fclose(ps.epochs);
     double acc = NAN, loss = NAN;
     if (st == MC_OK)
         st = mc_evaluate(net, &test, &acc, &loss);
     rc = 0;
-    if (st == MC_OK) {
+    if (st == MC_ERR_NUMERIC && ps.count + ps.n_epochs > 0) {
+        /* Diverged: no model to save, but the report says how far training went and why it
+         * stopped. */
+        rc = cli_fail(ctx, st);
+        end_epoch(&ps, false);
+        if (a.report != NULL)
+            write_report(a.report, &a, &o, data_name, &paths, &train, &test,
+                         a.net != NULL ? a.net : a.resume, NAN, NAN, &ps, mc_ctx_message(ctx));
+    } else if (st == MC_OK) {
         printf("\nTest accuracy: %.2f%% (%d images), test loss: %.4f\n", 100 * acc,
                test.shape.dims[0], loss);
+        if (ps.stop_reason != NULL && strcmp(ps.stop_reason, "validation-patience") == 0)
+            printf("Training finished: Met validation criterion (the validation loss did not "
+                   "improve in %d validations; stopped at iteration %d, epoch %d).\n",
+                   o.validation_patience, ps.iteration, ps.epoch);
         if (a.report != NULL)
-            rc = write_report(a.report, &a, &o, data_name, paths, &train, &test,
-                              a.net != NULL ? a.net : a.resume, acc, loss,
-                              epochs != NULL ? epochs : "");
+            rc = write_report(a.report, &a, &o, data_name, &paths, &train, &test,
+                              a.net != NULL ? a.net : a.resume, acc, loss, &ps, NULL);
         if (rc == 0 && a.save != NULL) {
             st = mc_model_save(net, a.save);
             rc = st == MC_OK ? 0 : cli_fail(ctx, st);
@@ -689,7 +630,9 @@ int cmd_train(int argc, char **argv)
     } else {
         rc = cli_fail(ctx, st);
     }
-    free(epochs);
+    free(ps.epochs);
+    free(net_path);
+    cli_paths_free(&paths);
     mc_dataset_release(ctx, &train);
     mc_dataset_release(ctx, &test);
     mc_net_destroy(net);
@@ -732,41 +675,67 @@ static void print_confusion(const mc_net *net, const long *counts, int K)
 
 int cmd_classify(int argc, char **argv)
 {
-    if (argc < 2 || argv[1][0] == '-')
-        return cli_usage("minicnn classify MODEL [--data fashion-mnist|mnist|DIR | --test-images F "
-                         "--test-labels F] [--color-preprocessing gray2rgb|rgb2gray]");
-    const char *model = argv[1];
     train_args a;
     memset(&a, 0, sizeof a);
     a.seed = 1;
     a.split = NAN;
-    int rc = parse_flags(argc - 1, argv + 1, &a);
-    if (rc != 0)
-        return rc < 0 ? 0 : rc;
-    char paths[4][512];
+    const cli_opt opts[] = {
+        {"data", CLI_STRING, &a.data, "NAME",
+         "fashion-mnist (default), mnist or an image folder: its test part", 0, 0, 0},
+        {"test-images", CLI_STRING, &a.test_images, "FILE", "IDX file of test images", 0, 0, 0},
+        {"test-labels", CLI_STRING, &a.test_labels, "FILE", "IDX file of test labels", 0, 0, 0},
+        {"color-preprocessing", CLI_STRING, &a.color, "MODE", "none, gray2rgb or rgb2gray", 0, 0, 0},
+        {"split", CLI_DOUBLE, &a.split, "P",
+         "image folder without train/ and test/: the training share to leave out (0.75)", 0, 0, 0},
+        {"seed", CLI_UINT64, &a.seed, "S", "image folder: the seed of that split (1)", 0, 0, 0},
+        {"no-resize", CLI_SWITCH, &a.no_resize, NULL, "image folder: refuse images of another size", 0, 0, 0},
+    };
+    const cli_spec spec = {"classify", "MODEL [FLAGS]",
+                           "Evaluates a saved network (or a checkpoint) on test data: its "
+                           "accuracy, loss and confusion matrix.",
+                           opts, (int)(sizeof opts / sizeof opts[0]), 1, 1};
+    const char *model = NULL;
+    int n_args = 0;
+    int rc = cli_parse(&spec, argc, argv, &model, &n_args);
+    if (rc >= 0)
+        return rc;
+    cli_paths paths = {{NULL, NULL, NULL, NULL}};
     const char *data_name = NULL;
     if (a.test_images != NULL || a.test_labels != NULL) {
-        if (a.test_images == NULL || a.test_labels == NULL) {
-            fprintf(stderr, "minicnn classify: give both --test-images and --test-labels\n");
-            return 2;
-        }
-        snprintf(paths[2], sizeof paths[2], "%s", a.test_images);
-        snprintf(paths[3], sizeof paths[3], "%s", a.test_labels);
-    } else if ((rc = data_paths(&a, paths, &data_name)) != 0) {
+        if (a.test_images == NULL || a.test_labels == NULL || a.data != NULL)
+            return cli_usage_error(&spec, "give both --test-images and --test-labels, and no "
+                                          "--data");
+        const char *given[4] = {NULL, NULL, a.test_images, a.test_labels};
+        if (cli_paths_set(&paths, given) != 0)
+            return 1;
+    } else if ((rc = data_paths("classify", &a, &paths, &data_name)) != 0) {
         return rc;
+    } else if (strcmp(data_name, "table") == 0) {
+        cli_paths_free(&paths);
+        return cli_usage_error(&spec, "reads IDX data and image folders, not CSV tables: "
+                                      "'minicnn train --data FILE.csv' reports the test "
+                                      "accuracy of a table");
+    }
+    if (strcmp(data_name != NULL ? data_name : "", "image-folder") != 0 &&
+        (!isnan(a.split) || a.no_resize || a.seed != 1)) {
+        cli_paths_free(&paths);
+        return cli_usage_error(&spec, "--split, --seed and --no-resize apply to image folders "
+                                      "(--data DIR)");
     }
     mc_ctx *ctx = cli_ctx(1);
-    if (ctx == NULL)
+    if (ctx == NULL) {
+        cli_paths_free(&paths);
         return 1;
+    }
     mc_net *net = NULL;
     mc_dataset test;
     memset(&test, 0, sizeof test);
     mc_status st = mc_model_load(ctx, model, 256, &net);
-    const cli_folder fo = {paths[0], a.split, (uint64_t)a.seed, a.color, !a.no_resize};
+    const cli_folder fo = {paths.p[0], a.split, a.seed, a.color, !a.no_resize};
     if (st == MC_OK && data_name != NULL && strcmp(data_name, "image-folder") == 0)
         st = cli_read_folder(ctx, net, 256, &fo, NULL, &test);
     else if (st == MC_OK)
-        st = mc_dataset_read_idx(ctx, paths[2], paths[3], &test);
+        st = mc_dataset_read_idx(ctx, paths.p[2], paths.p[3], &test);
     if (st == MC_OK && a.color != NULL && strcmp(a.color, "none") != 0)
         st = mc_dataset_convert_channels(ctx, &test, mc_net_input_shape(net, 1).dims[1]);
     const int K = st == MC_OK ? mc_net_num_classes(net) : 0;
@@ -799,6 +768,7 @@ int cmd_classify(int argc, char **argv)
         rc = cli_fail(ctx, st);
     }
     free(counts);
+    cli_paths_free(&paths);
     mc_dataset_release(ctx, &test);
     mc_net_destroy(net);
     mc_ctx_destroy(ctx);

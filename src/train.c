@@ -1,4 +1,5 @@
 /* The training loop (MATLAB's trainNetwork) and evaluation. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -670,7 +671,9 @@ static mc_status run(mc_net *net, const mc_dataset *data, mc_train_state *s,
                 if (st != MC_OK)
                     break;
             }
-            p.verbose_row = iteration == 1 || iteration % o->verbose_frequency == 0 || p.last;
+            /* MATLAB's display frequency is [VerboseFrequency ValidationFrequency] */
+            p.verbose_row = iteration == 1 || iteration % o->verbose_frequency == 0 || p.last ||
+                            p.validated;
             p.seconds = now_seconds() - start;
             if (callback != NULL && callback(user, &p) != 0)
                 stop = true;
@@ -689,6 +692,21 @@ static mc_status prepare(mc_net *net, const mc_dataset *data, const mc_train_opt
 {
     mc_ctx *ctx = mc_net_ctx(net);
     mc_status st = check_options(ctx, o);
+    /* Sizes against the data before any buffer is sized by them; every count of iterations
+     * the loop and its checkpoints keep must fit an int. */
+    const int N = data->shape.ndim > 0 ? data->shape.dims[0] : 0, B = o->mini_batch_size;
+    if (st == MC_OK && N / B == 0)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "MiniBatchSize (%d) is larger than the training data (%d "
+                           "observations)",
+                           B, N);
+    if (st == MC_OK && (long long)(N / B) * o->max_epochs > INT_MAX)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "MaxEpochs (%d) times the %d iterations per epoch (%d observations "
+                           "in mini-batches of %d) is %lld iterations, more than the %d that "
+                           "can be counted; lower MaxEpochs to at most %d",
+                           o->max_epochs, N / B, N, B, (long long)(N / B) * o->max_epochs,
+                           INT_MAX, INT_MAX / (N / B));
     if (st == MC_OK && mc_net_max_batch(net) < o->mini_batch_size)
         st = mc_net_assemble(net, o->mini_batch_size);
     if (st == MC_OK)
@@ -697,12 +715,7 @@ static mc_status prepare(mc_net *net, const mc_dataset *data, const mc_train_opt
         st = check_data(net, validation, "validation data");
     if (st != MC_OK)
         return st;
-    const int N = data->shape.dims[0], B = o->mini_batch_size, K = mc_net_num_classes(net);
-    if (N / B == 0)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "the mini-batch size (%d) is larger than the training data (%d "
-                           "observations)",
-                           B, N);
+    const int K = mc_net_num_classes(net);
     for (int i = 0; i < N; i++)
         if (data->labels[i] < 0 || data->labels[i] >= K)
             return mc_ctx_fail(ctx, MC_ERR_INVALID,

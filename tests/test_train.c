@@ -346,10 +346,12 @@ START_TEST(test_schedule_and_validation)
     ck_assert(r.rates[1] == 0.001 && r.rates[3] == 0.001);
     ck_assert(r.rates[4] == 0.0005 && r.rates[6] == 0.0005);
     ck_assert(r.rates[7] == 0.00025);
-    /* 21 iterations: validation at 1, 4, 8, 12, 16, 20 and 21; rows at 1, 5, 10, 15, 20, 21 */
+    /* 21 iterations: validation at 1, 4, 8, 12, 16, 20 and 21; rows at 1, 5, 10, 15, 20, 21
+     * and at every validation (MATLAB's display frequency is [VerboseFrequency
+     * ValidationFrequency]): 1, 4, 5, 8, 10, 12, 15, 16, 20, 21 */
     ck_assert_int_eq(r.calls, 21);
     ck_assert_int_eq(r.validations, 7);
-    ck_assert_int_eq(r.rows, 6);
+    ck_assert_int_eq(r.rows, 10);
     mc_net_destroy(net);
 
     /* Patience 1 with a learning rate of 0 (nothing improves): stops at the 2nd validation. */
@@ -383,8 +385,22 @@ START_TEST(test_errors)
     mc_train_options o = mc_train_default(MC_SOLVER_SGDM);
     o.mini_batch_size = 32;
     ck_assert_int_eq(mc_train(net, &ds, &o, NULL, NULL), MC_ERR_INVALID);
-    ck_assert_str_eq(mc_ctx_message(ctx), "the mini-batch size (32) is larger than the training "
+    ck_assert_str_eq(mc_ctx_message(ctx), "MiniBatchSize (32) is larger than the training "
                                           "data (16 observations)");
+    /* said before any buffer is sized by it */
+    o.mini_batch_size = 1000000000;
+    ck_assert_int_eq(mc_train(net, &ds, &o, NULL, NULL), MC_ERR_INVALID);
+    ck_assert_str_eq(mc_ctx_message(ctx), "MiniBatchSize (1000000000) is larger than the "
+                                          "training data (16 observations)");
+    /* 4 iterations per epoch times 1e9 epochs does not fit the iteration count */
+    o.mini_batch_size = 4;
+    o.max_epochs = 1000000000;
+    ck_assert_int_eq(mc_train(net, &ds, &o, NULL, NULL), MC_ERR_INVALID);
+    ck_assert_str_eq(mc_ctx_message(ctx),
+                     "MaxEpochs (1000000000) times the 4 iterations per epoch (16 observations in "
+                     "mini-batches of 4) is 4000000000 iterations, more than the 2147483647 that "
+                     "can be counted; lower MaxEpochs to at most 536870911");
+    o.max_epochs = 30;
     o.mini_batch_size = 8;
     o.initial_learn_rate = -1;
     ck_assert_int_eq(mc_train(net, &ds, &o, NULL, NULL), MC_ERR_INVALID);

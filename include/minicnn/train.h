@@ -57,7 +57,8 @@ typedef struct mc_train_progress {
     double learn_rate;         /* the base (global) learning rate used */
     bool validated;            /* validation figures were computed at this iteration */
     double validation_loss, validation_accuracy;
-    bool verbose_row;          /* MATLAB prints a row: iteration 1, every VerboseFrequency, last */
+    bool verbose_row;          /* MATLAB prints a row: iteration 1, every VerboseFrequency, every
+                                * validation, the last */
     bool epoch_end;            /* the last iteration of its epoch */
     bool last;                 /* the last iteration of training */
 } mc_train_progress;

@@ -25,7 +25,7 @@ _minicnn()
     case ${words[1]} in
     train)
         flags="--net --data --split --no-resize --response --omit-missing --train-images --train-labels --test-images
-            --test-labels --color-preprocessing --solver --initial-learn-rate --momentum
+            --test-labels --color-preprocessing --execution-environment --solver --initial-learn-rate --momentum
             --gradient-decay-factor --squared-gradient-decay-factor --epsilon
             --l2-regularization --max-epochs --mini-batch-size --shuffle --learn-rate-schedule
             --learn-rate-drop-factor --learn-rate-drop-period --validation-data
@@ -33,7 +33,9 @@ _minicnn()
             --gradient-threshold-method --verbose --verbose-frequency --seed --threads
             --train-subset --report --save --plots --log --checkpoint-path --resume
             --min-accuracy --help" ;;
-    classify) flags="--data --test-images --test-labels --color-preprocessing --help" ;;
+    classify)
+        flags="--data --test-images --test-labels --color-preprocessing --split --seed
+            --no-resize --help" ;;
     predict) flags="--top-k --json --color-preprocessing --no-resize --help" ;;
     normlab)
         flags="--data --net --norms --batch-sizes --seeds --epochs --subset --learn-rate-rule
@@ -60,6 +62,7 @@ _minicnn()
     --gradient-threshold-method)
         COMPREPLY=($(compgen -W "l2norm global-l2norm absolute-value" -- "$cur")); return ;;
     --verbose) COMPREPLY=($(compgen -W "true false" -- "$cur")); return ;;
+    --execution-environment) COMPREPLY=($(compgen -W "auto cpu" -- "$cur")); return ;;
     --learn-rate-rule) COMPREPLY=($(compgen -W "linear constant" -- "$cur")); return ;;
     --net) COMPREPLY=($(compgen -f -X '!*.net' -- "$cur") $(compgen -d -- "$cur")); return ;;
     --checkpoint-path) COMPREPLY=($(compgen -d -- "$cur")); return ;;
