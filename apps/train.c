@@ -583,15 +583,15 @@ int cmd_train(int argc, char **argv)
     if (st == MC_OK) {
         cli_put_text(ctx, text);
         putchar('\n');
-        st = folder ? cli_read_folder(ctx, net, o.mini_batch_size, &fo, &train, &test)
-                    : mc_dataset_read_idx(ctx, paths[0], paths[1], &train);
+        st = mc_net_assemble(net, o.mini_batch_size); /* what the data must fit */
     }
+    if (st == MC_OK)
+        st = folder ? cli_read_folder(ctx, net, o.mini_batch_size, &fo, &train, &test)
+                    : cli_read_idx(ctx, net, a.color, paths[0], paths[1], "training data", &train);
     if (st == MC_OK && !folder)
-        st = mc_dataset_read_idx(ctx, paths[2], paths[3], &test);
+        st = cli_read_idx(ctx, net, a.color, paths[2], paths[3], "test data", &test);
     if (st == MC_OK && a.train_subset > 0 && a.train_subset < train.shape.dims[0])
         train.shape.dims[0] = a.train_subset;
-    if (st == MC_OK)
-        st = mc_net_assemble(net, o.mini_batch_size);
     if (st == MC_OK) {
         /* Channels: the data must match the input layer, or be converted on request. */
         const int want = mc_net_input_shape(net, 1).dims[1], have = train.shape.dims[1];
@@ -612,6 +612,8 @@ int cmd_train(int argc, char **argv)
                              have == 1 ? "gray2rgb" : "rgb2gray");
         }
     }
+    if (st == MC_OK) /* the test data is used after training: checked before it */
+        st = mc_data_check_against_net(net, &test, "test data");
     if (st == MC_OK)
         st = name_classes(ctx, net, data_name);
     if (st == MC_OK && resume == NULL && mc_input_needs_fit(mc_net_input_layer(net))) {
@@ -751,7 +753,7 @@ int cmd_classify(int argc, char **argv)
     if (st == MC_OK && data_name != NULL && strcmp(data_name, "image-folder") == 0)
         st = cli_read_folder(ctx, net, 256, &fo, NULL, &test);
     else if (st == MC_OK)
-        st = mc_dataset_read_idx(ctx, paths[2], paths[3], &test);
+        st = cli_read_idx(ctx, net, a.color, paths[2], paths[3], "test data", &test);
     if (st == MC_OK && a.color != NULL && strcmp(a.color, "none") != 0)
         st = mc_dataset_convert_channels(ctx, &test, mc_net_input_shape(net, 1).dims[1]);
     const int K = st == MC_OK ? mc_net_num_classes(net) : 0;

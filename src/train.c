@@ -694,7 +694,7 @@ static mc_status prepare(mc_net *net, const mc_dataset *data, const mc_train_opt
     if (st == MC_OK)
         st = check_data(net, data, "training data");
     if (st == MC_OK && validation != NULL)
-        st = check_data(net, validation, "validation data");
+        st = mc_data_check_against_net(net, validation, "validation data");
     if (st != MC_OK)
         return st;
     const int N = data->shape.dims[0], B = o->mini_batch_size, K = mc_net_num_classes(net);

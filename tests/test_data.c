@@ -557,9 +557,9 @@ START_TEST(test_data_against_net)
     mc_dataset ds;
     ck_assert_int_eq(mc_dataset_read_idx_expect(ctx, path("img"), path("lab"), &e, &ds),
                      MC_ERR_INVALID);
-    ck_assert_msg(strstr(mc_ctx_message(ctx), "lab: label 1 is 2, outside the network's 2 "
-                                              "classes (0 to 1): the test data do not fit the "
-                                              "network") != NULL,
+    ck_assert_msg(strstr(mc_ctx_message(ctx), "lab: observation 1 has label 2, outside the "
+                                              "network's 2 classes (0 to 1): the test data do "
+                                              "not fit the network") != NULL,
                   "%s", mc_ctx_message(ctx));
     ck_assert_ptr_null(ds.x);
     /* read without the expectation, the same is found in memory */

@@ -119,8 +119,8 @@ static mc_status take_labels(mc_ctx *ctx, const char *labels, const mc_idx *lab,
                                i + 1, (double)v);
         if (K > 0 && v >= K)
             return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                               "%s: label %zu is %d, outside the network's %d classes (0 to "
-                               "%d): the %s do not fit the network",
+                               "%s: observation %zu has label %d, outside the network's %d "
+                               "classes (0 to %d): the %s do not fit the network",
                                labels, i + 1, (int)v, K, K - 1,
                                e->what != NULL ? e->what : "data");
         out->labels[i] = (int)v;
