@@ -603,6 +603,56 @@ START_TEST(test_data_against_net)
 }
 END_TEST
 
+/* Every allocation of reading a data set can fail: each failure says what was being allocated
+ * and how many bytes, and leaks nothing. */
+START_TEST(test_out_of_memory_says_what)
+{
+    make_dir();
+    size_t n, nz;
+    unsigned char *raw = noise_images(&n);
+    unsigned char *z = gzip_bytes(raw, n, &nz);
+    write_file(path("img.gz"), z, nz, 0);
+    unsigned char lab[512];
+    const unsigned ldims[1] = {300};
+    size_t nl = header(lab, 0x08, 1, ldims);
+    for (int i = 0; i < 300; i++)
+        lab[nl++] = (unsigned char)(i % 3);
+    write_file(path("lab"), lab, nl, 0);
+    int failures = 0;
+    bool named_data = false;
+    for (long k = 1;; k++) {
+        test_alloc a;
+        mc_ctx *ctx = test_ctx(&a, 1);
+        a.fail_at = k + 1; /* after the context's own */
+        mc_dataset ds;
+        mc_status st = mc_dataset_read_idx(ctx, path("img.gz"), path("lab"), &ds);
+        if (st == MC_OK) {
+            ck_assert_int_eq(ds.shape.dims[0], 300);
+            mc_dataset_release(ctx, &ds);
+            mc_ctx_destroy(ctx);
+            ck_assert_int_eq(a.live, 0);
+            break;
+        }
+        ck_assert_msg(st == MC_ERR_NOMEM, "allocation %ld: %s", k, mc_ctx_message(ctx));
+        const char *m = mc_ctx_message(ctx);
+        ck_assert_msg(strstr(m, "out of memory while ") != NULL && strstr(m, " bytes") != NULL,
+                      "allocation %ld: \"%s\" does not say what and how many bytes", k, m);
+        /* the images' buffer by file, purpose and size: 300 x 28 x 28 floats */
+        named_data |= strstr(m, "img.gz: out of memory while reading the data: 940800 bytes for "
+                                "235200 values") != NULL;
+        ck_assert_ptr_null(ds.x);
+        mc_ctx_destroy(ctx);
+        ck_assert_int_eq(a.live, 0);
+        failures++;
+    }
+    ck_assert_int_ge(failures, 5);
+    ck_assert(named_data);
+    free(z);
+    free(raw);
+    remove_dir();
+}
+END_TEST
+
 static Suite *data_suite(void)
 {
     Suite *s = suite_create("data");
@@ -616,6 +666,7 @@ static Suite *data_suite(void)
     tcase_add_test(tc, test_gzip_members_and_trailer);
     tcase_add_test(tc, test_decompression_bomb);
     tcase_add_test(tc, test_data_against_net);
+    tcase_add_test(tc, test_out_of_memory_says_what);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -143,12 +143,12 @@ mc_status mc_dataset_read_idx_expect(mc_ctx *ctx, const char *images, const char
     if (st == MC_OK)
         st = check_headers(ctx, images, &img, labels, &lab, e);
     if (st == MC_OK)
-        st = mc__idx_read_data(fl, &lab);
+        st = mc__idx_read_data(fl, &lab, true);
     mc__idx_close(fl);
     if (st == MC_OK)
         st = take_labels(ctx, labels, &lab, e, out);
     if (st == MC_OK)
-        st = mc__idx_read_data(fi, &img);
+        st = mc__idx_read_data(fi, &img, true);
     mc__idx_close(fi);
     if (st == MC_OK)
         st = images_to_nchw(ctx, images, &img, out);

@@ -363,18 +363,21 @@ static mc_status read_header(reader *r, mc_idx *out)
 }
 
 /* The data after a header read by read_header, and the end of the file. */
-static mc_status read_data(reader *r, mc_idx *out)
+static mc_status read_data(reader *r, mc_idx *out, bool checked)
 {
     mc_ctx *ctx = r->ctx;
     const size_t count = out->count, bytes = count * type_size(out->type);
     /* The buffer grows with the data actually read, so a header that promises more than the
      * file holds fails at the truncation without allocating what it promised. A raw file's
-     * size was checked against the header: its buffer is allocated at once. */
-    size_t cap = !r->gz || count < ((size_t)1 << 20) ? count : (size_t)1 << 20;
+     * size was checked against the header, and so was a header against another file's (the
+     * labels'): their buffers are allocated at once, without the copies of growing. */
+    size_t cap = !r->gz || checked || count < ((size_t)1 << 20) ? count : (size_t)1 << 20;
     out->values = mc__calloc(ctx, cap, sizeof(float));
     if (out->values == NULL)
-        return mc_ctx_fail(ctx, MC_ERR_NOMEM, "%s: out of memory for %zu values (%zu bytes)",
-                           r->path, cap, cap * sizeof(float));
+        return mc_ctx_fail(ctx, MC_ERR_NOMEM,
+                           "%s: out of memory while reading the data: %zu bytes for %zu values "
+                           "could not be allocated",
+                           r->path, cap * sizeof(float), cap);
     unsigned char block[1 << 16];
     const size_t per = sizeof block / type_size(out->type);
     char what[96];
@@ -390,8 +393,9 @@ static mc_status read_data(reader *r, mc_idx *out)
             float *v = mc_alloc(ctx, grown * sizeof(float));
             if (v == NULL)
                 return mc_ctx_fail(ctx, MC_ERR_NOMEM,
-                                   "%s: out of memory for %zu values (%zu bytes)", r->path,
-                                   grown, grown * sizeof(float));
+                                   "%s: out of memory while reading the data: %zu bytes for "
+                                   "%zu values could not be allocated",
+                                   r->path, grown * sizeof(float), grown);
             memcpy(v, out->values, done * sizeof(float));
             mc_free(ctx, out->values);
             out->values = v;
@@ -430,9 +434,9 @@ mc_status mc__idx_open(mc_ctx *ctx, const char *path, mc__idx_file **out, mc_idx
     return st;
 }
 
-mc_status mc__idx_read_data(mc__idx_file *f, mc_idx *idx)
+mc_status mc__idx_read_data(mc__idx_file *f, mc_idx *idx, bool checked)
 {
-    mc_status st = read_data(&f->r, idx);
+    mc_status st = read_data(&f->r, idx, checked);
     if (st != MC_OK) {
         mc_free(f->r.ctx, idx->values);
         idx->values = NULL;
@@ -461,7 +465,7 @@ mc_status mc_idx_read(mc_ctx *ctx, const char *path, mc_idx *out)
     mc__idx_file *f = NULL;
     mc_status st = mc__idx_open(ctx, path, &f, out);
     if (st == MC_OK)
-        st = mc__idx_read_data(f, out);
+        st = mc__idx_read_data(f, out, false);
     mc__idx_close(f);
     if (st != MC_OK)
         mc_idx_release(ctx, out);

@@ -3,6 +3,8 @@
 #ifndef MINICNN_IDX_INTERNAL_H
 #define MINICNN_IDX_INTERNAL_H
 
+#include <stdbool.h>
+
 #include <minicnn/data.h>
 
 typedef struct mc__idx_file mc__idx_file;
@@ -12,8 +14,9 @@ typedef struct mc__idx_file mc__idx_file;
 mc_status mc__idx_open(mc_ctx *ctx, const char *path, mc__idx_file **out, mc_idx *header);
 
 /* The data after the header into idx->values (owned by the caller), checked to the end of the
- * file; on failure idx->values is NULL. */
-mc_status mc__idx_read_data(mc__idx_file *f, mc_idx *idx);
+ * file; on failure idx->values is NULL. `checked`: the header agrees with another file's, so
+ * the buffer is allocated at once rather than grown with the data. */
+mc_status mc__idx_read_data(mc__idx_file *f, mc_idx *idx, bool checked);
 
 void mc__idx_close(mc__idx_file *f);
 
