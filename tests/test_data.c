@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -653,6 +654,96 @@ START_TEST(test_out_of_memory_says_what)
 }
 END_TEST
 
+/* Runs the minicnn command through sh; its exit status, stderr in err (cap bytes). */
+static int run_cli(const char *args, char *err, size_t cap)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>'%s' >/dev/null", MC_CLI, args, path("stderr"));
+    int rc = system(cmd);
+    FILE *f = fopen(path("stderr"), "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(err, 1, cap - 1, f);
+    err[n] = '\0';
+    fclose(f);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* A float32 IDX file of 2 images of 2x2 holding v, and labels 0 1. */
+static void float_images(const char *images, const char *labels, const float *v, int type)
+{
+    unsigned char b[128];
+    const unsigned dims[3] = {2, 2, 2};
+    size_t n = header(b, type, 3, dims);
+    for (int i = 0; i < 8; i++) {
+        if (type == 0x0D) {
+            uint32_t u;
+            memcpy(&u, &v[i], 4);
+            for (int k = 3; k >= 0; k--)
+                b[n++] = (unsigned char)(u >> (8 * k));
+        } else { /* int16 */
+            const int16_t x = (int16_t)v[i];
+            b[n++] = (unsigned char)((uint16_t)x >> 8);
+            b[n++] = (unsigned char)x;
+        }
+    }
+    write_file(images, b, n, 0);
+    const unsigned ldims[1] = {2};
+    n = header(b, 0x08, 1, ldims);
+    b[n++] = 0;
+    b[n++] = 1;
+    write_file(labels, b, n, 0);
+}
+
+/* minicnn data export-png writes floating-point images in [0, 1] scaled by 255 (MATLAB's
+ * imwrite), and refuses values an 8-bit PNG cannot show rather than writing black or white. */
+START_TEST(test_export_png_scales_floats)
+{
+    make_dir();
+    const float v[8] = {0.0f, 0.5f, 1.0f, 0.25f, 0.1f, 0.9f, 0.002f, 0.998f};
+    float_images(path("fi"), path("fl"), v, 0x0D);
+    char args[1024], err[2048];
+    snprintf(args, sizeof args, "data export-png --train-images '%s' --train-labels '%s' '%s'",
+             path("fi"), path("fl"), path("out"));
+    ck_assert_msg(run_cli(args, err, sizeof err) == 0, "%s", err);
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_image_options o = mc_image_default(2, 2, 1);
+    o.resize = false;
+    float px[4];
+    const char *files[2] = {"out/train/0/0.png", "out/train/1/1.png"};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_msg(mc_png_read(ctx, path(files[i]), &o, px) == MC_OK, "%s",
+                      mc_ctx_message(ctx));
+        for (int p = 0; p < 4; p++)
+            ck_assert_msg(px[p] == roundf(v[4 * i + p] * 255.0f), "image %d pixel %d: %g, not %g",
+                          i, p, (double)px[p], (double)roundf(v[4 * i + p] * 255.0f));
+    }
+    /* 1.5 cannot be shown: refused, nothing written */
+    const float over[8] = {0.0f, 0.5f, 1.0f, 0.25f, 0.1f, 1.5f, 0.0f, 1.0f};
+    float_images(path("oi"), path("ol"), over, 0x0D);
+    snprintf(args, sizeof args, "data export-png --train-images '%s' --train-labels '%s' '%s'",
+             path("oi"), path("ol"), path("out2"));
+    ck_assert_int_eq(run_cli(args, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, "oi: floating-point images hold values from 0 to 1.5 (value 6 is "
+                              "1.5), which an 8-bit PNG cannot show") != NULL,
+                  "%s", err);
+    ck_assert_int_ne(access(path("out2"), F_OK), 0);
+    /* integers beyond 255 (int16) likewise */
+    const float big[8] = {0, 10, 300, 4, 5, 6, 7, 8};
+    float_images(path("ii"), path("il"), big, 0x0B);
+    snprintf(args, sizeof args, "data export-png --train-images '%s' --train-labels '%s' '%s'",
+             path("ii"), path("il"), path("out3"));
+    ck_assert_int_eq(run_cli(args, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, "ii: integer images hold values from 0 to 300 (value 3 is 300)") !=
+                      NULL,
+                  "%s", err);
+    ck_assert_int_ne(access(path("out3"), F_OK), 0);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+    remove_dir();
+}
+END_TEST
+
 static Suite *data_suite(void)
 {
     Suite *s = suite_create("data");
@@ -667,6 +758,7 @@ static Suite *data_suite(void)
     tcase_add_test(tc, test_decompression_bomb);
     tcase_add_test(tc, test_data_against_net);
     tcase_add_test(tc, test_out_of_memory_says_what);
+    tcase_add_test(tc, test_export_png_scales_floats);
     suite_add_tcase(s, tc);
     return s;
 }
