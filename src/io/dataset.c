@@ -165,6 +165,7 @@ mc_status mc_dataset_read_idx(mc_ctx *ctx, const char *images, const char *label
     return mc_dataset_read_idx_expect(ctx, images, labels, NULL, out);
 }
 
+/* "28x28x1 images" or "784 features", MATLAB's way of naming one observation's size. */
 static void observation_text(const mc_shape *s, char *buf, size_t cap)
 {
     if (s->ndim == 4)
@@ -178,7 +179,7 @@ static void observation_text(const mc_shape *s, char *buf, size_t cap)
     }
 }
 
-mc_status mc_data_check_against_net(const mc_net *net, const mc_dataset *data, const char *what)
+mc_status mc__data_check_shape(const mc_net *net, const mc_dataset *data, const char *what)
 {
     mc_ctx *ctx = mc_net_ctx(net);
     mc_shape want = mc_net_input_shape(net, 1), have = data->shape;
@@ -193,9 +194,18 @@ mc_status mc_data_check_against_net(const mc_net *net, const mc_dataset *data, c
         return mc_ctx_fail(ctx, MC_ERR_SHAPE, "the %s are %s but the network's input layer takes %s",
                            what, h, w);
     }
-    const int N = data->shape.dims[0], K = mc_net_num_classes(net);
-    if (N < 1)
+    if (data->shape.dims[0] < 1)
         return mc_ctx_fail(ctx, MC_ERR_SHAPE, "the %s hold no observations", what);
+    return MC_OK;
+}
+
+mc_status mc_data_check_against_net(const mc_net *net, const mc_dataset *data, const char *what)
+{
+    mc_status st = mc__data_check_shape(net, data, what);
+    if (st != MC_OK)
+        return st;
+    mc_ctx *ctx = mc_net_ctx(net);
+    const int N = data->shape.dims[0], K = mc_net_num_classes(net);
     for (int i = 0; K > 0 && i < N; i++)
         if (data->labels[i] < 0 || data->labels[i] >= K)
             return mc_ctx_fail(ctx, MC_ERR_INVALID,
