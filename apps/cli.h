@@ -43,6 +43,12 @@ int cli_paths_set(cli_paths *paths, const char *const given[4]);
  * saying what is missing. */
 int cli_dataset_paths(const char *name, cli_paths *paths);
 
+/* Reads an IDX data set for net (assembled): both files' headers are checked against each other,
+ * the network's input size and channels (any when color is gray2rgb or rgb2gray) and its classes
+ * before their data is read. `what` ("test data") names the data in messages. */
+mc_status cli_read_idx(mc_ctx *ctx, const mc_net *net, const char *color, const char *images,
+                       const char *labels, const char *what, mc_dataset *out);
+
 int cmd_train(int argc, char **argv);
 int cmd_normlab(int argc, char **argv);
 int cmd_classify(int argc, char **argv);

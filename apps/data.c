@@ -50,6 +50,43 @@ static mc_status make_dir(mc_ctx *ctx, const char *dir)
 
 /* Writes one part: OUTDIR/<part>/<label>/<index>.png, the index zero-padded so that the files'
  * name order is the data set's order. */
+/* The 8-bit PNG values of an IDX file's images, as MATLAB's imwrite takes them: integers must
+ * be 0 to 255 and are written as they are; floating-point values must be in [0, 1] and are
+ * scaled by 255. Anything else is refused, rather than clamped into black or white PNGs. */
+static mc_status png_scale(mc_ctx *ctx, const char *images, const mc_dataset *ds, float *scale)
+{
+    mc_idx head;
+    mc_status st = mc_idx_read_header(ctx, images, &head);
+    if (st != MC_OK)
+        return st;
+    const size_t n = mc_shape_numel(&ds->shape);
+    float lo = ds->x[0], hi = ds->x[0];
+    size_t at_lo = 0, at_hi = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (ds->x[i] < lo) {
+            lo = ds->x[i];
+            at_lo = i;
+        }
+        if (ds->x[i] > hi) {
+            hi = ds->x[i];
+            at_hi = i;
+        }
+    }
+    const bool real = head.type == 0x0D || head.type == 0x0E;
+    const float top = real ? 1.0f : 255.0f;
+    *scale = real ? 255.0f : 1.0f;
+    if (lo >= 0 && hi <= top)
+        return MC_OK;
+    const size_t at = lo < 0 ? at_lo : at_hi;
+    return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                       "%s: %s images hold values from %g to %g (value %zu is %g), which an "
+                       "8-bit PNG cannot show; export-png takes integers from 0 to 255, written "
+                       "as they are, or floating-point values from 0 to 1, scaled by 255 (as "
+                       "MATLAB's imwrite); rescale the data first",
+                       images, real ? "floating-point" : "integer", (double)lo, (double)hi,
+                       at + 1, (double)ds->x[at]);
+}
+
 static mc_status export_part(mc_ctx *ctx, const char *images, const char *labels,
                              const char *outdir, const char *part, int *n_out, int *k_out)
 {
@@ -62,6 +99,12 @@ static mc_status export_part(mc_ctx *ctx, const char *images, const char *labels
     if (C != 1 && C != 3)
         st = mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s: %d-channel images cannot be PNGs (1 or 3)",
                          images, C);
+    float scale = 1.0f;
+    if (st == MC_OK)
+        st = png_scale(ctx, images, &ds, &scale);
+    const size_t total = mc_shape_numel(&ds.shape);
+    for (size_t i = 0; st == MC_OK && scale != 1.0f && i < total; i++)
+        ds.x[i] *= scale;
     char *dir = NULL, *file = NULL;
     if (st == MC_OK)
         st = make_dir(ctx, outdir); /* once the data has been read */

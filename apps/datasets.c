@@ -95,3 +95,12 @@ int cli_dataset_paths(const char *name, cli_paths *paths)
     fprintf(stderr, "; use fashion-mnist or mnist\n");
     return 2;
 }
+
+mc_status cli_read_idx(mc_ctx *ctx, const mc_net *net, const char *color, const char *images,
+                       const char *labels, const char *what, mc_dataset *out)
+{
+    const bool convert =
+        color != NULL && (strcmp(color, "gray2rgb") == 0 || strcmp(color, "rgb2gray") == 0);
+    const mc_data_expect e = mc_data_expect_net(net, convert, what);
+    return mc_dataset_read_idx_expect(ctx, images, labels, &e, out);
+}

@@ -256,8 +256,28 @@ static int cmd_layer(int argc, char **argv)
     return rc;
 }
 
+/* OpenBLAS must not start threads of its own: minicnn runs its own, and calls OpenBLAS from
+ * each of them single-threaded. Debian's OpenBLAS starts its workers in its library
+ * constructor, before main, as many as OPENBLAS_NUM_THREADS says (else GOTO_NUM_THREADS,
+ * OMP_NUM_THREADS, the cores); each worker's first act is to take a 128 MB buffer, which
+ * under a memory limit (ulimit -v) it retries forever, and the process hangs at exit joining
+ * it. openblas_set_num_threads(1) in main is too late for that, and the variable cannot be set
+ * before the constructor runs (an executable's .preinit_array runs before it, but before libc
+ * has its environment too). So the command starts itself again, once, with
+ * OPENBLAS_NUM_THREADS=1; where that fails it goes on as it is. */
+static void openblas_single_threaded(char **argv)
+{
+    const char *n = getenv("OPENBLAS_NUM_THREADS");
+    if (n != NULL && strcmp(n, "1") == 0)
+        return;
+    if (setenv("OPENBLAS_NUM_THREADS", "1", 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+}
+
 int main(int argc, char **argv)
 {
+    openblas_single_threaded(argv);
     if (argc < 2) { /* a usage error: the list on stderr */
         list_commands(stderr);
         return 2;

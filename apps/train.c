@@ -524,14 +524,17 @@ int cmd_train(int argc, char **argv)
     if (st == MC_OK) {
         cli_put_text(ctx, text);
         putchar('\n');
-        /* assembled for one observation to read the data; for the mini-batch size once it is
-         * known to fit the data */
+        /* assembled for one observation to check and read the data; for the mini-batch size
+         * once it is known to fit the data */
+        st = mc_net_assemble(net, 1);
+    }
+    if (st == MC_OK)
         st = folder  ? cli_read_folder(ctx, net, 1, &fo, &train, &test)
              : table ? cli_read_table(ctx, net, 1, &to, &train, &test)
-                     : mc_dataset_read_idx(ctx, paths.p[0], paths.p[1], &train);
-    }
+                     : cli_read_idx(ctx, net, a.color, paths.p[0], paths.p[1], "training data",
+                                    &train);
     if (st == MC_OK && !folder && !table)
-        st = mc_dataset_read_idx(ctx, paths.p[2], paths.p[3], &test);
+        st = cli_read_idx(ctx, net, a.color, paths.p[2], paths.p[3], "test data", &test);
     if (st == MC_OK && a.train_subset > 0 && a.train_subset < train.shape.dims[0])
         train.shape.dims[0] = a.train_subset;
     if (st == MC_OK && o.mini_batch_size > train.shape.dims[0])
@@ -562,6 +565,8 @@ int cmd_train(int argc, char **argv)
                              have == 1 ? "gray2rgb" : "rgb2gray");
         }
     }
+    if (st == MC_OK) /* the test data is used after training: checked before it */
+        st = mc_data_check_against_net(net, &test, "test data");
     if (st == MC_OK)
         st = name_classes(ctx, net, data_name);
     if (st == MC_OK && a.verbose) /* as MATLAB says, whatever the number of threads */
@@ -735,7 +740,7 @@ int cmd_classify(int argc, char **argv)
     if (st == MC_OK && data_name != NULL && strcmp(data_name, "image-folder") == 0)
         st = cli_read_folder(ctx, net, 256, &fo, NULL, &test);
     else if (st == MC_OK)
-        st = mc_dataset_read_idx(ctx, paths.p[2], paths.p[3], &test);
+        st = cli_read_idx(ctx, net, a.color, paths.p[2], paths.p[3], "test data", &test);
     if (st == MC_OK && a.color != NULL && strcmp(a.color, "none") != 0)
         st = mc_dataset_convert_channels(ctx, &test, mc_net_input_shape(net, 1).dims[1]);
     const int K = st == MC_OK ? mc_net_num_classes(net) : 0;

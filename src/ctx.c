@@ -12,6 +12,7 @@
 struct mc_ctx {
     mc_allocator allocator;
     uint64_t rng[4];
+    size_t failed_bytes; /* the size of the last allocation that failed, for the message */
     char message[MESSAGE_CAP];
 };
 
@@ -89,12 +90,25 @@ mc_status mc_ctx_fail(mc_ctx *ctx, mc_status status, const char *fmt, ...)
 
 mc_status mc__nomem(mc_ctx *ctx, const char *what)
 {
-    return mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory while %s", what);
+    const size_t bytes = ctx->failed_bytes;
+    ctx->failed_bytes = 0;
+    if (bytes == 0)
+        return mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory while %s", what);
+    if (bytes == SIZE_MAX)
+        return mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory while %s (more bytes than "
+                                              "memory has)", what);
+    return mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory while %s (%zu bytes)", what, bytes);
 }
 
 void *mc_alloc(mc_ctx *ctx, size_t size)
 {
-    return ctx->allocator.alloc(ctx->allocator.user, size == 0 ? 1 : size);
+    void *p = ctx->allocator.alloc(ctx->allocator.user, size == 0 ? 1 : size);
+    if (p == NULL) {
+        /* what every caller's failure says at least, until it says what it was doing */
+        ctx->failed_bytes = size;
+        mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory while allocating %zu bytes", size);
+    }
+    return p;
 }
 
 void mc_free(mc_ctx *ctx, void *ptr)
@@ -105,8 +119,11 @@ void mc_free(mc_ctx *ctx, void *ptr)
 
 void *mc__calloc(mc_ctx *ctx, size_t n, size_t size)
 {
-    if (size != 0 && n > SIZE_MAX / size)
+    if (size != 0 && n > SIZE_MAX / size) {
+        ctx->failed_bytes = SIZE_MAX;
+        mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory while allocating %zu x %zu bytes", n, size);
         return NULL;
+    }
     void *p = mc_alloc(ctx, n * size);
     if (p != NULL)
         memset(p, 0, n * size);

@@ -12,8 +12,12 @@ void *mc__calloc(mc_ctx *ctx, size_t n, size_t size);
 /* Copy of s ("" for NULL) through the context's allocator; NULL on failure. */
 char *mc__strdup(mc_ctx *ctx, const char *s);
 
-/* Records "out of memory while <what>" and returns MC_ERR_NOMEM. */
+/* Records "out of memory while <what>" (with the bytes of the allocation that failed) and
+ * returns MC_ERR_NOMEM. */
 mc_status mc__nomem(mc_ctx *ctx, const char *what);
+
+/* mc_data_check_against_net without the labels: the observations' shape, and at least one. */
+mc_status mc__data_check_shape(const mc_net *net, const mc_dataset *data, const char *what);
 
 /* The closest of `candidates` (NULL-terminated) to `word` within a small edit distance, or
  * NULL: for "did you mean" hints. */

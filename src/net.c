@@ -732,8 +732,8 @@ mc_status mc_net_assemble(mc_net *net, int max_batch)
         }
     }
     if (st != MC_OK) {
-        if (st == MC_ERR_NOMEM)
-            mc__nomem(ctx, "sizing the network's buffers");
+        if (st == MC_ERR_NOMEM && strstr(mc_ctx_message(ctx), "out of memory while") == NULL)
+            mc__nomem(ctx, "sizing the network's buffers"); /* else the size is said already */
         release_buffers(net);
         return st;
     }

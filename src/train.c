@@ -88,38 +88,10 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* "28x28x1 images" or "784 features", MATLAB's way of naming one observation's size. */
-static void observation_text(const mc_shape *s, char *buf, size_t cap)
-{
-    if (s->ndim == 4)
-        snprintf(buf, cap, "%dx%dx%d images", s->dims[2], s->dims[3], s->dims[1]);
-    else if (s->ndim == 2)
-        snprintf(buf, cap, "%d features", s->dims[1]);
-    else {
-        char dims[64];
-        mc_shape_format(s, "x", dims, sizeof dims);
-        snprintf(buf, cap, "observations of shape [%s]", dims);
-    }
-}
-
-/* The data's observations must have the network's input shape. */
+/* The data's observations must have the network's input shape (src/io/dataset.c). */
 static mc_status check_data(mc_net *net, const mc_dataset *data, const char *what)
 {
-    mc_shape want = mc_net_input_shape(net, 1), have = data->shape;
-    have.dims[0] = 1;
-    bool same = want.ndim == have.ndim;
-    for (int d = 0; same && d < want.ndim; d++)
-        same = want.dims[d] == have.dims[d];
-    if (!same) {
-        char w[96], h[96];
-        observation_text(&want, w, sizeof w);
-        observation_text(&have, h, sizeof h);
-        return mc_ctx_fail(mc_net_ctx(net), MC_ERR_SHAPE,
-                           "the %s are %s but the network's input layer takes %s", what, h, w);
-    }
-    if (data->shape.dims[0] < 1)
-        return mc_ctx_fail(mc_net_ctx(net), MC_ERR_SHAPE, "the %s hold no observations", what);
-    return MC_OK;
+    return mc__data_check_shape(net, data, what);
 }
 
 mc_status mc_net_fit_input(mc_net *net, const mc_dataset *data, int batch)
@@ -712,7 +684,7 @@ static mc_status prepare(mc_net *net, const mc_dataset *data, const mc_train_opt
     if (st == MC_OK)
         st = check_data(net, data, "training data");
     if (st == MC_OK && validation != NULL)
-        st = check_data(net, validation, "validation data");
+        st = mc_data_check_against_net(net, validation, "validation data");
     if (st != MC_OK)
         return st;
     const int K = mc_net_num_classes(net);

@@ -38,14 +38,28 @@ write("idx", "promises-more.idx", struct.pack(">IIII", 0x803, 60000, 28, 28) + g
       "MC_ERR_FORMAT", "truncated")
 write("idx", "nan.idx", struct.pack(">BBBBI", 0, 0, 0x0D, 1, 2) + struct.pack(">ff", 1, float("nan")),
       "MC_ERR_FORMAT", "element 2 (at byte 12) is nan")
-gz = gzip.compress(good)
+gz = gzip.compress(good, mtime=0)
 write("idx", "truncated.idx.gz", gz[: len(gz) // 2], "MC_ERR_FORMAT", "truncated")
 bad = bytearray(gz)
 bad[len(bad) // 2] ^= 0xFF
 write("idx", "corrupt.idx.gz", bytes(bad), "MC_ERR_FORMAT", "")
 crc = bytearray(gz)
 crc[-6] ^= 0x01  # the CRC-32 in the gzip trailer
-write("idx", "bad-crc.idx.gz", bytes(crc), "MC_ERR_FORMAT", "")
+write("idx", "bad-crc.idx.gz", bytes(crc), "MC_ERR_FORMAT", "incorrect data check")
+length = bytearray(gz)
+length[-1] ^= 0x01  # the length (ISIZE) in the gzip trailer
+write("idx", "bad-length.idx.gz", bytes(length), "MC_ERR_FORMAT", "incorrect length check")
+write("idx", "no-trailer.idx.gz", gz[:-8], "MC_ERR_FORMAT", "before its end and its trailer")
+write("idx", "after-member.idx.gz", gz + b"junk", "MC_ERR_FORMAT", "not another gzip member")
+write("idx", "zeros-after-member.idx.gz", gz + bytes(8), "MC_ERR_FORMAT", "not another gzip member")
+write("idx", "twice.idx.gz", gz + gz, "MC_ERR_FORMAT", "but the file goes on")
+# members that follow one another are one stream (RFC 1952)
+write("idx", "members.idx.gz", gzip.compress(good[:100], mtime=0) + gzip.compress(b"", mtime=0) +
+      gzip.compress(good[100:], mtime=0), "MC_OK", "")
+# a header that promises 1,000,000 images of 28x28 (784 MB) in a 40-byte gzip file: refused
+# from the file's size (deflate expands at most 1032 to 1) before anything is allocated
+write("idx", "liar.idx.gz", gzip.compress(struct.pack(">IIII", 0x803, 1000000, 28, 28), mtime=0),
+      "MC_ERR_FORMAT", "can hold at most")
 
 # ---- model files ----
 model = open(os.path.join(seeds, "model", "model.mcnn"), "rb").read()

@@ -239,7 +239,7 @@ START_TEST(test_text)
     mc_text_printf(&t, "more");
     ck_assert_int_eq(mc_text_take(&t, &s), MC_ERR_NOMEM);
     ck_assert_ptr_null(s);
-    ck_assert_str_eq(mc_ctx_message(ctx), "out of memory while formatting text");
+    ck_assert_str_eq(mc_ctx_message(ctx), "out of memory while formatting text (512 bytes)");
     mc_ctx_destroy(ctx);
     ck_assert_int_eq(a.live, 0);
 }

@@ -9,6 +9,7 @@ extern "C" {
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <minicnn/net.h>
 #include <minicnn/tensor.h>
 
 /* An IDX file's contents, converted to float. `dims` are as stored (outermost first). */
@@ -22,11 +23,20 @@ typedef struct mc_idx {
 
 /* Reads an IDX file, gzip-compressed or not. Every header field is checked against the data
  * the file really holds: a wrong magic, an unknown type, a dimension of 0, sizes that overflow,
- * missing data (truncation) or bytes after the data, and a corrupt gzip stream are each
- * MC_ERR_FORMAT with the path, the byte offset (in the decompressed data) and what is wrong;
- * a file that cannot be opened or read is MC_ERR_IO with the system's reason. Values that are
- * not finite (float files) are MC_ERR_FORMAT naming the element. */
+ * missing data (truncation) or bytes after the data are each MC_ERR_FORMAT with the path, the
+ * byte offset and what is wrong. A gzip file may hold several members, read as one stream
+ * (RFC 1952); every member's trailer (CRC-32 and length) is checked, and a member cut short,
+ * corrupt compressed data, a trailer that does not match or bytes after the last member that
+ * are not one are MC_ERR_FORMAT too. A header that promises more data than the rest of the
+ * file can hold (its bytes, or 1032 times them for gzip data, deflate's largest expansion) is
+ * refused before its data is allocated. A file that cannot be opened or read is MC_ERR_IO with
+ * the system's reason. Values that are not finite (float files) are MC_ERR_FORMAT naming the
+ * element. */
 mc_status mc_idx_read(mc_ctx *ctx, const char *path, mc_idx *out);
+
+/* Only the header of an IDX file: type, ndim, dims and count, values NULL (nothing to
+ * release). Errors as mc_idx_read's for the header. */
+mc_status mc_idx_read_header(mc_ctx *ctx, const char *path, mc_idx *out);
 void mc_idx_release(mc_ctx *ctx, mc_idx *idx);
 
 /* A labelled data set: x is (N, C, H, W) (or (N, F) for feature data), labels in 0..K-1. */
@@ -39,9 +49,41 @@ typedef struct mc_dataset {
 
 /* Images and labels from two IDX files: images (N, H, W) are 1-channel, (N, H, W, C) are
  * converted to (N, C, H, W); labels (N) must be integers in 0..255 and the counts must agree.
- * The number of classes is the largest label + 1. Errors name both files where it matters. */
+ * The number of classes is the largest label + 1. Both headers are read and checked against
+ * each other before either file's data is read, so a header that lies costs nothing. Errors
+ * name both files where it matters. */
 mc_status mc_dataset_read_idx(mc_ctx *ctx, const char *images, const char *labels,
                               mc_dataset *out);
+
+/* What a network takes, for checking data against it from the files' headers before their
+ * data is read. Zero means any. */
+typedef struct mc_data_expect {
+    int height, width; /* the images' size */
+    int channels;      /* their channels, unless convert_channels */
+    bool convert_channels; /* the images will go through mc_dataset_convert_channels: 1 and 3
+                              channels are both accepted */
+    int num_classes;       /* every label must be below it */
+    const char *what;      /* "training data", "test data": for messages; NULL: "data" */
+} mc_data_expect;
+
+/* The expectation of a network (assembled, for its number of classes): its input layer's
+ * image size and channels, and its classes. */
+mc_data_expect mc_data_expect_net(const mc_net *net, bool convert_channels, const char *what);
+
+/* mc_dataset_read_idx, with the headers checked against e (NULL: nothing) before any data is
+ * read, and the labels against e->num_classes before the images' data is read. A mismatch is
+ * MC_ERR_SHAPE (image size or channels, naming the file, both sizes and e->what) or
+ * MC_ERR_INVALID (a label outside the classes, naming the file, the observation and the
+ * label). */
+mc_status mc_dataset_read_idx_expect(mc_ctx *ctx, const char *images, const char *labels,
+                                     const mc_data_expect *e, mc_dataset *out);
+
+/* Checks a data set in memory against the network (assembled): every observation has the
+ * input layer's shape (MC_ERR_SHAPE naming both), there is at least one, and every label is one
+ * of the network's classes (MC_ERR_INVALID naming the observation, its label and the classes).
+ * `what` names the data in messages ("test data"). For every data set a run will use, before
+ * the run starts. */
+mc_status mc_data_check_against_net(const mc_net *net, const mc_dataset *data, const char *what);
 
 /* Converts the channels in place: 1 -> C replicates the gray channel (MATLAB's 'gray2rgb');
  * 3 -> 1 takes MATLAB's rgb2gray weights 0.2989 R + 0.5870 G + 0.1140 B. Same C: nothing.

@@ -1,10 +1,12 @@
 /* Labelled data sets in memory. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <minicnn/data.h>
 
 #include "../internal.h"
+#include "idx_internal.h"
 
 void mc_dataset_release(mc_ctx *ctx, mc_dataset *ds)
 {
@@ -48,39 +50,106 @@ static mc_status images_to_nchw(mc_ctx *ctx, const char *path, mc_idx *img, mc_d
     return MC_OK;
 }
 
-mc_status mc_dataset_read_idx(mc_ctx *ctx, const char *images, const char *labels,
-                              mc_dataset *out)
+mc_data_expect mc_data_expect_net(const mc_net *net, bool convert_channels, const char *what)
+{
+    mc_data_expect e;
+    memset(&e, 0, sizeof e);
+    const mc_shape in = mc_net_input_shape(net, 1);
+    if (in.ndim == 4) {
+        e.channels = in.dims[1];
+        e.height = in.dims[2];
+        e.width = in.dims[3];
+    }
+    e.convert_channels = convert_channels;
+    e.num_classes = mc_net_num_classes(net);
+    e.what = what;
+    return e;
+}
+
+/* The images' header against the labels' and the expectation, before any data is read. */
+static mc_status check_headers(mc_ctx *ctx, const char *images, const mc_idx *img,
+                               const char *labels, const mc_idx *lab, const mc_data_expect *e)
+{
+    if (lab->ndim != 1)
+        return mc_ctx_fail(ctx, MC_ERR_FORMAT,
+                           "%s: a labels file has 1 dimension, not %d (is it an images file?)",
+                           labels, lab->ndim);
+    if (img->ndim != 3 && img->ndim != 4)
+        return mc_ctx_fail(ctx, MC_ERR_FORMAT,
+                           "%s: an images file has 3 dimensions (N, H, W) or 4 (N, H, W, C), "
+                           "not %d",
+                           images, img->ndim);
+    if (lab->dims[0] != img->dims[0])
+        return mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s holds %d images but %s holds %d labels", images,
+                           img->dims[0], labels, lab->dims[0]);
+    if (e == NULL)
+        return MC_OK;
+    const char *what = e->what != NULL ? e->what : "data";
+    const int H = img->dims[1], W = img->dims[2], C = img->ndim == 4 ? img->dims[3] : 1;
+    if ((e->height > 0 && H != e->height) || (e->width > 0 && W != e->width))
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "%s: the %s are images of %dx%d but the network's input layer takes "
+                           "%dx%d",
+                           images, what, H, W, e->height, e->width);
+    const bool convertible = e->convert_channels && (C == 1 || (C == 3 && e->channels == 1));
+    if (e->channels > 0 && C != e->channels && !convertible)
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "%s: the %s have %d channel%s but the network's input layer takes %d%s",
+                           images, what, C, C == 1 ? "" : "s", e->channels,
+                           e->convert_channels ? " (gray2rgb makes 1 channel into 3, rgb2gray 3 "
+                                                 "into 1)"
+                           : C == 1 && e->channels == 3 ? "; add --color-preprocessing gray2rgb"
+                           : C == 3 && e->channels == 1 ? "; add --color-preprocessing rgb2gray"
+                                                        : "");
+    return MC_OK;
+}
+
+static mc_status take_labels(mc_ctx *ctx, const char *labels, const mc_idx *lab,
+                             const mc_data_expect *e, mc_dataset *out)
+{
+    out->labels = mc__calloc(ctx, lab->count, sizeof(int));
+    if (out->labels == NULL)
+        return mc__nomem(ctx, "reading labels");
+    const int K = e != NULL ? e->num_classes : 0;
+    for (size_t i = 0; i < lab->count; i++) {
+        const float v = lab->values[i];
+        if (!(v >= 0 && v <= 255 && v == floorf(v)))
+            return mc_ctx_fail(ctx, MC_ERR_FORMAT,
+                               "%s: label %zu is %g; expected an integer from 0 to 255", labels,
+                               i + 1, (double)v);
+        if (K > 0 && v >= K)
+            return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                               "%s: observation %zu has label %d, outside the network's %d "
+                               "classes (0 to %d): the %s do not fit the network",
+                               labels, i + 1, (int)v, K, K - 1,
+                               e->what != NULL ? e->what : "data");
+        out->labels[i] = (int)v;
+        if (out->labels[i] + 1 > out->num_classes)
+            out->num_classes = out->labels[i] + 1;
+    }
+    return MC_OK;
+}
+
+mc_status mc_dataset_read_idx_expect(mc_ctx *ctx, const char *images, const char *labels,
+                                     const mc_data_expect *e, mc_dataset *out)
 {
     memset(out, 0, sizeof *out);
     mc_idx img, lab;
+    mc__idx_file *fi = NULL, *fl = NULL;
     memset(&lab, 0, sizeof lab);
-    mc_status st = mc_idx_read(ctx, images, &img);
-    if (st != MC_OK)
-        return st;
-    st = mc_idx_read(ctx, labels, &lab);
-    if (st == MC_OK && lab.ndim != 1)
-        st = mc_ctx_fail(ctx, MC_ERR_FORMAT,
-                         "%s: a labels file has 1 dimension, not %d (is it an images file?)",
-                         labels, lab.ndim);
-    if (st == MC_OK && lab.dims[0] != img.dims[0])
-        st = mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s holds %d images but %s holds %d labels", images,
-                         img.dims[0], labels, lab.dims[0]);
-    if (st == MC_OK) {
-        out->labels = mc__calloc(ctx, lab.count, sizeof(int));
-        if (out->labels == NULL)
-            st = mc__nomem(ctx, "reading labels");
-    }
-    for (size_t i = 0; st == MC_OK && i < lab.count; i++) {
-        const float v = lab.values[i];
-        if (!(v >= 0 && v <= 255 && v == floorf(v)))
-            st = mc_ctx_fail(ctx, MC_ERR_FORMAT,
-                             "%s: label %zu is %g; expected an integer from 0 to 255", labels,
-                             i + 1, (double)v);
-        else
-            out->labels[i] = (int)v;
-        if (st == MC_OK && out->labels[i] + 1 > out->num_classes)
-            out->num_classes = out->labels[i] + 1;
-    }
+    mc_status st = mc__idx_open(ctx, images, &fi, &img);
+    if (st == MC_OK)
+        st = mc__idx_open(ctx, labels, &fl, &lab);
+    if (st == MC_OK)
+        st = check_headers(ctx, images, &img, labels, &lab, e);
+    if (st == MC_OK)
+        st = mc__idx_read_data(fl, &lab, true);
+    mc__idx_close(fl);
+    if (st == MC_OK)
+        st = take_labels(ctx, labels, &lab, e, out);
+    if (st == MC_OK)
+        st = mc__idx_read_data(fi, &img, true);
+    mc__idx_close(fi);
     if (st == MC_OK)
         st = images_to_nchw(ctx, images, &img, out);
     mc_idx_release(ctx, &img);
@@ -88,6 +157,62 @@ mc_status mc_dataset_read_idx(mc_ctx *ctx, const char *images, const char *label
     if (st != MC_OK)
         mc_dataset_release(ctx, out);
     return st;
+}
+
+mc_status mc_dataset_read_idx(mc_ctx *ctx, const char *images, const char *labels,
+                              mc_dataset *out)
+{
+    return mc_dataset_read_idx_expect(ctx, images, labels, NULL, out);
+}
+
+/* "28x28x1 images" or "784 features", MATLAB's way of naming one observation's size. */
+static void observation_text(const mc_shape *s, char *buf, size_t cap)
+{
+    if (s->ndim == 4)
+        snprintf(buf, cap, "%dx%dx%d images", s->dims[2], s->dims[3], s->dims[1]);
+    else if (s->ndim == 2)
+        snprintf(buf, cap, "%d features", s->dims[1]);
+    else {
+        char dims[64];
+        mc_shape_format(s, "x", dims, sizeof dims);
+        snprintf(buf, cap, "observations of shape [%s]", dims);
+    }
+}
+
+mc_status mc__data_check_shape(const mc_net *net, const mc_dataset *data, const char *what)
+{
+    mc_ctx *ctx = mc_net_ctx(net);
+    mc_shape want = mc_net_input_shape(net, 1), have = data->shape;
+    have.dims[0] = 1;
+    bool same = want.ndim == have.ndim;
+    for (int d = 0; same && d < want.ndim; d++)
+        same = want.dims[d] == have.dims[d];
+    if (!same) {
+        char w[96], h[96];
+        observation_text(&want, w, sizeof w);
+        observation_text(&have, h, sizeof h);
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE, "the %s are %s but the network's input layer takes %s",
+                           what, h, w);
+    }
+    if (data->shape.dims[0] < 1)
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE, "the %s hold no observations", what);
+    return MC_OK;
+}
+
+mc_status mc_data_check_against_net(const mc_net *net, const mc_dataset *data, const char *what)
+{
+    mc_status st = mc__data_check_shape(net, data, what);
+    if (st != MC_OK)
+        return st;
+    mc_ctx *ctx = mc_net_ctx(net);
+    const int N = data->shape.dims[0], K = mc_net_num_classes(net);
+    for (int i = 0; K > 0 && i < N; i++)
+        if (data->labels[i] < 0 || data->labels[i] >= K)
+            return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                               "observation %d of the %s has label %d, outside the network's %d "
+                               "classes (0 to %d)",
+                               i + 1, what, data->labels[i], K, K - 1);
+    return MC_OK;
 }
 
 mc_status mc_dataset_convert_channels(mc_ctx *ctx, mc_dataset *ds, int channels)

@@ -18,8 +18,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort(); /* NaN must have been refused */
         mc_idx_release(ctx, &idx);
     }
+    st = mc_idx_read_header(ctx, path, &idx);
+    fuzz_check(ctx, st);
     mc_dataset ds;
     st = mc_dataset_read_idx(ctx, path, path, &ds);
+    fuzz_check(ctx, st);
+    if (st == MC_OK)
+        mc_dataset_release(ctx, &ds);
+    /* the headers against a network's expectation: 28x28 gray images in 10 classes */
+    const mc_data_expect e = {28, 28, 1, size % 2 == 0, 10, "training data"};
+    st = mc_dataset_read_idx_expect(ctx, path, path, &e, &ds);
     fuzz_check(ctx, st);
     if (st == MC_OK)
         mc_dataset_release(ctx, &ds);
