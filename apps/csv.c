@@ -23,8 +23,8 @@ void csvw_string(csvw_writer *c, const char *value)
 {
     separator(c);
     const size_t n = strlen(value);
-    const bool quote = strpbrk(value, ",\"\r\n") != NULL ||
-                       (n > 0 && (value[0] == ' ' || value[n - 1] == ' '));
+    const bool quote =
+        strpbrk(value, ",\"\r\n") != NULL || (n > 0 && (value[0] == ' ' || value[n - 1] == ' '));
     if (!quote) {
         fputs(value, c->f);
         return;

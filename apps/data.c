@@ -10,7 +10,6 @@
 #include "cli.h"
 #include "options.h"
 
-
 /* 0 when dir is missing or empty, 1 when it holds something, -1 (after printing why) when it
  * cannot be read or is not a folder. */
 static int holds_files(const char *dir)
@@ -83,8 +82,8 @@ static mc_status png_scale(mc_ctx *ctx, const char *images, const mc_dataset *ds
                        "8-bit PNG cannot show; export-png takes integers from 0 to 255, written "
                        "as they are, or floating-point values from 0 to 1, scaled by 255 (as "
                        "MATLAB's imwrite); rescale the data first",
-                       images, real ? "floating-point" : "integer", (double)lo, (double)hi,
-                       at + 1, (double)ds->x[at]);
+                       images, real ? "floating-point" : "integer", (double)lo, (double)hi, at + 1,
+                       (double)ds->x[at]);
 }
 
 static mc_status export_part(mc_ctx *ctx, const char *images, const char *labels,
@@ -159,12 +158,16 @@ static int export_png(int argc, char **argv)
         {"force", CLI_SWITCH, &force, NULL,
          "write into a folder that is not empty (files of the same names are replaced)", 0, 0, 0},
     };
-    const cli_spec spec = {"data export-png", "[FLAGS] OUTDIR",
+    const cli_spec spec = {"data export-png",
+                           "[FLAGS] OUTDIR",
                            "Writes an IDX data set as an image folder: "
                            "OUTDIR/train/<label>/<index>.png and\n"
                            "OUTDIR/test/<label>/<index>.png. The data is a named data set, or "
                            "IDX pairs of\nfiles for the training part, the test part or both.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 1, 1};
+                           opts,
+                           (int)(sizeof opts / sizeof opts[0]),
+                           1,
+                           1};
     int n_args = 0;
     const int prc = cli_parse(&spec, argc, argv, &outdir, &n_args);
     if (prc >= 0)
@@ -222,12 +225,16 @@ static int export_png(int argc, char **argv)
 int cmd_data(int argc, char **argv)
 {
     static const char *const tools[1] = {"export-png"};
-    const cli_spec spec = {"data", "TOOL [ARGUMENTS]",
+    const cli_spec spec = {"data",
+                           "TOOL [ARGUMENTS]",
                            "Data set tools:\n"
                            "  export-png  write an IDX data set as a folder of PNG images, one "
                            "sub-folder per class\n"
                            "'minicnn data TOOL --help' shows a tool's arguments.",
-                           NULL, 0, 1, 1};
+                           NULL,
+                           0,
+                           1,
+                           1};
     if (argc >= 2 && strcmp(argv[1], "export-png") == 0)
         return export_png(argc - 1, argv + 1);
     const char *tool = NULL;

@@ -51,7 +51,7 @@ int cli_paths_set(cli_paths *paths, const char *const given[4])
 int cli_dataset_paths(const char *name, cli_paths *paths)
 {
     static const char *const files[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+                                         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
     if (strcmp(name, "fashion-mnist") == 0) {
         for (int i = 0; i < 4; i++)
             if ((paths->p[i] = cli_format("%s/%s.gz", FASHION_DIR, files[i])) == NULL) {
@@ -59,8 +59,9 @@ int cli_dataset_paths(const char *name, cli_paths *paths)
                 return 1;
             }
         if (access(paths->p[0], R_OK) != 0) {
-            fprintf(stderr, "minicnn: Fashion-MNIST is not installed (%s is missing); install it "
-                            "with 'apt-get install dataset-fashion-mnist' (scripts/setup does)\n",
+            fprintf(stderr,
+                    "minicnn: Fashion-MNIST is not installed (%s is missing); install it "
+                    "with 'apt-get install dataset-fashion-mnist' (scripts/setup does)\n",
                     paths->p[0]);
             cli_paths_free(paths);
             return 1;
@@ -79,8 +80,9 @@ int cli_dataset_paths(const char *name, cli_paths *paths)
             }
         free(dir);
         if (access(paths->p[3], R_OK) != 0) {
-            fprintf(stderr, "minicnn: the MNIST digits are not prepared (%s is missing); run "
-                            "data/prepare-mnist (scripts/setup does)\n",
+            fprintf(stderr,
+                    "minicnn: the MNIST digits are not prepared (%s is missing); run "
+                    "data/prepare-mnist (scripts/setup does)\n",
                     paths->p[3]);
             cli_paths_free(paths);
             return 1;

@@ -82,21 +82,21 @@ mc_status cli_read_folder(mc_ctx *ctx, mc_net *net, int max_batch, const cli_fol
     const bool has_train = cli_is_directory(train_dir), has_test = cli_is_directory(test_dir);
     if (has_train != has_test)
         st = mc_ctx_fail(ctx, MC_ERR_FORMAT,
-                           "%s has a %s/ folder but no %s/ folder: give both parts, or one "
-                           "folder of class folders to split with --split",
-                           o->dir, has_train ? "train" : "test", has_train ? "test" : "train");
+                         "%s has a %s/ folder but no %s/ folder: give both parts, or one "
+                         "folder of class folders to split with --split",
+                         o->dir, has_train ? "train" : "test", has_train ? "test" : "train");
     const bool split = !has_train;
     if (st == MC_OK && !split && !isnan(o->split))
         st = mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s already has train/ and test/ folders; --split applies to one "
-                           "folder of class folders",
-                           o->dir);
+                         "%s already has train/ and test/ folders; --split applies to one "
+                         "folder of class folders",
+                         o->dir);
     const double p = isnan(o->split) ? 0.75 : o->split;
     if (st == MC_OK && !(p > 0 && p < 1))
         st = mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "--split takes the proportion of each class's images to train on, "
-                           "between 0 and 1 (not inclusive), not %g",
-                           p);
+                         "--split takes the proportion of each class's images to train on, "
+                         "between 0 and 1 (not inclusive), not %g",
+                         p);
 
     mc_image_folder all, tr, te;
     memset(&all, 0, sizeof all);

@@ -88,8 +88,7 @@ static int write_histograms(const char *path, const mc_net *net, int layer, int 
             centres[side][b] = lo + (b + 0.5) * (hi - lo) / BINS;
         for (int g = 0; g < shown; g++) {
             static char labels[MAX_GROUPS][32];
-            snprintf(labels[g], sizeof labels[g], groups == 1 ? "all channels" : "group %d",
-                     g + 1);
+            snprintf(labels[g], sizeof labels[g], groups == 1 ? "all channels" : "group %d", g + 1);
             memset(&series[side][g], 0, sizeof series[side][g]);
             series[side][g].label = labels[g];
             series[side][g].x = centres[side];
@@ -102,8 +101,9 @@ static int write_histograms(const char *path, const mc_net *net, int layer, int 
     snprintf(t0, sizeof t0, "Entering '%s' (output of '%s'), %d images", mc_layer_name(l),
              mc_layer_name(mc_net_layer(net, src)), n);
     snprintf(t1, sizeof t1, "Leaving '%s' (%s)", mc_layer_name(l), l->vt->type_label);
-    const plot_axes axes[2] = {{t0, "value", "share of the group's values (%)", false, false, 0, NAN},
-                               {t1, "value", "share of the group's values (%)", false, false, 0, NAN}};
+    const plot_axes axes[2] = {
+        {t0, "value", "share of the group's values (%)", false, false, 0, NAN},
+        {t1, "value", "share of the group's values (%)", false, false, 0, NAN}};
     const plot_series *panels[2] = {series[0], series[1]};
     const int counts_n[2] = {shown, shown};
     char err[256];
@@ -158,17 +158,23 @@ int cmd_inspect(int argc, char **argv)
     const char *model = NULL, *layer_name = NULL, *data = "fashion-mnist", *prefix = "inspect";
     int images = 256;
     const cli_opt opts[] = {
-        {"layer", CLI_STRING, &layer_name, "NAME", "the normalization layer (see minicnn info)", 0, 0, 0},
-        {"data", CLI_STRING, &data, "NAME", "fashion-mnist (default) or mnist: its test images", 0, 0, 0},
+        {"layer", CLI_STRING, &layer_name, "NAME", "the normalization layer (see minicnn info)", 0,
+         0, 0},
+        {"data", CLI_STRING, &data, "NAME", "fashion-mnist (default) or mnist: its test images", 0,
+         0, 0},
         {"images", CLI_INT, &images, "N", "test images to run (256)", 1, 4096, 0},
         {"out", CLI_STRING, &prefix, "PREFIX",
          "writes PREFIX-histograms.png and PREFIX-filters.png (inspect)", 0, 0, 0},
     };
-    const cli_spec spec = {"inspect", "MODEL --layer NAME [FLAGS]",
+    const cli_spec spec = {"inspect",
+                           "MODEL --layer NAME [FLAGS]",
                            "Draws the distributions of the values entering and leaving a layer "
                            "of a saved network,\nper channel group, and the filters of its "
                            "first convolution layer.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 1, 1};
+                           opts,
+                           (int)(sizeof opts / sizeof opts[0]),
+                           1,
+                           1};
     int n_args = 0;
     int rc = cli_parse(&spec, argc, argv, &model, &n_args);
     if (rc >= 0)

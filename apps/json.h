@@ -14,7 +14,7 @@
 typedef struct json_writer {
     FILE *f;
     int depth;
-    bool first[JSON_MAX_DEPTH];  /* no member written yet at this depth */
+    bool first[JSON_MAX_DEPTH];   /* no member written yet at this depth */
     bool inline_[JSON_MAX_DEPTH]; /* members on one line, or one per line */
     char close[JSON_MAX_DEPTH];   /* '}' or ']' */
 } json_writer;

@@ -64,8 +64,8 @@ static int unknown_command(const char *name)
 
 static int cmd_help(int argc, char **argv)
 {
-    const cli_spec spec = {"help", "[COMMAND]", "Lists the commands, or shows one command's help.",
-                           NULL, 0, 0, 1};
+    const cli_spec spec = {
+        "help", "[COMMAND]", "Lists the commands, or shows one command's help.", NULL, 0, 0, 1};
     const char *args[1] = {NULL};
     int n = 0;
     const int rc = cli_parse(&spec, argc, argv, args, &n);
@@ -97,7 +97,7 @@ int cli_fail(mc_ctx *ctx, mc_status st)
 {
     fprintf(stderr, "minicnn: error: %s\n",
             ctx != NULL && mc_ctx_message(ctx)[0] != '\0' ? mc_ctx_message(ctx)
-                                                           : mc_status_text(st));
+                                                          : mc_status_text(st));
     return 1;
 }
 
@@ -162,10 +162,14 @@ void cli_put_text(mc_ctx *ctx, char *text)
 
 static int cmd_info(int argc, char **argv)
 {
-    const cli_spec spec = {"info", "FILE.net",
+    const cli_spec spec = {"info",
+                           "FILE.net",
                            "Shows a network file's layers (MATLAB's display), its activations "
                            "and learnables.",
-                           NULL, 0, 1, 1};
+                           NULL,
+                           0,
+                           1,
+                           1};
     const char *file = NULL;
     int n = 0;
     const int prc = cli_parse(&spec, argc, argv, &file, &n);
@@ -193,8 +197,10 @@ static int cmd_info(int argc, char **argv)
                     out = mc_layer_name(l);
             }
             printf("  LayerGraph with properties:\n\n"
-                   "         Layers: [%d\xc3\x97" "1 nnet.cnn.layer.Layer]\n"
-                   "    Connections: [%d\xc3\x97" "2 table]\n"
+                   "         Layers: [%d\xc3\x97"
+                   "1 nnet.cnn.layer.Layer]\n"
+                   "    Connections: [%d\xc3\x97"
+                   "2 table]\n"
                    "     InputNames: {'%s'}\n"
                    "    OutputNames: {'%s'}\n\n",
                    mc_net_num_layers(net), n_conn, in, out);
@@ -222,11 +228,15 @@ static int cmd_layer(int argc, char **argv)
 {
     int all = 0;
     const cli_opt opts[] = {{"all", CLI_SWITCH, &all, NULL, "show every property", 0, 0, 0}};
-    const cli_spec spec = {"layer", "[--all] \"EXPRESSION\"",
+    const cli_spec spec = {"layer",
+                           "[--all] \"EXPRESSION\"",
                            "Shows a layer's properties as MATLAB displays them, e.g.\n"
                            "  minicnn layer \"groupNormalizationLayer(3,'Name','groupnorm')\"\n"
                            "Several layers (\"reluLayer; reluLayer\") show as a Layer array.",
-                           opts, 1, 1, 1};
+                           opts,
+                           1,
+                           1,
+                           1};
     const char *expr = NULL;
     int n = 0;
     const int prc = cli_parse(&spec, argc, argv, &expr, &n);

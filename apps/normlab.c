@@ -49,7 +49,9 @@ static int parse_list(const cli_spec *spec, const char *text, int *out, int cap)
                             "--batch-sizes takes up to %d whole numbers from 1 to 100000, "
                             "separated by commas; '%.*s' %s",
                             cap, (int)len, p,
-                            n == cap ? "is one too many" : why == 1 ? "is not one" : "is out of range");
+                            n == cap   ? "is one too many"
+                            : why == 1 ? "is not one"
+                                       : "is out of range");
             return -1;
         }
         out[n++] = (int)v;
@@ -95,15 +97,15 @@ static mc_status swap_norms(mc_ctx *ctx, mc_net *net, norm_kind kind)
 
 typedef struct result {
     double error[N_NORMS][MAX_BATCHES][MAX_SEEDS];
-    int diverged[N_NORMS][MAX_BATCHES]; /* runs whose loss stopped being finite */
+    int diverged[N_NORMS][MAX_BATCHES];            /* runs whose loss stopped being finite */
     double bn_batch_error[MAX_BATCHES][MAX_SEEDS]; /* BN evaluated with batch statistics */
     double seconds;
 } result;
 
 /* Trains one configuration and writes its test errors. */
 static mc_status run_one(const lab_args *a, const char *net_text, size_t net_len,
-                         const mc_dataset *train, const mc_dataset *test, norm_kind kind,
-                         int batch, int seed, double *error, double *batch_error, int *diverged)
+                         const mc_dataset *train, const mc_dataset *test, norm_kind kind, int batch,
+                         int seed, double *error, double *batch_error, int *diverged)
 {
     mc_ctx *ctx = cli_ctx((uint64_t)seed + 1);
     if (ctx == NULL)
@@ -119,9 +121,8 @@ static mc_status run_one(const lab_args *a, const char *net_text, size_t net_len
     mc_train_options o = mc_train_default(MC_SOLVER_SGDM);
     o.mini_batch_size = batch;
     o.max_epochs = a->epochs;
-    o.initial_learn_rate = strcmp(a->lr_rule, "linear") == 0
-                               ? a->base_rate * batch / a->base_batch
-                               : a->base_rate;
+    o.initial_learn_rate =
+        strcmp(a->lr_rule, "linear") == 0 ? a->base_rate * batch / a->base_batch : a->base_rate;
     double acc = NAN, loss = NAN;
     if (st == MC_OK)
         st = mc_train(net, train, &o, NULL, NULL);
@@ -200,8 +201,7 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
         }
         for (int b = 0; b < nb; b++) {
             x[n][b] = batches[b];
-            mean_sd(bn_batch ? r->bn_batch_error[b] : r->error[k][b], a->seeds, &y[n][b],
-                    &e[n][b]);
+            mean_sd(bn_batch ? r->bn_batch_error[b] : r->error[k][b], a->seeds, &y[n][b], &e[n][b]);
         }
         memset(&s[n], 0, sizeof s[n]);
         s[n].label = bn_batch ? "BN, batch statistics at test" : norm_labels[k];
@@ -216,8 +216,8 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
     char title[320];
     snprintf(title, sizeof title, "Test error vs. batch size\n%s%s%s", subtitle,
              omitted[0] ? "; diverged in every run, not drawn: " : "", omitted);
-    plot_axes ax = {title, "mini-batch size (images per step)", "test error (%)", true, true,
-                    NAN, NAN};
+    plot_axes ax = {title, "mini-batch size (images per step)", "test error (%)", true, true, NAN,
+                    NAN};
     const plot_series *panels[1] = {s};
     char err[256];
     if (plot_write(a->figure, 900, 600, 1, &ax, panels, &n, err, sizeof err) != 0) {
@@ -235,8 +235,7 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
     }
     csvw_writer cw;
     csvw_init(&cw, f);
-    static const char *const head[4] = {"series", "batch_size", "mean_error_percent",
-                                        "sd_percent"};
+    static const char *const head[4] = {"series", "batch_size", "mean_error_percent", "sd_percent"};
     csvw_row(&cw, head, 4);
     for (int k = 0; k < n; k++)
         for (int i = 0; i < s[k].n; i++) {
@@ -257,8 +256,9 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
 
 int cmd_normlab(int argc, char **argv)
 {
-    lab_args a = {NULL, NULL, "gn,bn,ln,in,none", "32,16,8,4,2", "linear", "normlab.png",
-                  3, 1, 10000, 0, 0.01, 32};
+    lab_args a = {
+        NULL, NULL, "gn,bn,ln,in,none", "32,16,8,4,2", "linear", "normlab.png", 3, 1, 10000, 0,
+        0.01, 32};
     const cli_opt opts[] = {
         {"data", CLI_STRING, &a.data, "NAME", "fashion-mnist (default) or mnist", 0, 0, 0},
         {"net", CLI_STRING, &a.net, "FILE", "network file (networks/reference-gray.net)", 0, 0, 0},
@@ -271,16 +271,22 @@ int cmd_normlab(int argc, char **argv)
          "linear (default: scaled with the batch) or constant", 0, 0, 0},
         {"base-learn-rate", CLI_DOUBLE, &a.base_rate, "R", "learning rate at the base batch (0.01)",
          DBL_MIN, 1e6, 0},
-        {"base-batch", CLI_INT, &a.base_batch, "N", "the batch of the base rate (32)", 1, 100000, 0},
-        {"figure", CLI_STRING, &a.figure, "FILE", "the PNG figure (normlab.png), its data in FILE.csv", 0, 0, 0},
+        {"base-batch", CLI_INT, &a.base_batch, "N", "the batch of the base rate (32)", 1, 100000,
+         0},
+        {"figure", CLI_STRING, &a.figure, "FILE",
+         "the PNG figure (normlab.png), its data in FILE.csv", 0, 0, 0},
         {"threads", CLI_INT, &a.threads, "N", "threads, every core by default", 1, 1024, 0},
     };
-    const cli_spec spec = {"normlab", "[FLAGS]",
+    const cli_spec spec = {"normlab",
+                           "[FLAGS]",
                            "Trains the same network with group, batch, layer and instance "
                            "normalization and with none,\nat several mini-batch sizes and seeds; "
                            "prints the test errors as the Group Normalization\npaper does and "
                            "draws them against the batch size.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
+                           opts,
+                           (int)(sizeof opts / sizeof opts[0]),
+                           0,
+                           0};
     const int prc = cli_parse(&spec, argc, argv, NULL, NULL);
     if (prc >= 0)
         return prc;
@@ -296,8 +302,9 @@ int cmd_normlab(int argc, char **argv)
             k++;
         if (k == N_NORMS) {
             const char *near = cli_nearest(p, len, norm_ids, N_NORMS);
-            return cli_usage_error(&spec, "unknown normalization '%.*s' in --norms%s%s%s (gn, bn, "
-                                          "ln, in, none)",
+            return cli_usage_error(&spec,
+                                   "unknown normalization '%.*s' in --norms%s%s%s (gn, bn, "
+                                   "ln, in, none)",
                                    (int)len, p, near ? " (did you mean '" : "", near ? near : "",
                                    near ? "'?)" : "");
         }
@@ -313,7 +320,8 @@ int cmd_normlab(int argc, char **argv)
     if (rc != 0)
         return rc;
     char *net_path = NULL;
-    if (a.net == NULL && (a.net = net_path = cli_data_path("networks/reference-gray.net")) == NULL) {
+    if (a.net == NULL &&
+        (a.net = net_path = cli_data_path("networks/reference-gray.net")) == NULL) {
         cli_paths_free(&paths);
         return 1;
     }
@@ -335,8 +343,7 @@ int cmd_normlab(int argc, char **argv)
         net_len += fread(net_text + net_len, 1, cap - net_len, nf);
         if (net_len < cap) {
             if (ferror(nf))
-                fprintf(stderr, "minicnn normlab: cannot read '%s': %s\n", a.net,
-                        strerror(errno));
+                fprintf(stderr, "minicnn normlab: cannot read '%s': %s\n", a.net, strerror(errno));
             break;
         }
     }
@@ -367,8 +374,8 @@ int cmd_normlab(int argc, char **argv)
     }
     mc_dataset sub = a.subset > 0 ? mc_dataset_head(&train, a.subset) : train;
     char subtitle[160];
-    snprintf(subtitle, sizeof subtitle, "%s, %d training images, %d epoch%s, %d seed%s",
-             data_name, sub.shape.dims[0], a.epochs, a.epochs == 1 ? "" : "s", a.seeds,
+    snprintf(subtitle, sizeof subtitle, "%s, %d training images, %d epoch%s, %d seed%s", data_name,
+             sub.shape.dims[0], a.epochs, a.epochs == 1 ? "" : "s", a.seeds,
              a.seeds == 1 ? "" : "s");
     printf("Normalization lab: %s\n", a.net);
     printf("Trains the network with each normalization in place of its group normalization "
@@ -391,8 +398,8 @@ int cmd_normlab(int argc, char **argv)
                 st = run_one(&a, net_text, net_len, &sub, &test, (norm_kind)k, batches[b], s,
                              &r.error[k][b][s], &r.bn_batch_error[b][s], &r.diverged[k][b]);
                 /* redrawn in place on a terminal, a line per run otherwise */
-                fprintf(stderr, "%s  %s batch %d seed %d: %.1f%% error (%lds)%s",
-                        tty ? "\r" : "", norm_labels[k], batches[b], s + 1, r.error[k][b][s],
+                fprintf(stderr, "%s  %s batch %d seed %d: %.1f%% error (%lds)%s", tty ? "\r" : "",
+                        norm_labels[k], batches[b], s + 1, r.error[k][b][s],
                         (long)(time(NULL) - start), tty ? "\033[K" : "\n");
             }
     }
@@ -400,8 +407,8 @@ int cmd_normlab(int argc, char **argv)
         fprintf(stderr, "\n");
     rc = st == MC_OK ? 0 : 1;
     if (rc == 0) {
-        printf("\nTest error (%%), mean ± standard deviation over %d seed%s:\n\n  %-24s",
-               a.seeds, a.seeds == 1 ? "" : "s", "batch size");
+        printf("\nTest error (%%), mean ± standard deviation over %d seed%s:\n\n  %-24s", a.seeds,
+               a.seeds == 1 ? "" : "s", "batch size");
         for (int b = 0; b < nb; b++)
             printf("  %12d  ", batches[b]);
         putchar('\n');

@@ -95,8 +95,7 @@ static void describe_range(const cli_opt *o, char *buf, size_t cap)
     else if (hi >= INT_MAX || hi == DBL_MAX)
         snprintf(buf, cap, "%s of at least %.10g", whole ? "a whole number" : "a number", lo);
     else
-        snprintf(buf, cap, "%s from %.10g to %.10g", whole ? "a whole number" : "a number", lo,
-                 hi);
+        snprintf(buf, cap, "%s from %.10g to %.10g", whole ? "a whole number" : "a number", lo, hi);
     if (o->flags & CLI_INF) {
         const size_t used = strlen(buf);
         snprintf(buf + used, cap - used, ", or Inf");
@@ -238,8 +237,8 @@ static int store(const cli_spec *spec, const cli_opt *o, const char *value)
             *(int *)o->target = 0;
             return -1;
         }
-        const int why = cli_read_int(value, any ? 0 : (long long)o->min,
-                                     any ? INT_MAX : (long long)o->max, &v);
+        const int why =
+            cli_read_int(value, any ? 0 : (long long)o->min, any ? INT_MAX : (long long)o->max, &v);
         if (why != 0)
             return cli_number_error(spec, o, value, why);
         *(int *)o->target = (int)v;
@@ -289,8 +288,7 @@ static int unknown_flag(const cli_spec *spec, const char *name, size_t len)
     if (spec->n_opts > 0)
         fprintf(stderr, "; 'minicnn %s --help' lists the flags\n", spec->command);
     else
-        fprintf(stderr, "; it takes no flags (usage: minicnn %s %s)\n", spec->command,
-                spec->usage);
+        fprintf(stderr, "; it takes no flags (usage: minicnn %s %s)\n", spec->command, spec->usage);
     return 2;
 }
 
@@ -302,8 +300,8 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, const char **args, in
         const char *arg = argv[i];
         if (flags_done || arg[0] != '-' || arg[1] == '\0') {
             if (spec->max_args >= 0 && count >= spec->max_args)
-                return cli_usage_error(spec, "unexpected argument '%s' (usage: minicnn %s %s)",
-                                       arg, spec->command, spec->usage);
+                return cli_usage_error(spec, "unexpected argument '%s' (usage: minicnn %s %s)", arg,
+                                       spec->command, spec->usage);
             args[count++] = arg;
             continue;
         }
@@ -316,7 +314,8 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, const char **args, in
             return 0;
         }
         if (arg[1] != '-')
-            return cli_usage_error(spec, "unknown flag '%s' (flags start with --); 'minicnn %s "
+            return cli_usage_error(spec,
+                                   "unknown flag '%s' (flags start with --); 'minicnn %s "
                                    "--help' lists them",
                                    arg, spec->command);
         const char *name = arg + 2, *eq = strchr(name, '=');
@@ -334,8 +333,8 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, const char **args, in
         }
         if (value == NULL) {
             if (i + 1 >= argc)
-                return cli_usage_error(spec, "--%s needs a value (%s: %s)", o->name,
-                                       value_name(o), o->help);
+                return cli_usage_error(spec, "--%s needs a value (%s: %s)", o->name, value_name(o),
+                                       o->help);
             value = argv[++i];
         }
         if (o->kind == CLI_PLOTS && strcmp(value, "none") == 0) {
@@ -344,7 +343,8 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, const char **args, in
         }
         if (o->kind == CLI_PLOTS) {
             if (strcmp(value, "training-progress") != 0 || i + 1 >= argc)
-                return cli_usage_error(spec, "--%s takes 'training-progress FILE.png' or "
+                return cli_usage_error(spec,
+                                       "--%s takes 'training-progress FILE.png' or "
                                        "'none', not '%s'",
                                        o->name, value);
             value = argv[++i];

@@ -25,13 +25,13 @@ typedef enum cli_kind {
 #define CLI_INF 1u
 
 typedef struct cli_opt {
-    const char *name;  /* without the leading -- */
+    const char *name; /* without the leading -- */
     cli_kind kind;
     void *target;      /* written only when the flag is given */
     const char *value; /* the value's name in the help ("N", "FILE"); NULL: "VALUE" */
     const char *help;
-    double min, max;   /* CLI_INT, CLI_DOUBLE: the accepted range, inclusive */
-    unsigned flags;    /* CLI_INF */
+    double min, max; /* CLI_INT, CLI_DOUBLE: the accepted range, inclusive */
+    unsigned flags;  /* CLI_INF */
 } cli_opt;
 
 typedef struct cli_spec {

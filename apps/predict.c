@@ -25,15 +25,20 @@ int cmd_predict(int argc, char **argv)
     int top_k = 0, json = 0, no_resize = 0;
     const cli_opt opts[] = {
         {"top-k", CLI_INT, &top_k, "K", "the K most likely classes (5)", 1, 1000000, 0},
-        {"json", CLI_SWITCH, &json, NULL, "JSON output: a list of files and their predictions", 0, 0, 0},
+        {"json", CLI_SWITCH, &json, NULL, "JSON output: a list of files and their predictions", 0,
+         0, 0},
         {"color-preprocessing", CLI_STRING, &color, "MODE", "none, gray2rgb or rgb2gray", 0, 0, 0},
         {"no-resize", CLI_SWITCH, &no_resize, NULL, "refuse images of another size", 0, 0, 0},
     };
-    const cli_spec spec = {"predict", "MODEL IMAGE.png ... [FLAGS]",
+    const cli_spec spec = {"predict",
+                           "MODEL IMAGE.png ... [FLAGS]",
                            "Prints each image's most likely classes and their scores (softmax "
                            "probabilities).\nImages are read as for training: converted to the "
                            "input layer's channels on request\nand resized to its size.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 2, -1};
+                           opts,
+                           (int)(sizeof opts / sizeof opts[0]),
+                           2,
+                           -1};
     const char **args = calloc((size_t)argc, sizeof *args);
     if (args == NULL) {
         fprintf(stderr, "minicnn: error: out of memory\n");

@@ -24,10 +24,10 @@ int progress_log_open(progress_log *log, const char *csv_path, const char *figur
                     strerror(errno));
             return 1;
         }
-        static const char *const head[8] = {"epoch", "iteration", "seconds",
-                                            "mini_batch_loss", "mini_batch_accuracy",
-                                            "base_learn_rate", "validation_loss",
-                                            "validation_accuracy"};
+        static const char *const head[8] = {
+            "epoch",           "iteration",           "seconds",
+            "mini_batch_loss", "mini_batch_accuracy", "base_learn_rate",
+            "validation_loss", "validation_accuracy"};
         csvw_writer c;
         csvw_init(&c, log->csv);
         csvw_row(&c, head, 8);
@@ -65,7 +65,8 @@ static void draw(progress_log *log)
 {
     if (log->figure == NULL || log->n == 0)
         return;
-    double *acc = malloc((size_t)log->n * sizeof *acc), *sacc = malloc((size_t)log->n * sizeof *sacc);
+    double *acc = malloc((size_t)log->n * sizeof *acc),
+           *sacc = malloc((size_t)log->n * sizeof *sacc);
     double *sloss = malloc((size_t)log->n * sizeof *sloss);
     double *vacc = malloc(((size_t)log->vn + 1) * sizeof *vacc);
     if (acc == NULL || sacc == NULL || sloss == NULL || vacc == NULL) {
@@ -87,10 +88,11 @@ static void draw(progress_log *log)
     top[0] = (plot_series){"mini-batch", log->iteration, acc, NULL, log->n, {0}, false, true};
     top[1] = (plot_series){"smoothed", log->iteration, sacc, NULL, log->n, {0}, false, false};
     top[2] = (plot_series){"validation", log->v_iteration, vacc, NULL, log->vn, {0}, true, false};
-    bottom[0] = (plot_series){"mini-batch", log->iteration, log->loss, NULL, log->n, {0}, false, true};
+    bottom[0] =
+        (plot_series){"mini-batch", log->iteration, log->loss, NULL, log->n, {0}, false, true};
     bottom[1] = (plot_series){"smoothed", log->iteration, sloss, NULL, log->n, {0}, false, false};
-    bottom[2] = (plot_series){"validation", log->v_iteration, log->v_loss, NULL, log->vn, {0},
-                              true, false};
+    bottom[2] =
+        (plot_series){"validation", log->v_iteration, log->v_loss, NULL, log->vn, {0}, true, false};
     for (int k = 0; k < 3; k++) {
         memcpy(top[k].rgb, k == 2 ? black : blue, sizeof blue);
         memcpy(bottom[k].rgb, k == 2 ? black : orange, sizeof orange);

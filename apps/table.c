@@ -127,8 +127,8 @@ mc_status cli_read_table(mc_ctx *ctx, mc_net *net, int max_batch, const cli_tabl
         mc_rng_set_state(ctx, saved);
     }
     if (st == MC_OK) {
-        printf("Table %s: %d rows of %d predictors, %d classes (", o->path,
-               d.data.shape.dims[0], F, K);
+        printf("Table %s: %d rows of %d predictors, %d classes (", o->path, d.data.shape.dims[0], F,
+               K);
         for (int k = 0; k < K && k < 12; k++)
             printf("%s%s", k ? ", " : "", d.classes[k]);
         printf("); %d training and %d test rows, %g of each class to training (seed %llu)",

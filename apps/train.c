@@ -37,21 +37,26 @@ typedef struct train_args {
 static int parse_train_flags(int argc, char **argv, train_args *a)
 {
     const cli_opt opts[] = {
-        {"net", CLI_STRING, &a->net, "FILE", "network file (default networks/reference-gray.net)", 0, 0, 0},
+        {"net", CLI_STRING, &a->net, "FILE", "network file (default networks/reference-gray.net)",
+         0, 0, 0},
         {"data", CLI_STRING, &a->data, "NAME",
          "fashion-mnist (default), mnist, an image folder or a CSV table", 0, 0, 0},
         {"split", CLI_DOUBLE, &a->split, "P",
          "image folder or table: share of each class to train on (0.75)", 0, 0, 0},
-        {"response", CLI_STRING, &a->response, "NAME", "CSV table: the label column (the last)", 0, 0, 0},
+        {"response", CLI_STRING, &a->response, "NAME", "CSV table: the label column (the last)", 0,
+         0, 0},
         {"omit-missing", CLI_SWITCH, &a->omit_missing, NULL,
          "CSV table: leave out rows with a missing value", 0, 0, 0},
         {"no-resize", CLI_SWITCH, &a->no_resize, NULL,
          "image folder: refuse images of another size", 0, 0, 0},
-        {"train-images", CLI_STRING, &a->train_images, "FILE", "IDX file of training images", 0, 0, 0},
-        {"train-labels", CLI_STRING, &a->train_labels, "FILE", "IDX file of training labels", 0, 0, 0},
+        {"train-images", CLI_STRING, &a->train_images, "FILE", "IDX file of training images", 0, 0,
+         0},
+        {"train-labels", CLI_STRING, &a->train_labels, "FILE", "IDX file of training labels", 0, 0,
+         0},
         {"test-images", CLI_STRING, &a->test_images, "FILE", "IDX file of test images", 0, 0, 0},
         {"test-labels", CLI_STRING, &a->test_labels, "FILE", "IDX file of test labels", 0, 0, 0},
-        {"color-preprocessing", CLI_STRING, &a->color, "MODE", "none, gray2rgb or rgb2gray", 0, 0, 0},
+        {"color-preprocessing", CLI_STRING, &a->color, "MODE", "none, gray2rgb or rgb2gray", 0, 0,
+         0},
         {"execution-environment", CLI_STRING, &a->environment, "ENV",
          "auto (default) or cpu: minicnn trains on the CPU", 0, 0, 0},
         {"solver", CLI_STRING, &a->solver, "NAME", "sgdm (default), adam or rmsprop", 0, 0, 0},
@@ -66,30 +71,36 @@ static int parse_train_flags(int argc, char **argv, train_args *a)
         {"max-epochs", CLI_INT, &a->max_epochs, "N", "epochs (30)", 1, MAX_EPOCHS, 0},
         {"mini-batch-size", CLI_INT, &a->batch, "N", "observations per iteration (128)", 1,
          MAX_BATCH, 0},
-        {"shuffle", CLI_STRING, &a->shuffle, "WHEN", "once (default), never or every-epoch", 0, 0, 0},
-        {"learn-rate-schedule", CLI_STRING, &a->schedule, "S", "none (default) or piecewise", 0, 0, 0},
-        {"learn-rate-drop-factor", CLI_DOUBLE, &a->drop_factor, "F", "piecewise factor (0.1)", 0, 0, 0},
-        {"learn-rate-drop-period", CLI_INT, &a->drop_period, "N",
-         "piecewise period in epochs (10)", 1, INT_MAX, 0},
+        {"shuffle", CLI_STRING, &a->shuffle, "WHEN", "once (default), never or every-epoch", 0, 0,
+         0},
+        {"learn-rate-schedule", CLI_STRING, &a->schedule, "S", "none (default) or piecewise", 0, 0,
+         0},
+        {"learn-rate-drop-factor", CLI_DOUBLE, &a->drop_factor, "F", "piecewise factor (0.1)", 0, 0,
+         0},
+        {"learn-rate-drop-period", CLI_INT, &a->drop_period, "N", "piecewise period in epochs (10)",
+         1, INT_MAX, 0},
         {"validation-data", CLI_STRING, &a->validation, "WHAT", "none (default) or test", 0, 0, 0},
         {"validation-frequency", CLI_INT, &a->validation_frequency, "N", "iterations (50)", 1,
          INT_MAX, 0},
         {"validation-patience", CLI_INT, &a->validation_patience, "N",
          "validations (Inf, the default: 0)", 0, INT_MAX, CLI_INF},
-        {"gradient-threshold", CLI_DOUBLE, &a->threshold, "T",
-         "Inf (default) or a positive number", 0, 0, CLI_INF},
+        {"gradient-threshold", CLI_DOUBLE, &a->threshold, "T", "Inf (default) or a positive number",
+         0, 0, CLI_INF},
         {"gradient-threshold-method", CLI_STRING, &a->threshold_method, "M",
          "l2norm (default), global-l2norm or absolute-value", 0, 0, 0},
         {"verbose", CLI_BOOL, &a->verbose, NULL, "true (default) or false", 0, 0, 0},
-        {"verbose-frequency", CLI_INT, &a->verbose_frequency, "N", "iterations (50)", 1, INT_MAX, 0},
+        {"verbose-frequency", CLI_INT, &a->verbose_frequency, "N", "iterations (50)", 1, INT_MAX,
+         0},
         {"seed", CLI_UINT64, &a->seed, "S", "random seed (1)", 0, 0, 0},
-        {"threads", CLI_INT, &a->threads, "N", "threads, every core by default (same results)",
-         1, 1024, 0},
-        {"train-subset", CLI_INT, &a->train_subset, "N", "use only the first N training images",
-         1, INT_MAX, 0},
+        {"threads", CLI_INT, &a->threads, "N", "threads, every core by default (same results)", 1,
+         1024, 0},
+        {"train-subset", CLI_INT, &a->train_subset, "N", "use only the first N training images", 1,
+         INT_MAX, 0},
         {"report", CLI_STRING, &a->report, "FILE", "write a JSON summary to this file", 0, 0, 0},
-        {"save", CLI_STRING, &a->save, "MODEL", "save the trained network to this model file", 0, 0, 0},
-        {"plots", CLI_PLOTS, &a->plots, NULL, "a figure of the training, redrawn every epoch", 0, 0, 0},
+        {"save", CLI_STRING, &a->save, "MODEL", "save the trained network to this model file", 0, 0,
+         0},
+        {"plots", CLI_PLOTS, &a->plots, NULL, "a figure of the training, redrawn every epoch", 0, 0,
+         0},
         {"log", CLI_STRING, &a->log, "FILE", "a CSV file with every iteration's figures", 0, 0, 0},
         {"checkpoint-path", CLI_STRING, &a->checkpoint_path, "DIR",
          "folder for a checkpoint every epoch", 0, 0, 0},
@@ -98,11 +109,15 @@ static int parse_train_flags(int argc, char **argv, train_args *a)
         {"min-accuracy", CLI_DOUBLE, &a->min_accuracy, "A",
          "exit with status 3 below this accuracy", 0, 1, 0},
     };
-    const cli_spec spec = {"train", "[FLAGS]",
+    const cli_spec spec = {"train",
+                           "[FLAGS]",
                            "Trains a network file on a data set and prints MATLAB's progress "
                            "table and the test\naccuracy. Flags are named after MATLAB's "
                            "training options.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 0, 0};
+                           opts,
+                           (int)(sizeof opts / sizeof opts[0]),
+                           0,
+                           0};
     return cli_parse(&spec, argc, argv, NULL, NULL);
 }
 
@@ -116,8 +131,9 @@ static int data_paths(const char *cmd, const train_args *a, cli_paths *paths, co
         n_given += given[i] != NULL;
     if (n_given > 0) {
         if (n_given < 4 || a->data != NULL) {
-            fprintf(stderr, "minicnn %s: give all four of --train-images, --train-labels, "
-                            "--test-images and --test-labels, and no --data\n",
+            fprintf(stderr,
+                    "minicnn %s: give all four of --train-images, --train-labels, "
+                    "--test-images and --test-labels, and no --data\n",
                     cmd);
             return 2;
         }
@@ -139,15 +155,16 @@ static int data_paths(const char *cmd, const train_args *a, cli_paths *paths, co
     fprintf(stderr, "minicnn %s: unknown data set '%s'", cmd, data);
     if (near != NULL)
         fprintf(stderr, " (did you mean '%s'?)", near);
-    fprintf(stderr, "; use fashion-mnist, mnist, an image folder, a CSV table, or the %s IDX "
-                    "flags\n",
+    fprintf(stderr,
+            "; use fashion-mnist, mnist, an image folder, a CSV table, or the %s IDX "
+            "flags\n",
             strcmp(cmd, "train") == 0 ? "four --train-/--test-" : "--test-images/--test-labels");
     return 2;
 }
 
 /* Class names of the known data sets, in label order; NULL for numbered classes. */
-static const char *const fashion_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
-                                                "Coat",        "Sandal",  "Shirt",    "Sneaker",
+static const char *const fashion_classes[10] = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                                "Coat",        "Sandal",    "Shirt",    "Sneaker",
                                                 "Bag",         "Ankle boot"};
 
 /* Names the output layer's classes when the network file left them 'auto': Fashion-MNIST's
@@ -442,8 +459,8 @@ int cmd_train(int argc, char **argv)
     if (st == MC_OK && a.schedule != NULL)
         st = mc_schedule_parse(ctx, a.schedule, &o.schedule);
     if (st == MC_OK && a.threshold_method != NULL)
-        st = mc_threshold_method_parse(ctx, a.threshold_method,
-                                       &o.solver.gradient_threshold_method);
+        st =
+            mc_threshold_method_parse(ctx, a.threshold_method, &o.solver.gradient_threshold_method);
     if (!isnan(a.initial_learn_rate))
         o.initial_learn_rate = a.initial_learn_rate;
     if (!isnan(a.momentum))
@@ -474,8 +491,8 @@ int cmd_train(int argc, char **argv)
         o.verbose_frequency = a.verbose_frequency;
     if (st == MC_OK && a.validation != NULL && strcmp(a.validation, "test") != 0 &&
         strcmp(a.validation, "none") != 0)
-        st = mc_ctx_fail(ctx, MC_ERR_INVALID,
-                         "--validation-data takes 'none' or 'test', not '%s'", a.validation);
+        st = mc_ctx_fail(ctx, MC_ERR_INVALID, "--validation-data takes 'none' or 'test', not '%s'",
+                         a.validation);
 
     char *net_path = NULL;
     mc_net *net = NULL;
@@ -486,13 +503,12 @@ int cmd_train(int argc, char **argv)
     mc_train_state *resume = NULL;
     if (st == MC_OK && a.resume != NULL) {
         /* The checkpoint's own options; flags that would change them are refused. */
-        const bool changed = a.solver != NULL || a.shuffle != NULL || a.schedule != NULL ||
-                             a.threshold_method != NULL || a.net != NULL ||
-                             !isnan(a.initial_learn_rate) || !isnan(a.momentum) ||
-                             !isnan(a.beta1) || !isnan(a.beta2) || !isnan(a.epsilon) ||
-                             !isnan(a.l2) || !isnan(a.threshold) || !isnan(a.drop_factor) ||
-                             a.max_epochs >= 0 || a.batch >= 0 || a.drop_period >= 0 ||
-                             a.validation_patience >= 0;
+        const bool changed =
+            a.solver != NULL || a.shuffle != NULL || a.schedule != NULL ||
+            a.threshold_method != NULL || a.net != NULL || !isnan(a.initial_learn_rate) ||
+            !isnan(a.momentum) || !isnan(a.beta1) || !isnan(a.beta2) || !isnan(a.epsilon) ||
+            !isnan(a.l2) || !isnan(a.threshold) || !isnan(a.drop_factor) || a.max_epochs >= 0 ||
+            a.batch >= 0 || a.drop_period >= 0 || a.validation_patience >= 0;
         if (changed)
             st = mc_ctx_fail(ctx, MC_ERR_INVALID,
                              "--resume continues with the checkpoint's network and training "
@@ -513,8 +529,8 @@ int cmd_train(int argc, char **argv)
                    mc_train_state_iteration(resume));
         }
     } else if (st == MC_OK) {
-        if (a.net == NULL && (a.net = net_path = cli_data_path("networks/reference-gray.net")) ==
-                                 NULL)
+        if (a.net == NULL &&
+            (a.net = net_path = cli_data_path("networks/reference-gray.net")) == NULL)
             st = mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory");
         if (st == MC_OK)
             st = mc_netfile_load(ctx, a.net, &net, NULL);
@@ -529,10 +545,10 @@ int cmd_train(int argc, char **argv)
         st = mc_net_assemble(net, 1);
     }
     if (st == MC_OK)
-        st = folder  ? cli_read_folder(ctx, net, 1, &fo, &train, &test)
-             : table ? cli_read_table(ctx, net, 1, &to, &train, &test)
-                     : cli_read_idx(ctx, net, a.color, paths.p[0], paths.p[1], "training data",
-                                    &train);
+        st = folder ? cli_read_folder(ctx, net, 1, &fo, &train, &test)
+             : table
+                 ? cli_read_table(ctx, net, 1, &to, &train, &test)
+                 : cli_read_idx(ctx, net, a.color, paths.p[0], paths.p[1], "training data", &train);
     if (st == MC_OK && !folder && !table)
         st = cli_read_idx(ctx, net, a.color, paths.p[2], paths.p[3], "test data", &test);
     if (st == MC_OK && a.train_subset > 0 && a.train_subset < train.shape.dims[0])
@@ -561,8 +577,7 @@ int cmd_train(int argc, char **argv)
             st = mc_ctx_fail(ctx, MC_ERR_SHAPE,
                              "the network's input layer takes %d-channel images but the data "
                              "has %d channel%s; add --color-preprocessing %s",
-                             want, have, have == 1 ? "" : "s",
-                             have == 1 ? "gray2rgb" : "rgb2gray");
+                             want, have, have == 1 ? "" : "s", have == 1 ? "gray2rgb" : "rgb2gray");
         }
     }
     if (st == MC_OK) /* the test data is used after training: checked before it */
@@ -592,8 +607,8 @@ int cmd_train(int argc, char **argv)
     if (st == MC_OK && progress_log_open(&ps.log, a.log, a.plots, !ps.verbose) != 0)
         st = mc_ctx_fail(ctx, MC_ERR_IO, "cannot start the training log");
     if (st == MC_OK && resume != NULL)
-        st = mc_train_resume(net, &train, resume, a.checkpoint_path, o.validation, on_progress,
-                             &ps);
+        st =
+            mc_train_resume(net, &train, resume, a.checkpoint_path, o.validation, on_progress, &ps);
     else if (st == MC_OK)
         st = mc_train(net, &train, &o, on_progress, &ps);
     mc_train_state_destroy(resume);
@@ -628,8 +643,8 @@ int cmd_train(int argc, char **argv)
                 printf("Saved the trained network to %s\n", a.save);
         }
         if (rc == 0 && !isnan(a.min_accuracy) && acc < a.min_accuracy) {
-            fprintf(stderr, "minicnn train: test accuracy %.4f is below --min-accuracy %.4f\n",
-                    acc, a.min_accuracy);
+            fprintf(stderr, "minicnn train: test accuracy %.4f is below --min-accuracy %.4f\n", acc,
+                    a.min_accuracy);
             rc = 3;
         }
     } else {
@@ -689,16 +704,22 @@ int cmd_classify(int argc, char **argv)
          "fashion-mnist (default), mnist or an image folder: its test part", 0, 0, 0},
         {"test-images", CLI_STRING, &a.test_images, "FILE", "IDX file of test images", 0, 0, 0},
         {"test-labels", CLI_STRING, &a.test_labels, "FILE", "IDX file of test labels", 0, 0, 0},
-        {"color-preprocessing", CLI_STRING, &a.color, "MODE", "none, gray2rgb or rgb2gray", 0, 0, 0},
+        {"color-preprocessing", CLI_STRING, &a.color, "MODE", "none, gray2rgb or rgb2gray", 0, 0,
+         0},
         {"split", CLI_DOUBLE, &a.split, "P",
          "image folder without train/ and test/: the training share to leave out (0.75)", 0, 0, 0},
         {"seed", CLI_UINT64, &a.seed, "S", "image folder: the seed of that split (1)", 0, 0, 0},
-        {"no-resize", CLI_SWITCH, &a.no_resize, NULL, "image folder: refuse images of another size", 0, 0, 0},
+        {"no-resize", CLI_SWITCH, &a.no_resize, NULL, "image folder: refuse images of another size",
+         0, 0, 0},
     };
-    const cli_spec spec = {"classify", "MODEL [FLAGS]",
+    const cli_spec spec = {"classify",
+                           "MODEL [FLAGS]",
                            "Evaluates a saved network (or a checkpoint) on test data: its "
                            "accuracy, loss and confusion matrix.",
-                           opts, (int)(sizeof opts / sizeof opts[0]), 1, 1};
+                           opts,
+                           (int)(sizeof opts / sizeof opts[0]),
+                           1,
+                           1};
     const char *model = NULL;
     int n_args = 0;
     int rc = cli_parse(&spec, argc, argv, &model, &n_args);

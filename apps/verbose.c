@@ -39,8 +39,8 @@ void verbose_row(FILE *f, const mc_train_progress *p, bool validation)
 {
     const long t = (long)p->seconds;
     char cell[48];
-    fprintf(f, "|%8d |%12d |       %02ld:%02ld:%02ld |%12.2f%% |", p->epoch, p->iteration,
-            t / 3600, t / 60 % 60, t % 60, 100 * p->accuracy);
+    fprintf(f, "|%8d |%12d |       %02ld:%02ld:%02ld |%12.2f%% |", p->epoch, p->iteration, t / 3600,
+            t / 60 % 60, t % 60, 100 * p->accuracy);
     if (validation) {
         if (p->validated)
             fprintf(f, "%12.2f%% |", 100 * p->validation_accuracy);

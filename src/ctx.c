@@ -95,8 +95,10 @@ mc_status mc__nomem(mc_ctx *ctx, const char *what)
     if (bytes == 0)
         return mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory while %s", what);
     if (bytes == SIZE_MAX)
-        return mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory while %s (more bytes than "
-                                              "memory has)", what);
+        return mc_ctx_fail(ctx, MC_ERR_NOMEM,
+                           "out of memory while %s (more bytes than "
+                           "memory has)",
+                           what);
     return mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory while %s (%zu bytes)", what, bytes);
 }
 

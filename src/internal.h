@@ -45,8 +45,8 @@ void mc__name_index_release(mc_ctx *ctx, mc__name_index *ix);
 
 /* Fills the base of a freshly allocated layer. `name` is copied; NULL means "". Returns MC_OK
  * or MC_ERR_NOMEM (the caller then frees the layer memory itself). */
-mc_status mc__layer_init(mc_layer *layer, mc_ctx *ctx, const mc_layer_vtable *vt,
-                         const char *name, int num_inputs, const char *const *input_names);
+mc_status mc__layer_init(mc_layer *layer, mc_ctx *ctx, const mc_layer_vtable *vt, const char *name,
+                         int num_inputs, const char *const *input_names);
 
 /* "Layer 'gn1'" for a named layer, "groupNormalizationLayer (unnamed)" otherwise, from the name
  * and the vtable's kind, before the layer exists. Writes into buf and returns it. */
@@ -113,8 +113,8 @@ mc_status mc__param_set_values(mc_ctx *ctx, mc_param *p, const float *values, si
  * exist yet. The caller checks that an existing value's element count fits, so it can word the
  * error; a mismatch here is MC_ERR_SHAPE. On failure p is unchanged. */
 mc_status mc__param_prepare(mc_ctx *ctx, const char *label, mc_param *p, const mc__init *init,
-                            const char *init_option, const mc_shape *storage,
-                            const mc_shape *size, double fan_in, double fan_out);
+                            const char *init_option, const mc_shape *storage, const mc_shape *size,
+                            double fan_in, double fan_out);
 
 /* Explicit initial values of the learnable or buffer `what` ("Weights"): NULL is fine (empty);
  * 0 elements or a non-finite value is MC_ERR_INVALID naming `what` and the element. With

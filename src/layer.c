@@ -7,8 +7,8 @@
 static const char *const single_input_names[] = {"in"};
 static const char *const single_output_names[] = {"out"};
 
-mc_status mc__layer_init(mc_layer *layer, mc_ctx *ctx, const mc_layer_vtable *vt,
-                         const char *name, int num_inputs, const char *const *input_names)
+mc_status mc__layer_init(mc_layer *layer, mc_ctx *ctx, const mc_layer_vtable *vt, const char *name,
+                         int num_inputs, const char *const *input_names)
 {
     layer->vt = vt;
     layer->ctx = ctx;
@@ -88,8 +88,7 @@ static mc_status check_input_count(const mc_layer *layer, int n_in, const char *
         return MC_OK;
     char label[MC__LABEL_CAP];
     return mc_ctx_fail(layer->ctx, MC_ERR_INVALID, "%s: %s got %d inputs, but the layer has %d",
-                       mc__layer_label(layer, label, sizeof label), what, n_in,
-                       layer->num_inputs);
+                       mc__layer_label(layer, label, sizeof label), what, n_in, layer->num_inputs);
 }
 
 mc_status mc_layer_setup(mc_layer *layer, const mc_shape *in, int n_in, mc_shape *out)
@@ -183,8 +182,8 @@ mc_status mc_layer_forward(mc_layer *layer, const mc_tensor *in, int n_in, mc_te
     return MC_OK;
 }
 
-mc_status mc_layer_backward(mc_layer *layer, const mc_tensor *in, int n_in,
-                            const mc_tensor *out, const mc_tensor *dout, mc_tensor *din)
+mc_status mc_layer_backward(mc_layer *layer, const mc_tensor *in, int n_in, const mc_tensor *out,
+                            const mc_tensor *dout, mc_tensor *din)
 {
     int n = 0;
     mc_status st = check_inputs(layer, in, n_in, "backward", &n);

@@ -37,8 +37,8 @@ struct mc_net {
     int batch;         /* observations of the last forward pass, 0 before */
     bool trained;      /* the last forward pass was in training mode */
     const float *x;    /* data of the last forward pass (borrowed) */
-    bool want_dx; /* compute the gradient with respect to the input layer's output */
-    char *source; /* the network file's text, or NULL */
+    bool want_dx;      /* compute the gradient with respect to the input layer's output */
+    char *source;      /* the network file's text, or NULL */
     /* The connections in mc_net_connection's order, built when first asked for and dropped
      * when the graph changes: (src, dst, input) triples. */
     int *connections;
@@ -170,8 +170,7 @@ const char *mc_net_source(const mc_net *net)
 
 static mc_status not_after_assembly(mc_net *net, const char *what)
 {
-    return mc_ctx_fail(net->ctx, MC_ERR_STATE, "cannot %s: the network is already assembled",
-                       what);
+    return mc_ctx_fail(net->ctx, MC_ERR_STATE, "cannot %s: the network is already assembled", what);
 }
 
 mc_status mc_net_add_layers(mc_net *net, mc_layer **layers, int n)
@@ -274,7 +273,8 @@ static mc_status resolve(mc_net *net, const char *spec, bool is_dst, int *node_i
         snprintf(names + used, sizeof names - used, "%s'%s'", k ? ", " : "",
                  is_dst ? l->input_names[k] : l->output_names[k]);
     }
-    return mc_ctx_fail(net->ctx, MC_ERR_INVALID, "connectLayers: layer '%s' has no %s named '%s' "
+    return mc_ctx_fail(net->ctx, MC_ERR_INVALID,
+                       "connectLayers: layer '%s' has no %s named '%s' "
                        "(it has %s)",
                        l->name, is_dst ? "input" : "output", pname, count ? names : "none");
 }
@@ -295,10 +295,9 @@ mc_status mc_net_connect(mc_net *net, const char *src, const char *dst)
                            "connectLayers: '%s' is an input layer and takes no connections",
                            nd->layer->name);
     if (nd->src[dp] >= 0)
-        return mc_ctx_fail(net->ctx, MC_ERR_INVALID,
-                           "connectLayers: input '%s/%s' is already connected to '%s'",
-                           nd->layer->name, nd->layer->input_names[dp],
-                           net->nodes[nd->src[dp]].layer->name);
+        return mc_ctx_fail(
+            net->ctx, MC_ERR_INVALID, "connectLayers: input '%s/%s' is already connected to '%s'",
+            nd->layer->name, nd->layer->input_names[dp], net->nodes[nd->src[dp]].layer->name);
     nd->src[dp] = s;
     connections_changed(net);
     return MC_OK;
@@ -332,8 +331,8 @@ mc_status mc_net_replace_layer(mc_net *net, const char *name, mc_layer *layer)
     else if (i < 0)
         st = mc_ctx_fail(net->ctx, MC_ERR_INVALID, "replaceLayer: no layer named '%s'", name);
     else if (net->nodes[i].layer->vt->role != MC_ROLE_HIDDEN)
-        st = mc_ctx_fail(net->ctx, MC_ERR_INVALID,
-                         "replaceLayer: '%s' is an input or output layer", name);
+        st = mc_ctx_fail(net->ctx, MC_ERR_INVALID, "replaceLayer: '%s' is an input or output layer",
+                         name);
     else if (layer != NULL && layer->num_inputs != net->nodes[i].layer->num_inputs)
         st = mc_ctx_fail(net->ctx, MC_ERR_INVALID,
                          "replaceLayer: '%s' has %d inputs but its replacement has %d", name,
@@ -668,8 +667,7 @@ static mc_status topological_order(mc_net *net, int *order)
         char text[512] = "";
         for (int k = len - 1; k >= 0 && strlen(text) < 400; k--) {
             size_t used = strlen(text);
-            snprintf(text + used, sizeof text - used, "'%s' -> ",
-                     net->nodes[path[k]].layer->name);
+            snprintf(text + used, sizeof text - used, "'%s' -> ", net->nodes[path[k]].layer->name);
         }
         size_t used = strlen(text);
         snprintf(text + used, sizeof text - used, "'%s'", net->nodes[path[len - 1]].layer->name);
@@ -752,10 +750,10 @@ mc_status mc_net_assemble(mc_net *net, int max_batch)
         }
     }
     const int sm = net->nodes[net->output].src[0];
-    net->fused_softmax = strcmp(net->nodes[sm].layer->vt->kind, "softmaxLayer") == 0 &&
-                                 net->nodes[sm].consumers == 1
-                             ? sm
-                             : -1;
+    net->fused_softmax =
+        strcmp(net->nodes[sm].layer->vt->kind, "softmaxLayer") == 0 && net->nodes[sm].consumers == 1
+            ? sm
+            : -1;
     net->max_batch = max_batch;
     net->assembled = true;
     return MC_OK;
@@ -833,7 +831,7 @@ bool mc_net_connection(const mc_net *net, int i, int *src, int *dst, int *dst_in
 {
     if (net->n_connections < 0)
         build_connections((mc_net *)net); /* a cache: the graph itself does not change */
-    if (net->n_connections < 0) { /* no memory for the list: a scan */
+    if (net->n_connections < 0) {         /* no memory for the list: a scan */
         int count = 0;
         for (int s = 0; s < net->n; s++)
             for (int d = 0; d < net->n; d++)
@@ -1250,7 +1248,8 @@ mc_status mc_net_analyze(const mc_net *net, char **text)
         for (int i = 0; mc_net_connection(net, i, &src, &dst, &k); i++) {
             const mc_layer *d = net->nodes[dst].layer;
             mc_text_printf(&t, "    '%s' -> '%s%s%s'\n", net->nodes[src].layer->name, d->name,
-                           d->num_inputs > 1 ? "/" : "", d->num_inputs > 1 ? d->input_names[k] : "");
+                           d->num_inputs > 1 ? "/" : "",
+                           d->num_inputs > 1 ? d->input_names[k] : "");
         }
     }
     return mc_text_take(&t, text);

@@ -222,8 +222,8 @@ static mc_status check_options(mc_ctx *ctx, const mc_train_options *o)
         return mc_ctx_fail(ctx, MC_ERR_INVALID, "MaxEpochs must be a positive integer, not %d",
                            o->max_epochs);
     if (o->mini_batch_size < 1)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "MiniBatchSize must be a positive integer, not %d", o->mini_batch_size);
+        return mc_ctx_fail(ctx, MC_ERR_INVALID, "MiniBatchSize must be a positive integer, not %d",
+                           o->mini_batch_size);
     if ((unsigned)o->shuffle > MC_SHUFFLE_EVERY_EPOCH || (unsigned)o->schedule > 1)
         return mc_ctx_fail(ctx, MC_ERR_INVALID, "unknown Shuffle or LearnRateSchedule value");
     if (!(o->learn_rate_drop_factor >= 0 && o->learn_rate_drop_factor <= 1))
@@ -261,12 +261,13 @@ static mc_status non_finite(mc_net *net, int epoch, int iteration, double loss)
     if (!isfinite(loss)) {
         char where[160] = "";
         if (bad >= 0)
-            snprintf(where, sizeof where, "; the first non-finite value is in the output of "
-                                          "layer %d, '%s'",
+            snprintf(where, sizeof where,
+                     "; the first non-finite value is in the output of "
+                     "layer %d, '%s'",
                      bad + 1, mc_layer_name(mc_net_layer(net, bad)));
         return mc_ctx_fail(ctx, MC_ERR_NUMERIC,
-                           "training stopped at iteration %d (epoch %d): the loss is %g%s", iteration,
-                           epoch, loss, where);
+                           "training stopped at iteration %d (epoch %d): the loss is %g%s",
+                           iteration, epoch, loss, where);
     }
     for (int l = 0; l < mc_net_num_layers(net); l++) {
         mc_layer *layer = mc_net_layer(net, l);
@@ -300,10 +301,10 @@ struct mc_train_state {
     mc_train_options opts; /* validation is the caller's */
     char *checkpoint_path; /* owned copy of opts.checkpoint_path */
     int epochs_done, iteration;
-    int n;             /* training observations */
+    int n; /* training observations */
     uint64_t data_hash;
-    int *order;        /* (n) */
-    mc_rng_state rng;  /* at the end of the last finished epoch */
+    int *order;       /* (n) */
+    mc_rng_state rng; /* at the end of the last finished epoch */
     long optim_steps;
     double best_val;
     int worse;
@@ -349,8 +350,7 @@ static uint64_t data_hash(const mc_dataset *d)
 {
     uint64_t h = 1469598103934665603ULL;
     const unsigned char *parts[3] = {(const unsigned char *)&d->shape,
-                                     (const unsigned char *)d->labels,
-                                     (const unsigned char *)d->x};
+                                     (const unsigned char *)d->labels, (const unsigned char *)d->x};
     const size_t n = (size_t)d->shape.dims[0];
     const size_t lens[3] = {sizeof d->shape, n * sizeof(int),
                             mc_shape_numel(&d->shape) * sizeof(float)};
@@ -364,14 +364,24 @@ static uint64_t data_hash(const mc_dataset *d)
 
 static void put_options(mc__bytes *b, const mc_train_options *o)
 {
-    const double f[] = {o->solver.momentum, o->solver.gradient_decay_factor,
-                        o->solver.squared_gradient_decay_factor, o->solver.epsilon,
-                        o->solver.l2_regularization, o->solver.gradient_threshold,
-                        o->initial_learn_rate, o->learn_rate_drop_factor};
-    const int32_t i[] = {(int32_t)o->solver.solver, (int32_t)o->solver.gradient_threshold_method,
-                         o->max_epochs, o->mini_batch_size, (int32_t)o->shuffle,
-                         (int32_t)o->schedule, o->learn_rate_drop_period,
-                         o->validation_frequency, o->validation_patience, o->verbose_frequency};
+    const double f[] = {o->solver.momentum,
+                        o->solver.gradient_decay_factor,
+                        o->solver.squared_gradient_decay_factor,
+                        o->solver.epsilon,
+                        o->solver.l2_regularization,
+                        o->solver.gradient_threshold,
+                        o->initial_learn_rate,
+                        o->learn_rate_drop_factor};
+    const int32_t i[] = {(int32_t)o->solver.solver,
+                         (int32_t)o->solver.gradient_threshold_method,
+                         o->max_epochs,
+                         o->mini_batch_size,
+                         (int32_t)o->shuffle,
+                         (int32_t)o->schedule,
+                         o->learn_rate_drop_period,
+                         o->validation_frequency,
+                         o->validation_patience,
+                         o->verbose_frequency};
     for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
         mc__put_f64(b, f[k]);
     for (size_t k = 0; k < sizeof i / sizeof i[0]; k++)
@@ -380,10 +390,14 @@ static void put_options(mc__bytes *b, const mc_train_options *o)
 
 static mc_status take_options(mc__reader *r, mc_train_options *o)
 {
-    double *f[] = {&o->solver.momentum, &o->solver.gradient_decay_factor,
-                   &o->solver.squared_gradient_decay_factor, &o->solver.epsilon,
-                   &o->solver.l2_regularization, &o->solver.gradient_threshold,
-                   &o->initial_learn_rate, &o->learn_rate_drop_factor};
+    double *f[] = {&o->solver.momentum,
+                   &o->solver.gradient_decay_factor,
+                   &o->solver.squared_gradient_decay_factor,
+                   &o->solver.epsilon,
+                   &o->solver.l2_regularization,
+                   &o->solver.gradient_threshold,
+                   &o->initial_learn_rate,
+                   &o->learn_rate_drop_factor};
     int32_t v[10];
     mc_status st = MC_OK;
     for (size_t k = 0; st == MC_OK && k < sizeof f / sizeof f[0]; k++)
@@ -581,7 +595,8 @@ static mc_status run(mc_net *net, const mc_dataset *data, mc_train_state *s,
             shuffle(ctx, s->order, N);
         double rate = o->initial_learn_rate;
         if (o->schedule == MC_SCHEDULE_PIECEWISE)
-            rate *= pow(o->learn_rate_drop_factor, (double)((epoch - 1) / o->learn_rate_drop_period));
+            rate *=
+                pow(o->learn_rate_drop_factor, (double)((epoch - 1) / o->learn_rate_drop_period));
         for (int it = 0; st == MC_OK && !stop && it < per_epoch; it++) {
             iteration++;
             for (int b = 0; b < B; b++) {
@@ -644,8 +659,8 @@ static mc_status run(mc_net *net, const mc_dataset *data, mc_train_state *s,
                     break;
             }
             /* MATLAB's display frequency is [VerboseFrequency ValidationFrequency] */
-            p.verbose_row = iteration == 1 || iteration % o->verbose_frequency == 0 || p.last ||
-                            p.validated;
+            p.verbose_row =
+                iteration == 1 || iteration % o->verbose_frequency == 0 || p.last || p.validated;
             p.seconds = now_seconds() - start;
             if (callback != NULL && callback(user, &p) != 0)
                 stop = true;
@@ -677,8 +692,8 @@ static mc_status prepare(mc_net *net, const mc_dataset *data, const mc_train_opt
                            "MaxEpochs (%d) times the %d iterations per epoch (%d observations "
                            "in mini-batches of %d) is %lld iterations, more than the %d that "
                            "can be counted; lower MaxEpochs to at most %d",
-                           o->max_epochs, N / B, N, B, (long long)(N / B) * o->max_epochs,
-                           INT_MAX, INT_MAX / (N / B));
+                           o->max_epochs, N / B, N, B, (long long)(N / B) * o->max_epochs, INT_MAX,
+                           INT_MAX / (N / B));
     if (st == MC_OK && mc_net_max_batch(net) < o->mini_batch_size)
         st = mc_net_assemble(net, o->mini_batch_size);
     if (st == MC_OK)

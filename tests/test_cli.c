@@ -89,9 +89,8 @@ START_TEST(test_errors_and_exit_codes)
     ck_assert_int_eq(run("train --initial-learn-rate nan", &out, 1), 2);
     ck_assert_ptr_nonnull(strstr(out, "--initial-learn-rate takes a number, not 'nan'"));
     free(out);
-    ck_assert_int_eq(run("train --data mnist --net data/networks/reference.net --max-epochs 1",
-                         &out, 1),
-                     1);
+    ck_assert_int_eq(
+        run("train --data mnist --net data/networks/reference.net --max-epochs 1", &out, 1), 1);
     ck_assert_ptr_nonnull(strstr(out, "add --color-preprocessing gray2rgb"));
     free(out);
     ck_assert_int_eq(run("info /nonexistent.net", &out, 1), 1);
@@ -244,8 +243,8 @@ START_TEST(test_training_progress_outputs)
             sum1 += loss;
     }
     fclose(f);
-    ck_assert_int_eq(rows, 20);      /* 2 epochs of 10 iterations */
-    ck_assert_int_eq(validated, 6);  /* iterations 1, 4, 8, 12, 16, 20 */
+    ck_assert_int_eq(rows, 20);     /* 2 epochs of 10 iterations */
+    ck_assert_int_eq(validated, 6); /* iterations 1, 4, 8, 12, 16, 20 */
     snprintf(path, sizeof path, "%s/r.json", dir);
     f = fopen(path, "r");
     ck_assert_ptr_nonnull(f);
@@ -273,8 +272,8 @@ START_TEST(test_inspect)
              dir);
     ck_assert_int_eq(run(args, &out, 1), 0);
     free(out);
-    snprintf(args, sizeof args, "inspect %s/m --layer groupnorm --data mnist --images 64 --out %s/i",
-             dir, dir);
+    snprintf(args, sizeof args,
+             "inspect %s/m --layer groupnorm --data mnist --images 64 --out %s/i", dir, dir);
     ck_assert_int_eq(run(args, &out, 1), 0);
     ck_assert_ptr_nonnull(strstr(out, "Histograms of 'groupnorm' on 64 test images"));
     free(out);
@@ -296,9 +295,9 @@ END_TEST
 
 /* ---- the grammar shared by every command ---- */
 
-static const char *const commands[] = {"train", "classify", "predict", "normlab", "inspect",
-                                       "data", "data export-png", "info", "layer", "help",
-                                       "version"};
+static const char *const commands[] = {"train",   "classify", "predict",         "normlab",
+                                       "inspect", "data",     "data export-png", "info",
+                                       "layer",   "help",     "version"};
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
 /* Every command's --help and `help COMMAND`: the same text on stdout, exit 0. */
@@ -430,9 +429,8 @@ START_TEST(test_numbers)
     }
     /* Inf where MATLAB takes it; a value in the form --flag=value */
     char *out;
-    ck_assert_int_eq(run("train --validation-patience=Inf --gradient-threshold inf --data nope",
-                         &out, 1),
-                     2);
+    ck_assert_int_eq(
+        run("train --validation-patience=Inf --gradient-threshold inf --data nope", &out, 1), 2);
     ck_assert_ptr_nonnull(strstr(out, "unknown data set 'nope'"));
     free(out);
 }
@@ -450,8 +448,7 @@ START_TEST(test_mini_batch_size_and_data)
                                       "(100 observations after --train-subset); give at most "
                                       "100"));
     free(out);
-    ck_assert_int_eq(run("train --data mnist --mini-batch-size 1000000 --verbose false", &out,
-                         1),
+    ck_assert_int_eq(run("train --data mnist --mini-batch-size 1000000 --verbose false", &out, 1),
                      1);
     ck_assert_ptr_nonnull(strstr(out, "--mini-batch-size 1000000 is larger than the training "
                                       "data ("));

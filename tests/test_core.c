@@ -32,8 +32,7 @@ START_TEST(test_ctx_messages_and_allocator)
     mc_ctx *ctx = test_ctx(&a, 1);
     ck_assert_int_eq(a.live, 1);
     ck_assert_str_eq(mc_ctx_message(ctx), "");
-    ck_assert_int_eq(mc_ctx_fail(ctx, MC_ERR_IO, "cannot open %s: %s", "x.net", "gone"),
-                     MC_ERR_IO);
+    ck_assert_int_eq(mc_ctx_fail(ctx, MC_ERR_IO, "cannot open %s: %s", "x.net", "gone"), MC_ERR_IO);
     ck_assert_str_eq(mc_ctx_message(ctx), "cannot open x.net: gone");
     mc_ctx_clear_message(ctx);
     ck_assert_str_eq(mc_ctx_message(ctx), "");
@@ -252,11 +251,11 @@ START_TEST(test_format_short)
         double v;
         const char *want;
     } cases[] = {
-        {1e-5, "1.0000e-05"}, {3, "3"}, {-20, "-20"}, {0, "0"}, {-0.0, "0"},
-        {0.01, "0.0100"}, {0.5, "0.5000"}, {2.5, "2.5000"}, {0.001, "1.0000e-03"},
-        {0.0011, "0.0011"}, {123.456, "123.4560"}, {1000.5, "1.0005e+03"},
-        {1e10, "1.0000e+10"}, {100000, "100000"}, {INFINITY, "Inf"}, {-INFINITY, "-Inf"},
-        {NAN, "NaN"}, {-0.25, "-0.2500"}, {1e-4, "1.0000e-04"},
+        {1e-5, "1.0000e-05"},  {3, "3"},           {-20, "-20"},          {0, "0"},
+        {-0.0, "0"},           {0.01, "0.0100"},   {0.5, "0.5000"},       {2.5, "2.5000"},
+        {0.001, "1.0000e-03"}, {0.0011, "0.0011"}, {123.456, "123.4560"}, {1000.5, "1.0005e+03"},
+        {1e10, "1.0000e+10"},  {100000, "100000"}, {INFINITY, "Inf"},     {-INFINITY, "-Inf"},
+        {NAN, "NaN"},          {-0.25, "-0.2500"}, {1e-4, "1.0000e-04"},
     };
     char buf[40];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)

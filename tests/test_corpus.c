@@ -68,10 +68,10 @@ START_TEST(test_corpus)
         test_alloc a;
         mc_ctx *ctx = test_ctx(&a, 1);
         mc_status st = load(ctx, kind, path);
-        ck_assert_msg(strcmp(mc_status_name(st), status) == 0, "%s: expected %s, got %s (%s)",
-                      file, status, mc_status_name(st), mc_ctx_message(ctx));
-        ck_assert_msg(strstr(mc_ctx_message(ctx), needle) != NULL, "%s: \"%s\" lacks \"%s\"",
-                      file, mc_ctx_message(ctx), needle);
+        ck_assert_msg(strcmp(mc_status_name(st), status) == 0, "%s: expected %s, got %s (%s)", file,
+                      status, mc_status_name(st), mc_ctx_message(ctx));
+        ck_assert_msg(strstr(mc_ctx_message(ctx), needle) != NULL, "%s: \"%s\" lacks \"%s\"", file,
+                      mc_ctx_message(ctx), needle);
         if (st != MC_OK)
             ck_assert_msg(test_message_has_text(mc_ctx_message(ctx)),
                           "%s: the message says nothing: \"%s\"", file, mc_ctx_message(ctx));

@@ -134,8 +134,9 @@ START_TEST(test_round_trip)
         ck_assert_double_eq_tol(ds.x[5], 100.0 * (0.2989 + 0.5870 + 0.1140), 1e-4);
         ck_assert_int_eq(mc_dataset_convert_channels(ctx, &ds, 2), MC_OK); /* 1 -> any */
         ck_assert_int_eq(mc_dataset_convert_channels(ctx, &ds, 3), MC_ERR_INVALID);
-        ck_assert_str_eq(mc_ctx_message(ctx), "cannot convert 2-channel images to 3 channels "
-                                              "(gray2rgb makes 1 channel into 3, rgb2gray 3 into 1)");
+        ck_assert_str_eq(mc_ctx_message(ctx),
+                         "cannot convert 2-channel images to 3 channels "
+                         "(gray2rgb makes 1 channel into 3, rgb2gray 3 into 1)");
         mc_dataset h = mc_dataset_head(&ds, 2);
         ck_assert_int_eq(h.shape.dims[0], 2);
         mc_dataset_release(ctx, &ds);
@@ -163,7 +164,9 @@ START_TEST(test_types)
         {0x0B, {0xff, 0xfe, 0x01, 0x00}, 4, {-2, 256}},
         {0x0C, {0xff, 0xff, 0xff, 0xfd, 0, 1, 0, 0}, 8, {-3, 65536}},
         {0x0D, {0x3f, 0xc0, 0, 0, 0xc1, 0x20, 0, 0}, 8, {1.5f, -10.0f}},
-        {0x0E, {0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18, 0, 0, 0, 0, 0, 0, 0, 0}, 16,
+        {0x0E,
+         {0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18, 0, 0, 0, 0, 0, 0, 0, 0},
+         16,
          {3.14159265f, 0}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -198,8 +201,8 @@ START_TEST(test_truncated_everywhere)
     size_t ni = small_images(img);
     for (size_t k = 0; k < ni; k++) {
         write_file(path("t"), img, k, 0);
-        expect_error(ctx, path("t"), MC_ERR_FORMAT, k < 4 ? "truncated: the file ends at byte"
-                                                          : "truncated");
+        expect_error(ctx, path("t"), MC_ERR_FORMAT,
+                     k < 4 ? "truncated: the file ends at byte" : "truncated");
         if (k >= 16) {
             char want[64];
             snprintf(want, sizeof want, "ends at byte %zu while reading the data", k);
@@ -214,8 +217,8 @@ START_TEST(test_truncated_everywhere)
         write_file(path("zt"), z, k, 0);
         mc_idx idx;
         mc_status st = mc_idx_read(ctx, path("zt"), &idx);
-        ck_assert_msg(st == MC_ERR_FORMAT, "cut at %zu of %zu: %s (%s)", k, nz,
-                      mc_status_name(st), mc_ctx_message(ctx));
+        ck_assert_msg(st == MC_ERR_FORMAT, "cut at %zu of %zu: %s (%s)", k, nz, mc_status_name(st),
+                      mc_ctx_message(ctx));
         ck_assert_ptr_null(idx.values);
     }
     /* Every single-bit flip after the gzip header is caught (by the format or zlib's CRC), or
@@ -356,8 +359,7 @@ static unsigned char *gzip_bytes(const unsigned char *data, size_t n, size_t *ou
 {
     z_stream z;
     memset(&z, 0, sizeof z);
-    ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY),
-                     Z_OK);
+    ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
     const size_t cap = deflateBound(&z, n) + 64;
     unsigned char *out = malloc(cap);
     ck_assert_ptr_nonnull(out);
@@ -712,8 +714,7 @@ START_TEST(test_export_png_scales_floats)
     float px[4];
     const char *files[2] = {"out/train/0/0.png", "out/train/1/1.png"};
     for (int i = 0; i < 2; i++) {
-        ck_assert_msg(mc_png_read(ctx, path(files[i]), &o, px) == MC_OK, "%s",
-                      mc_ctx_message(ctx));
+        ck_assert_msg(mc_png_read(ctx, path(files[i]), &o, px) == MC_OK, "%s", mc_ctx_message(ctx));
         for (int p = 0; p < 4; p++)
             ck_assert_msg(px[p] == roundf(v[4 * i + p] * 255.0f), "image %d pixel %d: %g, not %g",
                           i, p, (double)px[p], (double)roundf(v[4 * i + p] * 255.0f));

@@ -260,10 +260,9 @@ START_TEST(test_normalization_names)
     ck_assert_int_eq(mc_normalization_parse(ctx, "ZScore", &n), MC_OK);
     ck_assert_int_eq(n, MC_NORM_ZSCORE);
     ck_assert_int_eq(mc_normalization_parse(ctx, "rescale_zero_one", &n), MC_ERR_INVALID);
-    ck_assert_str_eq(mc_ctx_message(ctx),
-                     "unknown normalization 'rescale_zero_one' (did you mean "
-                     "'rescale-zero-one'?); expected 'zerocenter', 'zscore', "
-                     "'rescale-symmetric', 'rescale-zero-one' or 'none'");
+    ck_assert_str_eq(mc_ctx_message(ctx), "unknown normalization 'rescale_zero_one' (did you mean "
+                                          "'rescale-zero-one'?); expected 'zerocenter', 'zscore', "
+                                          "'rescale-symmetric', 'rescale-zero-one' or 'none'");
     ck_assert_int_eq(n, MC_NORM_ZSCORE); /* unchanged on failure */
     ck_assert_int_eq(mc_normalization_parse(ctx, "minmax", &n), MC_ERR_INVALID);
     ck_assert_str_eq(mc_ctx_message(ctx),
@@ -344,15 +343,22 @@ START_TEST(test_display_image)
                        "             Normalization: 'zscore'\n"
                        "    NormalizationDimension: 'channel'\n";
     char want[1200];
-    snprintf(want, sizeof want, "%s                      Mean: []\n"
-                                "         StandardDeviation: []\n", head);
+    snprintf(want, sizeof want,
+             "%s                      Mean: []\n"
+             "         StandardDeviation: []\n",
+             head);
     lt_expect_describe(l, MC_DESCRIBE_PROPERTIES, want);
     x = test_floats(48);
     for (int i = 0; i < 48; i++)
         x[i] = (float)i;
     fit_ok(l, x, 1);
-    snprintf(want, sizeof want, "%s                      Mean: [1\xc3\x97" "1\xc3\x97" "2 single]\n"
-                                "         StandardDeviation: [1\xc3\x97" "1\xc3\x97" "2 single]\n",
+    snprintf(want, sizeof want,
+             "%s                      Mean: [1\xc3\x97"
+             "1\xc3\x97"
+             "2 single]\n"
+             "         StandardDeviation: [1\xc3\x97"
+             "1\xc3\x97"
+             "2 single]\n",
              head);
     lt_expect_describe(l, MC_DESCRIBE_PROPERTIES, want);
     lt_expect_describe(l, MC_DESCRIBE_SUMMARY, "4x6x2 images with 'zscore' normalization");
@@ -432,8 +438,10 @@ START_TEST(test_display_feature)
         x[i] = (float)(i * i);
     fit_ok(l, x, 2);
     char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
-    ck_assert_ptr_nonnull(strstr(text, "                      Mean: [10\xc3\x97" "1 single]\n"
-                                       "         StandardDeviation: [10\xc3\x97" "1 single]\n"));
+    ck_assert_ptr_nonnull(strstr(text, "                      Mean: [10\xc3\x97"
+                                       "1 single]\n"
+                                       "         StandardDeviation: [10\xc3\x97"
+                                       "1 single]\n"));
     mc_free(ctx, text);
     lt_teardown(&a, ctx, l);
 }
@@ -536,8 +544,9 @@ START_TEST(test_shape_mismatch)
     mc_feature_input_options fo = mc_feature_input_default(10);
     fo.name = "in";
     l = make_feature(ctx, &fo);
-    expect_shape_error(l, test_shape(2, 8, 12), "Layer 'in': the layer takes 10 features but the "
-                                                "data has 12");
+    expect_shape_error(l, test_shape(2, 8, 12),
+                       "Layer 'in': the layer takes 10 features but the "
+                       "data has 12");
     expect_shape_error(l, test_shape(4, 8, 10, 1, 1),
                        "Layer 'in': the layer takes 10 features but the data is image data "
                        "(N x C x H x W = 8x10x1x1)");
@@ -567,13 +576,13 @@ START_TEST(test_hand_computed)
     } cases[] = {
         /* per feature: mean [3 20], sd [sqrt(8/3) sqrt(200/3)], min [1 10], max [5 30] */
         {MC_NORM_ZEROCENTER, MC_NORMDIM_AUTO, {-2, -10, 0, 10, 2, 0}},
-        {MC_NORM_ZSCORE, MC_NORMDIM_CHANNEL,
-         {-2 / sd0, -10 / sd1, 0, 10 / sd1, 2 / sd0, 0}},
+        {MC_NORM_ZSCORE, MC_NORMDIM_CHANNEL, {-2 / sd0, -10 / sd1, 0, 10 / sd1, 2 / sd0, 0}},
         {MC_NORM_RESCALE_ZERO_ONE, MC_NORMDIM_ELEMENT, {0, 0, 0.5, 1, 1, 0.5}},
         {MC_NORM_RESCALE_SYMMETRIC, MC_NORMDIM_AUTO, {-1, -1, 0, 1, 1, 0}},
         /* over all six values: mean 11.5, min 1, max 30 */
         {MC_NORM_ZEROCENTER, MC_NORMDIM_ALL, {-10.5, -1.5, -8.5, 18.5, -6.5, 8.5}},
-        {MC_NORM_RESCALE_SYMMETRIC, MC_NORMDIM_ALL,
+        {MC_NORM_RESCALE_SYMMETRIC,
+         MC_NORMDIM_ALL,
          {-1, -1 + 18.0 / 29, -1 + 4.0 / 29, 1, -1 + 8.0 / 29, -1 + 38.0 / 29}},
         {MC_NORM_NONE, MC_NORMDIM_AUTO, {1, 10, 3, 30, 5, 20}},
     };
@@ -613,8 +622,8 @@ END_TEST
 START_TEST(test_reference_all_modes)
 {
     static const mc_normalization norms[] = {MC_NORM_ZEROCENTER, MC_NORM_ZSCORE,
-                                             MC_NORM_RESCALE_SYMMETRIC,
-                                             MC_NORM_RESCALE_ZERO_ONE, MC_NORM_NONE};
+                                             MC_NORM_RESCALE_SYMMETRIC, MC_NORM_RESCALE_ZERO_ONE,
+                                             MC_NORM_NONE};
     static const mc_norm_dimension dims[] = {MC_NORMDIM_ELEMENT, MC_NORMDIM_CHANNEL,
                                              MC_NORMDIM_ALL};
     const mc_normalization norm = norms[_i / 3];
@@ -658,10 +667,10 @@ START_TEST(test_reference_all_modes)
                 const mc_tensor *t = lt_buffer(l, names[b]);
                 ck_assert_int_eq((int)mc_tensor_numel(t), ref.G);
                 for (int g = 0; g < ref.G; g++) {
-                    const double want = strcmp(names[b], "Mean") == 0       ? ref.mean[g]
-                                        : strcmp(names[b], "Min") == 0      ? ref.lo[g]
-                                        : strcmp(names[b], "Max") == 0      ? ref.hi[g]
-                                                                            : ref.sd[g];
+                    const double want = strcmp(names[b], "Mean") == 0  ? ref.mean[g]
+                                        : strcmp(names[b], "Min") == 0 ? ref.lo[g]
+                                        : strcmp(names[b], "Max") == 0 ? ref.hi[g]
+                                                                       : ref.sd[g];
                     ck_assert_msg(fabs(t->data[g] - want) <= 1e-6 * (1 + fabs(want)),
                                   "%s %s[%d] = %.9g, want %.9g", image ? "image" : "feature",
                                   names[b], g, t->data[g], want);
@@ -678,8 +687,8 @@ START_TEST(test_reference_all_modes)
             for (int i = 0; i < N * P; i++) {
                 const double want = ref_normalize(norm, &ref, group_of(dim, C, S, i % P), in[i]);
                 ck_assert_msg(fabs(out[i] - want) <= 2e-6 * (1 + fabs(want)),
-                              "%s, pass %d: y[%d] = %.9g, want %.9g",
-                              image ? "image" : "feature", pass, i, out[i], want);
+                              "%s, pass %d: y[%d] = %.9g, want %.9g", image ? "image" : "feature",
+                              pass, i, out[i], want);
             }
         }
         if (norm == MC_NORM_RESCALE_ZERO_ONE) { /* the training data lands in [0, 1] */
@@ -702,8 +711,8 @@ START_TEST(test_neutral_before_fit)
     mc_ctx *ctx = test_ctx(&a, 1);
     float x[4] = {-1.5f, 0.25f, 3.0f, 8.0f}, y[4];
     mc_shape s = test_shape(2, 2, 2);
-    const mc_normalization norms[4] = {MC_NORM_ZEROCENTER, MC_NORM_ZSCORE,
-                                       MC_NORM_RESCALE_ZERO_ONE, MC_NORM_RESCALE_SYMMETRIC};
+    const mc_normalization norms[4] = {MC_NORM_ZEROCENTER, MC_NORM_ZSCORE, MC_NORM_RESCALE_ZERO_ONE,
+                                       MC_NORM_RESCALE_SYMMETRIC};
     for (int k = 0; k < 4; k++) {
         mc_feature_input_options o = mc_feature_input_default(2);
         o.normalization = norms[k];

@@ -289,8 +289,12 @@ START_TEST(test_display)
                        "   Hyperparameters\n"
                        "                  Epsilon: 0.2500\n\n"
                        "   Learnable Parameters\n"
-                       "                   Offset: [1\xc3\x97" "1\xc3\x97" "6 single]\n"
-                       "                    Scale: [1\xc3\x97" "1\xc3\x97" "6 single]\n\n"
+                       "                   Offset: [1\xc3\x97"
+                       "1\xc3\x97"
+                       "6 single]\n"
+                       "                    Scale: [1\xc3\x97"
+                       "1\xc3\x97"
+                       "6 single]\n\n"
                        "   Parameters and Initialization\n"
                        "         ScaleInitializer: [function_handle]\n"
                        "        OffsetInitializer: 'narrow-normal'\n\n"
@@ -330,8 +334,8 @@ START_TEST(test_netfile)
               "layerNormalizationLayer takes 0 arguments and then name-value pairs", 0);
     lt_expect(ctx, mc_layer_parse(ctx, "instanceNormalizationLayer('NumGroups',2)", &l),
               MC_ERR_FORMAT, "instanceNormalizationLayer has no option 'NumGroups'", 0);
-    lt_expect(ctx, mc_layer_parse(ctx, "layerNormalizationLayer('Epsilon',0)", &l),
-              MC_ERR_INVALID, "Epsilon must be a finite number of at least 1e-05, not 0", 0);
+    lt_expect(ctx, mc_layer_parse(ctx, "layerNormalizationLayer('Epsilon',0)", &l), MC_ERR_INVALID,
+              "Epsilon must be a finite number of at least 1e-05, not 0", 0);
     ck_assert_ptr_null(l);
     lt_teardown(&a, ctx, NULL);
 }
@@ -434,8 +438,14 @@ START_TEST(test_gradients)
     lt_setup_same(l, &s);
     lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
     lt_backward_data(l, x, &s, y, &s, w, dx);
-    point p = {instance, s.dims[0], C, lt_positions(&s), o.o.epsilon, test_to_doubles(x, n),
-               test_to_doubles(scale, (size_t)C), test_to_doubles(offset, (size_t)C),
+    point p = {instance,
+               s.dims[0],
+               C,
+               lt_positions(&s),
+               o.o.epsilon,
+               test_to_doubles(x, n),
+               test_to_doubles(scale, (size_t)C),
+               test_to_doubles(offset, (size_t)C),
                test_to_doubles(w, n)};
     double *yd = test_doubles(n);
     oracle(&p, yd);

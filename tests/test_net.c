@@ -46,8 +46,7 @@ static const struct {
      "l = addLayers(l, reluLayer('Name','dead'))\n"
      "l = connectLayers(l, 'in', 'dead')",
      MC_ERR_INVALID, "Layer 'dead': output 'out' is not connected to any layer"},
-    {"x = [reluLayer; fullyConnectedLayer(2); softmaxLayer; classificationLayer]",
-     MC_ERR_INVALID,
+    {"x = [reluLayer; fullyConnectedLayer(2); softmaxLayer; classificationLayer]", MC_ERR_INVALID,
      "the network has no input layer (imageInputLayer or featureInputLayer)"},
     {"x = [imageInputLayer([4 4 1]); fullyConnectedLayer(2); softmaxLayer]", MC_ERR_INVALID,
      "the network has no output layer (classificationLayer)"},
@@ -118,8 +117,8 @@ START_TEST(test_names_assigned)
         {"x = [imageInputLayer([8 8 1]); convolution2dLayer(3,2); reluLayer('Name','relu_1'); "
          "convolution2dLayer(3,2); reluLayer; convolution2dLayer(3,2,'Name','conv_1'); "
          "reluLayer; fullyConnectedLayer(2); softmaxLayer; classificationLayer]",
-         {"imageinput", "conv_2", "relu_1", "conv_3", "relu_2", "conv_1", "relu_3", "fc",
-          "softmax", "classoutput"}},
+         {"imageinput", "conv_2", "relu_1", "conv_3", "relu_2", "conv_1", "relu_3", "fc", "softmax",
+          "classoutput"}},
         /* a default taken by a user's name is numbered although it occurs once */
         {"x = [imageInputLayer([8 8 1]); convolution2dLayer(3,2,'Name','fc'); "
          "fullyConnectedLayer(2); softmaxLayer; classificationLayer]",
@@ -161,17 +160,44 @@ START_TEST(test_analysis_text)
         "  Analysis: 8 layers, 3 with learnables\n"
         "\n"
         "     #   Name          Type                    Activations   Learnables\n"
-        "     1   imageinput    Image Input             28\xc3\x97" "28\xc3\x97" "1       -\n"
-        "     2   conv          Convolution             24\xc3\x97" "24\xc3\x97" "20      "
-        "Weights 5\xc3\x97" "5\xc3\x97" "1\xc3\x97" "20, Bias 1\xc3\x97" "1\xc3\x97" "20\n"
-        "     3   groupnorm     Group Normalization     24\xc3\x97" "24\xc3\x97" "20      "
-        "Offset 1\xc3\x97" "1\xc3\x97" "20, Scale 1\xc3\x97" "1\xc3\x97" "20\n"
-        "     4   relu          ReLU                    24\xc3\x97" "24\xc3\x97" "20      -\n"
-        "     5   maxpool       Max Pooling             12\xc3\x97" "12\xc3\x97" "20      -\n"
-        "     6   fc            Fully Connected         1\xc3\x97" "1\xc3\x97" "10        "
-        "Weights 10\xc3\x97" "2880, Bias 10\xc3\x97" "1\n"
-        "     7   softmax       Softmax                 1\xc3\x97" "1\xc3\x97" "10        -\n"
-        "     8   classoutput   Classification Output   1\xc3\x97" "1\xc3\x97" "10        -\n"
+        "     1   imageinput    Image Input             28\xc3\x97"
+        "28\xc3\x97"
+        "1       -\n"
+        "     2   conv          Convolution             24\xc3\x97"
+        "24\xc3\x97"
+        "20      "
+        "Weights 5\xc3\x97"
+        "5\xc3\x97"
+        "1\xc3\x97"
+        "20, Bias 1\xc3\x97"
+        "1\xc3\x97"
+        "20\n"
+        "     3   groupnorm     Group Normalization     24\xc3\x97"
+        "24\xc3\x97"
+        "20      "
+        "Offset 1\xc3\x97"
+        "1\xc3\x97"
+        "20, Scale 1\xc3\x97"
+        "1\xc3\x97"
+        "20\n"
+        "     4   relu          ReLU                    24\xc3\x97"
+        "24\xc3\x97"
+        "20      -\n"
+        "     5   maxpool       Max Pooling             12\xc3\x97"
+        "12\xc3\x97"
+        "20      -\n"
+        "     6   fc            Fully Connected         1\xc3\x97"
+        "1\xc3\x97"
+        "10        "
+        "Weights 10\xc3\x97"
+        "2880, Bias 10\xc3\x97"
+        "1\n"
+        "     7   softmax       Softmax                 1\xc3\x97"
+        "1\xc3\x97"
+        "10        -\n"
+        "     8   classoutput   Classification Output   1\xc3\x97"
+        "1\xc3\x97"
+        "10        -\n"
         "\n"
         "  Total learnables: 29,370\n";
     ck_assert_str_eq(text, want);
@@ -248,8 +274,8 @@ static double central(mc_net *net, float *x, const int *labels, int n, float *v,
  * e / h. Elements where every step straddles a kink are skipped; at most a fraction
  * max_skipped of them (a large network has ReLU inputs within 1e-4 of zero for nearly every
  * learnable that feeds a whole feature map). */
-static void net_gradcheck(mc_net *net, float *x, const int *labels, int n, double atol,
-                          double rtol, int stride, int check_input, double max_skipped)
+static void net_gradcheck(mc_net *net, float *x, const int *labels, int n, double atol, double rtol,
+                          int stride, int check_input, double max_skipped)
 {
     static const double steps[] = {1e-2, 3e-3, 1e-3, 3e-4, 1e-4};
     const mc_shape xs = mc_net_input_shape(net, n);
@@ -270,7 +296,8 @@ static void net_gradcheck(mc_net *net, float *x, const int *labels, int n, doubl
     for (int pi = -1; pi < mc_net_num_params(net); pi++) {
         float *v = pi < 0 ? x : mc_net_param(net, pi)->value.data;
         const float *g = pi < 0 ? dx : mc_net_param(net, pi)->grad.data;
-        size_t count = pi < 0 ? (check_input ? nx : 0) : mc_tensor_numel(&mc_net_param(net, pi)->value);
+        size_t count =
+            pi < 0 ? (check_input ? nx : 0) : mc_tensor_numel(&mc_net_param(net, pi)->value);
         for (size_t i = 0; i < count; i += (size_t)stride) {
             double num = 0, h = 0;
             bool smooth = false;
@@ -475,8 +502,9 @@ START_TEST(test_batch_and_state_checks)
 {
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
-    mc_net *net = assembled(ctx, "x = [featureInputLayer(2); fullyConnectedLayer(2); "
-                                 "softmaxLayer; classificationLayer]",
+    mc_net *net = assembled(ctx,
+                            "x = [featureInputLayer(2); fullyConnectedLayer(2); "
+                            "softmaxLayer; classificationLayer]",
                             2);
     float x[6] = {0};
     const int labels[3] = {0, 0, 0};
@@ -615,11 +643,13 @@ static double time_backward_chain(int n)
     p += sprintf(p, "fullyConnectedLayer(2); softmaxLayer; classificationLayer]);\n"
                     "l = disconnectLayers(l, 'in', 'r1');\n");
     for (int i = 1; i < n; i++)
-        p += sprintf(p, "l = disconnectLayers(l, 'r%d', 'r%d');\n"
-                        "l = connectLayers(l, 'r%d', 'r%d');\n",
+        p += sprintf(p,
+                     "l = disconnectLayers(l, 'r%d', 'r%d');\n"
+                     "l = connectLayers(l, 'r%d', 'r%d');\n",
                      i, i + 1, i + 1, i);
-    sprintf(p, "l = disconnectLayers(l, 'r%d', 'fc');\nl = connectLayers(l, 'in', 'r%d');\n"
-               "l = connectLayers(l, 'r1', 'fc');\n",
+    sprintf(p,
+            "l = disconnectLayers(l, 'r%d', 'fc');\nl = connectLayers(l, 'in', 'r%d');\n"
+            "l = connectLayers(l, 'r1', 'fc');\n",
             n, n);
     return time_assembly(text, n + 4, 1, "r1");
 }
@@ -630,10 +660,11 @@ static double time_grown_graph(int n)
 {
     char *text = malloc(120 * (size_t)n + 512);
     ck_assert_ptr_nonnull(text);
-    char *p = text + sprintf(text, "l = layerGraph([featureInputLayer(2,'Name','in'); "
-                                   "fullyConnectedLayer(2,'Name','fc'); softmaxLayer; "
-                                   "classificationLayer]);\nl = disconnectLayers(l, 'in', 'fc');\n"
-                                   "l = addLayers(l, reluLayer);\nl = connectLayers(l, 'in', 'relu');\n");
+    char *p =
+        text + sprintf(text, "l = layerGraph([featureInputLayer(2,'Name','in'); "
+                             "fullyConnectedLayer(2,'Name','fc'); softmaxLayer; "
+                             "classificationLayer]);\nl = disconnectLayers(l, 'in', 'fc');\n"
+                             "l = addLayers(l, reluLayer);\nl = connectLayers(l, 'in', 'relu');\n");
     /* each addLayers names its one ReLU: 'relu', then 'relu_1', 'relu_2', ... */
     for (int i = 1; i < n; i++) {
         char prev[16];
@@ -656,8 +687,8 @@ static double check_linear(const char *what, double (*run)(int), int n)
         large = t_large < large ? t_large : large;
     }
     printf("%s: %d in %.3f s, %d in %.3f s\n", what, n, small, 4 * n, large);
-    ck_assert_msg(large < 8 * small + 0.05, "%s: %d in %.3f s, %d in %.3f s", what, n, small,
-                  4 * n, large);
+    ck_assert_msg(large < 8 * small + 0.05, "%s: %d in %.3f s, %d in %.3f s", what, n, small, 4 * n,
+                  large);
     return large;
 }
 
@@ -690,7 +721,8 @@ static Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
     TCase *tc = tcase_create("assembly");
-    tcase_add_loop_test(tc, test_assembly_errors, 0, (int)(sizeof bad_graphs / sizeof bad_graphs[0]));
+    tcase_add_loop_test(tc, test_assembly_errors, 0,
+                        (int)(sizeof bad_graphs / sizeof bad_graphs[0]));
     tcase_add_test(tc, test_names_assigned);
     tcase_add_test(tc, test_analysis_text);
     tcase_add_test(tc, test_batch_and_state_checks);

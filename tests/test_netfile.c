@@ -33,8 +33,8 @@ START_TEST(test_reference_file)
     mc_ctx *ctx = test_ctx(&a, 1);
     mc_net *net = NULL;
     bool is_graph = true;
-    mc_status st = mc_netfile_load(ctx, MC_SOURCE_DIR "/data/networks/reference.net", &net,
-                                   &is_graph);
+    mc_status st =
+        mc_netfile_load(ctx, MC_SOURCE_DIR "/data/networks/reference.net", &net, &is_graph);
     ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
     ck_assert(!is_graph);
     ck_assert_int_eq(mc_net_num_layers(net), 8);
@@ -72,8 +72,8 @@ START_TEST(test_residual_file)
     mc_ctx *ctx = test_ctx(&a, 1);
     mc_net *net = NULL;
     bool is_graph = false;
-    mc_status st = mc_netfile_load(ctx, MC_SOURCE_DIR "/data/networks/residual-gn.net", &net,
-                                   &is_graph);
+    mc_status st =
+        mc_netfile_load(ctx, MC_SOURCE_DIR "/data/networks/residual-gn.net", &net, &is_graph);
     ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
     ck_assert(is_graph);
     ck_assert(!mc_net_is_sequential(net));
@@ -275,7 +275,8 @@ static const struct {
     {"x = [reluLayer 3]", MC_ERR_FORMAT, "t.net:1:16: cannot mix numbers and layers in one [...]"},
     {"x = [reluLayer 'a']", MC_ERR_FORMAT,
      "t.net:1:16: a string cannot be an element of [...]; expected numbers or layers"},
-    {"reluLayer = 3", MC_ERR_FORMAT, "t.net:1:1: cannot assign to 'reluLayer': it is a layer function"},
+    {"reluLayer = 3", MC_ERR_FORMAT,
+     "t.net:1:1: cannot assign to 'reluLayer': it is a layer function"},
     {"x = reluLayer(); y", MC_ERR_FORMAT, "t.net:1:18: unknown function or variable 'y'"},
     {"x = {'a', 3}", MC_ERR_FORMAT, "t.net:1:11: expected a string in {...}, found the number 3"},
     /* found by fuzzing: an empty [] inside [...] (UBSan: memcpy from NULL) */
@@ -310,8 +311,7 @@ static const struct {
     /* found by fuzzing: a handle after a call whose option names were freed */
     {"x = reluLayer('Name', 'a')\n@(x) x", MC_ERR_FORMAT,
      "t.net:2:1: function handles are not supported in network files"},
-    {"%{\nnever closed\n", MC_ERR_FORMAT,
-     "t.net:1:1: block comment '%{' is never closed by '%}'"},
+    {"%{\nnever closed\n", MC_ERR_FORMAT, "t.net:1:1: block comment '%{' is never closed by '%}'"},
     {"x = reluLayer\xc3\xa9", MC_ERR_FORMAT,
      "t.net:1:14: unexpected byte 0xc3 (network files are ASCII)"},
 };
@@ -332,10 +332,9 @@ START_TEST(test_broken_files)
         ck_assert_msg(strncmp(msg, broken[i].message, strlen(broken[i].message)) == 0,
                       "case %d:\n got  \"%s\"\n want \"%s\"", i, msg, broken[i].message);
     else
-        ck_assert_msg(strstr(msg, broken[i].message) != NULL,
-                      "case %d: \"%s\" lacks \"%s\"", i, msg, broken[i].message);
-    ck_assert_msg(test_message_has_text(msg), "case %d: the message says nothing: \"%s\"", i,
-                  msg);
+        ck_assert_msg(strstr(msg, broken[i].message) != NULL, "case %d: \"%s\" lacks \"%s\"", i,
+                      msg, broken[i].message);
+    ck_assert_msg(test_message_has_text(msg), "case %d: the message says nothing: \"%s\"", i, msg);
     mc_ctx_destroy(ctx);
     ck_assert_int_eq(a.live, 0);
 }

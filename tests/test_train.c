@@ -1,10 +1,10 @@
 /* Training: overfitting, reproducibility, schedules, validation, errors, a short real run. */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -38,7 +38,8 @@ static mc_dataset synthetic(int n, uint64_t seed)
         for (int p = 0; p < 16; p++) {
             const int row = p / 4, col = p % 4;
             const int q = (row >= 2) * 2 + (col >= 2);
-            ds.x[(size_t)i * 16 + p] = (float)((q == k ? 200.0 : 40.0) + 30.0 * test_rng_normal(&r));
+            ds.x[(size_t)i * 16 + p] =
+                (float)((q == k ? 200.0 : 40.0) + 30.0 * test_rng_normal(&r));
         }
     }
     return ds;
@@ -50,14 +51,13 @@ static void free_synthetic(mc_dataset *ds)
     free(ds->labels);
 }
 
-static const char *const small_net =
-    "layers = [imageInputLayer([4 4 1])\n"
-    "  convolution2dLayer(3,4,'Padding','same')\n"
-    "  groupNormalizationLayer(2)\n"
-    "  reluLayer\n"
-    "  fullyConnectedLayer(4)\n"
-    "  softmaxLayer\n"
-    "  classificationLayer]";
+static const char *const small_net = "layers = [imageInputLayer([4 4 1])\n"
+                                     "  convolution2dLayer(3,4,'Padding','same')\n"
+                                     "  groupNormalizationLayer(2)\n"
+                                     "  reluLayer\n"
+                                     "  fullyConnectedLayer(4)\n"
+                                     "  softmaxLayer\n"
+                                     "  classificationLayer]";
 
 typedef struct record {
     int calls, rows, validations, last_epoch, last_iteration;
@@ -145,8 +145,8 @@ START_TEST(test_reproducible)
         float *w2 = train_weights(11, (mc_solver)s, &n2);
         float *w3 = train_weights(12, (mc_solver)s, &n3);
         ck_assert_uint_eq(n1, n2);
-        ck_assert_msg(memcmp(w1, w2, n1 * sizeof(float)) == 0, "solver %d: same seed, other weights",
-                      s);
+        ck_assert_msg(memcmp(w1, w2, n1 * sizeof(float)) == 0,
+                      "solver %d: same seed, other weights", s);
         ck_assert_msg(memcmp(w1, w3, n1 * sizeof(float)) != 0, "solver %d: seed ignored", s);
         free(w1);
         free(w2);
@@ -158,18 +158,17 @@ END_TEST
 /* A network through every threaded kernel: the direct convolution (1 channel), group
  * normalization, the im2col convolution with padding, batch normalization, ReLU, 2x2 pooling,
  * fully connected. */
-static const char *const threads_net =
-    "layers = [imageInputLayer([8 8 1])\n"
-    "  convolution2dLayer(3,6)\n"
-    "  groupNormalizationLayer(3)\n"
-    "  reluLayer\n"
-    "  convolution2dLayer(3,8,'Padding','same')\n"
-    "  batchNormalizationLayer\n"
-    "  reluLayer\n"
-    "  maxPooling2dLayer(2,'Stride',2)\n"
-    "  fullyConnectedLayer(4)\n"
-    "  softmaxLayer\n"
-    "  classificationLayer]";
+static const char *const threads_net = "layers = [imageInputLayer([8 8 1])\n"
+                                       "  convolution2dLayer(3,6)\n"
+                                       "  groupNormalizationLayer(3)\n"
+                                       "  reluLayer\n"
+                                       "  convolution2dLayer(3,8,'Padding','same')\n"
+                                       "  batchNormalizationLayer\n"
+                                       "  reluLayer\n"
+                                       "  maxPooling2dLayer(2,'Stride',2)\n"
+                                       "  fullyConnectedLayer(4)\n"
+                                       "  softmaxLayer\n"
+                                       "  classificationLayer]";
 
 /* Trains threads_net for a few iterations on `threads` threads (mini-batch 20: 16 chunks of
  * unequal length) and returns a copy of every learnable value. */
@@ -451,11 +450,12 @@ START_TEST(test_evaluate_batch_statistics)
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 3);
     mc_dataset ds = synthetic(24, 8);
-    mc_net *net = make_net(ctx,
-                           "layers = [imageInputLayer([4 4 1]); convolution2dLayer(3,4); "
-                           "batchNormalizationLayer('Name','bn'); reluLayer; fullyConnectedLayer(4); "
-                           "softmaxLayer; classificationLayer]",
-                           8);
+    mc_net *net =
+        make_net(ctx,
+                 "layers = [imageInputLayer([4 4 1]); convolution2dLayer(3,4); "
+                 "batchNormalizationLayer('Name','bn'); reluLayer; fullyConnectedLayer(4); "
+                 "softmaxLayer; classificationLayer]",
+                 8);
     ck_assert_int_eq(mc_net_fit_input(net, &ds, 24), MC_OK);
     mc_train_options o = mc_train_default(MC_SOLVER_SGDM);
     o.mini_batch_size = 8;

@@ -23,14 +23,14 @@ extern "C" {
  * sequence input); TrainedMean and TrainedVariance are buffers of the same sizes.
  * Works on all four input kinds. */
 typedef struct mc_batchnorm_options {
-    const char *name;      /* copied */
-    double epsilon;        /* >= 1e-5, finite; default 1e-5 */
-    int num_channels;      /* 0 for 'auto' */
-    double mean_decay;     /* in [0, 1]; default 0.1 */
-    double variance_decay; /* in [0, 1]; default 0.1 */
+    const char *name;                  /* copied */
+    double epsilon;                    /* >= 1e-5, finite; default 1e-5 */
+    int num_channels;                  /* 0 for 'auto' */
+    double mean_decay;                 /* in [0, 1]; default 0.1 */
+    double variance_decay;             /* in [0, 1]; default 0.1 */
     mc_initializer scale_initializer;  /* default "ones"; "zeros", "narrow-normal", function */
     mc_initializer offset_initializer; /* default "zeros" */
-    const float *scale; /* initial values (C), NULL for empty; copied */
+    const float *scale;                /* initial values (C), NULL for empty; copied */
     size_t scale_len;
     const float *offset;
     size_t offset_len;
@@ -51,16 +51,16 @@ mc_status mc_batchnorm_create(mc_ctx *ctx, const mc_batchnorm_options *opts, mc_
  * on minicnn's threads (mc_set_threads), a block of channels a task; results do not depend on
  * the thread count. */
 void mc_batchnorm_forward_train_kernel(const float *x, float *y, const float *scale,
-                                       const float *offset, double *mean, double *var,
-                                       double *rstd, int N, int C, size_t S, double eps);
+                                       const float *offset, double *mean, double *var, double *rstd,
+                                       int N, int C, size_t S, double eps);
 void mc_batchnorm_forward_infer_kernel(const float *x, float *y, const float *scale,
                                        const float *offset, const float *trained_mean,
                                        const float *trained_var, int N, int C, size_t S,
                                        double eps);
 /* Accumulates dscale and doffset (+=); writes dx (=) when not NULL. */
 void mc_batchnorm_backward_kernel(const float *x, const float *dy, const float *scale,
-                                  const double *mean, const double *rstd, float *dx,
-                                  float *dscale, float *doffset, int N, int C, size_t S);
+                                  const double *mean, const double *rstd, float *dx, float *dscale,
+                                  float *doffset, int N, int C, size_t S);
 
 #ifdef __cplusplus
 }

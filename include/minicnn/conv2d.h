@@ -56,9 +56,9 @@ mc_status mc_conv2d_create(mc_ctx *ctx, const mc_conv2d_options *opts, mc_layer 
  * (N, K, 1, 1, 1); sequence input (N, C, T) is handled per time step and gives (N, K, T).
  * Weights are stored (K, D) row-major; MATLAB's size is K x D. Bias (K); MATLAB's K x 1. */
 typedef struct mc_fc_options {
-    int output_size;  /* K, positive */
-    const char *name; /* copied */
-    int input_size;   /* 0 for 'auto', else D */
+    int output_size;                    /* K, positive */
+    const char *name;                   /* copied */
+    int input_size;                     /* 0 for 'auto', else D */
     mc_initializer weights_initializer; /* default "glorot" (fan_in D, fan_out K) */
     mc_initializer bias_initializer;    /* default "zeros" */
     const float *weights; /* initial Weights (K * D) in storage order, NULL for empty */

@@ -52,14 +52,13 @@ typedef struct mc_dataset {
  * The number of classes is the largest label + 1. Both headers are read and checked against
  * each other before either file's data is read, so a header that lies costs nothing. Errors
  * name both files where it matters. */
-mc_status mc_dataset_read_idx(mc_ctx *ctx, const char *images, const char *labels,
-                              mc_dataset *out);
+mc_status mc_dataset_read_idx(mc_ctx *ctx, const char *images, const char *labels, mc_dataset *out);
 
 /* What a network takes, for checking data against it from the files' headers before their
  * data is read. Zero means any. */
 typedef struct mc_data_expect {
-    int height, width; /* the images' size */
-    int channels;      /* their channels, unless convert_channels */
+    int height, width;     /* the images' size */
+    int channels;          /* their channels, unless convert_channels */
     bool convert_channels; /* the images will go through mc_dataset_convert_channels: 1 and 3
                               channels are both accepted */
     int num_classes;       /* every label must be below it */
@@ -110,8 +109,7 @@ typedef enum mc_color_preprocessing {
 } mc_color_preprocessing;
 
 /* "none", "gray2rgb" or "rgb2gray" into *out; MC_ERR_INVALID for anything else. */
-mc_status mc_color_preprocessing_parse(mc_ctx *ctx, const char *text,
-                                       mc_color_preprocessing *out);
+mc_status mc_color_preprocessing_parse(mc_ctx *ctx, const char *text, mc_color_preprocessing *out);
 
 /* How images are brought to the network's input size. */
 typedef struct mc_image_options {

@@ -24,11 +24,11 @@ typedef enum mc_groups_mode {
 
 typedef struct mc_groupnorm_options {
     mc_groups_mode groups_mode;
-    int num_groups;      /* with MC_GROUPS_COUNT: positive, must divide the channels */
-    const char *name;    /* NULL or "" for unnamed; copied */
-    double epsilon;      /* >= 1e-5, finite; default 1e-5 */
-    int num_channels;    /* 0 for 'auto' (inferred at setup), else positive */
-    mc_initializer scale_initializer;  /* default "ones" */
+    int num_groups;                   /* with MC_GROUPS_COUNT: positive, must divide the channels */
+    const char *name;                 /* NULL or "" for unnamed; copied */
+    double epsilon;                   /* >= 1e-5, finite; default 1e-5 */
+    int num_channels;                 /* 0 for 'auto' (inferred at setup), else positive */
+    mc_initializer scale_initializer; /* default "ones" */
     mc_initializer offset_initializer; /* default "zeros" */
     /* Initial Scale / Offset values (copied), NULL for empty. When given they are used as the
      * initial values and the initializer is not called; their length must equal NumChannels. */
@@ -69,16 +69,16 @@ int mc_groupnorm_num_groups(const mc_layer *layer);
  * the mean summed in double, then the squared deviations from it (held as a float pair), so
  * large offsets do not cancel. Runs on minicnn's threads (mc_set_threads); the results do not
  * depend on their number. */
-void mc_groupnorm_forward_kernel(const float *x, float *y, const float *scale,
-                                 const float *offset, double *mean, double *rstd, int N, int C,
-                                 size_t S, int G, double eps);
+void mc_groupnorm_forward_kernel(const float *x, float *y, const float *scale, const float *offset,
+                                 double *mean, double *rstd, int N, int C, size_t S, int G,
+                                 double eps);
 
 /* Accumulates dscale (+=) and doffset (+=) and, if dx is not NULL, writes dx (=), from the
  * mean and rstd of the forward pass. Single-threaded, with the same sums in the same order as
  * the layer's threaded backward. */
 void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *scale,
-                                  const double *mean, const double *rstd, float *dx,
-                                  float *dscale, float *doffset, int N, int C, size_t S, int G);
+                                  const double *mean, const double *rstd, float *dx, float *dscale,
+                                  float *doffset, int N, int C, size_t S, int G);
 
 #ifdef __cplusplus
 }

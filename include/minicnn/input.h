@@ -46,9 +46,9 @@ mc_status mc_normalization_parse(mc_ctx *ctx, const char *text, mc_normalization
 
 /* imageInputLayer([H W C]): data (N, C, H, W). */
 typedef struct mc_image_input_options {
-    int input_size[3]; /* [H W C], positive (MATLAB's order) */
-    const char *name;  /* copied */
-    mc_normalization normalization;     /* default 'zerocenter' */
+    int input_size[3];                         /* [H W C], positive (MATLAB's order) */
+    const char *name;                          /* copied */
+    mc_normalization normalization;            /* default 'zerocenter' */
     mc_norm_dimension normalization_dimension; /* default 'auto' */
 } mc_image_input_options;
 

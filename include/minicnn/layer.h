@@ -29,11 +29,7 @@ typedef enum mc_describe {
 
 /* Where a layer stands in a graph. An input layer receives the network's data as its one input
  * (MATLAB counts it as NumInputs 0); an output layer computes the loss and has no successor. */
-typedef enum mc_layer_role {
-    MC_ROLE_HIDDEN = 0,
-    MC_ROLE_INPUT,
-    MC_ROLE_OUTPUT
-} mc_layer_role;
+typedef enum mc_layer_role { MC_ROLE_HIDDEN = 0, MC_ROLE_INPUT, MC_ROLE_OUTPUT } mc_layer_role;
 
 typedef struct mc_layer mc_layer;
 
@@ -42,9 +38,9 @@ typedef struct mc_layer mc_layer;
  * never allocate. forward/backward receive tensors already checked against the set-up shapes
  * (same dims, N no larger) and cannot fail. */
 typedef struct mc_layer_vtable {
-    const char *kind;        /* registry name: "groupNormalizationLayer" */
-    const char *class_name;  /* "GroupNormalizationLayer" */
-    const char *type_label;  /* "Group Normalization" */
+    const char *kind;         /* registry name: "groupNormalizationLayer" */
+    const char *class_name;   /* "GroupNormalizationLayer" */
+    const char *type_label;   /* "Group Normalization" */
     const char *default_name; /* name MATLAB assigns to an unnamed layer: "groupnorm" */
     mc_layer_role role;
     /* Validates the input shapes, initializes learnables that are still empty, sizes buffers
@@ -55,7 +51,7 @@ typedef struct mc_layer_vtable {
      * gradients. `in` and `out` are those of the last training-mode forward. */
     void (*backward)(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
                      const mc_tensor *dout, mc_tensor *din);
-    mc_param *(*param)(mc_layer *self, int i);                     /* NULL past the last */
+    mc_param *(*param)(mc_layer *self, int i);                      /* NULL past the last */
     mc_tensor *(*buffer)(mc_layer *self, int i, const char **name); /* NULL past the last */
     void (*describe)(const mc_layer *self, mc_text *out, mc_describe what);
     void (*destroy)(mc_layer *self); /* frees the concrete layer's own members only */
@@ -103,8 +99,8 @@ mc_status mc_layer_forward(mc_layer *layer, const mc_tensor *in, int n_in, mc_te
 /* Back-propagates dout (shaped as out) after a training-mode forward of the same in/out:
  * writes din[i] where din[i].data is not NULL (din may be NULL to skip all) and adds the
  * parameter gradients. Returns MC_OK, MC_ERR_STATE or MC_ERR_SHAPE. */
-mc_status mc_layer_backward(mc_layer *layer, const mc_tensor *in, int n_in,
-                            const mc_tensor *out, const mc_tensor *dout, mc_tensor *din);
+mc_status mc_layer_backward(mc_layer *layer, const mc_tensor *in, int n_in, const mc_tensor *out,
+                            const mc_tensor *dout, mc_tensor *din);
 
 /* Learnable parameters and non-learnable buffers, in a fixed order (borrowed). */
 int mc_layer_num_params(mc_layer *layer);

@@ -21,8 +21,8 @@ mc_status mc_relu_create(mc_ctx *ctx, const char *name, mc_layer **out);
 typedef struct mc_maxpool_options {
     int pool_size[2]; /* [PH PW], positive */
     const char *name;
-    int stride[2];    /* default [1 1] */
-    int padding[4];   /* [top bottom left right], default 0, each smaller than the pool size */
+    int stride[2];     /* default [1 1] */
+    int padding[4];    /* [top bottom left right], default 0, each smaller than the pool size */
     bool padding_same; /* 'same': output ceil(H / SH), extra padding at the bottom and right */
 } mc_maxpool_options;
 

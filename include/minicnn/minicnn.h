@@ -8,27 +8,27 @@ extern "C" {
 
 #include <minicnn/version.h>
 
-#include <minicnn/status.h>
-#include <minicnn/ctx.h>
-#include <minicnn/tensor.h>
-#include <minicnn/param.h>
-#include <minicnn/text.h>
-#include <minicnn/init.h>
-#include <minicnn/layer.h>
-#include <minicnn/groupnorm.h>
-#include <minicnn/conv2d.h>
 #include <minicnn/batchnorm.h>
+#include <minicnn/conv2d.h>
+#include <minicnn/ctx.h>
+#include <minicnn/data.h>
+#include <minicnn/groupnorm.h>
+#include <minicnn/init.h>
 #include <minicnn/input.h>
+#include <minicnn/layer.h>
 #include <minicnn/layers.h>
-#include <minicnn/poolconcat.h>
 #include <minicnn/layers3.h>
+#include <minicnn/model.h>
 #include <minicnn/net.h>
 #include <minicnn/netfile.h>
 #include <minicnn/optim.h>
-#include <minicnn/data.h>
+#include <minicnn/param.h>
+#include <minicnn/poolconcat.h>
+#include <minicnn/status.h>
 #include <minicnn/table.h>
+#include <minicnn/tensor.h>
+#include <minicnn/text.h>
 #include <minicnn/train.h>
-#include <minicnn/model.h>
 
 #ifdef __cplusplus
 }

@@ -33,12 +33,12 @@ typedef enum mc_grad_threshold_method {
 
 typedef struct mc_optim_options {
     mc_solver solver;
-    double momentum;                       /* sgdm, in [0, 1]; default 0.9 */
-    double gradient_decay_factor;          /* adam b1, in [0, 1); default 0.9 */
-    double squared_gradient_decay_factor;  /* adam/rmsprop b2, in [0, 1); 0.999 / 0.9 */
-    double epsilon;                        /* adam/rmsprop, positive; default 1e-8 */
-    double l2_regularization;              /* >= 0; default 1e-4 */
-    double gradient_threshold;             /* positive or Inf (default: no thresholding) */
+    double momentum;                      /* sgdm, in [0, 1]; default 0.9 */
+    double gradient_decay_factor;         /* adam b1, in [0, 1); default 0.9 */
+    double squared_gradient_decay_factor; /* adam/rmsprop b2, in [0, 1); 0.999 / 0.9 */
+    double epsilon;                       /* adam/rmsprop, positive; default 1e-8 */
+    double l2_regularization;             /* >= 0; default 1e-4 */
+    double gradient_threshold;            /* positive or Inf (default: no thresholding) */
     mc_grad_threshold_method gradient_threshold_method; /* default 'l2norm' */
 } mc_optim_options;
 
@@ -50,16 +50,15 @@ mc_optim_options mc_optim_default(mc_solver solver);
 const char *mc_solver_name(mc_solver s);
 mc_status mc_solver_parse(mc_ctx *ctx, const char *text, mc_solver *out);
 const char *mc_threshold_method_name(mc_grad_threshold_method m);
-mc_status mc_threshold_method_parse(mc_ctx *ctx, const char *text,
-                                    mc_grad_threshold_method *out);
+mc_status mc_threshold_method_parse(mc_ctx *ctx, const char *text, mc_grad_threshold_method *out);
 
 typedef struct mc_optim mc_optim;
 
 /* A solver for the n learnables (borrowed; they must outlive the solver and keep their sizes),
  * with zeroed state. Validates the options (a message names the option and the value).
  * Returns MC_OK, MC_ERR_INVALID or MC_ERR_NOMEM. */
-mc_status mc_optim_create(mc_ctx *ctx, const mc_optim_options *opts, mc_param *const *params,
-                          int n, mc_optim **out);
+mc_status mc_optim_create(mc_ctx *ctx, const mc_optim_options *opts, mc_param *const *params, int n,
+                          mc_optim **out);
 void mc_optim_destroy(mc_optim *opt);
 
 /* One update of every learnable from its gradient, with global learning rate `learn_rate`. */

@@ -8,15 +8,15 @@ extern "C" {
 
 /* One table gives the enum constant, its printable name and its text. Append only: the numeric
  * values are part of the ABI and of the command's exit codes. */
-#define MC_STATUS_TABLE(X)                                                                 \
-    X(MC_OK, "success")                                                                    \
-    X(MC_ERR_NOMEM, "out of memory")                                                       \
-    X(MC_ERR_INVALID, "invalid argument")                                                  \
-    X(MC_ERR_SHAPE, "incompatible shapes")                                                 \
-    X(MC_ERR_STATE, "operation not valid in the current state")                            \
-    X(MC_ERR_IO, "input/output error")                                                     \
-    X(MC_ERR_FORMAT, "malformed input file")                                               \
-    X(MC_ERR_NUMERIC, "non-finite value")                                                  \
+#define MC_STATUS_TABLE(X)                                                                         \
+    X(MC_OK, "success")                                                                            \
+    X(MC_ERR_NOMEM, "out of memory")                                                               \
+    X(MC_ERR_INVALID, "invalid argument")                                                          \
+    X(MC_ERR_SHAPE, "incompatible shapes")                                                         \
+    X(MC_ERR_STATE, "operation not valid in the current state")                                    \
+    X(MC_ERR_IO, "input/output error")                                                             \
+    X(MC_ERR_FORMAT, "malformed input file")                                                       \
+    X(MC_ERR_NUMERIC, "non-finite value")                                                          \
     X(MC_ERR_CALLBACK, "a user callback failed")
 
 typedef enum mc_status {

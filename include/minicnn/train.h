@@ -22,21 +22,21 @@ typedef enum mc_shuffle {
 typedef enum mc_lr_schedule { MC_SCHEDULE_NONE = 0, MC_SCHEDULE_PIECEWISE } mc_lr_schedule;
 
 typedef struct mc_train_options {
-    mc_optim_options solver;      /* solver, Momentum, decay factors, Epsilon, L2, thresholds */
-    double initial_learn_rate;    /* 0.01 for sgdm, 0.001 for adam and rmsprop */
-    int max_epochs;               /* 30 */
-    int mini_batch_size;          /* 128; the trailing partial mini-batch is dropped */
-    mc_shuffle shuffle;           /* 'once' */
-    mc_lr_schedule schedule;      /* 'none'; 'piecewise' multiplies the rate by
-                                   * learn_rate_drop_factor every learn_rate_drop_period epochs */
+    mc_optim_options solver;       /* solver, Momentum, decay factors, Epsilon, L2, thresholds */
+    double initial_learn_rate;     /* 0.01 for sgdm, 0.001 for adam and rmsprop */
+    int max_epochs;                /* 30 */
+    int mini_batch_size;           /* 128; the trailing partial mini-batch is dropped */
+    mc_shuffle shuffle;            /* 'once' */
+    mc_lr_schedule schedule;       /* 'none'; 'piecewise' multiplies the rate by
+                                    * learn_rate_drop_factor every learn_rate_drop_period epochs */
     double learn_rate_drop_factor; /* 0.1, in [0, 1] */
-    int learn_rate_drop_period;   /* 10 */
-    const mc_dataset *validation; /* NULL for none */
-    int validation_frequency;     /* 50 iterations */
-    int validation_patience;      /* 0 for Inf; else stop after this many validations in a row
-                                   * whose loss is not below the best so far */
-    int verbose_frequency;        /* 50 iterations */
-    const char *checkpoint_path;  /* a folder: a checkpoint after every epoch; NULL for none */
+    int learn_rate_drop_period;    /* 10 */
+    const mc_dataset *validation;  /* NULL for none */
+    int validation_frequency;      /* 50 iterations */
+    int validation_patience;       /* 0 for Inf; else stop after this many validations in a row
+                                    * whose loss is not below the best so far */
+    int verbose_frequency;         /* 50 iterations */
+    const char *checkpoint_path;   /* a folder: a checkpoint after every epoch; NULL for none */
 } mc_train_options;
 
 /* MATLAB's defaults for the solver. */
@@ -50,17 +50,17 @@ const char *mc_schedule_name(mc_lr_schedule s);
 
 /* What the training loop reports to its caller after each iteration. */
 typedef struct mc_train_progress {
-    int epoch, iteration;      /* both from 1 */
+    int epoch, iteration; /* both from 1 */
     int iterations_per_epoch;
-    double seconds;            /* since training started */
-    double loss, accuracy;     /* of the mini-batch; accuracy in [0, 1] */
-    double learn_rate;         /* the base (global) learning rate used */
-    bool validated;            /* validation figures were computed at this iteration */
+    double seconds;        /* since training started */
+    double loss, accuracy; /* of the mini-batch; accuracy in [0, 1] */
+    double learn_rate;     /* the base (global) learning rate used */
+    bool validated;        /* validation figures were computed at this iteration */
     double validation_loss, validation_accuracy;
-    bool verbose_row;          /* MATLAB prints a row: iteration 1, every VerboseFrequency, every
-                                * validation, the last */
-    bool epoch_end;            /* the last iteration of its epoch */
-    bool last;                 /* the last iteration of training */
+    bool verbose_row; /* MATLAB prints a row: iteration 1, every VerboseFrequency, every
+                       * validation, the last */
+    bool epoch_end;   /* the last iteration of its epoch */
+    bool last;        /* the last iteration of training */
 } mc_train_progress;
 
 /* Called after every iteration; a non-zero return stops training (MC_OK is returned). */
@@ -87,8 +87,7 @@ typedef struct mc_train_state mc_train_state;
 
 /* Reads a checkpoint: the network (assembled) and the state. Returns MC_OK, MC_ERR_IO,
  * MC_ERR_FORMAT (corrupt, or a trained network without training state) or MC_ERR_NOMEM. */
-mc_status mc_checkpoint_load(mc_ctx *ctx, const char *path, mc_net **net,
-                             mc_train_state **state);
+mc_status mc_checkpoint_load(mc_ctx *ctx, const char *path, mc_net **net, mc_train_state **state);
 void mc_train_state_destroy(mc_train_state *state);
 /* The options of the checkpointed run (validation and checkpoint_path NULL); borrowed. */
 mc_train_options *mc_train_state_options(mc_train_state *state);

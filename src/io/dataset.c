@@ -121,8 +121,7 @@ static mc_status take_labels(mc_ctx *ctx, const char *labels, const mc_idx *lab,
             return mc_ctx_fail(ctx, MC_ERR_INVALID,
                                "%s: observation %zu has label %d, outside the network's %d "
                                "classes (0 to %d): the %s do not fit the network",
-                               labels, i + 1, (int)v, K, K - 1,
-                               e->what != NULL ? e->what : "data");
+                               labels, i + 1, (int)v, K, K - 1, e->what != NULL ? e->what : "data");
         out->labels[i] = (int)v;
         if (out->labels[i] + 1 > out->num_classes)
             out->num_classes = out->labels[i] + 1;
@@ -159,8 +158,7 @@ mc_status mc_dataset_read_idx_expect(mc_ctx *ctx, const char *images, const char
     return st;
 }
 
-mc_status mc_dataset_read_idx(mc_ctx *ctx, const char *images, const char *labels,
-                              mc_dataset *out)
+mc_status mc_dataset_read_idx(mc_ctx *ctx, const char *images, const char *labels, mc_dataset *out)
 {
     return mc_dataset_read_idx_expect(ctx, images, labels, NULL, out);
 }
@@ -191,8 +189,8 @@ mc_status mc__data_check_shape(const mc_net *net, const mc_dataset *data, const 
         char w[96], h[96];
         observation_text(&want, w, sizeof w);
         observation_text(&have, h, sizeof h);
-        return mc_ctx_fail(ctx, MC_ERR_SHAPE, "the %s are %s but the network's input layer takes %s",
-                           what, h, w);
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "the %s are %s but the network's input layer takes %s", what, h, w);
     }
     if (data->shape.dims[0] < 1)
         return mc_ctx_fail(ctx, MC_ERR_SHAPE, "the %s hold no observations", what);

@@ -38,9 +38,9 @@ typedef struct reader {
     uint64_t file_size; /* bytes, when sized */
     bool gz, z_live, member_end, eof;
     int members;
-    z_stream z;          /* next_in / avail_in: the unread part of `in`, for raw files too */
-    uint64_t read_in;    /* bytes read from the file into `in` so far */
-    size_t offset;       /* bytes of IDX data delivered so far (decompressed) */
+    z_stream z;       /* next_in / avail_in: the unread part of `in`, for raw files too */
+    uint64_t read_in; /* bytes read from the file into `in` so far */
+    size_t offset;    /* bytes of IDX data delivered so far (decompressed) */
     unsigned char in[1 << 16];
 } reader;
 
@@ -116,9 +116,9 @@ static mc_status reader_open(mc_ctx *ctx, const char *path, reader *r)
         r->z.opaque = ctx;
         int rc = inflateInit2(&r->z, 16 + MAX_WBITS); /* gzip wrapper only */
         if (rc != Z_OK)
-            return rc == Z_MEM_ERROR ? mc__nomem(ctx, "starting to inflate a gzip file")
-                                     : mc_ctx_fail(ctx, MC_ERR_IO, "%s: zlib cannot start: %s",
-                                                   path, zError(rc));
+            return rc == Z_MEM_ERROR
+                       ? mc__nomem(ctx, "starting to inflate a gzip file")
+                       : mc_ctx_fail(ctx, MC_ERR_IO, "%s: zlib cannot start: %s", path, zError(rc));
         r->z_live = true;
     }
     return MC_OK;
@@ -197,8 +197,7 @@ static mc_status read_some(reader *r, unsigned char *buf, size_t n, size_t *got)
                                "%s: truncated: the file ends at byte %llu inside gzip member "
                                "%d, before its end and its trailer (CRC-32 and length), after "
                                "%zu bytes of decompressed data",
-                               r->path, (unsigned long long)file_pos(r), r->members + 1,
-                               r->offset);
+                               r->path, (unsigned long long)file_pos(r), r->members + 1, r->offset);
         }
     }
     return st;
@@ -222,8 +221,8 @@ static mc_status read_exact(reader *r, void *buf, size_t n, const char *what)
         return mc_ctx_fail(r->ctx, MC_ERR_FORMAT,
                            "%s: truncated: the file ends at byte %zu%s while reading %s (%zu "
                            "more bytes expected)",
-                           r->path, r->offset + got, r->gz ? " of the decompressed data" : "",
-                           what, n - got);
+                           r->path, r->offset + got, r->gz ? " of the decompressed data" : "", what,
+                           n - got);
     r->offset += n;
     return MC_OK;
 }
@@ -343,15 +342,16 @@ static mc_status read_header(reader *r, mc_idx *out)
         return MC_OK;
     /* What the rest of the file can hold: its bytes, or for gzip data deflate's largest
      * expansion of them. */
-    const uint64_t bytes = (uint64_t)count * type_size(out->type), left = r->file_size - file_pos(r);
+    const uint64_t bytes = (uint64_t)count * type_size(out->type),
+                   left = r->file_size - file_pos(r);
     const uint64_t can = r->gz ? left * DEFLATE_MAX_RATIO + DEFLATE_SLACK : left;
     if (bytes > can) {
         if (!r->gz)
             return mc_ctx_fail(ctx, MC_ERR_FORMAT,
                                "%s: truncated: the file ends at byte %llu while reading the "
                                "data (%llu bytes from byte %zu, as its header says)",
-                               r->path, (unsigned long long)r->file_size,
-                               (unsigned long long)bytes, r->offset);
+                               r->path, (unsigned long long)r->file_size, (unsigned long long)bytes,
+                               r->offset);
         return mc_ctx_fail(ctx, MC_ERR_FORMAT,
                            "%s: truncated or corrupt: the header promises %llu bytes of data, "
                            "but the %llu compressed bytes after it can hold at most %llu "
@@ -406,8 +406,9 @@ static mc_status read_data(reader *r, mc_idx *out, bool checked)
     }
     for (size_t i = 0; i < count; i++)
         if (!isfinite(out->values[i]))
-            return mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s: element %zu (at byte %zu) is %g; "
-                                                   "expected finite numbers",
+            return mc_ctx_fail(ctx, MC_ERR_FORMAT,
+                               "%s: element %zu (at byte %zu) is %g; "
+                               "expected finite numbers",
                                r->path, i + 1, 4 + 4 * (size_t)out->ndim + i * type_size(out->type),
                                (double)out->values[i]);
     return read_end(r, bytes);

@@ -60,9 +60,9 @@ typedef struct parser {
     int n_vars, cap_vars;
     mc__name_index index; /* of the named variables */
     int index_room;       /* variables the index has room for */
-    nf_call here; /* for nf_fail_at: ctx and file */
-    int depth;    /* values being parsed inside one another */
-    const char *option; /* the option name before the argument being parsed, or NULL */
+    nf_call here;         /* for nf_fail_at: ctx and file */
+    int depth;            /* values being parsed inside one another */
+    const char *option;   /* the option name before the argument being parsed, or NULL */
 } parser;
 
 /* How deeply [...] and (...) may nest: far more than any network needs, and little enough
@@ -208,13 +208,14 @@ static mc_status lex(parser *ps)
         t->kind = TK_NEWLINE;
     } else if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')) {
         size_t n = 1;
-        for (int c2; (c2 = peekc(ps, n)) >= 0 &&
-                     ((c2 >= 'A' && c2 <= 'Z') || (c2 >= 'a' && c2 <= 'z') ||
-                      (c2 >= '0' && c2 <= '9') || c2 == '_');)
+        for (int c2;
+             (c2 = peekc(ps, n)) >= 0 && ((c2 >= 'A' && c2 <= 'Z') || (c2 >= 'a' && c2 <= 'z') ||
+                                          (c2 >= '0' && c2 <= '9') || c2 == '_');)
             n++;
         t->kind = TK_IDENT;
         t->len = n;
-    } else if ((ch >= '0' && ch <= '9') || (ch == '.' && peekc(ps, 1) >= '0' && peekc(ps, 1) <= '9')) {
+    } else if ((ch >= '0' && ch <= '9') ||
+               (ch == '.' && peekc(ps, 1) >= '0' && peekc(ps, 1) <= '9')) {
         size_t n = 0;
         while (peekc(ps, n) >= '0' && peekc(ps, n) <= '9')
             n++;
@@ -233,8 +234,9 @@ static mc_status lex(parser *ps)
                 n = m;
             } else {
                 t->len = m;
-                return fail_tok(ps, t, "malformed number '%.*s': expected digits after the "
-                                       "exponent",
+                return fail_tok(ps, t,
+                                "malformed number '%.*s': expected digits after the "
+                                "exponent",
                                 (int)m, t->p);
             }
         }
@@ -259,8 +261,7 @@ static mc_status lex(parser *ps)
             int c2 = peekc(ps, n);
             if (c2 < 0 || c2 == '\n') {
                 t->len = n;
-                return fail_tok(ps, t, "string starting here is not closed by %c on its line",
-                                ch);
+                return fail_tok(ps, t, "string starting here is not closed by %c on its line", ch);
             }
             n++;
             if (c2 == ch) {
@@ -578,8 +579,9 @@ static mc_status parse_array(parser *ps, nf_value *out)
         if (elem.kind == NF_GRAPH || elem.kind == NF_STRING || elem.kind == NF_CELL) {
             const char *what = kind_name(elem.kind);
             value_free(ps->ctx, &elem);
-            return fail_tok(ps, &at, "%s cannot be an element of [...]; expected numbers or "
-                                     "layers",
+            return fail_tok(ps, &at,
+                            "%s cannot be an element of [...]; expected numbers or "
+                            "layers",
                             what);
         }
         if (out->kind == NF_NONE)
@@ -768,16 +770,16 @@ static mc_status graph_call(parser *ps, const token *fn, nf_value *args, int n, 
             return fail_tok(ps, fn, "layerGraph takes at most one argument, a layer array");
         if (n == 1 && args[0].kind != NF_LAYERS && args[0].kind != NF_GRAPH)
             return nf_fail_at(&ps->here, args[0].line, args[0].col,
-                              "layerGraph expects a layer array, not %s",
-                              kind_name(args[0].kind));
+                              "layerGraph expects a layer array, not %s", kind_name(args[0].kind));
         if (n == 0)
             return located(ps, fn, mc_net_create(ps->ctx, &out->graph));
         return to_graph(ps, &args[0], &out->graph);
     }
     if (strcmp(name, "addLayers") == 0) {
         if (n != 2 || args[0].kind != NF_GRAPH || args[1].kind != NF_LAYERS)
-            return fail_tok(ps, fn, "addLayers expects (lgraph, layers): a layer graph and a "
-                                    "layer array");
+            return fail_tok(ps, fn,
+                            "addLayers expects (lgraph, layers): a layer graph and a "
+                            "layer array");
         st = mc_net_add_layers(args[0].graph, args[1].layers, args[1].count);
         mc_free(ps->ctx, args[1].layers);
         args[1].layers = NULL;
@@ -794,8 +796,9 @@ static mc_status graph_call(parser *ps, const token *fn, nf_value *args, int n, 
     const int first = n == 3 ? 1 : 0;
     if ((n != 2 && n != 3) || (n == 3 && args[0].kind != NF_GRAPH && args[0].kind != NF_LAYERS) ||
         args[first].kind != NF_STRING || args[first + 1].kind != NF_STRING)
-        return fail_tok(ps, fn, "%s expects (lgraph, 'source', 'destination') or ('source', "
-                                "'destination')",
+        return fail_tok(ps, fn,
+                        "%s expects (lgraph, 'source', 'destination') or ('source', "
+                        "'destination')",
                         name);
     mc_net *g = NULL;
     variable *target = NULL;
@@ -915,8 +918,7 @@ static mc_status parse_ident(parser *ps, nf_value *out)
     variable *var = find_var(ps, id.p, id.len);
     if (var != NULL) {
         if (ps->tok.kind == TK_LPAREN)
-            return fail_tok(ps, &ps->tok, "indexing a variable ('%s(...)') is not supported",
-                            name);
+            return fail_tok(ps, &ps->tok, "indexing a variable ('%s(...)') is not supported", name);
         return use_var(ps, var, &id, out);
     }
     const nf_layer_fn *lf = nf_find_layer_fn(name);
@@ -928,8 +930,7 @@ static mc_status parse_ident(parser *ps, nf_value *out)
         return fail_tok(ps, &id, "'%s' is a MATLAB %s that minicnn does not provide%s%s%s", name,
                         matlab->is_layer ? "layer" : "function",
                         matlab->is_layer ? "" : " in network files",
-                        matlab->hint != NULL ? "; " : "",
-                        matlab->hint != NULL ? matlab->hint : "");
+                        matlab->hint != NULL ? "; " : "", matlab->hint != NULL ? matlab->hint : "");
     if (lf == NULL && !graph_fn) {
         const char *hint = suggest(ps, name);
         /* the closest MATLAB name, when minicnn lacks it and it is closer than the hint: a
@@ -944,8 +945,9 @@ static mc_status parse_ident(parser *ps, nf_value *out)
             lacked = NULL;
         const char *pair[3] = {lacked, hint, NULL};
         if (lacked != NULL && (hint == NULL || mc__closest(name, pair) == lacked))
-            return fail_tok(ps, &id, "unknown function or variable '%s' (MATLAB's '%s' is not "
-                                     "provided by minicnn)",
+            return fail_tok(ps, &id,
+                            "unknown function or variable '%s' (MATLAB's '%s' is not "
+                            "provided by minicnn)",
                             name, lacked);
         char suggestion[96] = "";
         if (hint != NULL)
@@ -973,8 +975,9 @@ static mc_status parse_expr(parser *ps, nf_value *out)
 {
     if (ps->depth >= MAX_DEPTH) {
         memset(out, 0, sizeof *out);
-        return fail_tok(ps, &ps->tok, "values nested more than %d deep ('[' and '(' inside one "
-                                      "another); a network file needs far fewer",
+        return fail_tok(ps, &ps->tok,
+                        "values nested more than %d deep ('[' and '(' inside one "
+                        "another); a network file needs far fewer",
                         MAX_DEPTH);
     }
     ps->depth++;
@@ -1001,8 +1004,9 @@ static mc_status parse_value(parser *ps, nf_value *out)
         if (st != MC_OK)
             return st;
         if (ps->tok.space_before || (ps->tok.kind != TK_NUMBER && !tok_is(&ps->tok, "Inf")))
-            return fail_tok(ps, &t, "expected a number right after '%c' (arithmetic is not "
-                                    "supported in network files)",
+            return fail_tok(ps, &t,
+                            "expected a number right after '%c' (arithmetic is not "
+                            "supported in network files)",
                             t.p[0]);
         double v = ps->tok.kind == TK_NUMBER ? ps->tok.num : INFINITY;
         st = lex(ps);
@@ -1024,13 +1028,15 @@ static mc_status parse_value(parser *ps, nf_value *out)
     case TK_AT:
         /* worded for the option the handle is given to */
         if (ps->option != NULL && strcasecmp(ps->option, "Normalization") == 0)
-            return fail_tok(ps, &t, "function handles are not supported in network files; "
-                                    "Normalization must be 'zerocenter', 'zscore', "
-                                    "'rescale-symmetric', 'rescale-zero-one' or 'none'");
+            return fail_tok(ps, &t,
+                            "function handles are not supported in network files; "
+                            "Normalization must be 'zerocenter', 'zscore', "
+                            "'rescale-symmetric', 'rescale-zero-one' or 'none'");
         if (ps->option != NULL && strstr(ps->option, "nitializer") != NULL)
-            return fail_tok(ps, &t, "function handles are not supported in network files; name "
-                                    "an initializer ('glorot', 'he', 'narrow-normal', 'zeros', "
-                                    "'ones') or use the C API");
+            return fail_tok(ps, &t,
+                            "function handles are not supported in network files; name "
+                            "an initializer ('glorot', 'he', 'narrow-normal', 'zeros', "
+                            "'ones') or use the C API");
         return fail_tok(ps, &t, "function handles are not supported in network files");
     default:
         return fail_tok(ps, &t, "expected a value, found %s", describe_tok(&t, buf, sizeof buf));
@@ -1073,8 +1079,7 @@ static mc_status statement(parser *ps)
             snprintf(name, sizeof name, "%.*s", (int)(first.len < 63 ? first.len : 63), first.p);
             lf = nf_find_layer_fn(name);
             if (lf != NULL)
-                return fail_tok(ps, &first, "cannot assign to '%s': it is a layer function",
-                                name);
+                return fail_tok(ps, &first, "cannot assign to '%s': it is a layer function", name);
             st = lex(ps);
             nf_value v;
             if (st == MC_OK)
@@ -1267,8 +1272,7 @@ mc_status mc_netfile_load(mc_ctx *ctx, const char *path, mc_net **out, bool *is_
     fclose(f);
     mc_status st = MC_OK;
     if (err != 0)
-        st = mc_ctx_fail(ctx, MC_ERR_IO, "cannot read network file '%s': %s", path,
-                         strerror(err));
+        st = mc_ctx_fail(ctx, MC_ERR_IO, "cannot read network file '%s': %s", path, strerror(err));
     else if (len > limit)
         st = mc_ctx_fail(ctx, MC_ERR_FORMAT,
                          "network file '%s' is larger than 16 MiB; is it really a network file?",

@@ -12,17 +12,17 @@ typedef enum nf_kind {
     NF_NONE = 0,
     NF_NUMBERS, /* a scalar or a vector */
     NF_STRING,
-    NF_CELL,    /* cell array of strings */
-    NF_LAYERS,  /* a layer array */
-    NF_GRAPH    /* a layer graph */
+    NF_CELL,   /* cell array of strings */
+    NF_LAYERS, /* a layer array */
+    NF_GRAPH   /* a layer graph */
 } nf_kind;
 
 typedef struct nf_value {
     nf_kind kind;
     int line, col; /* where the value starts */
     double *nums;
-    int count;    /* numbers, cell strings or layers */
-    int cap;      /* room in nums, cells or layers while [...] or {...} grows; 0: count */
+    int count; /* numbers, cell strings or layers */
+    int cap;   /* room in nums, cells or layers while [...] or {...} grows; 0: count */
     char *str;
     char **cells;
     mc_layer **layers;

@@ -68,8 +68,7 @@ static mc_status get_ints(const nf_call *c, const nf_value *v, const char *what,
     return MC_OK;
 }
 
-static mc_status get_string(const nf_call *c, const nf_value *v, const char *what,
-                            const char **out)
+static mc_status get_string(const nf_call *c, const nf_value *v, const char *what, const char **out)
 {
     if (v->kind != NF_STRING)
         return bad(c, v, what, "a string");
@@ -109,8 +108,9 @@ static mc_status get_initializer(const nf_call *c, const nf_value *v, const char
                                  mc_initializer *out)
 {
     if (v->kind != NF_STRING)
-        return bad(c, v, what, "the name of an initializer ('glorot', 'he', 'narrow-normal', "
-                               "'zeros', 'ones')");
+        return bad(c, v, what,
+                   "the name of an initializer ('glorot', 'he', 'narrow-normal', "
+                   "'zeros', 'ones')");
     out->name = v->str;
     out->fn = NULL;
     return MC_OK;
@@ -204,8 +204,8 @@ static mc_status find_binding(const nf_call *c, int i, const binding *table, int
         snprintf(list + used, sizeof list - used, "%s'%s'", j ? ", " : "", names[j]);
     }
     if (hint != NULL)
-        return nf_fail_at(c, o->line, o->col, "%s has no option '%s' (did you mean '%s'?)",
-                          c->fn, o->name, hint);
+        return nf_fail_at(c, o->line, o->col, "%s has no option '%s' (did you mean '%s'?)", c->fn,
+                          o->name, hint);
     return nf_fail_at(c, o->line, o->col, "%s has no option '%s'; its options are %s", c->fn,
                       o->name, list);
 }
@@ -300,17 +300,19 @@ static mc_status bind_options(nf_call *c, const binding *table, int n, owned_flo
 /* ---- Builders --------------------------------------------------------------------------- */
 
 /* The options both normalization layers have. */
-#define NORM_BINDINGS(o)                                                                        \
-    {"Name", B_STRING, &(o).name, NULL}, {"Epsilon", B_DOUBLE, &(o).epsilon, NULL},           \
-        {"NumChannels", B_AUTO_INT, &(o).num_channels, NULL},                                 \
-        {"ScaleInitializer", B_INIT, &(o).scale_initializer, NULL},                           \
-        {"OffsetInitializer", B_INIT, &(o).offset_initializer, NULL},                         \
-        {"Scale", B_FLOATS, &(o).scale, &(o).scale_len},                                      \
-        {"Offset", B_FLOATS, &(o).offset, &(o).offset_len},                                   \
-        {"ScaleLearnRateFactor", B_DOUBLE, &(o).scale_learn_rate_factor, NULL},               \
-        {"OffsetLearnRateFactor", B_DOUBLE, &(o).offset_learn_rate_factor, NULL},             \
-        {"ScaleL2Factor", B_DOUBLE, &(o).scale_l2_factor, NULL},                              \
-        {"OffsetL2Factor", B_DOUBLE, &(o).offset_l2_factor, NULL}
+#define NORM_BINDINGS(o)                                                                           \
+    {"Name", B_STRING, &(o).name, NULL}, {"Epsilon", B_DOUBLE, &(o).epsilon, NULL},                \
+        {"NumChannels", B_AUTO_INT, &(o).num_channels, NULL},                                      \
+        {"ScaleInitializer", B_INIT, &(o).scale_initializer, NULL},                                \
+        {"OffsetInitializer", B_INIT, &(o).offset_initializer, NULL},                              \
+        {"Scale", B_FLOATS, &(o).scale, &(o).scale_len},                                           \
+        {"Offset", B_FLOATS, &(o).offset, &(o).offset_len},                                        \
+        {"ScaleLearnRateFactor", B_DOUBLE, &(o).scale_learn_rate_factor, NULL},                    \
+        {"OffsetLearnRateFactor", B_DOUBLE, &(o).offset_learn_rate_factor, NULL},                  \
+        {"ScaleL2Factor", B_DOUBLE, &(o).scale_l2_factor, NULL},                                   \
+    {                                                                                              \
+        "OffsetL2Factor", B_DOUBLE, &(o).offset_l2_factor, NULL                                    \
+    }
 
 static mc_status build_groupnorm(nf_call *c, mc_layer **out)
 {
@@ -322,8 +324,9 @@ static mc_status build_groupnorm(nf_call *c, mc_layer **out)
     } else {
         /* zero and negative counts reach the constructor, which words the error */
         if (g->kind != NF_NUMBERS || g->count != 1 || !is_int(g->nums[0], -2147483647.0))
-            return bad(c, g, "numGroups", "a positive integer, \"all-channels\" or "
-                                          "\"channel-wise\"");
+            return bad(c, g, "numGroups",
+                       "a positive integer, \"all-channels\" or "
+                       "\"channel-wise\"");
         o.num_groups = (int)g->nums[0];
     }
     const binding table[] = {NORM_BINDINGS(o)};
@@ -354,16 +357,18 @@ static mc_status build_batchnorm(nf_call *c, mc_layer **out)
 }
 
 /* The options convolution and fully connected layers share (first in both tables). */
-#define WEIGHTS_BINDINGS(o)                                                                     \
-    {"Name", B_STRING, &(o).name, NULL},                                                      \
-        {"WeightsInitializer", B_INIT, &(o).weights_initializer, NULL},                       \
-        {"BiasInitializer", B_INIT, &(o).bias_initializer, NULL},                             \
-        {"Weights", B_FLOATS, &(o).weights, &(o).weights_len},                                \
-        {"Bias", B_FLOATS, &(o).bias, &(o).bias_len},                                         \
-        {"WeightLearnRateFactor", B_DOUBLE, &(o).weight_learn_rate_factor, NULL},             \
-        {"BiasLearnRateFactor", B_DOUBLE, &(o).bias_learn_rate_factor, NULL},                 \
-        {"WeightL2Factor", B_DOUBLE, &(o).weight_l2_factor, NULL},                            \
-        {"BiasL2Factor", B_DOUBLE, &(o).bias_l2_factor, NULL}
+#define WEIGHTS_BINDINGS(o)                                                                        \
+    {"Name", B_STRING, &(o).name, NULL},                                                           \
+        {"WeightsInitializer", B_INIT, &(o).weights_initializer, NULL},                            \
+        {"BiasInitializer", B_INIT, &(o).bias_initializer, NULL},                                  \
+        {"Weights", B_FLOATS, &(o).weights, &(o).weights_len},                                     \
+        {"Bias", B_FLOATS, &(o).bias, &(o).bias_len},                                              \
+        {"WeightLearnRateFactor", B_DOUBLE, &(o).weight_learn_rate_factor, NULL},                  \
+        {"BiasLearnRateFactor", B_DOUBLE, &(o).bias_learn_rate_factor, NULL},                      \
+        {"WeightL2Factor", B_DOUBLE, &(o).weight_l2_factor, NULL},                                 \
+    {                                                                                              \
+        "BiasL2Factor", B_DOUBLE, &(o).bias_l2_factor, NULL                                        \
+    }
 
 static mc_status build_conv2d(nf_call *c, mc_layer **out)
 {
@@ -585,8 +590,7 @@ static mc_status build_concat(nf_call *c, mc_layer **out)
 
 /* An optional positional hyperparameter (the parser keeps a leading string for the options),
  * which MATLAB also takes as the name-value option `option`; then Name. */
-static mc_status build_activation(nf_call *c, const char *option, double *value,
-                                  const char **name)
+static mc_status build_activation(nf_call *c, const char *option, double *value, const char **name)
 {
     mc_status st = c->n_pos > 0 ? get_double(c, &c->pos[0], option, value) : MC_OK;
     const binding table[] = {{"Name", B_STRING, name, NULL}, {option, B_DOUBLE, value, NULL}};
@@ -640,8 +644,10 @@ static mc_status build_crossnorm(nf_call *c, mc_layer **out)
     owned_floats f = {{NULL}, 0};
     st = bind_options(c, table, N_BINDINGS(table), &f);
     if (st == MC_OK && !is_int(size, 1))
-        return nf_fail_at(c, c->line, c->col, "%s: WindowChannelSize must be a positive integer, "
-                          "not %g", c->fn, size);
+        return nf_fail_at(c, c->line, c->col,
+                          "%s: WindowChannelSize must be a positive integer, "
+                          "not %g",
+                          c->fn, size);
     o.window_channel_size = (int)size;
     return st == MC_OK ? mc_crossnorm_create(c->ctx, &o, out) : st;
 }

@@ -82,14 +82,14 @@ typedef struct parse {
     mc_ctx *ctx;
     const char *path;
     mc_status st;
-    buffer text;      /* every field, NUL-terminated */
-    buffer offsets;   /* size_t per field: where it starts in text */
-    buffer lines;     /* int per record: its first line */
-    int line;         /* the line being read (1-based) */
-    int record_line;  /* the line the current record started on */
-    int fields;       /* fields of the current record */
-    int header_fields;/* 0 until the header has ended */
-    long long records;/* records ended, the header included */
+    buffer text;       /* every field, NUL-terminated */
+    buffer offsets;    /* size_t per field: where it starts in text */
+    buffer lines;      /* int per record: its first line */
+    int line;          /* the line being read (1-based) */
+    int record_line;   /* the line the current record started on */
+    int fields;        /* fields of the current record */
+    int header_fields; /* 0 until the header has ended */
+    long long records; /* records ended, the header included */
 } parse;
 
 static void on_field(void *field, size_t len, void *data)
@@ -284,12 +284,11 @@ mc_status mc_table_read_csv(mc_ctx *ctx, const char *path, mc_table *out)
                            path, p.record_line);
     csv_free(&cp);
     if (p.st == MC_OK && p.header_fields == 0)
-        p.st = mc_ctx_fail(ctx, MC_ERR_FORMAT,
-                           "%s: empty file: a CSV table needs a header line naming its columns",
-                           path);
+        p.st =
+            mc_ctx_fail(ctx, MC_ERR_FORMAT,
+                        "%s: empty file: a CSV table needs a header line naming its columns", path);
     if (p.st == MC_OK && p.records < 2)
-        p.st = mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s: the header is not followed by any row",
-                           path);
+        p.st = mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s: the header is not followed by any row", path);
     if (p.st == MC_OK)
         p.st = build_table(ctx, &p, out);
     if (p.st == MC_OK && (out->path = mc__strdup(ctx, path)) == NULL)
@@ -318,8 +317,8 @@ mc_table_options mc_table_default(void)
 
 static int is_missing(const char *s)
 {
-    return s[0] == '\0' || strcmp(s, "NA") == 0 || strcmp(s, "NaN") == 0 ||
-           strcmp(s, "nan") == 0 || strcmp(s, "NAN") == 0;
+    return s[0] == '\0' || strcmp(s, "NA") == 0 || strcmp(s, "NaN") == 0 || strcmp(s, "nan") == 0 ||
+           strcmp(s, "NAN") == 0;
 }
 
 /* A decimal number filling all of s ("1", "-2.5", "3e-4"; not hex, inf or nan). */
@@ -346,16 +345,16 @@ static mc_status no_column(mc_ctx *ctx, const mc_table *t, const char *what, con
     for (int j = 0; j < t->num_cols; j++)
         names[j] = t->names[j];
     const char *hint = mc__closest(name, names);
-    mc_status st = mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: no column named '%s' for the %s%s%s%s",
-                               t->path, name, what, hint ? " (did you mean '" : "",
-                               hint ? hint : "", hint ? "'?)" : "");
+    mc_status st =
+        mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: no column named '%s' for the %s%s%s%s", t->path, name,
+                    what, hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
     mc_free(ctx, names);
     return st;
 }
 
 /* The columns used, predictors first, the response last, into cols (F + 1). */
-static mc_status pick_columns(mc_ctx *ctx, const mc_table *t, const mc_table_options *o,
-                              int *cols, int *num_features)
+static mc_status pick_columns(mc_ctx *ctx, const mc_table *t, const mc_table_options *o, int *cols,
+                              int *num_features)
 {
     int response = t->num_cols - 1;
     if (o->response != NULL && (response = mc_table_column(t, o->response)) < 0)
@@ -379,8 +378,8 @@ static mc_status pick_columns(mc_ctx *ctx, const mc_table *t, const mc_table_opt
     }
     if (f == 0)
         return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: no predictor column: the table has only the response '%s'",
-                           t->path, t->names[response]);
+                           "%s: no predictor column: the table has only the response '%s'", t->path,
+                           t->names[response]);
     cols[f] = response;
     *num_features = f;
     return MC_OK;
@@ -469,8 +468,8 @@ static mc_status pick_rows(mc_ctx *ctx, const mc_table *t, const mc_table_option
             return mc_ctx_fail(ctx, MC_ERR_FORMAT,
                                "%s:%d, column '%s': missing value%s%s%s: every value used for "
                                "training must be present (or leave such rows out)",
-                               CELL_AT(t, i, missing), cell[0] ? " ('" : " (an empty cell",
-                               cell, cell[0] ? "')" : ")");
+                               CELL_AT(t, i, missing), cell[0] ? " ('" : " (an empty cell", cell,
+                               cell[0] ? "')" : ")");
         }
     }
     if (n == 0)

@@ -78,8 +78,9 @@ mc_status mc__check_image2d(mc_ctx *ctx, const char *label, const mc_shape *in, 
         return MC_OK;
     char dims[96];
     mc_shape_format(in, "x", dims, sizeof dims);
-    return mc_ctx_fail(ctx, MC_ERR_SHAPE, "%s: the input has shape [%s]; %s needs 2-D images "
-                                          "(N, C, H, W)",
+    return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                       "%s: the input has shape [%s]; %s needs 2-D images "
+                       "(N, C, H, W)",
                        label, dims, what);
 }
 

@@ -4,9 +4,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "norm.h"
 #include "../parallel.h"
 #include "../simd.h"
+#include "norm.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -46,8 +46,8 @@ __attribute__((target("avx2,fma"))) static inline void transpose4x8(const float 
  * hi, lo and v = variance + eps for groups [0, k) and returns k, a multiple of 4. */
 __attribute__((target("avx2,fma"))) static size_t small_stats_avx2(const float *x, size_t m,
                                                                    size_t nb, double eps,
-                                                                   double *mu, float *hi,
-                                                                   float *lo, double *v)
+                                                                   double *mu, float *hi, float *lo,
+                                                                   double *v)
 {
     const __m256d inv_zero = _mm256_setzero_pd(), dm = _mm256_set1_pd((double)m),
                   ve = _mm256_set1_pd(eps);
@@ -71,8 +71,8 @@ __attribute__((target("avx2,fma"))) static size_t small_stats_avx2(const float *
             const __m128 h = _mm256_cvtpd_ps(mean);
             const __m128 l = _mm256_cvtpd_ps(_mm256_sub_pd(mean, _mm256_cvtps_pd(h)));
 #define D_(sj)                                                                                     \
-    _mm256_add_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_sub_ps(_mm_sub_ps(sj, h), l)),                \
-                                _mm256_cvtps_pd(_mm_sub_ps(_mm_sub_ps(sj, h), l))),               \
+    _mm256_add_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_sub_ps(_mm_sub_ps(sj, h), l)),                 \
+                                _mm256_cvtps_pd(_mm_sub_ps(_mm_sub_ps(sj, h), l))),                \
                   inv_zero)
             const __m256d ss = _mm256_add_pd(
                 _mm256_add_pd(_mm256_add_pd(D_(s0), D_(s4)), _mm256_add_pd(D_(s1), D_(s5))),
@@ -98,9 +98,9 @@ __attribute__((target("avx2,fma"))) static size_t small_stats_avx2(const float *
         __m256d T[8];
         for (int j = 0; j < 8; j++)
             T[j] = _mm256_add_pd(L[j], L[j + 8]);
-        const __m256d sum = _mm256_add_pd(
-            _mm256_add_pd(_mm256_add_pd(T[0], T[4]), _mm256_add_pd(T[1], T[5])),
-            _mm256_add_pd(_mm256_add_pd(T[2], T[6]), _mm256_add_pd(T[3], T[7])));
+        const __m256d sum =
+            _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(T[0], T[4]), _mm256_add_pd(T[1], T[5])),
+                          _mm256_add_pd(_mm256_add_pd(T[2], T[6]), _mm256_add_pd(T[3], T[7])));
         const __m256d mean = _mm256_div_pd(sum, dm);
         const __m128 h = _mm256_cvtpd_ps(mean);
         const __m128 l = _mm256_cvtpd_ps(_mm256_sub_pd(mean, _mm256_cvtps_pd(h)));
@@ -112,9 +112,9 @@ __attribute__((target("avx2,fma"))) static size_t small_stats_avx2(const float *
             L[j] = inv_zero;
         for (int j = 0; j < 8; j++)
             T[j] = _mm256_add_pd(L[j], L[j + 8]);
-        const __m256d ss = _mm256_add_pd(
-            _mm256_add_pd(_mm256_add_pd(T[0], T[4]), _mm256_add_pd(T[1], T[5])),
-            _mm256_add_pd(_mm256_add_pd(T[2], T[6]), _mm256_add_pd(T[3], T[7])));
+        const __m256d ss =
+            _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(T[0], T[4]), _mm256_add_pd(T[1], T[5])),
+                          _mm256_add_pd(_mm256_add_pd(T[2], T[6]), _mm256_add_pd(T[3], T[7])));
         _mm256_storeu_pd(mu + g, mean);
         _mm_storeu_ps(hi + g, h);
         _mm_storeu_ps(lo + g, l);
@@ -192,8 +192,8 @@ feature_backward8_avx2(const float *x, const float *dy, const float *scale, cons
  * groups at a time so that the divisions and square roots of many groups overlap.
  * x, y: (ng, Cg, S) from the first group; scale, offset: (ng*Cg); mean, rstd: (ng). */
 MC__CLONES static void forward_small_groups(const float *x, float *y, const float *scale,
-                                 const float *offset, size_t ng, int Cg, size_t S, double eps,
-                                 double *mean, double *rstd)
+                                            const float *offset, size_t ng, int Cg, size_t S,
+                                            double eps, double *mean, double *rstd)
 {
     const size_t m = (size_t)Cg * S;
     for (size_t g0 = 0; g0 < ng; g0 += 64) {
@@ -530,12 +530,21 @@ static void gn_backward_task(void *arg, int task, int thread)
 }
 
 /* x, y: (N, C, S); scale, offset: (C); mean, rstd: (N, G) */
-void mc_groupnorm_forward_kernel(const float *x, float *y, const float *scale,
-                                 const float *offset, double *mean, double *rstd, int N, int C,
-                                 size_t S, int G, double eps)
+void mc_groupnorm_forward_kernel(const float *x, float *y, const float *scale, const float *offset,
+                                 double *mean, double *rstd, int N, int C, size_t S, int G,
+                                 double eps)
 {
-    gn_job j = {.x = x, .y = y, .scale = scale, .offset = offset, .mean = mean, .rstd = rstd,
-                .N = N, .C = C, .G = G, .S = S, .eps = eps};
+    gn_job j = {.x = x,
+                .y = y,
+                .scale = scale,
+                .offset = offset,
+                .mean = mean,
+                .rstd = rstd,
+                .N = N,
+                .C = C,
+                .G = G,
+                .S = S,
+                .eps = eps};
     gn_tasks(N, G, &j.chunks, &j.gblocks);
     j.stream = (size_t)N * (size_t)C * S * sizeof(float) > MC__STREAM_BYTES;
     mc__parallel_for(j.chunks * j.gblocks, 0, 2 * (size_t)N * (size_t)C * S, gn_forward_task, &j);
@@ -548,12 +557,21 @@ static void groupnorm_backward_parallel(const float *x, const float *dy, const f
                                         float *dscale, float *doffset, int N, int C, size_t S,
                                         int G, double *pa, double *pb)
 {
-    gn_job j = {.x = x, .dy = dy, .scale = scale, .dx = dx, .mean = (double *)mean,
-                .rstd = (double *)rstd, .pa = pa, .pb = pb, .N = N, .C = C, .G = G, .S = S};
+    gn_job j = {.x = x,
+                .dy = dy,
+                .scale = scale,
+                .dx = dx,
+                .mean = (double *)mean,
+                .rstd = (double *)rstd,
+                .pa = pa,
+                .pb = pb,
+                .N = N,
+                .C = C,
+                .G = G,
+                .S = S};
     gn_tasks(N, G, &j.chunks, &j.gblocks);
     j.stream = (size_t)N * (size_t)C * S * sizeof(float) > MC__STREAM_BYTES;
-    mc__parallel_for(j.chunks * j.gblocks, 0, 3 * (size_t)N * (size_t)C * S, gn_backward_task,
-                     &j);
+    mc__parallel_for(j.chunks * j.gblocks, 0, 3 * (size_t)N * (size_t)C * S, gn_backward_task, &j);
     /* The chunks' partial sums in chunk order: the same whatever the thread count. */
     for (int c = 0; c < C; c++) {
         double a = 0.0, b = 0.0;
@@ -570,8 +588,8 @@ static void groupnorm_backward_parallel(const float *x, const float *dy, const f
  * the parameter gradients channel by channel (the same sums in the same order as the layer's),
  * then dx group by group. */
 void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *scale,
-                                  const double *mean, const double *rstd, float *dx,
-                                  float *dscale, float *doffset, int N, int C, size_t S, int G)
+                                  const double *mean, const double *rstd, float *dx, float *dscale,
+                                  float *doffset, int N, int C, size_t S, int G)
 {
     const int Cg = C / G, chunks = mc__chunks(N);
     for (int c = 0; c < C; c++) {
@@ -638,8 +656,8 @@ void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *
 typedef struct groupnorm {
     mc_layer base;
     mc_groups_mode groups_mode;
-    int num_groups;   /* as given, for MC_GROUPS_COUNT */
-    int groups;       /* in use; 0 until known */
+    int num_groups; /* as given, for MC_GROUPS_COUNT */
+    int groups;     /* in use; 0 until known */
     double epsilon;
     int num_channels; /* 0 while 'auto' */
     mc__init scale_init;
@@ -752,8 +770,8 @@ static mc_status validate(mc_ctx *ctx, const mc_groupnorm_options *o, const mc__
                                o->num_groups, o->num_channels);
         if (o->num_channels % o->num_groups != 0)
             return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                               "%s: the number of groups (%d) must divide NumChannels (%d)",
-                               label, o->num_groups, o->num_channels);
+                               "%s: the number of groups (%d) must divide NumChannels (%d)", label,
+                               o->num_groups, o->num_channels);
     }
     st = mc__norm_check_factors(ctx, label, no);
     return st == MC_OK ? mc__norm_check_initial(ctx, label, no) : st;
@@ -792,7 +810,7 @@ mc_status mc_groupnorm_create(mc_ctx *ctx, const mc_groupnorm_options *opts, mc_
     gn->num_groups = opts->groups_mode == MC_GROUPS_COUNT ? opts->num_groups : 0;
     gn->groups = opts->groups_mode == MC_GROUPS_COUNT          ? opts->num_groups
                  : opts->groups_mode == MC_GROUPS_ALL_CHANNELS ? 1
-                                                                : opts->num_channels;
+                                                               : opts->num_channels;
     gn->epsilon = opts->epsilon;
     gn->num_channels = opts->num_channels;
     gn->scale_init = scale_init;
@@ -874,8 +892,8 @@ static void groupnorm_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_
                                 gn->groups, gn->epsilon);
 }
 
-static void groupnorm_backward(mc_layer *self, const mc_tensor *in, int n_in,
-                               const mc_tensor *out, const mc_tensor *dout, mc_tensor *din)
+static void groupnorm_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
+                               const mc_tensor *dout, mc_tensor *din)
 {
     (void)n_in;
     (void)out;

@@ -8,16 +8,16 @@
 
 #include <minicnn/input.h>
 
-#include "common.h"
 #include "../parallel.h"
 #include "../simd.h"
+#include "common.h"
 
 /* The statistics, in the order of their buffers. */
 enum { STAT_MEAN, STAT_SD, STAT_MIN, STAT_MAX, N_STATS };
 static const char *const stat_names[N_STATS] = {"Mean", "StandardDeviation", "Min", "Max"};
 
-static const char *const norm_names[] = {"zerocenter", "zscore", "rescale-symmetric",
-                                         "rescale-zero-one", "none", NULL};
+static const char *const norm_names[] = {"zerocenter",       "zscore", "rescale-symmetric",
+                                         "rescale-zero-one", "none",   NULL};
 #define N_NORMS 5
 
 /* Whether `norm` uses statistic k. */
@@ -145,7 +145,7 @@ typedef struct fit_state {
     double *bm2;
     float *lo;
     float *hi;
-    bool bad; /* a non-finite value was seen: */
+    bool bad;          /* a non-finite value was seen: */
     long long bad_obs; /* its observation (1-based over the whole fit) */
     size_t bad_elem;   /* its index within the observation */
     float bad_value;
@@ -157,8 +157,8 @@ typedef struct input_layer {
     int height, width, channels; /* feature input: 1, 1, F */
     mc_normalization norm;
     mc_norm_dimension dim_option; /* as given, for display */
-    size_t groups;    /* G statistics per buffer, each over L values of an observation */
-    size_t group_len; /* L */
+    size_t groups;           /* G statistics per buffer, each over L values of an observation */
+    size_t group_len;        /* L */
     mc_tensor stat[N_STATS]; /* the buffers `norm` uses (others empty), stored (G) */
     mc_shape stat_size;      /* MATLAB's size of each buffer */
     bool fitted;
@@ -226,8 +226,7 @@ static mc_status check_normalization(mc_ctx *ctx, const char *label, mc_normaliz
                                      mc_norm_dimension dim)
 {
     if ((unsigned)norm >= N_NORMS)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: unknown normalization %d", label,
-                           (int)norm);
+        return mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: unknown normalization %d", label, (int)norm);
     if ((unsigned)dim > MC_NORMDIM_ALL)
         return mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: unknown normalization dimension %d", label,
                            (int)dim);
@@ -256,9 +255,9 @@ static void input_destroy(mc_layer *self)
 }
 
 /* Creates either kind once the options are checked: H x W x C images or 1 x 1 x F features. */
-static mc_status create_input(mc_ctx *ctx, const mc_layer_vtable *vt, const char *name,
-                              int height, int width, int channels, mc_normalization norm,
-                              mc_norm_dimension dim, mc_layer **out)
+static mc_status create_input(mc_ctx *ctx, const mc_layer_vtable *vt, const char *name, int height,
+                              int width, int channels, mc_normalization norm, mc_norm_dimension dim,
+                              mc_layer **out)
 {
     mc_layer *base = NULL;
     mc_status st = mc__layer_new(ctx, sizeof(input_layer), vt, name, 1, NULL,
@@ -327,8 +326,8 @@ mc_status mc_image_input_create(mc_ctx *ctx, const mc_image_input_options *opts,
                            label, H, W, C);
     if ((double)H * (double)W * (double)C > (double)INT_MAX)
         return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: InputSize [%d %d %d] has more than %d values per image", label,
-                           H, W, C, INT_MAX);
+                           "%s: InputSize [%d %d %d] has more than %d values per image", label, H,
+                           W, C, INT_MAX);
     mc_status st =
         check_normalization(ctx, label, opts->normalization, opts->normalization_dimension);
     if (st != MC_OK)
@@ -337,16 +336,15 @@ mc_status mc_image_input_create(mc_ctx *ctx, const mc_image_input_options *opts,
                         opts->normalization_dimension, out);
 }
 
-mc_status mc_feature_input_create(mc_ctx *ctx, const mc_feature_input_options *opts,
-                                  mc_layer **out)
+mc_status mc_feature_input_create(mc_ctx *ctx, const mc_feature_input_options *opts, mc_layer **out)
 {
     *out = NULL;
     char label[MC__LABEL_CAP];
     mc__label(label, sizeof label, opts->name, feature_input_vtable.kind);
     if (opts->num_features < 1)
         return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                           "%s: the number of features must be a positive integer, not %d",
-                           label, opts->num_features);
+                           "%s: the number of features must be a positive integer, not %d", label,
+                           opts->num_features);
     mc_status st =
         check_normalization(ctx, label, opts->normalization, opts->normalization_dimension);
     if (st != MC_OK)
@@ -376,13 +374,13 @@ static mc_status input_setup(mc_layer *self, const mc_shape *in, int n_in, mc_sh
     mc__layer_label(self, label, sizeof label);
     const mc_shape *s = &in[0];
     if (il->image) {
-        if (s->ndim == 4 && (s->dims[1] != il->channels || s->dims[2] != il->height ||
-                             s->dims[3] != il->width))
+        if (s->ndim == 4 &&
+            (s->dims[1] != il->channels || s->dims[2] != il->height || s->dims[3] != il->width))
             return mc_ctx_fail(self->ctx, MC_ERR_SHAPE,
                                "%s: the layer takes %dx%dx%d images (H x W x C) but the data is "
                                "%dx%dx%d",
-                               label, il->height, il->width, il->channels, s->dims[2],
-                               s->dims[3], s->dims[1]);
+                               label, il->height, il->width, il->channels, s->dims[2], s->dims[3],
+                               s->dims[1]);
         if (s->ndim != 4) {
             describe_data(s, data, sizeof data);
             return mc_ctx_fail(self->ctx, MC_ERR_SHAPE,
@@ -441,8 +439,13 @@ static void input_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_tens
     const input_layer *il = (const input_layer *)self;
     const float *stat[N_STATS];
     stat_pointers(il, stat);
-    input_job j = {.x = in[0].data, .y = out->data, .norm = il->norm, .stat = stat,
-                   .N = in[0].shape.dims[0], .G = il->groups, .L = il->group_len};
+    input_job j = {.x = in[0].data,
+                   .y = out->data,
+                   .norm = il->norm,
+                   .stat = stat,
+                   .N = in[0].shape.dims[0],
+                   .G = il->groups,
+                   .L = il->group_len};
     mc__parallel_for(mc__chunks(j.N), 0, 2 * (size_t)j.N * j.G * j.L, input_forward_task, &j);
 }
 
@@ -515,16 +518,14 @@ static void input_describe(const mc_layer *self, mc_text *t, mc_describe what)
         mc_text_printf(t, "%*s: {'out'}\n", w, "OutputNames");
     }
     if (il->image)
-        mc_text_printf(t, "%*s: [%d %d %d]\n", w, "InputSize", il->height, il->width,
-                       il->channels);
+        mc_text_printf(t, "%*s: [%d %d %d]\n", w, "InputSize", il->height, il->width, il->channels);
     else
         mc_text_printf(t, "%*s: %d\n", w, "NumFeatures", il->channels);
     mc_text_printf(t, "\n   Hyperparameters\n");
     if (il->image)
         mc_text_printf(t, "%*s: 'none'\n", w, "DataAugmentation");
     mc_text_printf(t, "%*s: '%s'\n", w, "Normalization", mc_normalization_name(il->norm));
-    mc_text_printf(t, "%*s: '%s'\n", w, "NormalizationDimension",
-                   dimension_name(il->dim_option));
+    mc_text_printf(t, "%*s: '%s'\n", w, "NormalizationDimension", dimension_name(il->dim_option));
     static const int shown[N_STATS] = {STAT_MEAN, STAT_SD, STAT_MAX, STAT_MIN}; /* MATLAB's */
     for (int j = 0; j < N_STATS; j++) {
         const int k = shown[j];
@@ -675,8 +676,8 @@ static void describe_position(const input_layer *il, size_t p, char *buf, size_t
         return;
     }
     const size_t S = (size_t)il->height * (size_t)il->width;
-    snprintf(buf, cap, "channel %zu, row %zu, column %zu", p / S + 1,
-             p % S / (size_t)il->width + 1, p % (size_t)il->width + 1);
+    snprintf(buf, cap, "channel %zu, row %zu, column %zu", p / S + 1, p % S / (size_t)il->width + 1,
+             p % (size_t)il->width + 1);
 }
 
 mc_status mc_input_fit_end(mc_layer *layer)
@@ -690,8 +691,10 @@ mc_status mc_input_fit_end(mc_layer *layer)
     mc__layer_label(layer, label, sizeof label);
     mc_status st = MC_OK;
     if (!f->active) {
-        st = mc_ctx_fail(ctx, MC_ERR_STATE, "%s: mc_input_fit_end called without "
-                         "mc_input_fit_begin", label);
+        st = mc_ctx_fail(ctx, MC_ERR_STATE,
+                         "%s: mc_input_fit_end called without "
+                         "mc_input_fit_begin",
+                         label);
     } else if (f->count == 0) {
         st = mc_ctx_fail(ctx, MC_ERR_STATE,
                          "%s: no observations were added to fit the '%s' normalization", label,

@@ -4,8 +4,8 @@
 
 #include <minicnn/layers.h>
 
-#include "common.h"
 #include "../parallel.h"
+#include "common.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
@@ -189,8 +189,8 @@ __attribute__((target("avx2,fma"))) static int unpool_2x2_row_avx2(const float *
 /* One output row of maxpool_2x2_kernel, 8 outputs at a time; returns OW (every output done). */
 __attribute__((target("avx2,fma"))) static int maxpool_2x2_row_avx2(const float *r0,
                                                                     const float *r1, float *yr,
-                                                                    int32_t *ar, int32_t top,
-                                                                    int W, int OW)
+                                                                    int32_t *ar, int32_t top, int W,
+                                                                    int OW)
 {
     int ow = 0;
     for (; ow + 8 <= OW; ow += 8)
@@ -387,8 +387,8 @@ static void pool_forward_task(void *arg, int task, int thread)
     const size_t plane = (size_t)j->H * (size_t)j->W, out_plane = (size_t)j->OH * (size_t)j->OW;
     int32_t *am = j->argmax != NULL ? j->argmax + lo * out_plane : NULL;
     if (plain_2x2(j))
-        maxpool_2x2_kernel(j->x + lo * plane, j->y + lo * out_plane, am, hi - lo, j->H, j->W,
-                           j->OH, j->OW);
+        maxpool_2x2_kernel(j->x + lo * plane, j->y + lo * out_plane, am, hi - lo, j->H, j->W, j->OH,
+                           j->OW);
     else
         maxpool_forward_kernel(j->x + lo * plane, j->y + lo * out_plane, am, (int)(hi - lo), 1,
                                j->H, j->W, j->PH, j->PW, j->SH, j->SW, j->pad_top, j->pad_left,
@@ -559,11 +559,21 @@ static void maxpool_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_te
     const int *d = in[0].shape.dims, *o = out->shape.dims;
     /* Only a training forward records winners: backward pairs with the last one of those. */
     const int NC = d[0] * d[1];
-    pool_job j = {.x = in[0].data, .y = out->data,
-                  .argmax = mode == MC_MODE_TRAINING ? mp->argmax : NULL, .NC = NC, .H = d[2],
-                  .W = d[3], .PH = mp->pool[0], .PW = mp->pool[1], .SH = mp->stride[0],
-                  .SW = mp->stride[1], .pad_top = mp->pad[0], .pad_left = mp->pad[2],
-                  .OH = o[2], .OW = o[3], .blocks = (NC + PLANES_PER_TASK - 1) / PLANES_PER_TASK};
+    pool_job j = {.x = in[0].data,
+                  .y = out->data,
+                  .argmax = mode == MC_MODE_TRAINING ? mp->argmax : NULL,
+                  .NC = NC,
+                  .H = d[2],
+                  .W = d[3],
+                  .PH = mp->pool[0],
+                  .PW = mp->pool[1],
+                  .SH = mp->stride[0],
+                  .SW = mp->stride[1],
+                  .pad_top = mp->pad[0],
+                  .pad_left = mp->pad[2],
+                  .OH = o[2],
+                  .OW = o[3],
+                  .blocks = (NC + PLANES_PER_TASK - 1) / PLANES_PER_TASK};
     mc__parallel_for(j.blocks, 0, (size_t)NC * (size_t)d[2] * (size_t)d[3] * 3 / 2,
                      pool_forward_task, &j);
 }
@@ -582,9 +592,16 @@ static void pool_backward(maxpool *mp, const mc_tensor *in, const mc_tensor *out
                   .y = out->data,
                   .argmax = mp->argmax,
                   .NC = NC,
-                  .H = d[2], .W = d[3], .PH = mp->pool[0], .PW = mp->pool[1],
-                  .SH = mp->stride[0], .SW = mp->stride[1], .pad_top = mp->pad[0],
-                  .pad_left = mp->pad[2], .OH = o[2], .OW = o[3],
+                  .H = d[2],
+                  .W = d[3],
+                  .PH = mp->pool[0],
+                  .PW = mp->pool[1],
+                  .SH = mp->stride[0],
+                  .SW = mp->stride[1],
+                  .pad_top = mp->pad[0],
+                  .pad_left = mp->pad[2],
+                  .OH = o[2],
+                  .OW = o[3],
                   .blocks = (NC + PLANES_PER_TASK - 1) / PLANES_PER_TASK};
     mc__parallel_for(j.blocks, 0, (size_t)NC * (size_t)d[2] * (size_t)d[3] * 3 / 2,
                      pool_backward_task, &j);

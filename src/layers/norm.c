@@ -22,8 +22,8 @@ mc_status mc__norm_check_initial(mc_ctx *ctx, const char *label, const mc__norm_
     mc_status st = mc__check_initial_values(ctx, label, "Scale", o->scale, o->scale_len,
                                             "NumChannels", o->num_channels);
     if (st == MC_OK)
-        st = mc__check_initial_values(ctx, label, "Offset", o->offset, o->offset_len,
-                                      "NumChannels", o->num_channels);
+        st = mc__check_initial_values(ctx, label, "Offset", o->offset, o->offset_len, "NumChannels",
+                                      o->num_channels);
     if (st == MC_OK && o->scale != NULL && o->offset != NULL && o->scale_len != o->offset_len)
         st = mc_ctx_fail(ctx, MC_ERR_SHAPE,
                          "%s: the initial Scale has %zu elements but the initial Offset has %zu",
