@@ -47,15 +47,7 @@ static void free_data(mc_dataset *ds)
 
 static mc_net *network(mc_ctx *ctx, int batch)
 {
-    char *text = test_read_fixture("activations_norms.net");
-    ck_assert_ptr_nonnull(text);
-    mc_net *net = NULL;
-    mc_status st = mc_netfile_parse(ctx, text, strlen(text), "activations_norms.net", &net, NULL);
-    free(text);
-    ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
-    st = mc_net_assemble(net, batch);
-    ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
-    return net;
+    return test_fixture_net(ctx, "activations_norms.net", batch, NULL);
 }
 
 /* The mean mini-batch loss of the first and of the last epoch. */
@@ -98,15 +90,7 @@ static float *fit(int threads, size_t *count, curve *c, double *accuracy)
         double loss;
         ck_assert_int_eq(mc_evaluate(net, &ds, accuracy, &loss), MC_OK);
     }
-    *count = mc_net_num_learnables(net);
-    float *w = test_floats(*count);
-    size_t at = 0;
-    for (int i = 0; i < mc_net_num_params(net); i++) {
-        const mc_param *p = mc_net_param(net, i);
-        memcpy(w + at, p->value.data, mc_tensor_numel(&p->value) * sizeof(float));
-        at += mc_tensor_numel(&p->value);
-    }
-    ck_assert_uint_eq(at, *count);
+    float *w = test_learnables(net, count);
     mc_net_destroy(net);
     free_data(&ds);
     mc_ctx_destroy(ctx);

@@ -12,15 +12,14 @@
 
 #include "testutil.h"
 
-static const char *const net_text =
-    "layers = [imageInputLayer([4 4 1])\n"
-    "  convolution2dLayer(3,4,'Padding','same')\n"
-    "  batchNormalizationLayer\n"
-    "  reluLayer\n"
-    "  groupNormalizationLayer(2)\n"
-    "  fullyConnectedLayer(3)\n"
-    "  softmaxLayer\n"
-    "  classificationLayer]";
+static const char *const net_text = "layers = [imageInputLayer([4 4 1])\n"
+                                    "  convolution2dLayer(3,4,'Padding','same')\n"
+                                    "  batchNormalizationLayer\n"
+                                    "  reluLayer\n"
+                                    "  groupNormalizationLayer(2)\n"
+                                    "  fullyConnectedLayer(3)\n"
+                                    "  softmaxLayer\n"
+                                    "  classificationLayer]";
 
 static char dir[64];
 
@@ -57,8 +56,7 @@ static mc_dataset data(int n)
 static mc_net *make_net(mc_ctx *ctx, const mc_dataset *ds)
 {
     mc_net *net = NULL;
-    ck_assert_int_eq(mc_netfile_parse(ctx, net_text, strlen(net_text), "t.net", &net, NULL),
-                     MC_OK);
+    ck_assert_int_eq(mc_netfile_parse(ctx, net_text, strlen(net_text), "t.net", &net, NULL), MC_OK);
     ck_assert_int_eq(mc_net_assemble(net, 6), MC_OK);
     ck_assert_int_eq(mc_net_fit_input(net, ds, 30), MC_OK);
     return net;
@@ -66,13 +64,7 @@ static mc_net *make_net(mc_ctx *ctx, const mc_dataset *ds)
 
 static float *weights(const mc_net *net, size_t *n)
 {
-    *n = mc_net_num_learnables(net);
-    float *w = test_floats(*n), *at = w;
-    for (int i = 0; i < mc_net_num_params(net); i++) {
-        const mc_param *p = mc_net_param(net, i);
-        memcpy(at, p->value.data, mc_tensor_numel(&p->value) * sizeof(float));
-        at += mc_tensor_numel(&p->value);
-    }
+    float *w = test_learnables(net, n);
     /* and the batch-norm statistics, which are state too */
     for (int l = 0; l < mc_net_num_layers(net); l++)
         for (int b = 0; b < mc_layer_num_buffers(mc_net_layer(net, l)); b++) {
@@ -253,7 +245,8 @@ START_TEST(test_every_truncation_and_flip)
     ck_assert_int_eq(mc_ctx_create(NULL, 1, &ctx), MC_OK);
     mc_net *whole = NULL;
     mc_train_state *whole_state = NULL;
-    ck_assert_int_eq(mc_checkpoint_load(ctx, MC_SOURCE_DIR "/tests/fuzz/corpus/model/checkpoint.mcnn",
+    ck_assert_int_eq(mc_checkpoint_load(ctx,
+                                        MC_SOURCE_DIR "/tests/fuzz/corpus/model/checkpoint.mcnn",
                                         &whole, &whole_state),
                      MC_OK);
     size_t nw;

@@ -39,17 +39,9 @@ static mc_dataset quadrants(uint64_t seed)
 
 static mc_net *load_net(mc_ctx *ctx, int batch)
 {
-    char *text = test_read_fixture("dropout_pool_concat.net");
-    ck_assert_ptr_nonnull(text);
-    mc_net *net = NULL;
     bool graph = false;
-    mc_status st =
-        mc_netfile_parse(ctx, text, strlen(text), "dropout_pool_concat.net", &net, &graph);
-    free(text);
-    ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
+    mc_net *net = test_fixture_net(ctx, "dropout_pool_concat.net", batch, &graph);
     ck_assert(graph);
-    st = mc_net_assemble(net, batch);
-    ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
     return net;
 }
 
@@ -71,19 +63,6 @@ static int on_progress(void *user, const mc_train_progress *p)
         l->sum = 0;
     }
     return 0;
-}
-
-/* Every learnable value of the network, concatenated (free with free()). */
-static float *learnables(const mc_net *net, size_t *count)
-{
-    *count = mc_net_num_learnables(net);
-    float *w = test_floats(*count), *at = w;
-    for (int i = 0; i < mc_net_num_params(net); i++) {
-        const mc_param *p = mc_net_param(net, i);
-        memcpy(at, p->value.data, mc_tensor_numel(&p->value) * sizeof(float));
-        at += mc_tensor_numel(&p->value);
-    }
-    return w;
 }
 
 /* Trains from `seed` on `threads` threads; returns every learnable value, concatenated, and the
@@ -108,7 +87,7 @@ static float *train(uint64_t seed, int threads, size_t *count, losses *l, double
         double loss;
         ck_assert_int_eq(mc_evaluate(net, &ds, accuracy, &loss), MC_OK);
     }
-    float *w = learnables(net, count);
+    float *w = test_learnables(net, count);
     mc_net_destroy(net);
     free(ds.x);
     free(ds.labels);
@@ -212,7 +191,7 @@ START_TEST(test_resume)
     o.checkpoint_path = dir;
     ck_assert_msg(mc_train(net, &ds, &o, NULL, NULL) == MC_OK, "%s", mc_ctx_message(ctx));
     size_t n1, n2;
-    float *straight = learnables(net, &n1);
+    float *straight = test_learnables(net, &n1);
     mc_net_destroy(net);
 
     /* The checkpoint of iteration 8 (4 iterations an epoch); every file is removed. */
@@ -233,7 +212,7 @@ START_TEST(test_resume)
     mc_rng_seed(ctx, 4242); /* whatever the RNG did meanwhile */
     ck_assert_msg(mc_train_resume(net, &ds, state, NULL, NULL, NULL, NULL) == MC_OK, "%s",
                   mc_ctx_message(ctx));
-    float *resumed = learnables(net, &n2);
+    float *resumed = test_learnables(net, &n2);
     ck_assert_uint_eq(n1, n2);
     ck_assert_msg(memcmp(straight, resumed, n1 * sizeof(float)) == 0, "resumed weights differ");
     d = opendir(dir);

@@ -123,13 +123,7 @@ static float *train_weights(uint64_t seed, mc_solver solver, size_t *count)
     o.max_epochs = 3;
     o.shuffle = MC_SHUFFLE_EVERY_EPOCH;
     ck_assert_int_eq(mc_train(net, &ds, &o, NULL, NULL), MC_OK);
-    *count = mc_net_num_learnables(net);
-    float *w = test_floats(*count), *at = w;
-    for (int i = 0; i < mc_net_num_params(net); i++) {
-        const mc_param *p = mc_net_param(net, i);
-        memcpy(at, p->value.data, mc_tensor_numel(&p->value) * sizeof(float));
-        at += mc_tensor_numel(&p->value);
-    }
+    float *w = test_learnables(net, count);
     mc_net_destroy(net);
     free_synthetic(&ds);
     mc_ctx_destroy(ctx);
@@ -200,13 +194,7 @@ static float *train_threads(int threads, size_t *count)
     o.mini_batch_size = 20;
     o.max_epochs = 2;
     ck_assert_int_eq(mc_train(net, &ds, &o, NULL, NULL), MC_OK);
-    *count = mc_net_num_learnables(net);
-    float *w = test_floats(*count), *at = w;
-    for (int i = 0; i < mc_net_num_params(net); i++) {
-        const mc_param *p = mc_net_param(net, i);
-        memcpy(at, p->value.data, mc_tensor_numel(&p->value) * sizeof(float));
-        at += mc_tensor_numel(&p->value);
-    }
+    float *w = test_learnables(net, count);
     mc_net_destroy(net);
     free_synthetic(&ds);
     mc_ctx_destroy(ctx);

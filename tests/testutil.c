@@ -177,6 +177,32 @@ char *test_read_fixture(const char *name)
     return buf;
 }
 
+mc_net *test_fixture_net(mc_ctx *ctx, const char *name, int batch, bool *is_graph)
+{
+    char *text = test_read_fixture(name);
+    ck_assert_msg(text != NULL, "no fixture %s", name);
+    mc_net *net = NULL;
+    mc_status st = mc_netfile_parse(ctx, text, strlen(text), name, &net, is_graph);
+    free(text);
+    ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
+    st = mc_net_assemble(net, batch);
+    ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
+    return net;
+}
+
+float *test_learnables(const mc_net *net, size_t *count)
+{
+    *count = mc_net_num_learnables(net);
+    float *w = test_floats(*count), *at = w;
+    for (int i = 0; i < mc_net_num_params(net); i++) {
+        const mc_param *p = mc_net_param(net, i);
+        memcpy(at, p->value.data, mc_tensor_numel(&p->value) * sizeof(float));
+        at += mc_tensor_numel(&p->value);
+    }
+    ck_assert_uint_eq((size_t)(at - w), *count);
+    return w;
+}
+
 int test_message_has_text(const char *msg)
 {
     size_t n = strlen(msg);

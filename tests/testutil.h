@@ -2,6 +2,7 @@
 #ifndef MINICNN_TESTUTIL_H
 #define MINICNN_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,13 @@ double test_central_difference(test_loss_fn loss, const void *user, double *v, d
 /* Reads a whole file relative to the fixture folder (tests/fixtures); NULL if missing. Free
  * with free(). */
 char *test_read_fixture(const char *name);
+
+/* The network of a fixture file (tests/fixtures/name), assembled for `batch`; *is_graph (may be
+ * NULL) says whether it is a layer graph. Fails the test on any error. */
+mc_net *test_fixture_net(mc_ctx *ctx, const char *name, int batch, bool *is_graph);
+
+/* Every learnable value of the network, concatenated in parameter order (free with free()). */
+float *test_learnables(const mc_net *net, size_t *count);
 
 /* The Layer array display of MATLAB's groupNormalizationLayer example, as the reference prints
  * it after "layers = " (data/networks/reference.net). */
