@@ -21,6 +21,11 @@ CASES = [
     ("image3d_allchannels", (2, 4, 2, 3, 3), "all-channels", 1e-5, 0.0, 1.0),
     ("image2d_large_offset", (2, 4, 5, 5), "2", 1e-5, 1e4, 0.01),
     ("image2d_g1_equals_c", (1, 3, 4, 4), "3", 1e-4, 3.0, 1.5),
+    # groups of two values, where dx is only Epsilon's term (cancellation in float)
+    ("feature_pairs", (6, 8), "4", 1e-5, 0.0, 1.0),
+    ("feature_pairs_offset", (6, 8), "4", 1e-5, 1e3, 1.0),
+    ("map1x1_pairs", (5, 6, 1, 1), "3", 1e-5, 3.0, 1.0),
+    ("channelwise_1x2", (4, 3, 1, 2), "channel-wise", 1e-5, 0.0, 1.0),
 ]
 
 

@@ -18,6 +18,9 @@ static void split_mean(double mean, float *hi, float *lo)
     *lo = (float)(mean - (double)*hi);
 }
 
+/* Groups of at most TINY_GROUP values: see tiny_group_backward. */
+#define TINY_GROUP 4
+
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 #define MC_GN_AVX2 1
@@ -202,7 +205,7 @@ MC__CLONES static void forward_small_groups(const float *x, float *y, const floa
         float hi[64], lo[64];
         size_t done = 0;
 #ifdef MC_GN_AVX2
-        if (mc__have_avx2_fma())
+        if (mc__have_avx2_fma() && m > TINY_GROUP)
             done = small_stats_avx2(x + g0 * m, m, nb, eps, mu, hi, lo, v);
 #endif
         for (size_t g = done; g < nb; g++) {
@@ -213,8 +216,11 @@ MC__CLONES static void forward_small_groups(const float *x, float *y, const floa
             mu[g] = mc__add_lanes(l) / (double)m;
             split_mean(mu[g], &hi[g], &lo[g]);
             for (size_t j = 0; j < 16; j++) {
-                const float d = j < m ? (xg[j] - hi[g]) - lo[g] : 0.0f;
-                l[j] = (double)d * (double)d;
+                /* tiny groups: the deviations in double (see TINY_GROUP) */
+                const double d = j >= m            ? 0.0
+                                 : m <= TINY_GROUP ? (double)xg[j] - mu[g]
+                                                   : (double)((xg[j] - hi[g]) - lo[g]);
+                l[j] = d * d;
             }
             v[g] = mc__add_lanes(l) / (double)m + eps;
         }
@@ -305,6 +311,68 @@ static void channel_dx(const mc__dx_row *p, size_t S, size_t ahead)
         const float d = (p->x[i] - p->hi) - p->lo;
         p->dx[i] = p->r * (p->g * p->dy[i] - p->k1 - d * p->k2);
     }
+}
+
+/* Groups of at most TINY_GROUP values (two channels of feature input, or a channel of 1x2
+ * positions): with two values per group the exact dx is only Epsilon's term, r g (dy1 - dy2)/2
+ * times eps / (var + eps), a small remainder of the terms it is computed from, so float
+ * arithmetic (or a variance from float deviations) would leave relative errors of 1e-4. These
+ * groups are computed in double throughout, from deviations x - mean in double, forward
+ * (forward_small_groups) and backward. */
+/* One channel of a tiny group: a = sum dy*(x - mean), b = sum dy, in position order. */
+static void tiny_channel_sums(const float *x, const float *dy, size_t S, double mean, double *a,
+                              double *b)
+{
+    double sa = 0.0, sb = 0.0;
+    for (size_t s = 0; s < S; s++) {
+        sa += (double)dy[s] * ((double)x[s] - mean);
+        sb += (double)dy[s];
+    }
+    *a = sa;
+    *b = sb;
+}
+
+/* x, dy, dx: (Cg, S) of one group, Cg * S <= TINY_GROUP; scale: (Cg); a, b: (Cg), the
+ * channels' sums; dx NULL: only the sums. */
+static void tiny_group_backward(const float *x, const float *dy, const float *scale, double mean,
+                                double r, int Cg, size_t S, double *a, double *b, float *dx)
+{
+    double sa = 0.0, sb = 0.0;
+    for (int q = 0; q < Cg; q++) {
+        tiny_channel_sums(x + (size_t)q * S, dy + (size_t)q * S, S, mean, &a[q], &b[q]);
+        sa += (double)scale[q] * a[q];
+        sb += (double)scale[q] * b[q];
+    }
+    if (dx == NULL)
+        return;
+    const double m = (double)Cg * (double)S, k1 = sb / m, k2 = r * r * sa / m;
+    for (int q = 0; q < Cg; q++)
+        for (size_t s = 0; s < S; s++) {
+            const size_t i = (size_t)q * S + s;
+            dx[i] =
+                (float)(r * ((double)scale[q] * (double)dy[i] - k1 - ((double)x[i] - mean) * k2));
+        }
+}
+
+/* The tiny groups [g0, g1) of observations [n0, n1): their sums into pa (times rstd) and pb,
+ * and dx. */
+static void tiny_backward(const float *x, const float *dy, const float *scale, const double *mean,
+                          const double *rstd, float *dx, int C, size_t S, int G, size_t n0,
+                          size_t n1, size_t g0, size_t g1, double *pa, double *pb)
+{
+    const int Cg = C / G;
+    for (size_t n = n0; n < n1; n++)
+        for (size_t g = g0; g < g1; g++) {
+            const size_t c0 = g * (size_t)Cg, base = (n * (size_t)C + c0) * S;
+            const double r = rstd[n * (size_t)G + g];
+            double a[TINY_GROUP], b[TINY_GROUP];
+            tiny_group_backward(x + base, dy + base, scale + c0, mean[n * (size_t)G + g], r, Cg, S,
+                                a, b, dx != NULL ? dx + base : NULL);
+            for (int q = 0; q < Cg; q++) {
+                pa[c0 + (size_t)q] += a[q] * r;
+                pb[c0 + (size_t)q] += b[q];
+            }
+        }
 }
 
 /* The tasks of a pass: `chunks` runs of observations (mc__chunks(N), the partial sums of the
@@ -467,6 +535,11 @@ static void gn_backward_task(void *arg, int task, int thread)
            *pb = j->pb + (size_t)k * MC__PAD_DOUBLES(j->C);
     for (size_t c = g0 * (size_t)Cg; c < g1 * (size_t)Cg; c++)
         pa[c] = pb[c] = 0.0;
+    if ((size_t)Cg * j->S <= TINY_GROUP) {
+        tiny_backward(j->x, j->dy, j->scale, j->mean, j->rstd, j->dx, j->C, j->S, j->G, n0, n1, g0,
+                      g1, pa, pb);
+        return;
+    }
     if (j->S == 1 && Cg <= 256) {
         const size_t per = 256 / (size_t)Cg; /* groups per block */
         for (size_t n = n0; n < n1; n++)
@@ -592,6 +665,7 @@ void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *
                                   float *doffset, int N, int C, size_t S, int G)
 {
     const int Cg = C / G, chunks = mc__chunks(N);
+    const bool tiny = (size_t)Cg * S <= TINY_GROUP;
     for (int c = 0; c < C; c++) {
         const int g = c / Cg;
         double ta = 0.0, tb = 0.0;
@@ -604,7 +678,10 @@ void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *
                 float hi, lo;
                 split_mean(mean[n * (size_t)G + (size_t)g], &hi, &lo);
                 double a, b;
-                channel_sums(x + at, dy + at, S, hi, lo, &a, &b);
+                if (tiny)
+                    tiny_channel_sums(x + at, dy + at, S, mean[n * (size_t)G + (size_t)g], &a, &b);
+                else
+                    channel_sums(x + at, dy + at, S, hi, lo, &a, &b);
                 pa += a * rstd[n * (size_t)G + (size_t)g];
                 pb += b;
             }
@@ -621,6 +698,12 @@ void mc_groupnorm_backward_kernel(const float *x, const float *dy, const float *
             const size_t base = ((size_t)n * (size_t)C + (size_t)g * (size_t)Cg) * S;
             const double mu = mean[(size_t)n * (size_t)G + (size_t)g];
             const double r = rstd[(size_t)n * (size_t)G + (size_t)g];
+            if (tiny) {
+                double a[TINY_GROUP], b[TINY_GROUP];
+                tiny_group_backward(x + base, dy + base, scale + (size_t)g * (size_t)Cg, mu, r, Cg,
+                                    S, a, b, dx + base);
+                continue;
+            }
             float hi, lo;
             split_mean(mu, &hi, &lo);
             double sa = 0.0, sb = 0.0;
