@@ -18,6 +18,7 @@ typedef struct train_args {
     const char *net, *data, *train_images, *train_labels, *test_images, *test_labels;
     const char *color, *solver, *shuffle, *schedule, *threshold_method, *report, *validation;
     const char *save, *checkpoint_path, *resume, *plots, *log, *response, *environment;
+    const char *bn_statistics;
     double initial_learn_rate, momentum, beta1, beta2, epsilon, l2, drop_factor, threshold;
     double min_accuracy, split;
     int no_resize, omit_missing;
@@ -84,6 +85,8 @@ static int parse_train_flags(int argc, char **argv, train_args *a)
          INT_MAX, 0},
         {"validation-patience", CLI_INT, &a->validation_patience, "N",
          "validations (Inf, the default: 0)", 0, INT_MAX, CLI_INF},
+        {"batch-normalization-statistics", CLI_STRING, &a->bn_statistics, "S",
+         "population (default: over the training set at the end) or moving", 0, 0, 0},
         {"gradient-threshold", CLI_DOUBLE, &a->threshold, "T", "Inf (default) or a positive number",
          0, 0, CLI_INF},
         {"gradient-threshold-method", CLI_STRING, &a->threshold_method, "M",
@@ -372,6 +375,8 @@ static int write_report(const char *path, const train_args *a, const mc_train_op
                 mc_threshold_method_name(o->solver.gradient_threshold_method));
     json_int(&j, "validation_frequency", o->validation_frequency);
     json_int(&j, "validation_patience", o->validation_patience);
+    json_string(&j, "batch_normalization_statistics",
+                mc_bn_statistics_name(o->batch_normalization_statistics));
     json_int(&j, "threads", a->threads);
     json_end(&j);
     json_string(&j, "version", mc_version());
@@ -458,6 +463,8 @@ int cmd_train(int argc, char **argv)
         st = mc_shuffle_parse(ctx, a.shuffle, &o.shuffle);
     if (st == MC_OK && a.schedule != NULL)
         st = mc_schedule_parse(ctx, a.schedule, &o.schedule);
+    if (st == MC_OK && a.bn_statistics != NULL)
+        st = mc_bn_statistics_parse(ctx, a.bn_statistics, &o.batch_normalization_statistics);
     if (st == MC_OK && a.threshold_method != NULL)
         st =
             mc_threshold_method_parse(ctx, a.threshold_method, &o.solver.gradient_threshold_method);
@@ -509,7 +516,7 @@ int cmd_train(int argc, char **argv)
             !isnan(a.momentum) || !isnan(a.beta1) || !isnan(a.beta2) || !isnan(a.epsilon) ||
             !isnan(a.l2) || !isnan(a.threshold) || !isnan(a.drop_factor) || a.max_epochs >= 0 ||
             a.batch >= 0 || a.drop_period >= 0 || a.validation_patience >= 0;
-        if (changed)
+        if (changed || a.bn_statistics != NULL)
             st = mc_ctx_fail(ctx, MC_ERR_INVALID,
                              "--resume continues with the checkpoint's network and training "
                              "options; give only data, validation, output and checkpoint flags");

@@ -29,7 +29,8 @@ _minicnn()
             --gradient-decay-factor --squared-gradient-decay-factor --epsilon
             --l2-regularization --max-epochs --mini-batch-size --shuffle --learn-rate-schedule
             --learn-rate-drop-factor --learn-rate-drop-period --validation-data
-            --validation-frequency --validation-patience --gradient-threshold
+            --validation-frequency --validation-patience --batch-normalization-statistics
+            --gradient-threshold
             --gradient-threshold-method --verbose --verbose-frequency --seed --threads
             --train-subset --report --save --plots --log --checkpoint-path --resume
             --min-accuracy --help" ;;
@@ -57,6 +58,8 @@ _minicnn()
     --solver) COMPREPLY=($(compgen -W "sgdm adam rmsprop" -- "$cur")); return ;;
     --shuffle) COMPREPLY=($(compgen -W "once never every-epoch" -- "$cur")); return ;;
     --learn-rate-schedule) COMPREPLY=($(compgen -W "none piecewise" -- "$cur")); return ;;
+    --batch-normalization-statistics)
+        COMPREPLY=($(compgen -W "population moving" -- "$cur")); return ;;
     --validation-data) COMPREPLY=($(compgen -W "none test" -- "$cur")); return ;;
     --color-preprocessing) COMPREPLY=($(compgen -W "none gray2rgb rgb2gray" -- "$cur")); return ;;
     --gradient-threshold-method)
