@@ -29,6 +29,7 @@ _minicnn()
             --gradient-decay-factor --squared-gradient-decay-factor --epsilon
             --l2-regularization --max-epochs --mini-batch-size --shuffle --learn-rate-schedule
             --learn-rate-drop-factor --learn-rate-drop-period --validation-data
+            --validation-images --validation-labels
             --validation-frequency --validation-patience --batch-normalization-statistics
             --gradient-threshold
             --gradient-threshold-method --verbose --verbose-frequency --seed --threads
@@ -60,7 +61,9 @@ _minicnn()
     --learn-rate-schedule) COMPREPLY=($(compgen -W "none piecewise" -- "$cur")); return ;;
     --batch-normalization-statistics)
         COMPREPLY=($(compgen -W "population moving" -- "$cur")); return ;;
-    --validation-data) COMPREPLY=($(compgen -W "none test" -- "$cur")); return ;;
+    --validation-data)
+        COMPREPLY=($(compgen -W "none test" -- "$cur") $(compgen -d -- "$cur")
+            $(compgen -f -X '!*.csv' -- "$cur")); return ;;
     --color-preprocessing) COMPREPLY=($(compgen -W "none gray2rgb rgb2gray" -- "$cur")); return ;;
     --gradient-threshold-method)
         COMPREPLY=($(compgen -W "l2norm global-l2norm absolute-value" -- "$cur")); return ;;
@@ -69,7 +72,8 @@ _minicnn()
     --learn-rate-rule) COMPREPLY=($(compgen -W "linear constant" -- "$cur")); return ;;
     --net) COMPREPLY=($(compgen -f -X '!*.net' -- "$cur") $(compgen -d -- "$cur")); return ;;
     --checkpoint-path) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-    --train-images | --train-labels | --test-images | --test-labels | --report | --save | \
+    --train-images | --train-labels | --test-images | --test-labels | --validation-images | \
+        --validation-labels | --report | --save | \
         --plots | --log | --resume | --figure | --out)
         COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --split | --initial-learn-rate | --momentum | --gradient-decay-factor | \
