@@ -176,21 +176,22 @@ static int net_classes(const mc_net *net, const char **names, char (*store)[16],
 }
 
 mc_status cli_read_validation_table(mc_ctx *ctx, const mc_net *net, const char *path,
-                                    const char *response, bool omit_missing, mc_dataset *out)
+                                    const char *response, bool omit_missing, const char *what,
+                                    mc_dataset *out)
 {
     memset(out, 0, sizeof *out);
     const mc_shape in = mc_net_input_shape(net, 1);
     if (in.ndim != 2)
         return mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                           "--validation-data %s: the network takes images, not feature "
-                           "vectors; a CSV table needs a featureInputLayer",
-                           path);
+                           "the %s table %s: the network takes images, not feature vectors; "
+                           "a CSV table needs a featureInputLayer",
+                           what, path);
     char store[1024][16];
     const char *names[1024];
     const int K = net_classes(net, names, store, 1024);
     if (K < 0)
-        return mc_ctx_fail(ctx, MC_ERR_INVALID, "--validation-data %s: too many classes (%d)", path,
-                           mc_net_num_classes(net));
+        return mc_ctx_fail(ctx, MC_ERR_INVALID, "the %s table %s: too many classes (%d)", what,
+                           path, mc_net_num_classes(net));
     mc_table t;
     mc_table_data d;
     memset(&d, 0, sizeof d);
@@ -212,11 +213,12 @@ mc_status cli_read_validation_table(mc_ctx *ctx, const mc_net *net, const char *
     const int F = st == MC_OK ? d.data.shape.dims[1] : 0;
     if (st == MC_OK && F != in.dims[1])
         st = mc_ctx_fail(ctx, MC_ERR_SHAPE,
-                         "the validation table %s has %d predictor columns but the network's "
+                         "the %s table %s has %d predictor columns but the network's "
                          "featureInputLayer takes %d features, as the training table has",
-                         path, F, in.dims[1]);
+                         what, path, F, in.dims[1]);
     if (st == MC_OK) {
-        printf("Validation table %s: %d rows of %d predictors", path, d.data.shape.dims[0], F);
+        printf("%c%s table %s: %d rows of %d predictors", what[0] - 'a' + 'A', what + 1, path,
+               d.data.shape.dims[0], F);
         if (d.num_rows_omitted > 0)
             printf("; %d rows with a missing value left out", d.num_rows_omitted);
         printf(".\n");

@@ -485,7 +485,7 @@ static mc_status read_validation(mc_ctx *ctx, mc_net *net, const train_args *a, 
         st = cli_read_validation_folder(ctx, net, a->validation, a->color, !a->no_resize, val);
     else if (kind == VAL_TABLE)
         st = cli_read_validation_table(ctx, net, a->validation, a->response, a->omit_missing != 0,
-                                       val);
+                                       "validation", val);
     else
         st = cli_read_idx(ctx, net, a->color, a->validation_images, a->validation_labels,
                           "validation data", val);
@@ -806,16 +806,21 @@ int cmd_classify(int argc, char **argv)
     a.split = NAN;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &a.data, "NAME",
-         "fashion-mnist (default), mnist or an image folder: its test part", 0, 0, 0},
+         "fashion-mnist (default), mnist, an image folder or a CSV table", 0, 0, 0},
         {"test-images", CLI_STRING, &a.test_images, "FILE", "IDX file of test images", 0, 0, 0},
         {"test-labels", CLI_STRING, &a.test_labels, "FILE", "IDX file of test labels", 0, 0, 0},
         {"color-preprocessing", CLI_STRING, &a.color, "MODE", "none, gray2rgb or rgb2gray", 0, 0,
          0},
         {"split", CLI_DOUBLE, &a.split, "P",
-         "image folder without train/ and test/: the training share to leave out (0.75)", 0, 0, 0},
-        {"seed", CLI_UINT64, &a.seed, "S", "image folder: the seed of that split (1)", 0, 0, 0},
+         "the training share or count to leave out (folder: 0.75; table: none)", 0, 0, 0},
+        {"seed", CLI_UINT64, &a.seed, "S", "image folder or table: the seed of that split (1)", 0,
+         0, 0},
         {"no-resize", CLI_SWITCH, &a.no_resize, NULL, "image folder: refuse images of another size",
          0, 0, 0},
+        {"response", CLI_STRING, &a.response, "NAME", "CSV table: the label column (the last)", 0,
+         0, 0},
+        {"omit-missing", CLI_SWITCH, &a.omit_missing, NULL,
+         "CSV table: leave out rows with a missing value", 0, 0, 0},
     };
     const cli_spec spec = {"classify",
                            "MODEL [FLAGS]",
@@ -841,17 +846,22 @@ int cmd_classify(int argc, char **argv)
             return 1;
     } else if ((rc = data_paths("classify", &a, &paths, &data_name)) != 0) {
         return rc;
-    } else if (strcmp(data_name, "table") == 0) {
-        cli_paths_free(&paths);
-        return cli_usage_error(&spec, "reads IDX data and image folders, not CSV tables: "
-                                      "'minicnn train --data FILE.csv' reports the test "
-                                      "accuracy of a table");
     }
-    if (strcmp(data_name != NULL ? data_name : "", "image-folder") != 0 &&
+    const bool table = data_name != NULL && strcmp(data_name, "table") == 0;
+    if (!table && (a.response != NULL || a.omit_missing)) {
+        cli_paths_free(&paths);
+        return cli_usage_error(&spec, "--response and --omit-missing apply to CSV tables "
+                                      "(--data FILE.csv)");
+    }
+    if (table && a.no_resize) {
+        cli_paths_free(&paths);
+        return cli_usage_error(&spec, "--no-resize applies to image folders (--data DIR)");
+    }
+    if (!table && strcmp(data_name != NULL ? data_name : "", "image-folder") != 0 &&
         (!isnan(a.split) || a.no_resize || a.seed != 1)) {
         cli_paths_free(&paths);
         return cli_usage_error(&spec, "--split, --seed and --no-resize apply to image folders "
-                                      "(--data DIR)");
+                                      "and CSV tables (--data DIR or FILE.csv)");
     }
     mc_ctx *ctx = cli_ctx(1);
     if (ctx == NULL) {
@@ -863,9 +873,21 @@ int cmd_classify(int argc, char **argv)
     memset(&test, 0, sizeof test);
     mc_status st = mc_model_load(ctx, model, 256, &net);
     const cli_folder fo = {paths.p[0], a.split, a.seed, a.color, !a.no_resize};
-    if (st == MC_OK && data_name != NULL && strcmp(data_name, "image-folder") == 0)
+    if (st == MC_OK && data_name != NULL && strcmp(data_name, "image-folder") == 0) {
         st = cli_read_folder(ctx, net, 256, &fo, NULL, &test);
-    else if (st == MC_OK)
+    } else if (st == MC_OK && table && !isnan(a.split)) {
+        /* the rows that train --data FILE.csv --split P --seed S held out */
+        const cli_table to = {paths.p[0], a.response, a.omit_missing != 0, a.split, a.seed};
+        mc_dataset held_in;
+        memset(&held_in, 0, sizeof held_in);
+        st = cli_read_table(ctx, net, 256, &to, &held_in, &test);
+        mc_dataset_release(ctx, &held_in);
+    } else if (st == MC_OK && table) { /* the whole table, as classify(net, tbl) */
+        st = mc_net_is_assembled(net) ? MC_OK : mc_net_assemble(net, 256);
+        if (st == MC_OK)
+            st = cli_read_validation_table(ctx, net, paths.p[0], a.response, a.omit_missing != 0,
+                                           "test", &test);
+    } else if (st == MC_OK)
         st = cli_read_idx(ctx, net, a.color, paths.p[2], paths.p[3], "test data", &test);
     if (st == MC_OK && a.color != NULL && strcmp(a.color, "none") != 0)
         st = mc_dataset_convert_channels(ctx, &test, mc_net_input_shape(net, 1).dims[1]);
@@ -892,7 +914,8 @@ int cmd_classify(int argc, char **argv)
         }
     }
     if (st == MC_OK) {
-        printf("Accuracy: %.2f%% (%d images), loss: %.4f\n", 100 * acc, N, loss);
+        printf("Accuracy: %.2f%% (%d %s), loss: %.4f\n", 100 * acc, N, table ? "rows" : "images",
+               loss);
         print_confusion(net, counts, K);
         rc = 0;
     } else {

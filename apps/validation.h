@@ -17,8 +17,9 @@ mc_status cli_read_validation_folder(mc_ctx *ctx, const mc_net *net, const char 
 
 /* A CSV table read whole with the training table's response column (NULL: the last) and the
  * network's classes; its predictor count must match the featureInputLayer (apps/table.c).
- * Prints one line. */
+ * `what` ("validation", "test") names it in messages. Prints one line. */
 mc_status cli_read_validation_table(mc_ctx *ctx, const mc_net *net, const char *path,
-                                    const char *response, bool omit_missing, mc_dataset *out);
+                                    const char *response, bool omit_missing, const char *what,
+                                    mc_dataset *out);
 
 #endif

@@ -149,4 +149,35 @@ grep -qF "is an image folder but the training data is a CSV table" "$tmp/err" ||
     fail "folder with a table: $(cat "$tmp/err")"
 expect_error "is a CSV table, which goes with a CSV training table" \
     --data "$tmp/img" --validation-data "$tmp/v.csv"
+# classify on a table: the held-out rows of the same --split and --seed give train's test
+# accuracy; the whole table without --split; the same column checks as train
+trun --data "$tmp/t.csv" --split 12 --seed 4 --save "$tmp/t.mcnn" || fail "train for classify: $(cat "$tmp/err")"
+acc=$(sed -n 's/^Test accuracy: \([0-9.]*\)% (24 images).*/\1/p' "$tmp/out")
+[ -n "$acc" ] || fail "train for classify: $(grep 'Test accuracy' "$tmp/out")"
+"$minicnn" classify "$tmp/t.mcnn" --data "$tmp/t.csv" --response kind --split 12 --seed 4 \
+    >"$tmp/out" 2>"$tmp/err" || fail "classify --split: $(cat "$tmp/err")"
+grep -q "^Accuracy: $acc% (24 rows)" "$tmp/out" || fail "classify --split: want $acc%, got $(grep '^Accuracy' "$tmp/out")"
+"$minicnn" classify "$tmp/t.mcnn" --data "$tmp/v.csv" --response kind >"$tmp/out" 2>"$tmp/err" ||
+    fail "classify a table: $(cat "$tmp/err")"
+grep -q "^Test table $tmp/v.csv: 15 rows of 2 predictors." "$tmp/out" && grep -q "^Accuracy: .* (15 rows)" "$tmp/out" ||
+    fail "classify a table: $(cat "$tmp/out")"
+grep -q "^ *k0 " "$tmp/out" || fail "classify a table: no confusion matrix row for k0: $(cat "$tmp/out")"
+cexpect() { # message, then the classify flags
+    want=$1
+    shift
+    if "$minicnn" classify "$tmp/t.mcnn" "$@" >"$tmp/out" 2>"$tmp/err"; then fail "no error for classify $*"; fi
+    grep -qF -e "$want" "$tmp/err" || fail "classify: expected '$want', got: $(cat "$tmp/err")"
+}
+cexpect "the test table $tmp/wide.csv has 3 predictor columns but the network's featureInputLayer takes 2 features" \
+    --data "$tmp/wide.csv" --response kind
+cexpect "no column named 'knd' for the response (did you mean 'kind'?)" --data "$tmp/v.csv" --response knd
+sed '3s/^[^,]*,/NA,/' "$tmp/v.csv" >"$tmp/na.csv"
+cexpect "na.csv:3, column 'a': missing value ('NA')" \
+    --data "$tmp/na.csv" --response kind
+"$minicnn" classify "$tmp/t.mcnn" --data "$tmp/na.csv" --response kind --omit-missing >"$tmp/out" 2>"$tmp/err" ||
+    fail "classify --omit-missing: $(cat "$tmp/err")"
+grep -q "14 rows of 2 predictors; 1 rows with a missing value left out" "$tmp/out" || fail "omit-missing: $(cat "$tmp/out")"
+printf 'a,b,kind\n1,2,k9\n' >"$tmp/k9.csv"
+cexpect "k9" --data "$tmp/k9.csv" --response kind
+cexpect "--response and --omit-missing apply to CSV tables" --data "$tmp/img" --response kind
 echo "cli_validation: passed"

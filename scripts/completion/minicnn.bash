@@ -37,7 +37,7 @@ _minicnn()
             --min-accuracy --help" ;;
     classify)
         flags="--data --test-images --test-labels --color-preprocessing --split --seed
-            --no-resize --help" ;;
+            --no-resize --response --omit-missing --help" ;;
     predict) flags="--top-k --json --color-preprocessing --no-resize --help" ;;
     normlab)
         flags="--data --net --norms --batch-sizes --seeds --epochs --subset --learn-rate-rule
