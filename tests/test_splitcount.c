@@ -9,7 +9,7 @@
 static char *files[16];
 static int labels[16];
 static char *classes[3] = {"a", "b", "c"};
-static char names[16][16];
+static char names[16][32];
 
 static mc_image_folder folder(void)
 {
