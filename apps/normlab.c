@@ -244,7 +244,8 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
                     .ymax = NAN,
                     .clip = true,
                     .clip_lo = 0,
-                    .clip_hi = 100};
+                    .clip_hi = 100,
+                    .dodge = 5}; /* the error bars at a batch size side by side */
     const plot_series *panels[1] = {s};
     char err[256];
     if (plot_write(a->figure, 900, 600, 1, &ax, panels, &n, err, sizeof err) != 0) {

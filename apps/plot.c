@@ -185,6 +185,13 @@ static double ty(const frame *f, double y)
     return f->y0 + f->h - t * f->h;
 }
 
+/* Series k of n at x: shifted sideways by the axes' dodge, so that error bars at the same x
+ * stand apart. */
+static double sx(const frame *f, int k, int n, double x)
+{
+    return tx(f, x) + f->ax->dodge * (k - (n - 1) / 2.0);
+}
+
 /* A "nice" step for about n ticks over span. */
 static double nice_step(double span, int n)
 {
@@ -300,7 +307,7 @@ static int data_lines(const frame *f, const plot_series *s, int n, double **px, 
         (*start)[l++] = m;
         for (int i = 0; i < p->n; i++) {
             const bool ok = isfinite(p->x[i]) && isfinite(p->y[i]);
-            (*px)[m] = ok ? tx(f, p->x[i]) : NAN;
+            (*px)[m] = ok ? sx(f, k, n, p->x[i]) : NAN;
             (*py)[m++] = ok ? ty(f, p->y[i]) : NAN;
         }
         for (int i = 0; p->err != NULL && i < p->n; i++) {
@@ -309,9 +316,9 @@ static int data_lines(const frame *f, const plot_series *s, int n, double **px, 
             double lo, hi;
             bar_ends(f->ax, p, i, &lo, &hi);
             (*start)[l++] = m;
-            (*px)[m] = tx(f, p->x[i]);
+            (*px)[m] = sx(f, k, n, p->x[i]);
             (*py)[m++] = ty(f, lo);
-            (*px)[m] = tx(f, p->x[i]);
+            (*px)[m] = sx(f, k, n, p->x[i]);
             (*py)[m++] = ty(f, hi);
         }
     }
@@ -524,9 +531,9 @@ static void draw_panel(cairo_t *cr, double left, double top, double width, doubl
                 continue;
             }
             if (pen)
-                cairo_line_to(cr, tx(&f, p->x[i]), ty(&f, p->y[i]));
+                cairo_line_to(cr, sx(&f, k, n, p->x[i]), ty(&f, p->y[i]));
             else
-                cairo_move_to(cr, tx(&f, p->x[i]), ty(&f, p->y[i]));
+                cairo_move_to(cr, sx(&f, k, n, p->x[i]), ty(&f, p->y[i]));
             pen = true;
         }
         if (p->n > 1)
@@ -538,7 +545,7 @@ static void draw_panel(cairo_t *cr, double left, double top, double width, doubl
         for (int i = 0; i < p->n; i++) {
             if (!isfinite(p->x[i]) || !isfinite(p->y[i]))
                 continue;
-            const double x = tx(&f, p->x[i]), y = ty(&f, p->y[i]);
+            const double x = sx(&f, k, n, p->x[i]), y = ty(&f, p->y[i]);
             if (p->markers)
                 marker(cr, p->shape, x, y, 4);
             double lo, hi;

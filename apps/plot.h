@@ -47,7 +47,8 @@ typedef struct plot_axes {
     /* The quantity's possible range (test error: 0..100 %): error bars stop at its ends. */
     bool clip;
     double clip_lo, clip_hi;
-    bool beside;             /* in the same row as the previous panel, to its right */
+    double dodge; /* series k of n drawn (k - (n - 1) / 2) * dodge pixels right of its x */
+    bool beside;  /* in the same row as the previous panel, to its right */
     const plot_image *image; /* this panel is an image grid (no series) */
 } plot_axes;
 
