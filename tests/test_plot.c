@@ -252,6 +252,37 @@ START_TEST(test_epoch_bands)
 }
 END_TEST
 
+/* An error bar of 50 ± 80 (%) on a quantity that lives in 0..100 stops at 100 and at 0: on an
+ * axis from 0 to 200 it is white (or a gray grid line) above 100. */
+START_TEST(test_error_bars_clipped)
+{
+    snprintf(dir, sizeof dir, "/tmp/minicnn-test-plot-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const double x[1] = {4}, y[1] = {50}, e[1] = {80};
+    plot_series s = {.x = x, .y = y, .err = e, .n = 1, .rgb = {0, 0, 1}, .markers = true};
+    const plot_axes ax = {.title = "t",
+                          .xlabel = "x",
+                          .ylabel = "y",
+                          .ymin = 0,
+                          .ymax = 200,
+                          .clip = true,
+                          .clip_lo = 0,
+                          .clip_hi = 100};
+    const plot_series *panels[1] = {&s};
+    const int n[1] = {1};
+    cairo_surface_t *img = draw("clip.png", 600, 400, 1, &ax, panels, n);
+    /* plot area y 44..345 for 200..0; one point: drawn at the middle, x = 70 + 510 / 2 */
+    const double top = 44 + 301 * (200.0 - 100) / 200, bottom = 345;
+    for (int row = 46; row < (int)top - 2; row++)
+        ck_assert_msg((pixel(img, 325, row) & 0xFF) == pixel(img, 325, row) >> 16, /* gray */
+                      "row %d: %06x", row, pixel(img, 325, row));
+    for (int row = (int)top + 3; row < (int)bottom - 2; row++)
+        ck_assert_msg((pixel(img, 325, row) & 0xFF) > 0xC0 && pixel(img, 325, row) >> 16 < 0x80,
+                      "row %d: %06x", row, pixel(img, 325, row));
+    cairo_surface_destroy(img);
+}
+END_TEST
+
 /* An image grid: each value a scale x scale block of its colour on the stated scale. */
 START_TEST(test_image_grid)
 {
@@ -313,6 +344,7 @@ static Suite *plot_suite(void)
     tcase_add_test(tc, test_label_step);
     tcase_add_test(tc, test_legend_hides_no_data);
     tcase_add_test(tc, test_epoch_bands);
+    tcase_add_test(tc, test_error_bars_clipped);
     tcase_add_test(tc, test_image_grid);
     suite_add_tcase(s, tc);
     return s;
