@@ -183,7 +183,10 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
     double x[N_NORMS + 1][MAX_BATCHES], y[N_NORMS + 1][MAX_BATCHES], e[N_NORMS + 1][MAX_BATCHES];
     int n = 0;
     char omitted[64] = "";
-    for (int k = 0; k <= N_NORMS; k++) {
+    /* in the table's order: BN's two rows together */
+    static const int order[N_NORMS + 1] = {NORM_GN, NORM_BN, N_NORMS, NORM_LN, NORM_IN, NORM_NONE};
+    for (int o = 0; o <= N_NORMS; o++) {
+        const int k = order[o];
         const bool bn_batch = k == N_NORMS;
         if (!use[bn_batch ? NORM_BN : k])
             continue;
@@ -195,7 +198,7 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
             if (!bn_batch) {
                 size_t used = strlen(omitted);
                 snprintf(omitted + used, sizeof omitted - used, "%s%s", used ? ", " : "",
-                         norm_labels[k]);
+                         k == NORM_NONE ? "no normalization" : norm_labels[k]);
             }
             continue;
         }
@@ -204,20 +207,45 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
             mean_sd(bn_batch ? r->bn_batch_error[b] : r->error[k][b], a->seeds, &y[n][b], &e[n][b]);
         }
         memset(&s[n], 0, sizeof s[n]);
-        s[n].label = bn_batch ? "BN, batch statistics at test" : norm_labels[k];
+        s[n].label = bn_batch         ? "BN, batch statistics at test"
+                     : k == NORM_BN   ? "BN, trained statistics"
+                     : k == NORM_NONE ? "no normalization"
+                                      : norm_labels[k];
         s[n].x = x[n];
         s[n].y = y[n];
         s[n].err = a->seeds > 1 ? e[n] : NULL;
         s[n].n = nb;
         s[n].markers = true;
-        plot_colour(bn_batch ? 5 : k, s[n].rgb);
+        /* one colour and marker per normalization; BN's two rows (often on top of each other)
+         * told apart by colour, a dashed line and their markers */
+        static const plot_shape shapes[N_NORMS] = {PLOT_CIRCLE, PLOT_SQUARE, PLOT_TRIANGLE,
+                                                   PLOT_DIAMOND, PLOT_CIRCLE};
+        s[n].shape = bn_batch ? PLOT_DIAMOND : shapes[k];
+        s[n].dashed = bn_batch;
+        if (bn_batch)
+            s[n].rgb[0] = s[n].rgb[1] = s[n].rgb[2] = 0.0;
+        else
+            plot_colour(k, s[n].rgb);
         n++;
     }
     char title[320];
     snprintf(title, sizeof title, "Test error vs. batch size\n%s%s%s", subtitle,
              omitted[0] ? "; diverged in every run, not drawn: " : "", omitted);
-    plot_axes ax = {title, "mini-batch size (images per step)", "test error (%)", true, true, NAN,
-                    NAN};
+    char ylabel[96] = "test error (%)";
+    if (a->seeds > 1)
+        snprintf(ylabel, sizeof ylabel, "test error (%%): mean ± 1 s.d. over %d seeds", a->seeds);
+    /* error bars (mean ± one standard deviation over seeds) stop at 0 and 100 % */
+    plot_axes ax = {.title = title,
+                    .xlabel = "mini-batch size (images per step)",
+                    .ylabel = ylabel,
+                    .log2_x = true,
+                    .reverse_x = true,
+                    .ymin = NAN,
+                    .ymax = NAN,
+                    .clip = true,
+                    .clip_lo = 0,
+                    .clip_hi = 100,
+                    .dodge = 5}; /* the error bars at a batch size side by side */
     const plot_series *panels[1] = {s};
     char err[256];
     if (plot_write(a->figure, 900, 600, 1, &ax, panels, &n, err, sizeof err) != 0) {

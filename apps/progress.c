@@ -85,14 +85,22 @@ static void draw(progress_log *log)
     memset(bottom, 0, sizeof bottom);
     const double blue[3] = {0.00, 0.45, 0.70}, orange[3] = {0.84, 0.37, 0.00},
                  black[3] = {0.1, 0.1, 0.1};
-    top[0] = (plot_series){"mini-batch", log->iteration, acc, NULL, log->n, {0}, false, true};
-    top[1] = (plot_series){"smoothed", log->iteration, sacc, NULL, log->n, {0}, false, false};
-    top[2] = (plot_series){"validation", log->v_iteration, vacc, NULL, log->vn, {0}, true, false};
-    bottom[0] =
-        (plot_series){"mini-batch", log->iteration, log->loss, NULL, log->n, {0}, false, true};
-    bottom[1] = (plot_series){"smoothed", log->iteration, sloss, NULL, log->n, {0}, false, false};
-    bottom[2] =
-        (plot_series){"validation", log->v_iteration, log->v_loss, NULL, log->vn, {0}, true, false};
+    /* the legend tells the raw mini-batch values (thin, pale) from their smoothed curve */
+    static const char *const raw = "mini-batch (raw)", *const smoothed = "smoothed (EMA 0.9)";
+    top[0] = (plot_series){.label = raw, .x = log->iteration, .y = acc, .n = log->n, .thin = true};
+    top[1] = (plot_series){.label = smoothed, .x = log->iteration, .y = sacc, .n = log->n};
+    top[2] = (plot_series){.label = "validation",
+                           .x = log->v_iteration,
+                           .y = vacc,
+                           .n = log->vn,
+                           .markers = true,
+                           .dashed = true};
+    bottom[0] = top[0];
+    bottom[0].y = log->loss;
+    bottom[1] = top[1];
+    bottom[1].y = sloss;
+    bottom[2] = top[2];
+    bottom[2].y = log->v_loss;
     for (int k = 0; k < 3; k++) {
         memcpy(top[k].rgb, k == 2 ? black : blue, sizeof blue);
         memcpy(bottom[k].rgb, k == 2 ? black : orange, sizeof orange);
@@ -101,10 +109,24 @@ static void draw(progress_log *log)
     snprintf(title_top, sizeof title_top,
              "Training progress: iteration %.0f of %d, base learning rate %.4g",
              log->iteration[log->n - 1], log->total, log->rate[log->n - 1]);
-    const plot_axes axes[2] = {
-        {title_top, "iteration", "accuracy (%)", false, false, 0, 100},
-        {"Loss", "iteration", "cross-entropy loss", false, false, 0, NAN},
+    /* epochs as shaded bands along x: epoch e holds iterations (e - 1) * per_epoch + 1 .. */
+    plot_axes axes[2] = {
+        {.title = title_top,
+         .xlabel = "iteration",
+         .ylabel = "accuracy (%)",
+         .ymin = 0,
+         .ymax = 100},
+        {.title = "Loss",
+         .xlabel = "iteration",
+         .ylabel = "cross-entropy loss",
+         .ymin = 0,
+         .ymax = NAN},
     };
+    for (int k = 0; k < 2; k++) {
+        axes[k].band = log->per_epoch;
+        axes[k].band_start = 0.5;
+        axes[k].band_name = "epoch";
+    }
     const plot_series *panels[2] = {top, bottom};
     const int counts[2] = {log->vn > 0 ? 3 : 2, log->vn > 0 ? 3 : 2};
     char err[256];
@@ -165,6 +187,7 @@ static void bar(const progress_log *log, const mc_train_progress *p, int max_epo
 void progress_log_add(progress_log *log, const mc_train_progress *p, int max_epochs)
 {
     log->total = p->iterations_per_epoch * max_epochs;
+    log->per_epoch = p->iterations_per_epoch;
     if (log->n == log->cap) {
         const int cap = log->cap ? log->cap * 2 : 1024;
         if (!grow(&log->iteration, cap) || !grow(&log->loss, cap) || !grow(&log->accuracy, cap) ||

@@ -14,9 +14,10 @@ typedef struct progress_log {
     const char *figure; /* PNG path, or NULL */
     FILE *csv;          /* or NULL */
     const char *csv_path;
-    int total;   /* iterations the run will make */
-    bool bar;    /* draw the progress bar on stderr */
-    bool failed; /* a figure or the log could not be written; said once */
+    int total;     /* iterations the run will make */
+    int per_epoch; /* iterations per epoch (the figure's epoch bands) */
+    bool bar;      /* draw the progress bar on stderr */
+    bool failed;   /* a figure or the log could not be written; said once */
     int n, cap;
     double *iteration, *loss, *accuracy, *rate;
     int vn;

@@ -260,8 +260,8 @@ START_TEST(test_training_progress_outputs)
 }
 END_TEST
 
-/* inspect draws the histograms around a normalization layer and the grid of the reference's
- * 20 5x5 filters (8 per row, 40-pixel tiles). */
+/* inspect draws the histograms entering and leaving a normalization layer side by side and the
+ * numbered grid of the reference's 20 5x5 filters (10 per row, 40-pixel filters, a colour bar). */
 START_TEST(test_inspect)
 {
     char dir[] = "/tmp/minicnn-cli-inspect-XXXXXX";
@@ -280,10 +280,10 @@ START_TEST(test_inspect)
     unsigned w, h;
     snprintf(path, sizeof path, "%s/i-histograms.png", dir);
     png_size(path, &w, &h);
-    ck_assert(w == 1000 && h == 800);
+    ck_assert_msg(w == 1400 && h == 620, "%ux%u", w, h);
     snprintf(path, sizeof path, "%s/i-filters.png", dir);
     png_size(path, &w, &h);
-    ck_assert_msg(w == 356 && h == 136, "%ux%u", w, h);
+    ck_assert_msg(w == 640 && h == 200, "%ux%u", w, h);
     snprintf(args, sizeof args, "inspect %s/m --layer nope --data mnist", dir);
     ck_assert_int_eq(run(args, &out, 1), 1);
     ck_assert_ptr_nonnull(strstr(out, "the network has no hidden layer named 'nope'"));
