@@ -31,7 +31,7 @@ _minicnn()
             --learn-rate-drop-factor --learn-rate-drop-period --validation-data
             --validation-frequency --validation-patience --gradient-threshold
             --gradient-threshold-method --verbose --verbose-frequency --seed --threads
-            --train-subset --report --save --plots --log --checkpoint-path --resume
+            --profile --train-subset --report --save --plots --log --checkpoint-path --resume
             --min-accuracy --help" ;;
     classify)
         flags="--data --test-images --test-labels --color-preprocessing --split --seed
