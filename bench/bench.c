@@ -11,6 +11,8 @@
 #include <cblas.h>
 #include <minicnn/minicnn.h>
 
+#include "../apps/profile.h"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -233,14 +235,14 @@ typedef struct step_arg {
     mc_optim *opt;
     float *x;
     int *labels;
+    size_t per; /* floats per observation */
     int batch, batches, at;
 } step_arg;
 
 static void step_run(void *p)
 {
     step_arg *s = p;
-    const size_t per = 28 * 28;
-    const float *x = s->x + (size_t)s->at * (size_t)s->batch * per;
+    const float *x = s->x + (size_t)s->at * (size_t)s->batch * s->per;
     const int *labels = s->labels + (size_t)s->at * (size_t)s->batch;
     s->at = (s->at + 1) % s->batches;
     double loss;
@@ -251,8 +253,40 @@ static void step_run(void *p)
     mc_optim_step(s->opt, 0.01);
 }
 
-/* Seconds per training step of the reference network at mini-batch `batch` (sgdm). */
-static double time_step(const char *netpath, int batch)
+/* FLOPs of one observation's training step: every layer with Weights (convolution, fully
+ * connected) does 2 x weights x output positions multiply-adds forward, as many for the weight
+ * gradient and, unless it reads the input layer's output (which needs no gradient), as many
+ * for the input gradient. Normalization, activations, pooling and the loss are not counted. */
+static double step_flops(const mc_net *net)
+{
+    double flops = 0;
+    for (int i = 0; i < mc_net_num_layers(net); i++) {
+        mc_layer *l = mc_net_layer(net, i);
+        for (int p = 0; p < mc_layer_num_params(l); p++) {
+            const mc_param *prm = mc_layer_param(l, p);
+            if (strcmp(prm->name, "Weights") != 0)
+                continue;
+            const mc_shape out = mc_net_activation_shape(net, i);
+            const double positions = (double)mc_shape_numel(&out) / out.dims[1];
+            int src = -1, dst, k;
+            for (int c = 0; mc_net_connection(net, c, &src, &dst, &k); c++)
+                if (dst == i)
+                    break;
+            const int from_input = src >= 0 && mc_net_layer(net, src)->vt->role == MC_ROLE_INPUT;
+            flops += (from_input ? 2 : 3) * 2.0 * (double)mc_tensor_numel(&prm->value) * positions;
+        }
+    }
+    return flops;
+}
+
+typedef struct step_result {
+    double seconds; /* per step, median */
+    double flops;   /* per observation */
+} step_result;
+
+/* Seconds per training step of the network file at mini-batch `batch` (sgdm), and with
+ * profile_steps > 0 that many further steps profiled, printed as minicnn train --profile does. */
+static step_result time_step_profiled(const char *netpath, int batch, int profile_steps)
 {
     mc_ctx *ctx;
     if (mc_ctx_create(NULL, 1, &ctx) != MC_OK)
@@ -260,29 +294,48 @@ static double time_step(const char *netpath, int batch)
     mc_net *net;
     check(mc_netfile_load(ctx, netpath, &net, NULL), ctx, netpath);
     check(mc_net_assemble(net, batch), ctx, "assemble");
+    const mc_shape one = mc_net_input_shape(net, 1);
+    const size_t per = mc_shape_numel(&one);
     const int total = 4096 > 8 * batch ? 4096 : 8 * batch;
-    step_arg s = {.net = net, .batch = batch, .batches = total / batch};
-    s.x = xmalloc((size_t)total * 784 * sizeof(float));
+    step_arg s = {.net = net, .batch = batch, .batches = total / batch, .per = per};
+    s.x = xmalloc((size_t)total * per * sizeof(float));
     s.labels = xmalloc((size_t)total * sizeof(int));
-    fill(s.x, (size_t)total * 784, 0, 1);
+    fill(s.x, (size_t)total * per, 0, 1);
+    const int K = mc_net_num_classes(net);
     for (int i = 0; i < total; i++)
-        s.labels[i] = (int)(frand() * 10) % 10;
+        s.labels[i] = (int)(frand() * K) % K;
     mc_dataset data = {
-        .shape = {4, {total, 1, 28, 28}}, .x = s.x, .labels = s.labels, .num_classes = 10};
+        .shape = mc_net_input_shape(net, total), .x = s.x, .labels = s.labels, .num_classes = K};
     check(mc_net_fit_input(net, &data, 1024), ctx, "fit input");
-    mc_param *params[64];
     const int np = mc_net_num_params(net);
-    for (int i = 0; i < np && i < 64; i++)
+    mc_param **params = xmalloc(((size_t)np + 1) * sizeof *params);
+    for (int i = 0; i < np; i++)
         params[i] = mc_net_param(net, i);
     mc_optim_options oo = mc_optim_default(MC_SOLVER_SGDM);
     check(mc_optim_create(ctx, &oo, params, np, &s.opt), ctx, "optimizer");
-    const double t = time_call(step_run, &s);
+    step_result r = {.seconds = time_call(step_run, &s), .flops = step_flops(net)};
+    if (profile_steps > 0) {
+        mc_net_set_profiling(net, true);
+        for (int i = 0; i < profile_steps; i++) {
+            const double t0 = now();
+            step_run(&s);
+            mc_net_profile_add(net, MC_PROFILE_STEP, now() - t0);
+        }
+        cli_print_profile(stdout, net);
+        mc_net_set_profiling(net, false);
+    }
     mc_optim_destroy(s.opt);
     mc_net_destroy(net);
     mc_ctx_destroy(ctx);
+    free(params);
     free(s.x);
     free(s.labels);
-    return t;
+    return r;
+}
+
+static double time_step(const char *netpath, int batch)
+{
+    return time_step_profiled(netpath, batch, 0).seconds;
 }
 
 /* ---- Main --------------------------------------------------------------------------------- */
@@ -290,7 +343,7 @@ static double time_step(const char *netpath, int batch)
 int main(int argc, char **argv)
 {
     const char *json = NULL, *netpath = MC_SOURCE_DIR "/data/networks/reference-gray.net";
-    int threads[8] = {1, 2}, nthreads = 2, quick = 0, only_batch = 0;
+    int threads[8] = {1, 2}, nthreads = 2, quick = 0, only_batch = 0, profile = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
             json = argv[++i];
@@ -302,22 +355,26 @@ int main(int argc, char **argv)
             quick = 1;
         else if (strcmp(argv[i], "--step") == 0 && i + 1 < argc)
             only_batch = atoi(argv[++i]); /* for profiling: time only this training step */
+        else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc)
+            profile = atoi(argv[++i]); /* with --step: profile that many more steps */
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             nthreads = 0;
             for (char *t = strtok(argv[++i], ","); t != NULL && nthreads < 8; t = strtok(NULL, ","))
                 threads[nthreads++] = atoi(t) < 1 ? 1 : atoi(t);
         } else {
             fprintf(stderr, "usage: minicnn-bench [--json FILE] [--repeats N] [--threads 1,2] "
-                            "[--net FILE] [--quick] [--step BATCH]\n");
+                            "[--net FILE] [--quick] [--step BATCH [--profile STEPS]]\n");
             return 2;
         }
     }
     if (only_batch > 0) {
         for (int t = 0; t < nthreads; t++) {
             mc_set_threads(threads[t]);
-            const double sec = time_step(netpath, only_batch);
-            printf("batch %d, %d thr: %.0f images/s (%.3f ms per step)\n", only_batch, threads[t],
-                   only_batch / sec, sec * 1e3);
+            const step_result r = time_step_profiled(netpath, only_batch, profile);
+            printf("batch %d, %d thr: %.0f images/s (%.3f ms per step, %.2f MFLOP per image, "
+                   "%.1f GFLOP/s)\n",
+                   only_batch, threads[t], only_batch / r.seconds, r.seconds * 1e3, r.flops / 1e6,
+                   r.flops * only_batch / r.seconds / 1e9);
         }
         return 0;
     }

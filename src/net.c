@@ -10,6 +10,7 @@
 #include <minicnn/net.h>
 
 #include "internal.h"
+#include "parallel.h"
 
 typedef struct node {
     mc_layer *layer;
@@ -1095,6 +1096,35 @@ static mc_tensor input_gradient_target(mc_net *net, int d, int k, int n)
     return mc_tensor_view(t->data, &s);
 }
 
+/* Fixed blocks of elements for summing gradients on minicnn's threads. */
+#define GATHER_BLOCK ((size_t)1 << 15)
+
+typedef struct gather_job {
+    const float *terms[64]; /* the consumers' gradients, in node order */
+    int k;
+    float *sum;
+    size_t count;
+} gather_job;
+
+/* sum, terms[j]: (count). sum = terms[0] + terms[1] + ..., added in that order (the same
+ * bits as adding each to zero in turn). */
+static void gather_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const gather_job *j = arg;
+    const size_t lo = (size_t)task * GATHER_BLOCK,
+                 hi = lo + GATHER_BLOCK < j->count ? lo + GATHER_BLOCK : j->count;
+    float *restrict y = j->sum;
+    const float *restrict a = j->terms[0];
+    for (size_t i = lo; i < hi; i++)
+        y[i] = 0.0f + a[i]; /* +0 for a -0, as the sum from zero gives */
+    for (int t = 1; t < j->k; t++) {
+        const float *restrict b = j->terms[t];
+        for (size_t i = lo; i < hi; i++)
+            y[i] += b[i];
+    }
+}
+
 /* dout of node u = sum of what its consumers wrote, when it has several. */
 static void gather_gradient(mc_net *net, int u, int n)
 {
@@ -1102,7 +1132,24 @@ static void gather_gradient(mc_net *net, int u, int n)
     if (nu->consumers < 2)
         return;
     const size_t count = mc_shape_numel(&nu->out.shape) / (size_t)nu->out.shape.dims[0] * (size_t)n;
-    memset(nu->dout.data, 0, count * sizeof(float));
+    gather_job j = {.k = 0, .sum = nu->dout.data, .count = count};
+    bool fits = true;
+    for (int d = 0; d < net->n; d++) {
+        const node *nd = &net->nodes[d];
+        for (int k = 0; !is_input(nd) && k < nd->layer->num_inputs; k++)
+            if (nd->src[k] == u) {
+                if (j.k < 64)
+                    j.terms[j.k] = nd->din_own[k].data;
+                fits = fits && j.k < 64;
+                j.k++;
+            }
+    }
+    if (fits && j.k > 0) {
+        mc__parallel_for((int)((count + GATHER_BLOCK - 1) / GATHER_BLOCK), 0,
+                         (size_t)(j.k + 1) * count, gather_task, &j);
+        return;
+    }
+    memset(nu->dout.data, 0, count * sizeof(float)); /* more consumers than the job holds */
     for (int d = 0; d < net->n; d++) {
         const node *nd = &net->nodes[d];
         for (int k = 0; !is_input(nd) && k < nd->layer->num_inputs; k++)
