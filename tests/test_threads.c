@@ -28,10 +28,10 @@ static void append(outcome *o, const float *v, size_t n)
     o->n += n;
 }
 
-/* Trains a network (text, or a file when `path` is set) on `threads` threads for `steps`
- * mini-batches of `batch` synthetic observations with momentum, then runs one more training
+/* Trains a network (the text `source`, or the file `source` when is_file) on `threads` threads for
+ * `steps` mini-batches of `batch` synthetic observations with momentum, then runs one more training
  * forward and backward pass, and returns what they left. */
-static outcome run(const char *text, const char *path, int threads, int batch, int steps,
+static outcome run(const char *source, bool is_file, int threads, int batch, int steps,
                    mc_solver solver)
 {
     mc_set_threads(threads);
@@ -39,10 +39,10 @@ static outcome run(const char *text, const char *path, int threads, int batch, i
     mc_ctx *ctx = test_ctx(&a, 7);
     mc_net *net = NULL;
     mc_status st;
-    if (path != NULL)
-        st = mc_netfile_load(ctx, path, &net, NULL);
+    if (is_file)
+        st = mc_netfile_load(ctx, source, &net, NULL);
     else
-        st = mc_netfile_parse(ctx, text, strlen(text), "test", &net, NULL);
+        st = mc_netfile_parse(ctx, source, strlen(source), "test", &net, NULL);
     ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
     st = mc_net_assemble(net, batch);
     ck_assert_msg(st == MC_OK, "%s", mc_ctx_message(ctx));
@@ -94,12 +94,12 @@ static outcome run(const char *text, const char *path, int threads, int batch, i
     return out;
 }
 
-static void same_for_any_threads(const char *what, const char *text, const char *path, int batch,
+static void same_for_any_threads(const char *what, const char *source, bool is_file, int batch,
                                  int steps, mc_solver solver, int max_threads)
 {
-    outcome one = run(text, path, 1, batch, steps, solver);
+    outcome one = run(source, is_file, 1, batch, steps, solver);
     for (int t = 2; t <= max_threads; t++) {
-        outcome more = run(text, path, t, batch, steps, solver);
+        outcome more = run(source, is_file, t, batch, steps, solver);
         ck_assert_uint_eq(one.n, more.n);
         size_t first = one.n;
         for (size_t i = 0; i < one.n && first == one.n; i++)
@@ -145,7 +145,7 @@ START_TEST(test_layer)
              "convolution2dLayer(1,12); %s; fullyConnectedLayer(7); softmaxLayer; "
              "classificationLayer]",
              layers[_i].layer);
-    same_for_any_threads(layers[_i].name, text, NULL, 32, 2, MC_SOLVER_SGDM, 3);
+    same_for_any_threads(layers[_i].name, text, false, 32, 2, MC_SOLVER_SGDM, 3);
 }
 END_TEST
 
@@ -166,7 +166,7 @@ START_TEST(test_graph_layers)
                        "lgraph = connectLayers(lgraph,'r1','add/in2');\n"
                        "lgraph = connectLayers(lgraph,'r1','add/in3');\n"
                        "lgraph = connectLayers(lgraph,'c1','cat/in2');\n";
-    same_for_any_threads("addition and concatenation", text, NULL, 32, 2, MC_SOLVER_ADAM, 3);
+    same_for_any_threads("addition and concatenation", text, false, 32, 2, MC_SOLVER_ADAM, 3);
 }
 END_TEST
 
@@ -176,7 +176,7 @@ START_TEST(test_network)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/data/networks/%s", MC_SOURCE_DIR, networks[_i]);
-    same_for_any_threads(networks[_i], NULL, path, 16, 2, MC_SOLVER_SGDM, 2);
+    same_for_any_threads(networks[_i], path, true, 16, 2, MC_SOLVER_SGDM, 2);
 }
 END_TEST
 
