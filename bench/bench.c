@@ -286,7 +286,7 @@ typedef struct step_result {
 
 /* Seconds per training step of the network file at mini-batch `batch` (sgdm), and with
  * profile_steps > 0 that many further steps profiled, printed as minicnn train --profile does. */
-static step_result time_step_profiled(const char *netpath, int batch, int profile_steps)
+static step_result time_step_profiled(const char *netpath, int batch, int profile_steps, FILE *js)
 {
     mc_ctx *ctx;
     if (mc_ctx_create(NULL, 1, &ctx) != MC_OK)
@@ -322,6 +322,25 @@ static step_result time_step_profiled(const char *netpath, int batch, int profil
             mc_net_profile_add(net, MC_PROFILE_STEP, now() - t0);
         }
         cli_print_profile(stdout, net);
+        if (js != NULL) { /* the profile's rows: mean ms per step */
+            fprintf(js, ", \"profile_steps\": %d, \"layers\": [", profile_steps);
+            for (int i = 0; i < mc_net_num_layers(net); i++) {
+                double f, b;
+                mc_net_profile_layer(net, i, &f, &b);
+                const mc_layer *l = mc_net_layer(net, i);
+                fprintf(js,
+                        "%s\n      {\"name\": \"%s\", \"type\": \"%s\", \"forward_ms\": %.4f, "
+                        "\"backward_ms\": %.4f}",
+                        i ? "," : "", l->name, l->vt->type_label, 1e3 * f / profile_steps,
+                        1e3 * b / profile_steps);
+            }
+            fprintf(
+                js,
+                "],\n     \"data_ms\": %.4f, \"optimizer_ms\": %.4f, \"step_profiled_ms\": %.4f",
+                1e3 * mc_net_profile_part(net, MC_PROFILE_DATA) / profile_steps,
+                1e3 * mc_net_profile_part(net, MC_PROFILE_OPTIMIZER) / profile_steps,
+                1e3 * mc_net_profile_part(net, MC_PROFILE_STEP) / profile_steps);
+        }
         mc_net_set_profiling(net, false);
     }
     mc_optim_destroy(s.opt);
@@ -335,7 +354,7 @@ static step_result time_step_profiled(const char *netpath, int batch, int profil
 
 static double time_step(const char *netpath, int batch)
 {
-    return time_step_profiled(netpath, batch, 0).seconds;
+    return time_step_profiled(netpath, batch, 0, NULL).seconds;
 }
 
 /* ---- Main --------------------------------------------------------------------------------- */
@@ -343,7 +362,9 @@ static double time_step(const char *netpath, int batch)
 int main(int argc, char **argv)
 {
     const char *json = NULL, *netpath = MC_SOURCE_DIR "/data/networks/reference-gray.net";
-    int threads[8] = {1, 2}, nthreads = 2, quick = 0, only_batch = 0, profile = 0;
+    int threads[8] = {1, 2}, nthreads = 2, quick = 0, profile = 0;
+    int step_batches[8], n_step = 0;
+    double sgemm = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
             json = argv[++i];
@@ -353,8 +374,13 @@ int main(int argc, char **argv)
             netpath = argv[++i];
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
-        else if (strcmp(argv[i], "--step") == 0 && i + 1 < argc)
-            only_batch = atoi(argv[++i]); /* for profiling: time only this training step */
+        else if (strcmp(argv[i], "--step") == 0 && i + 1 < argc) {
+            /* time only training steps of --net at these batch sizes */
+            n_step = 0;
+            for (char *b = strtok(argv[++i], ","); b != NULL && n_step < 8; b = strtok(NULL, ","))
+                step_batches[n_step++] = atoi(b) < 1 ? 1 : atoi(b);
+        } else if (strcmp(argv[i], "--sgemm") == 0 && i + 1 < argc)
+            sgemm = 1e9 * atof(argv[++i]); /* with --step: the GFLOP/s to compare with */
         else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc)
             profile = atoi(argv[++i]); /* with --step: profile that many more steps */
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
@@ -362,19 +388,58 @@ int main(int argc, char **argv)
             for (char *t = strtok(argv[++i], ","); t != NULL && nthreads < 8; t = strtok(NULL, ","))
                 threads[nthreads++] = atoi(t) < 1 ? 1 : atoi(t);
         } else {
-            fprintf(stderr, "usage: minicnn-bench [--json FILE] [--repeats N] [--threads 1,2] "
-                            "[--net FILE] [--quick] [--step BATCH [--profile STEPS]]\n");
+            fprintf(stderr,
+                    "usage: minicnn-bench [--json FILE] [--repeats N] [--threads 1,2] "
+                    "[--net FILE] [--quick]\n"
+                    "       minicnn-bench --step BATCH[,BATCH...] [--net FILE] [--threads 1,2] "
+                    "[--repeats N] [--sgemm GFLOPS] [--profile STEPS] [--json FILE]\n");
             return 2;
         }
     }
-    if (only_batch > 0) {
-        for (int t = 0; t < nthreads; t++) {
-            mc_set_threads(threads[t]);
-            const step_result r = time_step_profiled(netpath, only_batch, profile);
-            printf("batch %d, %d thr: %.0f images/s (%.3f ms per step, %.2f MFLOP per image, "
-                   "%.1f GFLOP/s)\n",
-                   only_batch, threads[t], only_batch / r.seconds, r.seconds * 1e3, r.flops / 1e6,
-                   r.flops * only_batch / r.seconds / 1e9);
+    if (n_step > 0) {
+        /* Training steps of one network: every batch of --step with every thread count, as
+         * images/s, GFLOP/s and the fraction of --sgemm; with --profile N the per-layer table of
+         * N more steps at the first batch. */
+        FILE *js = json != NULL ? fopen(json, "w") : NULL;
+        if (json != NULL && js == NULL) {
+            perror(json);
+            return 1;
+        }
+        if (js != NULL)
+            fprintf(js, "{\"net\": \"%s\", \"repeats\": %d, \"steps\": [", netpath, repeats);
+        printf("Training step of %s (forward, loss, backward, sgdm update; median of %d)\n",
+               netpath, repeats);
+        for (int b = 0; b < n_step; b++)
+            for (int t = 0; t < nthreads; t++) {
+                mc_set_threads(threads[t]);
+                if (js != NULL)
+                    fprintf(js, "%s\n    {\"batch\": %d, \"threads\": %d", b + t ? "," : "",
+                            step_batches[b], threads[t]);
+                const step_result r =
+                    time_step_profiled(netpath, step_batches[b], b == 0 ? profile : 0, js);
+                const double rate = r.flops * step_batches[b] / r.seconds;
+                printf("  batch %3d, %d thr: %8.0f images/s (%.3f ms per step, %.2f MFLOP per "
+                       "image, %.1f GFLOP/s",
+                       step_batches[b], threads[t], step_batches[b] / r.seconds, r.seconds * 1e3,
+                       r.flops / 1e6, rate / 1e9);
+                if (sgemm > 0)
+                    printf(" = %.0f%% of sgemm 1024^3", 100 * rate / sgemm);
+                printf(")\n");
+                if (js != NULL)
+                    fprintf(js,
+                            ", \"images_per_second\": %.2f, \"step_ms\": %.5f, "
+                            "\"MFLOP_per_image\": %.4f, \"GFLOPs\": %.3f, "
+                            "\"fraction_of_sgemm_1024\": %.4f}",
+                            step_batches[b] / r.seconds, r.seconds * 1e3, r.flops / 1e6, rate / 1e9,
+                            sgemm > 0 ? rate / sgemm : 0.0);
+                fflush(stdout);
+            }
+        if (js != NULL) {
+            fprintf(js, "\n]}\n");
+            if (fclose(js) != 0) {
+                perror(json);
+                return 1;
+            }
         }
         return 0;
     }
