@@ -357,12 +357,104 @@ static double time_step(const char *netpath, int batch)
     return time_step_profiled(netpath, batch, 0, NULL).seconds;
 }
 
+/* ---- The other layers at the networks' shapes -------------------------------------------------
+ */
+
+/* A layer to time: its kind, options and input shape. */
+typedef struct layer_case {
+    const char *name;
+    int kind; /* 0 ReLU, 1 batch norm, 2 max pooling, 3 average pooling, 4 global average */
+    int pool, stride, pad, same;
+    int dims[4];
+} layer_case;
+
+static const layer_case layer_cases[] = {
+    {"ReLU (128, 16, 28, 28)", 0, 0, 0, 0, 0, {128, 16, 28, 28}},
+    {"batch norm (128, 16, 28, 28)", 1, 0, 0, 0, 0, {128, 16, 28, 28}},
+    {"batch norm (128, 64, 7, 7)", 1, 0, 0, 0, 0, {128, 64, 7, 7}},
+    {"max pool 2x2 (128, 20, 24, 24) ref.", 2, 2, 2, 0, 0, {128, 20, 24, 24}},
+    {"max pool 2x2 (128, 16, 28, 28)", 2, 2, 2, 0, 0, {128, 16, 28, 28}},
+    {"max pool 2x2 (128, 32, 14, 14)", 2, 2, 2, 0, 0, {128, 32, 14, 14}},
+    {"max pool 2x2 (128, 32, 7, 7) odd", 2, 2, 2, 0, 0, {128, 32, 7, 7}},
+    {"max pool 3x3 s2 pad 1 (128, 32, 32, 32)", 2, 3, 2, 1, 0, {128, 32, 32, 32}},
+    {"avg pool 2x2 (128, 32, 14, 14)", 3, 2, 2, 0, 0, {128, 32, 14, 14}},
+    {"avg pool 3x3 s2 same (128, 32, 32, 32)", 3, 3, 2, 0, 1, {128, 32, 32, 32}},
+    {"global avg pool (128, 128, 8, 8)", 4, 0, 0, 0, 0, {128, 128, 8, 8}},
+};
+
+/* Each case's forward and forward+backward time and the bandwidth they reach: bytes moved are
+ * x read and y written forward, and backward dy read and dx written besides (the pooling's
+ * indices and a second read of x not counted, so the fraction is a lower bound). */
+static void bench_layers(const int *threads, int nthreads, double bw_best, FILE *js, int quick)
+{
+    mc_ctx *ctx;
+    if (mc_ctx_create(NULL, 1, &ctx) != MC_OK)
+        exit(1);
+    const int n_cases = quick ? 2 : (int)(sizeof layer_cases / sizeof layer_cases[0]);
+    printf("\nOther layers at the networks' shapes: ms per call and the fraction of the attainable "
+           "bandwidth\n(bytes: x read, y written; backward also dy read, dx written)\n");
+    if (js != NULL)
+        fprintf(js, "  \"layers\": [\n");
+    for (int c = 0; c < n_cases; c++) {
+        const layer_case *lc = &layer_cases[c];
+        for (int t = 0; t < nthreads; t++) {
+            mc_set_threads(threads[t]);
+            mc_layer *l = NULL;
+            if (lc->kind == 0) {
+                check(mc_relu_create(ctx, NULL, &l), ctx, "relu");
+            } else if (lc->kind == 1) {
+                mc_batchnorm_options o = mc_batchnorm_default();
+                check(mc_batchnorm_create(ctx, &o, &l), ctx, "batchnorm");
+            } else if (lc->kind == 2) {
+                mc_maxpool_options o = mc_maxpool_default(lc->pool, lc->pool);
+                o.stride[0] = o.stride[1] = lc->stride;
+                for (int k = 0; k < 4; k++)
+                    o.padding[k] = lc->pad;
+                o.padding_same = lc->same;
+                check(mc_maxpool_create(ctx, &o, &l), ctx, "maxpool");
+            } else if (lc->kind == 3) {
+                mc_avgpool_options o = mc_avgpool_default(lc->pool, lc->pool);
+                o.stride[0] = o.stride[1] = lc->stride;
+                for (int k = 0; k < 4; k++)
+                    o.padding[k] = lc->pad;
+                o.padding_same = lc->same;
+                check(mc_avgpool_create(ctx, &o, &l), ctx, "avgpool");
+            } else {
+                check(mc_global_avgpool_create(ctx, NULL, &l), ctx, "global avgpool");
+            }
+            const mc_shape xs = {4, {lc->dims[0], lc->dims[1], lc->dims[2], lc->dims[3]}};
+            mc_shape ys;
+            check(mc_layer_setup(l, &xs, 1, &ys), ctx, "setup");
+            const double in = (double)mc_shape_numel(&xs) * 4,
+                         out = (double)mc_shape_numel(&ys) * 4;
+            double fwd, both;
+            time_layer(ctx, l, xs, 1, &fwd, &both);
+            mc_layer_destroy(l);
+            const double f_fwd = (in + out) / bw_best / fwd,
+                         f_both = 2 * (in + out) / bw_best / both;
+            printf("  %-40s %d thr: forward %7.3f ms (%3.0f%%), forward+backward %7.3f ms "
+                   "(%3.0f%%)\n",
+                   lc->name, threads[t], fwd * 1e3, 100 * f_fwd, both * 1e3, 100 * f_both);
+            if (js != NULL)
+                fprintf(js,
+                        "    {\"layer\": \"%s\", \"threads\": %d, \"forward_ms\": %.5f, "
+                        "\"forward_backward_ms\": %.5f, \"forward_bandwidth_fraction\": %.4f, "
+                        "\"forward_backward_bandwidth_fraction\": %.4f}%s\n",
+                        lc->name, threads[t], fwd * 1e3, both * 1e3, f_fwd, f_both,
+                        c + 1 < n_cases || t + 1 < nthreads ? "," : "");
+        }
+    }
+    if (js != NULL)
+        fprintf(js, "  ],\n");
+    mc_ctx_destroy(ctx);
+}
+
 /* ---- Main --------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
     const char *json = NULL, *netpath = MC_SOURCE_DIR "/data/networks/reference-gray.net";
-    int threads[8] = {1, 2}, nthreads = 2, quick = 0, profile = 0;
+    int threads[8] = {1, 2}, nthreads = 2, quick = 0, profile = 0, only_layers = 0;
     int step_batches[8], n_step = 0;
     double sgemm = 0;
     for (int i = 1; i < argc; i++) {
@@ -374,6 +466,8 @@ int main(int argc, char **argv)
             netpath = argv[++i];
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
+        else if (strcmp(argv[i], "--only-layers") == 0)
+            only_layers = 1; /* the machine's limits and the other layers only */
         else if (strcmp(argv[i], "--step") == 0 && i + 1 < argc) {
             /* time only training steps of --net at these batch sizes */
             n_step = 0;
@@ -390,7 +484,7 @@ int main(int argc, char **argv)
         } else {
             fprintf(stderr,
                     "usage: minicnn-bench [--json FILE] [--repeats N] [--threads 1,2] "
-                    "[--net FILE] [--quick]\n"
+                    "[--net FILE] [--quick] [--only-layers]\n"
                     "       minicnn-bench --step BATCH[,BATCH...] [--net FILE] [--threads 1,2] "
                     "[--repeats N] [--sgemm GFLOPS] [--profile STEPS] [--json FILE]\n");
             return 2;
@@ -539,6 +633,17 @@ int main(int argc, char **argv)
     }
     if (js != NULL)
         fprintf(js, "  ],\n");
+
+    bench_layers(threads, nthreads, bw_best, js, quick);
+    if (only_layers) {
+        if (js != NULL)
+            fprintf(js, "  \"only_layers\": true\n}\n");
+        if (js != NULL && fclose(js) != 0) {
+            perror(json);
+            return 1;
+        }
+        return 0;
+    }
 
     /* The reference convolution layer at mini-batch 128. */
     printf("\nReference convolution (128 x 1x28x28, 20 5x5 filters; forward + weight gradient, "
