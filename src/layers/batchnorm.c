@@ -94,6 +94,30 @@ MC__CLONES static void bn_channel_grad_sums(const float *x, const float *dy, int
     *b = bn_total(pb);
 }
 
+/* Channel c of x, dy, dx (N, C, S): dx = g * (dy - k1 - (x - mu) * k2). */
+MC__CLONES static void bn_channel_dx(const float *restrict x, const float *restrict dy,
+                                     float *restrict dx, int N, int C, size_t c, size_t S,
+                                     double mu, double g, double k1, double k2)
+{
+    for (int n = 0; n < N; n++) {
+        const size_t base = ((size_t)n * (size_t)C + c) * S;
+        for (size_t s = 0; s < S; s++)
+            dx[base + s] =
+                (float)(g * ((double)dy[base + s] - k1 - ((double)x[base + s] - mu) * k2));
+    }
+}
+
+/* Channel c of x, y (N, C, S): y = (x - mu) * a + b. */
+MC__CLONES static void bn_channel_apply(const float *restrict x, float *restrict y, int N, int C,
+                                        size_t c, size_t S, double mu, double a, double b)
+{
+    for (int n = 0; n < N; n++) {
+        const size_t base = ((size_t)n * (size_t)C + c) * S;
+        for (size_t s = 0; s < S; s++)
+            y[base + s] = (float)(((double)x[base + s] - mu) * a + b);
+    }
+}
+
 static void bn_forward_train_task(void *arg, int task, int thread)
 {
     (void)thread;
@@ -110,12 +134,7 @@ static void bn_forward_train_task(void *arg, int task, int thread)
         j->mean[c] = mu;
         j->var[c] = v;
         j->rstd[c] = r;
-        const double a = (double)j->scale[c] * r, b = j->offset[c];
-        for (int n = 0; n < N; n++) {
-            const size_t base = ((size_t)n * (size_t)C + c) * S;
-            for (size_t s = 0; s < S; s++)
-                j->y[base + s] = (float)(((double)j->x[base + s] - mu) * a + b);
-        }
+        bn_channel_apply(j->x, j->y, N, C, c, S, mu, (double)j->scale[c] * r, j->offset[c]);
     }
 }
 
@@ -198,12 +217,7 @@ static void bn_backward_task(void *arg, int task, int thread)
             continue;
         /* dx = scale * r * (dy - mean(dy) - xhat * mean(dy .* xhat)), xhat = (x - mean) r */
         const double g = (double)j->scale[c] * r, k1 = b / m, k2 = a * r * r / m;
-        for (int n = 0; n < N; n++) {
-            const size_t base = ((size_t)n * (size_t)C + c) * S;
-            for (size_t s = 0; s < S; s++)
-                j->dx[base + s] = (float)(g * ((double)j->dy[base + s] - k1 -
-                                               ((double)j->x[base + s] - mu) * k2));
-        }
+        bn_channel_dx(j->x, j->dy, j->dx, N, C, c, S, mu, g, k1, k2);
     }
 }
 
