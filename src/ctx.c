@@ -13,6 +13,7 @@ struct mc_ctx {
     mc_allocator allocator;
     uint64_t rng[4];
     size_t failed_bytes; /* the size of the last allocation that failed, for the message */
+    int blas_reserved;   /* OpenBLAS buffers known to fit (src/blas_guard.c) */
     char message[MESSAGE_CAP];
 };
 
@@ -202,4 +203,14 @@ double mc_rng_normal(mc_ctx *ctx)
     double u1 = 1.0 - mc_rng_uniform(ctx);
     double u2 = mc_rng_uniform(ctx);
     return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
+}
+
+int mc__ctx_blas_reserved(const mc_ctx *ctx)
+{
+    return ctx->blas_reserved;
+}
+
+void mc__ctx_set_blas_reserved(mc_ctx *ctx, int n)
+{
+    ctx->blas_reserved = n;
 }

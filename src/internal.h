@@ -16,6 +16,12 @@ char *mc__strdup(mc_ctx *ctx, const char *s);
  * returns MC_ERR_NOMEM. */
 mc_status mc__nomem(mc_ctx *ctx, const char *what);
 
+/* Checks, once per context and thread count, that OpenBLAS's per-thread work buffers fit in
+ * the address space (src/blas_guard.c): MC_OK or MC_ERR_NOMEM with the sizes. */
+mc_status mc__blas_reserve(mc_ctx *ctx);
+int mc__ctx_blas_reserved(const mc_ctx *ctx);
+void mc__ctx_set_blas_reserved(mc_ctx *ctx, int n);
+
 /* mc_data_check_against_net without the labels: the observations' shape, and at least one. */
 mc_status mc__data_check_shape(const mc_net *net, const mc_dataset *data, const char *what);
 

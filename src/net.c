@@ -990,6 +990,8 @@ static mc_status check_ready(const mc_net *net, const char *what)
 mc_status mc_net_forward(mc_net *net, const float *x, int n, mc_mode mode)
 {
     mc_status st = check_ready(net, "forward");
+    if (st == MC_OK)
+        st = mc__blas_reserve(net->ctx);
     if (st != MC_OK)
         return st;
     if (n < 1 || n > net->max_batch)
