@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "json.h"
 #include "options.h"
+#include "profile.h"
 #include "progress.h"
 #include "validation.h"
 #include "verbose.h"
@@ -27,6 +28,7 @@ typedef struct train_args {
     int max_epochs, batch, drop_period, validation_frequency, validation_patience;
     int verbose_frequency, threads, train_subset;
     int verbose;
+    int profile;
     uint64_t seed;
 } train_args;
 
@@ -104,6 +106,8 @@ static int parse_train_flags(int argc, char **argv, train_args *a)
         {"seed", CLI_UINT64, &a->seed, "S", "random seed (1)", 0, 0, 0},
         {"threads", CLI_INT, &a->threads, "N", "threads, every core by default (same results)", 1,
          1024, 0},
+        {"profile", CLI_SWITCH, &a->profile, NULL,
+         "after training, a table of each layer's share of the step time", 0, 0, 0},
         {"train-subset", CLI_INT, &a->train_subset, "N", "use only the first N training images", 1,
          INT_MAX, 0},
         {"report", CLI_STRING, &a->report, "FILE", "write a JSON summary to this file", 0, 0, 0},
@@ -710,11 +714,15 @@ int cmd_train(int argc, char **argv)
     ps.max_epochs = o.max_epochs;
     if (st == MC_OK && progress_log_open(&ps.log, a.log, a.plots, !ps.verbose) != 0)
         st = mc_ctx_fail(ctx, MC_ERR_IO, "cannot start the training log");
+    if (st == MC_OK)
+        mc_net_set_profiling(net, a.profile != 0);
     if (st == MC_OK && resume != NULL)
         st =
             mc_train_resume(net, &train, resume, a.checkpoint_path, o.validation, on_progress, &ps);
     else if (st == MC_OK)
         st = mc_train(net, &train, &o, on_progress, &ps);
+    if (st == MC_OK && a.profile)
+        cli_print_profile(stdout, net);
     mc_train_state_destroy(resume);
     if (progress_log_close(&ps.log) != 0 && st == MC_OK)
         fprintf(stderr, "minicnn: warning: the training log or figure is incomplete\n");

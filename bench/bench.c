@@ -11,6 +11,8 @@
 #include <cblas.h>
 #include <minicnn/minicnn.h>
 
+#include "../apps/profile.h"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -233,14 +235,14 @@ typedef struct step_arg {
     mc_optim *opt;
     float *x;
     int *labels;
+    size_t per; /* floats per observation */
     int batch, batches, at;
 } step_arg;
 
 static void step_run(void *p)
 {
     step_arg *s = p;
-    const size_t per = 28 * 28;
-    const float *x = s->x + (size_t)s->at * (size_t)s->batch * per;
+    const float *x = s->x + (size_t)s->at * (size_t)s->batch * s->per;
     const int *labels = s->labels + (size_t)s->at * (size_t)s->batch;
     s->at = (s->at + 1) % s->batches;
     double loss;
@@ -251,8 +253,40 @@ static void step_run(void *p)
     mc_optim_step(s->opt, 0.01);
 }
 
-/* Seconds per training step of the reference network at mini-batch `batch` (sgdm). */
-static double time_step(const char *netpath, int batch)
+/* FLOPs of one observation's training step: every layer with Weights (convolution, fully
+ * connected) does 2 x weights x output positions multiply-adds forward, as many for the weight
+ * gradient and, unless it reads the input layer's output (which needs no gradient), as many
+ * for the input gradient. Normalization, activations, pooling and the loss are not counted. */
+static double step_flops(const mc_net *net)
+{
+    double flops = 0;
+    for (int i = 0; i < mc_net_num_layers(net); i++) {
+        mc_layer *l = mc_net_layer(net, i);
+        for (int p = 0; p < mc_layer_num_params(l); p++) {
+            const mc_param *prm = mc_layer_param(l, p);
+            if (strcmp(prm->name, "Weights") != 0)
+                continue;
+            const mc_shape out = mc_net_activation_shape(net, i);
+            const double positions = (double)mc_shape_numel(&out) / out.dims[1];
+            int src = -1, dst, k;
+            for (int c = 0; mc_net_connection(net, c, &src, &dst, &k); c++)
+                if (dst == i)
+                    break;
+            const int from_input = src >= 0 && mc_net_layer(net, src)->vt->role == MC_ROLE_INPUT;
+            flops += (from_input ? 2 : 3) * 2.0 * (double)mc_tensor_numel(&prm->value) * positions;
+        }
+    }
+    return flops;
+}
+
+typedef struct step_result {
+    double seconds; /* per step, median */
+    double flops;   /* per observation */
+} step_result;
+
+/* Seconds per training step of the network file at mini-batch `batch` (sgdm), and with
+ * profile_steps > 0 that many further steps profiled, printed as minicnn train --profile does. */
+static step_result time_step_profiled(const char *netpath, int batch, int profile_steps, FILE *js)
 {
     mc_ctx *ctx;
     if (mc_ctx_create(NULL, 1, &ctx) != MC_OK)
@@ -260,29 +294,159 @@ static double time_step(const char *netpath, int batch)
     mc_net *net;
     check(mc_netfile_load(ctx, netpath, &net, NULL), ctx, netpath);
     check(mc_net_assemble(net, batch), ctx, "assemble");
+    const mc_shape one = mc_net_input_shape(net, 1);
+    const size_t per = mc_shape_numel(&one);
     const int total = 4096 > 8 * batch ? 4096 : 8 * batch;
-    step_arg s = {.net = net, .batch = batch, .batches = total / batch};
-    s.x = xmalloc((size_t)total * 784 * sizeof(float));
+    step_arg s = {.net = net, .batch = batch, .batches = total / batch, .per = per};
+    s.x = xmalloc((size_t)total * per * sizeof(float));
     s.labels = xmalloc((size_t)total * sizeof(int));
-    fill(s.x, (size_t)total * 784, 0, 1);
+    fill(s.x, (size_t)total * per, 0, 1);
+    const int K = mc_net_num_classes(net);
     for (int i = 0; i < total; i++)
-        s.labels[i] = (int)(frand() * 10) % 10;
+        s.labels[i] = (int)(frand() * K) % K;
     mc_dataset data = {
-        .shape = {4, {total, 1, 28, 28}}, .x = s.x, .labels = s.labels, .num_classes = 10};
+        .shape = mc_net_input_shape(net, total), .x = s.x, .labels = s.labels, .num_classes = K};
     check(mc_net_fit_input(net, &data, 1024), ctx, "fit input");
-    mc_param *params[64];
     const int np = mc_net_num_params(net);
-    for (int i = 0; i < np && i < 64; i++)
+    mc_param **params = xmalloc(((size_t)np + 1) * sizeof *params);
+    for (int i = 0; i < np; i++)
         params[i] = mc_net_param(net, i);
     mc_optim_options oo = mc_optim_default(MC_SOLVER_SGDM);
     check(mc_optim_create(ctx, &oo, params, np, &s.opt), ctx, "optimizer");
-    const double t = time_call(step_run, &s);
+    step_result r = {.seconds = time_call(step_run, &s), .flops = step_flops(net)};
+    if (profile_steps > 0) {
+        mc_net_set_profiling(net, true);
+        for (int i = 0; i < profile_steps; i++) {
+            const double t0 = now();
+            step_run(&s);
+            mc_net_profile_add(net, MC_PROFILE_STEP, now() - t0);
+        }
+        cli_print_profile(stdout, net);
+        if (js != NULL) { /* the profile's rows: mean ms per step */
+            fprintf(js, ", \"profile_steps\": %d, \"layers\": [", profile_steps);
+            for (int i = 0; i < mc_net_num_layers(net); i++) {
+                double f, b;
+                mc_net_profile_layer(net, i, &f, &b);
+                const mc_layer *l = mc_net_layer(net, i);
+                fprintf(js,
+                        "%s\n      {\"name\": \"%s\", \"type\": \"%s\", \"forward_ms\": %.4f, "
+                        "\"backward_ms\": %.4f}",
+                        i ? "," : "", l->name, l->vt->type_label, 1e3 * f / profile_steps,
+                        1e3 * b / profile_steps);
+            }
+            fprintf(
+                js,
+                "],\n     \"data_ms\": %.4f, \"optimizer_ms\": %.4f, \"step_profiled_ms\": %.4f",
+                1e3 * mc_net_profile_part(net, MC_PROFILE_DATA) / profile_steps,
+                1e3 * mc_net_profile_part(net, MC_PROFILE_OPTIMIZER) / profile_steps,
+                1e3 * mc_net_profile_part(net, MC_PROFILE_STEP) / profile_steps);
+        }
+        mc_net_set_profiling(net, false);
+    }
     mc_optim_destroy(s.opt);
     mc_net_destroy(net);
     mc_ctx_destroy(ctx);
+    free(params);
     free(s.x);
     free(s.labels);
-    return t;
+    return r;
+}
+
+static double time_step(const char *netpath, int batch)
+{
+    return time_step_profiled(netpath, batch, 0, NULL).seconds;
+}
+
+/* ---- The other layers at the networks' shapes -------------------------------------------------
+ */
+
+/* A layer to time: its kind, options and input shape. */
+typedef struct layer_case {
+    const char *name;
+    int kind; /* 0 ReLU, 1 batch norm, 2 max pooling, 3 average pooling, 4 global average */
+    int pool, stride, pad, same;
+    int dims[4];
+} layer_case;
+
+static const layer_case layer_cases[] = {
+    {"ReLU (128, 16, 28, 28)", 0, 0, 0, 0, 0, {128, 16, 28, 28}},
+    {"batch norm (128, 16, 28, 28)", 1, 0, 0, 0, 0, {128, 16, 28, 28}},
+    {"batch norm (128, 64, 7, 7)", 1, 0, 0, 0, 0, {128, 64, 7, 7}},
+    {"max pool 2x2 (128, 20, 24, 24) ref.", 2, 2, 2, 0, 0, {128, 20, 24, 24}},
+    {"max pool 2x2 (128, 16, 28, 28)", 2, 2, 2, 0, 0, {128, 16, 28, 28}},
+    {"max pool 2x2 (128, 32, 14, 14)", 2, 2, 2, 0, 0, {128, 32, 14, 14}},
+    {"max pool 2x2 (128, 32, 7, 7) odd", 2, 2, 2, 0, 0, {128, 32, 7, 7}},
+    {"max pool 3x3 s2 pad 1 (128, 32, 32, 32)", 2, 3, 2, 1, 0, {128, 32, 32, 32}},
+    {"avg pool 2x2 (128, 32, 14, 14)", 3, 2, 2, 0, 0, {128, 32, 14, 14}},
+    {"avg pool 3x3 s2 same (128, 32, 32, 32)", 3, 3, 2, 0, 1, {128, 32, 32, 32}},
+    {"global avg pool (128, 128, 8, 8)", 4, 0, 0, 0, 0, {128, 128, 8, 8}},
+};
+
+/* Each case's forward and forward+backward time and the bandwidth they reach: bytes moved are
+ * x read and y written forward, and backward dy read and dx written besides (the pooling's
+ * indices and a second read of x not counted, so the fraction is a lower bound). */
+static void bench_layers(const int *threads, int nthreads, double bw_best, FILE *js, int quick)
+{
+    mc_ctx *ctx;
+    if (mc_ctx_create(NULL, 1, &ctx) != MC_OK)
+        exit(1);
+    const int n_cases = quick ? 2 : (int)(sizeof layer_cases / sizeof layer_cases[0]);
+    printf("\nOther layers at the networks' shapes: ms per call and the fraction of the attainable "
+           "bandwidth\n(bytes: x read, y written; backward also dy read, dx written)\n");
+    if (js != NULL)
+        fprintf(js, "  \"layers\": [\n");
+    for (int c = 0; c < n_cases; c++) {
+        const layer_case *lc = &layer_cases[c];
+        for (int t = 0; t < nthreads; t++) {
+            mc_set_threads(threads[t]);
+            mc_layer *l = NULL;
+            if (lc->kind == 0) {
+                check(mc_relu_create(ctx, NULL, &l), ctx, "relu");
+            } else if (lc->kind == 1) {
+                mc_batchnorm_options o = mc_batchnorm_default();
+                check(mc_batchnorm_create(ctx, &o, &l), ctx, "batchnorm");
+            } else if (lc->kind == 2) {
+                mc_maxpool_options o = mc_maxpool_default(lc->pool, lc->pool);
+                o.stride[0] = o.stride[1] = lc->stride;
+                for (int k = 0; k < 4; k++)
+                    o.padding[k] = lc->pad;
+                o.padding_same = lc->same;
+                check(mc_maxpool_create(ctx, &o, &l), ctx, "maxpool");
+            } else if (lc->kind == 3) {
+                mc_avgpool_options o = mc_avgpool_default(lc->pool, lc->pool);
+                o.stride[0] = o.stride[1] = lc->stride;
+                for (int k = 0; k < 4; k++)
+                    o.padding[k] = lc->pad;
+                o.padding_same = lc->same;
+                check(mc_avgpool_create(ctx, &o, &l), ctx, "avgpool");
+            } else {
+                check(mc_global_avgpool_create(ctx, NULL, &l), ctx, "global avgpool");
+            }
+            const mc_shape xs = {4, {lc->dims[0], lc->dims[1], lc->dims[2], lc->dims[3]}};
+            mc_shape ys;
+            check(mc_layer_setup(l, &xs, 1, &ys), ctx, "setup");
+            const double in = (double)mc_shape_numel(&xs) * 4,
+                         out = (double)mc_shape_numel(&ys) * 4;
+            double fwd, both;
+            time_layer(ctx, l, xs, 1, &fwd, &both);
+            mc_layer_destroy(l);
+            const double f_fwd = (in + out) / bw_best / fwd,
+                         f_both = 2 * (in + out) / bw_best / both;
+            printf("  %-40s %d thr: forward %7.3f ms (%3.0f%%), forward+backward %7.3f ms "
+                   "(%3.0f%%)\n",
+                   lc->name, threads[t], fwd * 1e3, 100 * f_fwd, both * 1e3, 100 * f_both);
+            if (js != NULL)
+                fprintf(js,
+                        "    {\"layer\": \"%s\", \"threads\": %d, \"forward_ms\": %.5f, "
+                        "\"forward_backward_ms\": %.5f, \"forward_bandwidth_fraction\": %.4f, "
+                        "\"forward_backward_bandwidth_fraction\": %.4f}%s\n",
+                        lc->name, threads[t], fwd * 1e3, both * 1e3, f_fwd, f_both,
+                        c + 1 < n_cases || t + 1 < nthreads ? "," : "");
+        }
+    }
+    if (js != NULL)
+        fprintf(js, "  ],\n");
+    mc_ctx_destroy(ctx);
 }
 
 /* ---- Main --------------------------------------------------------------------------------- */
@@ -290,7 +454,9 @@ static double time_step(const char *netpath, int batch)
 int main(int argc, char **argv)
 {
     const char *json = NULL, *netpath = MC_SOURCE_DIR "/data/networks/reference-gray.net";
-    int threads[8] = {1, 2}, nthreads = 2, quick = 0, only_batch = 0;
+    int threads[8] = {1, 2}, nthreads = 2, quick = 0, profile = 0, only_layers = 0;
+    int step_batches[8], n_step = 0;
+    double sgemm = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
             json = argv[++i];
@@ -300,24 +466,74 @@ int main(int argc, char **argv)
             netpath = argv[++i];
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
-        else if (strcmp(argv[i], "--step") == 0 && i + 1 < argc)
-            only_batch = atoi(argv[++i]); /* for profiling: time only this training step */
+        else if (strcmp(argv[i], "--only-layers") == 0)
+            only_layers = 1; /* the machine's limits and the other layers only */
+        else if (strcmp(argv[i], "--step") == 0 && i + 1 < argc) {
+            /* time only training steps of --net at these batch sizes */
+            n_step = 0;
+            for (char *b = strtok(argv[++i], ","); b != NULL && n_step < 8; b = strtok(NULL, ","))
+                step_batches[n_step++] = atoi(b) < 1 ? 1 : atoi(b);
+        } else if (strcmp(argv[i], "--sgemm") == 0 && i + 1 < argc)
+            sgemm = 1e9 * atof(argv[++i]); /* with --step: the GFLOP/s to compare with */
+        else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc)
+            profile = atoi(argv[++i]); /* with --step: profile that many more steps */
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             nthreads = 0;
             for (char *t = strtok(argv[++i], ","); t != NULL && nthreads < 8; t = strtok(NULL, ","))
                 threads[nthreads++] = atoi(t) < 1 ? 1 : atoi(t);
         } else {
-            fprintf(stderr, "usage: minicnn-bench [--json FILE] [--repeats N] [--threads 1,2] "
-                            "[--net FILE] [--quick] [--step BATCH]\n");
+            fprintf(stderr,
+                    "usage: minicnn-bench [--json FILE] [--repeats N] [--threads 1,2] "
+                    "[--net FILE] [--quick] [--only-layers]\n"
+                    "       minicnn-bench --step BATCH[,BATCH...] [--net FILE] [--threads 1,2] "
+                    "[--repeats N] [--sgemm GFLOPS] [--profile STEPS] [--json FILE]\n");
             return 2;
         }
     }
-    if (only_batch > 0) {
-        for (int t = 0; t < nthreads; t++) {
-            mc_set_threads(threads[t]);
-            const double sec = time_step(netpath, only_batch);
-            printf("batch %d, %d thr: %.0f images/s (%.3f ms per step)\n", only_batch, threads[t],
-                   only_batch / sec, sec * 1e3);
+    if (n_step > 0) {
+        /* Training steps of one network: every batch of --step with every thread count, as
+         * images/s, GFLOP/s and the fraction of --sgemm; with --profile N the per-layer table of
+         * N more steps at the first batch. */
+        FILE *js = json != NULL ? fopen(json, "w") : NULL;
+        if (json != NULL && js == NULL) {
+            perror(json);
+            return 1;
+        }
+        if (js != NULL)
+            fprintf(js, "{\"net\": \"%s\", \"repeats\": %d, \"steps\": [", netpath, repeats);
+        printf("Training step of %s (forward, loss, backward, sgdm update; median of %d)\n",
+               netpath, repeats);
+        for (int b = 0; b < n_step; b++)
+            for (int t = 0; t < nthreads; t++) {
+                mc_set_threads(threads[t]);
+                if (js != NULL)
+                    fprintf(js, "%s\n    {\"batch\": %d, \"threads\": %d", b + t ? "," : "",
+                            step_batches[b], threads[t]);
+                const step_result r =
+                    time_step_profiled(netpath, step_batches[b], b == 0 ? profile : 0, js);
+                const double rate = r.flops * step_batches[b] / r.seconds;
+                printf("  batch %3d, %d thr: %8.0f images/s (%.3f ms per step, %.2f MFLOP per "
+                       "image, %.1f GFLOP/s",
+                       step_batches[b], threads[t], step_batches[b] / r.seconds, r.seconds * 1e3,
+                       r.flops / 1e6, rate / 1e9);
+                if (sgemm > 0)
+                    printf(" = %.0f%% of sgemm 1024^3", 100 * rate / sgemm);
+                printf(")\n");
+                if (js != NULL)
+                    fprintf(js,
+                            ", \"images_per_second\": %.2f, \"step_ms\": %.5f, "
+                            "\"MFLOP_per_image\": %.4f, \"GFLOPs\": %.3f, "
+                            "\"fraction_of_sgemm_1024\": %.4f}",
+                            step_batches[b] / r.seconds, r.seconds * 1e3, r.flops / 1e6, rate / 1e9,
+                            sgemm > 0 ? rate / sgemm : 0.0);
+                fflush(stdout);
+            }
+        if (js != NULL) {
+            fprintf(js, "\n]}\n");
+            if (fclose(js) != 0) {
+                perror(json);
+                return 1;
+            }
         }
         return 0;
     }
@@ -417,6 +633,17 @@ int main(int argc, char **argv)
     }
     if (js != NULL)
         fprintf(js, "  ],\n");
+
+    bench_layers(threads, nthreads, bw_best, js, quick);
+    if (only_layers) {
+        if (js != NULL)
+            fprintf(js, "  \"only_layers\": true\n}\n");
+        if (js != NULL && fclose(js) != 0) {
+            perror(json);
+            return 1;
+        }
+        return 0;
+    }
 
     /* The reference convolution layer at mini-batch 128. */
     printf("\nReference convolution (128 x 1x28x28, 20 5x5 filters; forward + weight gradient, "

@@ -3,12 +3,14 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <minicnn/input.h>
 #include <minicnn/layers.h>
 #include <minicnn/net.h>
 
 #include "internal.h"
+#include "parallel.h"
 
 typedef struct node {
     mc_layer *layer;
@@ -23,6 +25,7 @@ typedef struct node {
     /* A ReLU feeding only a max pooling: the pooling's backward does the ReLU's too (one pass
      * over memory less); relu_by_pool on the ReLU, pool_does_relu on the pooling. */
     bool relu_by_pool, pool_does_relu;
+    double forward_s, backward_s; /* profiled wall time of this layer's passes */
 } node;
 
 struct mc_net {
@@ -56,7 +59,20 @@ struct mc_net {
         int next;
     } numbered[32];
     int n_numbered;
+    /* mc_net_set_profiling: while on, each layer's training passes are timed into its node,
+     * and the trainer adds its own parts (data, optimizer, whole steps) here. */
+    bool profiling;
+    double parts[MC_PROFILE_PARTS];
+    int profiled_steps;
 };
+
+/* Wall time for the profile. */
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* Where the numbering of `d` may start (1 unless known). */
 static int *numbering_of(mc_net *net, const char *d)
@@ -901,9 +917,52 @@ size_t mc_net_num_learnables(const mc_net *net)
 
 void mc_net_zero_grad(mc_net *net)
 {
+    const double t0 = net->profiling ? seconds_now() : 0;
     for (int l = 0; l < net->n; l++)
         for (int i = 0; i < mc_layer_num_params(net->nodes[l].layer); i++)
             mc_param_zero_grad(mc_layer_param(net->nodes[l].layer, i));
+    if (net->profiling) /* part of the optimizer's work */
+        net->parts[MC_PROFILE_OPTIMIZER] += seconds_now() - t0;
+}
+
+/* ---- Profiling ------------------------------------------------------------------------ */
+
+void mc_net_set_profiling(mc_net *net, bool on)
+{
+    net->profiling = on;
+    for (int i = 0; i < net->n; i++)
+        net->nodes[i].forward_s = net->nodes[i].backward_s = 0;
+    for (int p = 0; p < MC_PROFILE_PARTS; p++)
+        net->parts[p] = 0;
+    net->profiled_steps = 0;
+}
+
+bool mc_net_profiling(const mc_net *net)
+{
+    return net->profiling;
+}
+
+void mc_net_profile_add(mc_net *net, mc_profile_part part, double seconds)
+{
+    if (net->profiling && (unsigned)part < MC_PROFILE_PARTS)
+        net->parts[part] += seconds;
+}
+
+void mc_net_profile_layer(const mc_net *net, int i, double *forward, double *backward)
+{
+    const bool ok = i >= 0 && i < net->n;
+    *forward = ok ? net->nodes[i].forward_s : 0;
+    *backward = ok ? net->nodes[i].backward_s : 0;
+}
+
+double mc_net_profile_part(const mc_net *net, mc_profile_part part)
+{
+    return (unsigned)part < MC_PROFILE_PARTS ? net->parts[part] : 0;
+}
+
+int mc_net_profile_steps(const mc_net *net)
+{
+    return net->profiled_steps;
 }
 
 mc_shape mc_net_input_shape(const mc_net *net, int n)
@@ -941,6 +1000,7 @@ mc_status mc_net_forward(mc_net *net, const float *x, int n, mc_mode mode)
                            "1 to %d",
                            n, net->max_batch);
     net->batch = 0;
+    const bool timing = net->profiling && mode == MC_MODE_TRAINING;
     for (int oi = 0; oi < net->n; oi++) {
         node *nd = &net->nodes[net->order[oi]];
         mc_tensor in[MC_MAX_LAYER_INPUTS];
@@ -956,7 +1016,10 @@ mc_status mc_net_forward(mc_net *net, const float *x, int n, mc_mode mode)
         }
         mc_shape os = with_batch(nd->out.shape, n);
         mc_tensor out = mc_tensor_view(nd->out.data, &os);
+        const double t0 = timing ? seconds_now() : 0;
         st = mc_layer_forward(nd->layer, in, nd->layer->num_inputs, &out, mode);
+        if (timing)
+            nd->forward_s += seconds_now() - t0;
         if (st != MC_OK)
             return st;
     }
@@ -997,6 +1060,8 @@ mc_status mc_net_loss(mc_net *net, const int *labels, double *loss)
     if (st != MC_OK)
         return st;
     const int K = mc_net_num_classes(net);
+    const bool timing = net->profiling && net->trained;
+    const double t0 = timing ? seconds_now() : 0;
     if (net->fused_softmax >= 0) {
         const node *sm = &net->nodes[net->fused_softmax];
         const float *logits = net->nodes[sm->src[0]].out.data;
@@ -1004,6 +1069,8 @@ mc_status mc_net_loss(mc_net *net, const int *labels, double *loss)
     } else {
         *loss = mc_crossentropy_kernel(mc_net_scores(net), labels, net->batch, K);
     }
+    if (timing) /* the loss is the output layer's forward work */
+        net->nodes[net->output].forward_s += seconds_now() - t0;
     return MC_OK;
 }
 
@@ -1031,6 +1098,35 @@ static mc_tensor input_gradient_target(mc_net *net, int d, int k, int n)
     return mc_tensor_view(t->data, &s);
 }
 
+/* Fixed blocks of elements for summing gradients on minicnn's threads. */
+#define GATHER_BLOCK ((size_t)1 << 15)
+
+typedef struct gather_job {
+    const float *terms[64]; /* the consumers' gradients, in node order */
+    int k;
+    float *sum;
+    size_t count;
+} gather_job;
+
+/* sum, terms[j]: (count). sum = terms[0] + terms[1] + ..., added in that order (the same
+ * bits as adding each to zero in turn). */
+static void gather_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const gather_job *j = arg;
+    const size_t lo = (size_t)task * GATHER_BLOCK,
+                 hi = lo + GATHER_BLOCK < j->count ? lo + GATHER_BLOCK : j->count;
+    float *restrict y = j->sum;
+    const float *restrict a = j->terms[0];
+    for (size_t i = lo; i < hi; i++)
+        y[i] = 0.0f + a[i]; /* +0 for a -0, as the sum from zero gives */
+    for (int t = 1; t < j->k; t++) {
+        const float *restrict b = j->terms[t];
+        for (size_t i = lo; i < hi; i++)
+            y[i] += b[i];
+    }
+}
+
 /* dout of node u = sum of what its consumers wrote, when it has several. */
 static void gather_gradient(mc_net *net, int u, int n)
 {
@@ -1038,7 +1134,24 @@ static void gather_gradient(mc_net *net, int u, int n)
     if (nu->consumers < 2)
         return;
     const size_t count = mc_shape_numel(&nu->out.shape) / (size_t)nu->out.shape.dims[0] * (size_t)n;
-    memset(nu->dout.data, 0, count * sizeof(float));
+    gather_job j = {.k = 0, .sum = nu->dout.data, .count = count};
+    bool fits = true;
+    for (int d = 0; d < net->n; d++) {
+        const node *nd = &net->nodes[d];
+        for (int k = 0; !is_input(nd) && k < nd->layer->num_inputs; k++)
+            if (nd->src[k] == u) {
+                if (j.k < 64)
+                    j.terms[j.k] = nd->din_own[k].data;
+                fits = fits && j.k < 64;
+                j.k++;
+            }
+    }
+    if (fits && j.k > 0) {
+        mc__parallel_for((int)((count + GATHER_BLOCK - 1) / GATHER_BLOCK), 0,
+                         (size_t)(j.k + 1) * count, gather_task, &j);
+        return;
+    }
+    memset(nu->dout.data, 0, count * sizeof(float)); /* more consumers than the job holds */
     for (int d = 0; d < net->n; d++) {
         const node *nd = &net->nodes[d];
         for (int k = 0; !is_input(nd) && k < nd->layer->num_inputs; k++)
@@ -1059,16 +1172,20 @@ mc_status mc_net_backward(mc_net *net, const int *labels)
     if (st != MC_OK)
         return st;
     const int n = net->batch, K = mc_net_num_classes(net);
+    const bool timing = net->profiling;
     node *out = &net->nodes[net->output];
     int skip = net->output;
     if (net->fused_softmax >= 0) {
         /* dLoss/dlogits = (softmax - onehot) / n, straight into the softmax's source. */
         node *sm = &net->nodes[net->fused_softmax];
+        const double t0 = timing ? seconds_now() : 0;
         mc_tensor dz = input_gradient_target(net, net->fused_softmax, 0, n);
         const float *logits = net->nodes[sm->src[0]].out.data;
         if (dz.data != NULL)
             mc_softmax_crossentropy_kernel(logits, labels, NULL, dz.data, n, K);
         skip = net->fused_softmax;
+        if (timing)
+            sm->backward_s += seconds_now() - t0;
     } else {
         st = mc_classification_set_labels(out->layer, labels, n);
         if (st != MC_OK)
@@ -1083,6 +1200,7 @@ mc_status mc_net_backward(mc_net *net, const int *labels)
             continue;
         if (nd->relu_by_pool)
             continue; /* done by the pooling's backward */
+        const double t0 = timing ? seconds_now() : 0;
         gather_gradient(net, u, n);
         mc_tensor in[MC_MAX_LAYER_INPUTS], din[MC_MAX_LAYER_INPUTS];
         for (int k = 0; k < nd->layer->num_inputs; k++) {
@@ -1098,14 +1216,19 @@ mc_status mc_net_backward(mc_net *net, const int *labels)
             /* The gradient with respect to the ReLU's input, where the ReLU's would go. */
             mc_tensor dr = input_gradient_target(net, nd->src[0], 0, n);
             mc__maxpool_backward_relu(nd->layer, in, &o, &dout, &dr);
+            if (timing)
+                nd->backward_s += seconds_now() - t0;
             continue;
         }
         st = mc_layer_backward(nd->layer, in, nd->layer->num_inputs, &o, &dout, din);
+        if (timing)
+            nd->backward_s += seconds_now() - t0;
         if (st != MC_OK)
             return st;
     }
     if (net->want_dx)
         gather_gradient(net, net->input, n);
+    net->profiled_steps += timing;
     return MC_OK;
 }
 

@@ -682,11 +682,15 @@ static mc_status run(mc_net *net, const mc_dataset *data, mc_train_state *s,
                 pow(o->learn_rate_drop_factor, (double)((epoch - 1) / o->learn_rate_drop_period));
         for (int it = 0; st == MC_OK && !stop && it < per_epoch; it++) {
             iteration++;
+            const bool timing = mc_net_profiling(net);
+            const double t_step = timing ? now_seconds() : 0;
             for (int b = 0; b < B; b++) {
                 const int src = s->order[it * B + b];
                 memcpy(x + (size_t)b * per, data->x + (size_t)src * per, per * sizeof(float));
                 labels[b] = data->labels[src];
             }
+            if (timing)
+                mc_net_profile_add(net, MC_PROFILE_DATA, now_seconds() - t_step);
             mc_train_progress p;
             memset(&p, 0, sizeof p);
             st = mc_net_forward(net, x, B, MC_MODE_TRAINING);
@@ -711,7 +715,12 @@ static mc_status run(mc_net *net, const mc_dataset *data, mc_train_state *s,
                 st = non_finite(net, epoch, iteration, p.loss);
             if (st != MC_OK)
                 break;
+            const double t_opt = timing ? now_seconds() : 0;
             mc_optim_step(opt, rate);
+            if (timing) {
+                mc_net_profile_add(net, MC_PROFILE_OPTIMIZER, now_seconds() - t_opt);
+                mc_net_profile_add(net, MC_PROFILE_STEP, now_seconds() - t_step);
+            }
             p.epoch = epoch;
             p.iteration = iteration;
             p.iterations_per_epoch = per_epoch;

@@ -494,6 +494,65 @@ START_TEST(test_wide_rows_winners)
 }
 END_TEST
 
+/* The vector path of 3x3 windows with stride 2 (16 windows inside the plane at a time; the
+ * windows at the borders by the scalar loop) picks the same winners as the rule, with padding
+ * 1, 0, asymmetric and 'same', on rows of 33 to 38 outputs (two blocks, the second masked).
+ * Values from {0, 1, 2} and some NaNs make ties and NaNs frequent. */
+START_TEST(test_3x3_stride2_winners)
+{
+    enum { H = 9, W = 75 };
+    static const struct {
+        int pad[4], same;
+    } cases[] = {{{1, 1, 1, 1}, 0}, {{0, 0, 0, 0}, 0}, {{2, 0, 1, 2}, 0}, {{0, 0, 0, 0}, 1}};
+    float x[H * W], y[8 * 40], dy[8 * 40], dx[H * W], want_dx[H * W], want_y[8 * 40];
+    test_rng r = {23};
+    for (int i = 0; i < H * W; i++) {
+        const double u = test_rng_uniform(&r);
+        x[i] = u < 0.08 ? NAN : (float)(int)(u * 3);
+    }
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const pool_cfg c = {1,
+                            1,
+                            H,
+                            W,
+                            {3, 3},
+                            {2, 2},
+                            {cases[k].pad[0], cases[k].pad[1], cases[k].pad[2], cases[k].pad[3]},
+                            cases[k].same};
+        int OH, OW, pad[4];
+        oracle_geometry(&c, &OH, &OW, pad);
+        ck_assert(OH * OW <= 8 * 40);
+        memset(want_dx, 0, sizeof want_dx);
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                const int o = oh * OW + ow;
+                dy[o] = (float)(o + 1);
+                int at = -1;
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++) {
+                        const int h = 2 * oh + i - pad[0], w = 2 * ow + j - pad[2];
+                        if (h < 0 || h >= H || w < 0 || w >= W)
+                            continue;
+                        const int q = h * W + w;
+                        if (at < 0 || x[q] > x[at] || (isnan(x[q]) && !isnan(x[at])))
+                            at = q;
+                    }
+                want_y[o] = x[at];
+                want_dx[at] += dy[o];
+            }
+        mc_maxpool_options opt = mc_maxpool_default(3, 3);
+        opt.stride[0] = opt.stride[1] = 2;
+        memcpy(opt.padding, cases[k].pad, sizeof opt.padding);
+        opt.padding_same = cases[k].same;
+        run_single(&opt, H, W, x, dy, y, dx, OH, OW);
+        for (int o = 0; o < OH * OW; o++)
+            ck_assert_msg(isnan(want_y[o]) ? isnan(y[o]) : y[o] == want_y[o],
+                          "case %zu: y[%d] = %g, want %g", k, o, y[o], want_y[o]);
+        ck_assert_msg(memcmp(dx, want_dx, sizeof dx) == 0, "case %zu: other winners", k);
+    }
+}
+END_TEST
+
 /* Padded positions never win, even over negative values. */
 START_TEST(test_padding_never_wins)
 {
@@ -700,6 +759,7 @@ static Suite *maxpool_suite(void)
     tcase_add_test(tc, test_hand_computed);
     tcase_add_test(tc, test_ties);
     tcase_add_test(tc, test_wide_rows_winners);
+    tcase_add_test(tc, test_3x3_stride2_winners);
     tcase_add_test(tc, test_padding_never_wins);
     tcase_add_loop_test(tc, test_gradients, 0, (int)(sizeof grad_cases / sizeof grad_cases[0]));
     tcase_add_test(tc, test_write_contract);

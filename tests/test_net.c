@@ -466,6 +466,74 @@ START_TEST(test_fused_and_unfused_agree)
 }
 END_TEST
 
+/* Profiling: off, nothing is timed; on, each layer's training passes are, evaluation is not, and
+ * turning it on again starts from zero. */
+START_TEST(test_profile)
+{
+    test_alloc a;
+    mc_ctx *ctx = test_ctx(&a, 1);
+    mc_net *net = assembled(ctx,
+                            "layers = [featureInputLayer(4); fullyConnectedLayer(3); reluLayer; "
+                            "fullyConnectedLayer(3); softmaxLayer; classificationLayer]",
+                            3);
+    randomize_params(net, 41);
+    float x[12];
+    fill(x, 12, 5, 1.0);
+    const int labels[3] = {0, 1, 2};
+    const int L = mc_net_num_layers(net);
+    double f, b, loss;
+    ck_assert(!mc_net_profiling(net));
+    ck_assert_int_eq(mc_net_forward(net, x, 3, MC_MODE_TRAINING), MC_OK);
+    ck_assert_int_eq(mc_net_backward(net, labels), MC_OK);
+    mc_net_profile_add(net, MC_PROFILE_DATA, 1.0);
+    ck_assert_int_eq(mc_net_profile_steps(net), 0);
+    ck_assert_double_eq(mc_net_profile_part(net, MC_PROFILE_DATA), 0);
+    for (int i = 0; i < L; i++) {
+        mc_net_profile_layer(net, i, &f, &b);
+        ck_assert(f == 0 && b == 0);
+    }
+    mc_net_set_profiling(net, true);
+    ck_assert(mc_net_profiling(net));
+    ck_assert_int_eq(mc_net_forward(net, x, 3, MC_MODE_INFERENCE), MC_OK);
+    for (int i = 0; i < L; i++) {
+        mc_net_profile_layer(net, i, &f, &b);
+        ck_assert(f == 0 && b == 0); /* evaluation is not a training step */
+    }
+    for (int step = 0; step < 3; step++) {
+        ck_assert_int_eq(mc_net_forward(net, x, 3, MC_MODE_TRAINING), MC_OK);
+        ck_assert_int_eq(mc_net_loss(net, labels, &loss), MC_OK);
+        mc_net_zero_grad(net);
+        ck_assert_int_eq(mc_net_backward(net, labels), MC_OK);
+    }
+    ck_assert_int_eq(mc_net_profile_steps(net), 3);
+    double total = 0;
+    for (int i = 0; i < L; i++) {
+        mc_net_profile_layer(net, i, &f, &b);
+        ck_assert(f >= 0 && b >= 0 && f < 10 && b < 10);
+        total += f + b;
+    }
+    ck_assert(total > 0);
+    mc_net_profile_layer(net, 1, &f, &b); /* a fully connected layer's work is timed */
+    ck_assert(f > 0 && b > 0);
+    mc_net_profile_layer(net, L, &f, &b);
+    ck_assert(f == 0 && b == 0);
+    ck_assert(mc_net_profile_part(net, MC_PROFILE_OPTIMIZER) > 0); /* the zeroing */
+    mc_net_profile_add(net, MC_PROFILE_DATA, 0.25);
+    mc_net_profile_add(net, MC_PROFILE_DATA, 0.5);
+    mc_net_profile_add(net, MC_PROFILE_PARTS, 1.0); /* not a part: ignored */
+    ck_assert_double_eq(mc_net_profile_part(net, MC_PROFILE_DATA), 0.75);
+    ck_assert_double_eq(mc_net_profile_part(net, MC_PROFILE_PARTS), 0);
+    mc_net_set_profiling(net, true);
+    ck_assert_int_eq(mc_net_profile_steps(net), 0);
+    ck_assert_double_eq(mc_net_profile_part(net, MC_PROFILE_DATA), 0);
+    mc_net_profile_layer(net, 1, &f, &b);
+    ck_assert(f == 0 && b == 0);
+    mc_net_destroy(net);
+    mc_ctx_destroy(ctx);
+    ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
 /* Logits of +-1e4: softmax underflows to exact zeros, the loss and its gradient stay exact. */
 START_TEST(test_extreme_logits)
 {
@@ -744,6 +812,7 @@ static Suite *net_suite(void)
     tcase_add_test(tc, test_gradients_residual_example);
     tcase_add_test(tc, test_fused_and_unfused_agree);
     tcase_add_test(tc, test_extreme_logits);
+    tcase_add_test(tc, test_profile);
     suite_add_tcase(s, tc);
     return s;
 }

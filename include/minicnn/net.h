@@ -140,6 +140,34 @@ mc_status mc_net_describe(const mc_net *net, char **text);
  * MC_ERR_NOMEM. */
 mc_status mc_net_analyze(const mc_net *net, char **text);
 
+/* ---- Profiling: where a training step spends its time ----
+ * While profiling is on, every layer's forward pass in training mode and its backward pass are
+ * timed (wall clock) and the times summed per layer; the trainer (mc_train) adds the parts of the
+ * step outside the layers. Off (the default) it costs one test of a flag per layer and pass. */
+typedef enum mc_profile_part {
+    MC_PROFILE_DATA,      /* gathering the mini-batch's observations and labels */
+    MC_PROFILE_OPTIMIZER, /* zeroing the gradients (mc_net_zero_grad) and the solver's step */
+    MC_PROFILE_STEP,      /* whole training iterations, everything included */
+    MC_PROFILE_PARTS
+} mc_profile_part;
+
+/* Turns profiling on or off; either way every sum starts again from zero. */
+void mc_net_set_profiling(mc_net *net, bool on);
+bool mc_net_profiling(const mc_net *net);
+
+/* Adds `seconds` to a part of the step (nothing when profiling is off or part is invalid). */
+void mc_net_profile_add(mc_net *net, mc_profile_part part, double seconds);
+
+/* Seconds spent in layer i (in the order of mc_net_layer) since profiling was turned on: its
+ * training forward passes (the output layer's includes mc_net_loss) and its backward passes
+ * (including summing the gradients of its consumers when it has several; a ReLU whose backward
+ * a max pooling does is counted in the pooling's). 0 for i out of range. */
+void mc_net_profile_layer(const mc_net *net, int i, double *forward, double *backward);
+
+/* Seconds summed for a part; the number of backward passes timed. */
+double mc_net_profile_part(const mc_net *net, mc_profile_part part);
+int mc_net_profile_steps(const mc_net *net);
+
 #ifdef __cplusplus
 }
 #endif

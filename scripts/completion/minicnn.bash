@@ -33,7 +33,7 @@ _minicnn()
             --validation-frequency --validation-patience --batch-normalization-statistics
             --gradient-threshold
             --gradient-threshold-method --verbose --verbose-frequency --seed --threads
-            --train-subset --report --save --plots --log --checkpoint-path --resume
+            --profile --train-subset --report --save --plots --log --checkpoint-path --resume
             --min-accuracy --help" ;;
     classify)
         flags="--data --test-images --test-labels --color-preprocessing --split --seed

@@ -3,6 +3,7 @@
 
 #include <minicnn/layers.h>
 
+#include "../parallel.h"
 #include "common.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
@@ -17,6 +18,43 @@ static void addition_forward_kernel(const float *const *x, int k, float *y, size
             s += x[j][i];
         y[i] = s;
     }
+}
+
+/* Fixed blocks of elements on minicnn's threads. */
+#define ADD_BLOCK ((size_t)1 << 15)
+
+typedef struct addition_job {
+    const float *x[MC_MAX_LAYER_INPUTS];
+    float *y[MC_MAX_LAYER_INPUTS]; /* forward: y[0]; backward: each input gradient or NULL */
+    int k;
+    size_t n;
+} addition_job;
+
+static void addition_forward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const addition_job *j = arg;
+    const size_t lo = (size_t)task * ADD_BLOCK, hi = lo + ADD_BLOCK < j->n ? lo + ADD_BLOCK : j->n;
+    const float *x[MC_MAX_LAYER_INPUTS];
+    for (int i = 0; i < j->k; i++)
+        x[i] = j->x[i] + lo;
+    addition_forward_kernel(x, j->k, j->y[0] + lo, hi - lo);
+}
+
+/* Each input gradient (that is not dy itself) = dy. */
+static void addition_backward_task(void *arg, int task, int thread)
+{
+    (void)thread;
+    const addition_job *j = arg;
+    const size_t lo = (size_t)task * ADD_BLOCK, hi = lo + ADD_BLOCK < j->n ? lo + ADD_BLOCK : j->n;
+    for (int i = 0; i < j->k; i++)
+        if (j->y[i] != NULL && j->y[i] != j->x[0])
+            memcpy(j->y[i] + lo, j->x[0] + lo, (hi - lo) * sizeof(float));
+}
+
+static int addition_blocks(size_t n)
+{
+    return (int)((n + ADD_BLOCK - 1) / ADD_BLOCK);
 }
 
 /* ---- Layer ------------------------------------------------------------------------------ */
@@ -52,10 +90,11 @@ static void addition_forward(mc_layer *self, const mc_tensor *in, int n_in, mc_t
 {
     (void)self;
     (void)mode;
-    const float *x[MC_MAX_LAYER_INPUTS];
+    addition_job j = {.k = n_in, .n = mc_tensor_numel(out)};
     for (int i = 0; i < n_in; i++)
-        x[i] = in[i].data;
-    addition_forward_kernel(x, n_in, out->data, mc_tensor_numel(out));
+        j.x[i] = in[i].data;
+    j.y[0] = out->data;
+    mc__parallel_for(addition_blocks(j.n), 0, (size_t)(n_in + 1) * j.n, addition_forward_task, &j);
 }
 
 static void addition_backward(mc_layer *self, const mc_tensor *in, int n_in, const mc_tensor *out,
@@ -64,10 +103,16 @@ static void addition_backward(mc_layer *self, const mc_tensor *in, int n_in, con
     (void)self;
     (void)in;
     (void)out;
-    const size_t n = mc_tensor_numel(dout);
-    for (int i = 0; i < n_in; i++)
-        if (din[i].data != NULL && din[i].data != dout->data)
-            memcpy(din[i].data, dout->data, n * sizeof(float));
+    addition_job j = {.k = n_in, .n = mc_tensor_numel(dout)};
+    j.x[0] = dout->data;
+    int copies = 0;
+    for (int i = 0; i < n_in; i++) {
+        j.y[i] = din[i].data;
+        copies += din[i].data != NULL && din[i].data != dout->data;
+    }
+    if (copies > 0)
+        mc__parallel_for(addition_blocks(j.n), 0, (size_t)(copies + 1) * j.n,
+                         addition_backward_task, &j);
 }
 
 static void addition_describe(const mc_layer *self, mc_text *t, mc_describe what)

@@ -23,39 +23,58 @@ static void window_span(int o, int size, int stride, int pad, int L, int *lo, in
 }
 
 /* Forward: x (NC, H, W) to y (NC, OH, OW), each output the sum of its window's real values,
- * row by row in float, divided by PH * PW, so that padded positions count as zeros.
- * Backward: dy (NC, OH, OW) to dx (NC, H, W), written: each real position receives
- * dy / (PH * PW) of every window that covers it, window by window in row-major order. */
-static void avgpool_kernel(const float *src, float *dst, size_t NC, const avg_geom *g, bool forward)
+ * row by row in float, divided by PH * PW, so that padded positions count as zeros. */
+static void avgpool_forward_kernel(const float *restrict x, float *restrict y, size_t NC,
+                                   const avg_geom *g)
 {
     const size_t plane = (size_t)g->H * (size_t)g->W, out_plane = (size_t)g->OH * (size_t)g->OW;
     const float area = (float)g->PH * (float)g->PW;
-    if (!forward)
-        memset(dst, 0, NC * plane * sizeof(float));
+    const int OH = g->OH, OW = g->OW, W = g->W;
     for (size_t nc = 0; nc < NC; nc++) {
-        const float *x = forward ? src + nc * plane : NULL,
-                    *dy = forward ? NULL : src + nc * out_plane;
-        float *y = forward ? dst + nc * out_plane : NULL, *dx = forward ? NULL : dst + nc * plane;
-        for (int oh = 0; oh < g->OH; oh++) {
+        const float *xp = x + nc * plane;
+        float *yp = y + nc * out_plane;
+        for (int oh = 0; oh < OH; oh++) {
             int h0, h1;
             window_span(oh, g->PH, g->SH, g->pad_top, g->H, &h0, &h1);
-            for (int ow = 0; ow < g->OW; ow++) {
+            for (int ow = 0; ow < OW; ow++) {
                 int w0, w1;
-                window_span(ow, g->PW, g->SW, g->pad_left, g->W, &w0, &w1);
-                const size_t o = (size_t)oh * (size_t)g->OW + (size_t)ow;
-                const float d = forward ? 0.0f : dy[o] / area;
+                window_span(ow, g->PW, g->SW, g->pad_left, W, &w0, &w1);
                 float s = 0.0f;
                 for (int h = h0; h < h1; h++) {
-                    const size_t row = (size_t)h * (size_t)g->W;
-                    for (int w = w0; w < w1; w++) {
-                        if (forward)
-                            s += x[row + (size_t)w];
-                        else
-                            dx[row + (size_t)w] += d;
-                    }
+                    const float *row = xp + (size_t)h * (size_t)W;
+                    for (int w = w0; w < w1; w++)
+                        s += row[w];
                 }
-                if (forward)
-                    y[o] = s / area;
+                yp[(size_t)oh * (size_t)OW + (size_t)ow] = s / area;
+            }
+        }
+    }
+}
+
+/* Backward: dy (NC, OH, OW) to dx (NC, H, W), written: each real position receives
+ * dy / (PH * PW) of every window that covers it, window by window in row-major order. */
+static void avgpool_backward_kernel(const float *restrict dy, float *restrict dx, size_t NC,
+                                    const avg_geom *g)
+{
+    const size_t plane = (size_t)g->H * (size_t)g->W, out_plane = (size_t)g->OH * (size_t)g->OW;
+    const float area = (float)g->PH * (float)g->PW;
+    const int OH = g->OH, OW = g->OW, W = g->W;
+    memset(dx, 0, NC * plane * sizeof(float));
+    for (size_t nc = 0; nc < NC; nc++) {
+        const float *dyp = dy + nc * out_plane;
+        float *dxp = dx + nc * plane;
+        for (int oh = 0; oh < OH; oh++) {
+            int h0, h1;
+            window_span(oh, g->PH, g->SH, g->pad_top, g->H, &h0, &h1);
+            for (int ow = 0; ow < OW; ow++) {
+                int w0, w1;
+                window_span(ow, g->PW, g->SW, g->pad_left, W, &w0, &w1);
+                const float d = dyp[(size_t)oh * (size_t)OW + (size_t)ow] / area;
+                for (int h = h0; h < h1; h++) {
+                    float *row = dxp + (size_t)h * (size_t)W;
+                    for (int w = w0; w < w1; w++)
+                        row[w] += d;
+                }
             }
         }
     }
@@ -81,8 +100,10 @@ static void avg_task(void *arg, int task, int thread)
     mc__chunk_range(j->NC, (size_t)j->blocks, (size_t)task, &lo, &hi);
     const size_t plane = (size_t)j->g.H * (size_t)j->g.W,
                  out_plane = (size_t)j->g.OH * (size_t)j->g.OW;
-    avgpool_kernel(j->src + lo * (j->forward ? plane : out_plane),
-                   j->dst + lo * (j->forward ? out_plane : plane), hi - lo, &j->g, j->forward);
+    if (j->forward)
+        avgpool_forward_kernel(j->src + lo * plane, j->dst + lo * out_plane, hi - lo, &j->g);
+    else
+        avgpool_backward_kernel(j->src + lo * out_plane, j->dst + lo * plane, hi - lo, &j->g);
 }
 
 /* ---- Layer ------------------------------------------------------------------------------ */

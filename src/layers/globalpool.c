@@ -6,17 +6,25 @@
 #include <minicnn/poolconcat.h>
 
 #include "../parallel.h"
+#include "../simd.h"
 #include "common.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
-/* x: (NC, S); y: (NC). y = the mean of each plane, summed in double. */
-static void global_avg_forward_kernel(const float *x, float *y, size_t NC, size_t S)
+/* x: (NC, S); y: (NC). y = the mean of each plane, summed in double: 8 partial sums (position
+ * i in sum i % 8, which the compiler can keep in vector registers; one chain of dependent adds
+ * ran at some 2 GB/s), added pairwise in a fixed order, then the last S % 8 positions. */
+MC__CLONES static void global_avg_forward_kernel(const float *x, float *y, size_t NC, size_t S)
 {
+    const size_t S8 = S / 8 * 8;
     for (size_t nc = 0; nc < NC; nc++) {
         const float *xp = x + nc * S;
-        double s = 0.0;
-        for (size_t i = 0; i < S; i++)
+        double p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (size_t i = 0; i < S8; i += 8)
+            for (int k = 0; k < 8; k++)
+                p[k] += (double)xp[i + (size_t)k];
+        double s = ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
+        for (size_t i = S8; i < S; i++)
             s += xp[i];
         y[nc] = (float)(s / (double)S);
     }

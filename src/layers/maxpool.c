@@ -9,46 +9,6 @@
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 
-/* x: (N, C, H, W); y, argmax: (N, C, OH, OW). Window (oh, ow) covers rows oh*SH - pad_top ..
- * + PH - 1 and columns ow*SW - pad_left .. + PW - 1; padded positions are skipped, so they
- * never win (set-up padding is smaller than the window: each window holds a real value).
- * The first maximum in row-major order wins a tie; a NaN wins over numbers (the first NaN),
- * so a NaN in the input shows in the output. argmax (NULL to skip) receives the winner's
- * position h * W + w within its (n, c) plane. */
-static void maxpool_forward_kernel(const float *x, float *y, int32_t *argmax, int N, int C, int H,
-                                   int W, int PH, int PW, int SH, int SW, int pad_top, int pad_left,
-                                   int OH, int OW)
-{
-    const size_t plane = (size_t)H * (size_t)W, out_plane = (size_t)OH * (size_t)OW;
-    for (size_t nc = 0; nc < (size_t)N * (size_t)C; nc++) {
-        const float *xp = x + nc * plane;
-        float *yp = y + nc * out_plane;
-        int32_t *ap = argmax != NULL ? argmax + nc * out_plane : NULL;
-        for (int oh = 0; oh < OH; oh++) {
-            const int top = oh * SH - pad_top;
-            const int h0 = top < 0 ? 0 : top, h1 = top + PH < H ? top + PH : H;
-            for (int ow = 0; ow < OW; ow++) {
-                const int left = ow * SW - pad_left;
-                const int w0 = left < 0 ? 0 : left, w1 = left + PW < W ? left + PW : W;
-                int32_t at = (int32_t)(h0 * W + w0);
-                float best = xp[at];
-                for (int h = h0; h < h1; h++) {
-                    for (int w = w0; w < w1; w++) {
-                        const float v = xp[h * W + w];
-                        if (v > best || (v != v && best == best)) {
-                            best = v;
-                            at = (int32_t)(h * W + w);
-                        }
-                    }
-                }
-                yp[(size_t)oh * (size_t)OW + (size_t)ow] = best;
-                if (ap != NULL)
-                    ap[(size_t)oh * (size_t)OW + (size_t)ow] = at;
-            }
-        }
-    }
-}
-
 /* dy, argmax: (NC, out_plane); dx: (NC, plane), written: zero except the windows' maxima,
  * which receive the sum of the dy of every window they won (windows overlap when the stride
  * is smaller than the pool size). */
@@ -312,7 +272,118 @@ AVX512 static int unpool_2x2_row_avx512(const float *dy, const int32_t *am, floa
                         OW - ow < 16 ? OW - ow : 16, py != NULL ? py + ow : NULL);
     return OW;
 }
+
+/* Outputs [ow0, ow1) of one output row of 3x3 windows with stride 2 whose windows lie inside
+ * the plane (rows h .. h + 2, columns 2 ow - pad_left .. + 2), 16 at a time: the same winners
+ * as maxpool_forward_kernel (values compared in row-major order, the first maximum wins, a NaN
+ * wins over numbers). xp: the plane; yr, ar: the output row. */
+AVX512 static void maxpool_3x3s2_row_avx512(const float *xp, int W, int h, int pad_left, int ow0,
+                                            int ow1, float *yr, int32_t *ar)
+{
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    for (int ow = ow0; ow < ow1; ow += 16) {
+        const int r = ow1 - ow < 16 ? ow1 - ow : 16, left = 2 * ow - pad_left;
+        const int cols = 2 * r + 1; /* columns left .. left + 2r of each row */
+        const __mmask16 m0 = mask16(cols), m1 = mask16(cols - 16), m2 = mask16(cols - 32),
+                        m = mask16(r);
+        const __m512i base = _mm512_add_epi32(_mm512_set1_epi32(h * W + left), even);
+        __m512 best = _mm512_setzero_ps();
+        __m512i win = base;
+        for (int i = 0; i < 3; i++) {
+            const float *row = xp + (size_t)(h + i) * (size_t)W + left;
+            const __m512 p0 = _mm512_maskz_loadu_ps(m0, row),
+                         p1 = _mm512_maskz_loadu_ps(m1, row + 16);
+            const __m512 p2 = _mm512_maskz_loadu_ps(m2, row + 32);
+            const __m512 q0 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(p1),
+                                                                      _mm512_castps_si512(p0), 2)),
+                         q1 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(p2),
+                                                                      _mm512_castps_si512(p1), 2));
+            const __m512 v[3] = {_mm512_permutex2var_ps(p0, even, p1),
+                                 _mm512_permutex2var_ps(p0, odd, p1),
+                                 _mm512_permutex2var_ps(q0, even, q1)};
+            for (int j = 0; j < 3; j++) {
+                const __m512i at = _mm512_add_epi32(base, _mm512_set1_epi32(i * W + j));
+                if (i == 0 && j == 0) {
+                    best = v[0];
+                    continue;
+                }
+                const __mmask16 take = _mm512_cmp_ps_mask(v[j], best, _CMP_GT_OQ) |
+                                       (_mm512_cmp_ps_mask(v[j], v[j], _CMP_UNORD_Q) &
+                                        _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
+                best = _mm512_mask_mov_ps(best, take, v[j]);
+                win = _mm512_mask_mov_epi32(win, take, at);
+            }
+        }
+        _mm512_mask_storeu_ps(yr + ow, m, best);
+        if (ar != NULL)
+            _mm512_mask_storeu_epi32(ar + ow, m, win);
+    }
+}
 #endif
+
+/* x: (N, C, H, W); y, argmax: (N, C, OH, OW). Window (oh, ow) covers rows oh*SH - pad_top ..
+ * + PH - 1 and columns ow*SW - pad_left .. + PW - 1; padded positions are skipped, so they
+ * never win (set-up padding is smaller than the window: each window holds a real value).
+ * The first maximum in row-major order wins a tie; a NaN wins over numbers (the first NaN),
+ * so a NaN in the input shows in the output. argmax (NULL to skip) receives the winner's
+ * position h * W + w within its (n, c) plane. */
+static void maxpool_forward_kernel(const float *x, float *y, int32_t *argmax, int N, int C, int H,
+                                   int W, int PH, int PW, int SH, int SW, int pad_top, int pad_left,
+                                   int OH, int OW)
+{
+    const size_t plane = (size_t)H * (size_t)W, out_plane = (size_t)OH * (size_t)OW;
+#ifdef MC_POOL_AVX2
+    /* 3x3 windows with stride 2 (ResNet's stem pooling): the windows inside the plane 16 at a
+     * time, the others below. Output ow's window starts at column 2 ow - pad_left: inside for
+     * ow in [in_lo, in_hi). */
+    const int v3 = PH == 3 && PW == 3 && SH == 2 && SW == 2 && mc__have_avx512();
+    const int in_lo = (pad_left + 1) / 2, in_hi_raw = (W - 3 + pad_left) / 2 + 1;
+    const int in_hi = W - 3 + pad_left < 0 ? 0 : in_hi_raw < OW ? in_hi_raw : OW;
+#endif
+    for (size_t nc = 0; nc < (size_t)N * (size_t)C; nc++) {
+        const float *xp = x + nc * plane;
+        float *yp = y + nc * out_plane;
+        int32_t *ap = argmax != NULL ? argmax + nc * out_plane : NULL;
+        for (int oh = 0; oh < OH; oh++) {
+            const int top = oh * SH - pad_top;
+            const int h0 = top < 0 ? 0 : top, h1 = top + PH < H ? top + PH : H;
+            int skip_lo = 0, skip_hi = 0; /* outputs [skip_lo, skip_hi) done by the vectors */
+#ifdef MC_POOL_AVX2
+            if (v3 && h0 == top && h1 == top + 3 && in_lo < in_hi) {
+                maxpool_3x3s2_row_avx512(xp, W, top, pad_left, in_lo, in_hi,
+                                         yp + (size_t)oh * (size_t)OW,
+                                         ap != NULL ? ap + (size_t)oh * (size_t)OW : NULL);
+                skip_lo = in_lo;
+                skip_hi = in_hi;
+            }
+#endif
+            for (int ow = 0; ow < OW; ow++) {
+                if (ow == skip_lo && skip_hi > skip_lo) {
+                    ow = skip_hi - 1;
+                    continue;
+                }
+                const int left = ow * SW - pad_left;
+                const int w0 = left < 0 ? 0 : left, w1 = left + PW < W ? left + PW : W;
+                int32_t at = (int32_t)(h0 * W + w0);
+                float best = xp[at];
+                for (int h = h0; h < h1; h++) {
+                    for (int w = w0; w < w1; w++) {
+                        const float v = xp[h * W + w];
+                        if (v > best || (v != v && best == best)) {
+                            best = v;
+                            at = (int32_t)(h * W + w);
+                        }
+                    }
+                }
+                yp[(size_t)oh * (size_t)OW + (size_t)ow] = best;
+                if (ap != NULL)
+                    ap[(size_t)oh * (size_t)OW + (size_t)ow] = at;
+            }
+        }
+    }
+}
 
 /* x: (NC, H, W); y, argmax: (NC, OH, OW). 2x2 windows with stride 2 and no padding (the
  * common case), without branches: the same winners as maxpool_forward_kernel (the first
