@@ -1791,6 +1791,12 @@ static mc_status b_disp(bcall *c)
     return MC_OK;
 }
 
+static mc_status b_class(bcall *c)
+{
+    const char *name = sv_class(c->args[0]);
+    return (c->outs[0] = sv_char(c->E->ctx, name, strlen(name))) ? MC_OK : nomem(c->E);
+}
+
 static mc_status b_nothing(bcall *c)
 {
     (void)c;
@@ -1828,6 +1834,7 @@ static const builtin builtins[] = {
     {"fprintf", 1, 99, 0, b_fprintf, BI_NOVALUE},
     {"sprintf", 1, 99, 1, b_sprintf, 0},
     {"num2str", 1, 1, 1, b_num2str, 0},
+    {"class", 1, 1, 1, b_class, 0},
     {"disp", 1, 1, 0, b_disp, BI_NOVALUE},
     /* display-only: skipped with a note */
     {"figure", 0, 99, 0, b_nothing, BI_DISPLAY | BI_NOVALUE},

@@ -53,20 +53,28 @@ mc_status sc_fail(const mc_script *s, const stmt *st, int line, int col, mc_stat
     va_end(ap);
     if (st == NULL)
         return mc_ctx_fail(s->ctx, status, "%s:%d:%d: %s", s->file, line, col, msg);
-    /* the statement's first line, blanks trimmed, at most 120 bytes */
+    /* the statement's line where the error is (its first line otherwise), blanks, a trailing
+     * ';' or ',' and a continuation's "..." trimmed, at most 120 bytes */
     size_t a = st->start, b = st->end;
+    int at = st->line;
+    for (size_t i = st->start; i < b && at < line; i++)
+        if (s->text[i] == '\n') {
+            at++;
+            a = i + 1;
+        }
     while (a < b && (s->text[a] == ' ' || s->text[a] == '\t'))
         a++;
     size_t e = a;
     while (e < b && s->text[e] != '\n' && s->text[e] != '\r')
         e++;
+    const bool more = e < b;
     while (e > a && (s->text[e - 1] == ' ' || s->text[e - 1] == '\t' || s->text[e - 1] == ';' ||
-                     s->text[e - 1] == ','))
+                     s->text[e - 1] == ',' || s->text[e - 1] == '.'))
         e--;
-    const bool more = e < b && st->end > e + 1 && memchr(s->text + e, '\n', b - e) != NULL;
-    int n = (int)(e - a > 120 ? 120 : e - a);
+    const bool cut = e - a > 120;
+    const int n = (int)(cut ? 120 : e - a);
     return mc_ctx_fail(s->ctx, status, "%s:%d:%d: `%.*s%s`: %s", s->file, line, col, n, s->text + a,
-                       more || e - a > 120 ? " ..." : "", msg);
+                       more || cut ? " ..." : "", msg);
 }
 
 static mc_status fail(parser *ps, const token *t, const char *fmt, ...)

@@ -290,10 +290,11 @@ static void display_numeric(sc_buf *b, const char *name, const sv *v)
     char cell[64];
     if (n == 1) {
         format_elem(cell, sizeof cell, v->re[0], ints, exp_form);
-        const int width = v->logical || v->uint8 ? (int)strlen(cell) + 3
-                          : ints                 ? (int)strlen(cell) + 5
-                          : exp_form             ? (int)strlen(cell) + 3
-                                                 : (int)strlen(cell) + 4;
+        const int len = (int)strlen(cell);
+        const int width = v->logical || v->uint8 ? len + 3
+                          : ints                 ? (len + 3 > 6 ? len + 3 : 6)
+                          : exp_form             ? len + 3
+                                                 : (len + 2 > 10 ? len + 2 : 10);
         sc_buf_printf(b, "%*s\n\n", width, cell);
         return;
     }
@@ -304,7 +305,9 @@ static void display_numeric(sc_buf *b, const char *name, const sv *v)
         if ((int)strlen(cell) > w)
             w = (int)strlen(cell);
     }
-    const int width = v->logical || v->uint8 ? w + 3 : ints ? (w + 4 > 6 ? w + 4 : 6) : w + 4;
+    const int width = v->logical || v->uint8 ? w + 3
+                      : ints                 ? (w + 3 > 6 ? w + 3 : 6)
+                                             : (w + 2 > 10 ? w + 2 : 10);
     const int rows = v->dims[0], cols = (int)(n / (size_t)rows);
     for (int r = 0; r < rows; r++) {
         for (int c = 0; c < cols; c++) {
@@ -411,15 +414,14 @@ static void display_cell(sc_buf *b, const char *name, const sv *v)
     sc_buf_printf(b, " cell array\n\n");
     const int rows = v->dims[0], cols = (int)(n / (size_t)(rows > 0 ? rows : 1));
     for (int r = 0; r < rows; r++) {
-        sc_buf_printf(b, "   ");
         for (int c = 0; c < cols; c++) {
             const sv *it = v->items[(size_t)c * rows + r];
             if (it->kind == SV_CHAR)
-                sc_buf_printf(b, " {'%s'}", it->text);
+                sc_buf_printf(b, "    {'%s'}", it->text);
             else if (it->kind == SV_NUM && sv_numel(it) == 1)
-                sc_buf_printf(b, " {[%g]}", it->re[0]);
+                sc_buf_printf(b, "    {[%g]}", it->re[0]);
             else
-                sc_buf_printf(b, " {1\xc3\x97%d %s}", (int)sv_numel(it), sv_class(it));
+                sc_buf_printf(b, "    {1\xc3\x97%d %s}", (int)sv_numel(it), sv_class(it));
         }
         sc_buf_put(b, "\n", 1);
     }
