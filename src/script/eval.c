@@ -25,6 +25,8 @@ typedef struct ev {
     /* checking: the names assigned so far */
     char **known;
     int n_known, cap_known;
+    char **owned; /* names from MAT-files listed while checking */
+    int n_owned;
     const sv *end_base; /* the value 'end' stands in while its index is evaluated */
     int end_dim, end_ndims;
 } ev;
@@ -527,7 +529,8 @@ static void value_dims(const sv *v, int *nd, int dims[4])
     *nd = v->nd;
     for (int i = 0; i < 4; i++)
         dims[i] = v->dims[i];
-    if (v->kind == SV_DATASTORE || v->kind == SV_OPTIONS || v->kind == SV_NET) {
+    if (v->kind == SV_DATASTORE || v->kind == SV_OPTIONS || v->kind == SV_NET ||
+        v->kind == SV_STRUCT) {
         *nd = 2;
         dims[0] = dims[1] = 1;
     }
@@ -1036,10 +1039,12 @@ static mc_status training_option(bcall *c, const char *name, int i, void *user)
             st = lib_fail(E, at, st);
         break;
     case 4:
-        if (v->kind != SV_DATASTORE)
+        if (v->kind != SV_DATASTORE &&
+            !(v->kind == SV_CELL && sv_numel(v) == 2 && v->items[0]->kind == SV_NUM &&
+              v->items[1]->kind == SV_CATEG))
             return fail_at(E, at, MC_ERR_INVALID,
-                           "trainingOptions: 'ValidationData' must be an image datastore here, "
-                           "not %s",
+                           "trainingOptions: 'ValidationData' must be an image datastore or {X, "
+                           "Y} (a 4-D array of images and their categorical labels), not %s",
                            sv_kind_name(v));
         sv_release(E->ctx, so->validation);
         so->validation = sv_retain((sv *)v);
@@ -1333,58 +1338,155 @@ static mc_status read_images(ev *E, const expr *at, mc_net *net, const mc_image_
     return MC_OK;
 }
 
+/* Data for a network (assembled): an image datastore, or a 4-D array H x W x C x N with, for
+ * training, its labels y (a categorical vector of N). */
+static mc_status read_data(ev *E, const expr *at, mc_net *net, const sv *x, const sv *y,
+                           const char *what, mc_dataset *out)
+{
+    memset(out, 0, sizeof *out);
+    if (x->kind == SV_DATASTORE)
+        return read_images(E, at, net, &x->folder, what, out);
+    if (x->kind != SV_NUM)
+        return fail_at(E, at, MC_ERR_INVALID,
+                       "the %s data must be an image datastore or a 4-D array of images "
+                       "(height x width x channels x observations), not %s",
+                       what, sv_kind_name(x));
+    const mc_shape in = mc_net_input_shape(net, 1);
+    if (in.ndim != 4)
+        return fail_at(E, at, MC_ERR_SHAPE,
+                       "the network takes feature vectors; minicnn run feeds it images only");
+    const int H = x->dims[0], W = x->dims[1], C = x->nd > 2 ? x->dims[2] : 1,
+              N = x->nd > 3 ? x->dims[3] : 1;
+    if (H != in.dims[2] || W != in.dims[3] || C != in.dims[1])
+        return fail_at(E, at, MC_ERR_SHAPE,
+                       "the %s images are %dx%dx%d but the input layer takes %dx%dx%d", what, H, W,
+                       C, in.dims[2], in.dims[3], in.dims[1]);
+    if (N < 1)
+        return fail_at(E, at, MC_ERR_INVALID, "the %s data holds no images", what);
+    if (y != NULL && (y->kind != SV_CATEG || (int)sv_numel(y) != N))
+        return fail_at(E, at, MC_ERR_INVALID,
+                       "the %s labels must be a categorical vector of %d elements, one per "
+                       "image%s",
+                       what, N, y->kind == SV_NUM ? "; make them one with categorical(...)" : "");
+    const size_t per = (size_t)C * H * W;
+    out->x = mc_alloc(E->ctx, (size_t)N * per * sizeof *out->x);
+    out->labels = mc__calloc(E->ctx, (size_t)N, sizeof *out->labels);
+    if (out->x == NULL || out->labels == NULL) {
+        mc_dataset_release(E->ctx, out);
+        return nomem(E);
+    }
+    out->shape.ndim = 4;
+    out->shape.dims[0] = N;
+    out->shape.dims[1] = C;
+    out->shape.dims[2] = H;
+    out->shape.dims[3] = W;
+    /* MATLAB's column-major H x W x C x N into (N, C, H, W) */
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int h = 0; h < H; h++)
+                for (int w = 0; w < W; w++)
+                    out->x[(((size_t)n * C + c) * H + h) * W + w] =
+                        (float)x->re[(((size_t)n * C + c) * W + w) * H + h];
+    for (int n = 0; y != NULL && n < N; n++) {
+        if (y->codes[n] < 0) {
+            mc_dataset_release(E->ctx, out);
+            return fail_at(E, at, MC_ERR_INVALID, "the %s label of image %d is undefined", what,
+                           n + 1);
+        }
+        out->labels[n] = y->codes[n];
+    }
+    out->num_classes = y != NULL ? y->n_cats : 0;
+    return MC_OK;
+}
+
+/* The classes of training data: a datastore's folders or the labels' categories. */
+static void data_classes(const sv *x, const sv *y, char ***classes, int *K)
+{
+    if (x->kind == SV_DATASTORE) {
+        *classes = x->folder.classes;
+        *K = x->folder.num_classes;
+    } else if (y != NULL && y->kind == SV_CATEG) {
+        *classes = y->cats;
+        *K = y->n_cats;
+    } else {
+        *classes = NULL;
+        *K = 0;
+    }
+}
+
 static mc_status b_trainNetwork(bcall *c)
 {
     ev *E = c->E;
-    if (c->args[0]->kind != SV_DATASTORE)
+    /* trainNetwork(imds, layers, options) or trainNetwork(X, Y, layers, options) */
+    const int li = c->n == 4 ? 2 : 1;
+    const sv *x = c->args[0], *y = c->n == 4 ? c->args[1] : NULL;
+    if (c->n == 3 && x->kind != SV_DATASTORE)
         return fail_at(E, arg_at(c, 0), MC_ERR_INVALID,
-                       "trainNetwork: minicnn trains on an image datastore here, not %s",
-                       sv_kind_name(c->args[0]));
-    if (c->args[1]->kind != SV_LAYERS)
+                       "trainNetwork(data, layers, options) takes an image datastore, not %s; "
+                       "arrays come with their labels: trainNetwork(X, Y, layers, options)",
+                       sv_kind_name(x));
+    if (c->n == 4 && x->kind != SV_NUM)
+        return fail_at(E, arg_at(c, 0), MC_ERR_INVALID,
+                       "trainNetwork(X, Y, layers, options) takes a 4-D array of images, not %s",
+                       sv_kind_name(x));
+    if (c->n == 4 && y->kind != SV_CATEG)
         return fail_at(E, arg_at(c, 1), MC_ERR_INVALID,
-                       "trainNetwork expects a layer array as its second argument, not %s",
-                       sv_kind_name(c->args[1]));
-    if (c->args[2]->kind != SV_OPTIONS)
-        return fail_at(E, arg_at(c, 2), MC_ERR_INVALID,
-                       "trainNetwork expects training options (trainingOptions) as its third "
+                       "trainNetwork's labels must be categorical, not %s%s", sv_kind_name(y),
+                       y->kind == SV_NUM ? "; make them so with categorical(Y)" : "");
+    if (c->args[li]->kind != SV_LAYERS)
+        return fail_at(E, arg_at(c, li), MC_ERR_INVALID,
+                       "trainNetwork expects a layer array before the options, not %s",
+                       sv_kind_name(c->args[li]));
+    if (c->args[li + 1]->kind != SV_OPTIONS)
+        return fail_at(E, arg_at(c, li + 1), MC_ERR_INVALID,
+                       "trainNetwork expects training options (trainingOptions) as its last "
                        "argument, not %s",
-                       sv_kind_name(c->args[2]));
+                       sv_kind_name(c->args[li + 1]));
     if (c->nout > 1)
         return fail_at(E, c->call, MC_ERR_INVALID,
                        "[net, info] = trainNetwork(...) is not supported yet; use net = "
                        "trainNetwork(...)");
-    const mc_image_folder *f = &c->args[0]->folder;
-    sv_options *so = c->args[2]->opts;
+    char **classes = NULL;
+    int n_classes = 0;
+    data_classes(x, y, &classes, &n_classes);
+    sv_options *so = c->args[li + 1]->opts;
     mc_train_options o = so->o;
     mc_net *net = NULL;
     mc_dataset train, valid;
     memset(&train, 0, sizeof train);
     memset(&valid, 0, sizeof valid);
-    mc_status st = build_net(E, c->args[1], arg_at(c, 1), &net);
+    mc_status st = build_net(E, c->args[li], arg_at(c, li), &net);
     if (st == MC_OK && (st = mc_net_assemble(net, 1)) != MC_OK)
-        st = lib_fail(E, arg_at(c, 1), st);
+        st = lib_fail(E, arg_at(c, li), st);
     mc_layer *out = st == MC_OK ? output_layer(net) : NULL;
     const int K = st == MC_OK ? mc_net_num_classes(net) : 0;
-    if (st == MC_OK && K != f->num_classes)
+    if (st == MC_OK && K != n_classes)
         st = fail_at(E, arg_at(c, 0), MC_ERR_SHAPE,
                      "the training data has %d classes but the network's output has %d; make "
                      "the last fully connected layer's output size %d",
-                     f->num_classes, K, f->num_classes);
+                     n_classes, K, n_classes);
     if (st == MC_OK && out != NULL &&
-        (st = mc_classification_set_classes(out, (const char *const *)f->classes, K)) != MC_OK)
-        st = lib_fail(E, arg_at(c, 1), st);
+        (st = mc_classification_set_classes(out, (const char *const *)classes, K)) != MC_OK)
+        st = lib_fail(E, arg_at(c, li), st);
     if (st == MC_OK)
-        st = read_images(E, arg_at(c, 0), net, f, "training", &train);
+        st = read_data(E, arg_at(c, 0), net, x, y, "training", &train);
     if (st == MC_OK && so->validation != NULL) {
-        mc_image_folder vf = so->validation->folder;
-        bool same = vf.num_classes == f->num_classes;
+        const sv *vx = so->validation, *vy = NULL;
+        if (vx->kind == SV_CELL) {
+            vy = vx->items[1];
+            vx = vx->items[0];
+        }
+        char **vclasses = NULL;
+        int vk = 0;
+        data_classes(vx, vy, &vclasses, &vk);
+        bool same = vk == K;
         for (int k = 0; same && k < K; k++)
-            same = strcmp(vf.classes[k], f->classes[k]) == 0;
+            same = strcmp(vclasses[k], classes[k]) == 0;
         if (!same)
-            st = fail_at(E, arg_at(c, 2), MC_ERR_INVALID,
+            st = fail_at(E, arg_at(c, li + 1), MC_ERR_INVALID,
                          "the validation data's classes are not the training data's");
         if (st == MC_OK)
-            st = read_images(E, arg_at(c, 2), net, &vf, "validation", &valid);
+            st = read_data(E, arg_at(c, li + 1), net, vx, vy, "validation", &valid);
         if (st == MC_OK)
             o.validation = &valid;
     }
@@ -1437,13 +1539,9 @@ static mc_status net_scores(ev *E, const bcall *c, float **scores, int *N, int *
     if (c->args[0]->kind != SV_NET)
         return fail_at(E, arg_at(c, 0), MC_ERR_INVALID, "expected a trained network, not %s",
                        sv_kind_name(c->args[0]));
-    if (c->args[1]->kind != SV_DATASTORE)
-        return fail_at(E, arg_at(c, 1), MC_ERR_INVALID,
-                       "minicnn classifies an image datastore here, not %s",
-                       sv_kind_name(c->args[1]));
     mc_net *net = c->args[0]->net;
     mc_dataset ds;
-    mc_status st = read_images(E, arg_at(c, 1), net, &c->args[1]->folder, "", &ds);
+    mc_status st = read_data(E, arg_at(c, 1), net, c->args[1], NULL, "input", &ds);
     if (st != MC_OK)
         return st;
     *N = ds.shape.dims[0];
@@ -1791,6 +1889,121 @@ static mc_status b_disp(bcall *c)
     return MC_OK;
 }
 
+/* S = load('file.mat'): a struct of the file's variables. */
+static mc_status b_load(bcall *c)
+{
+    ev *E = c->E;
+    const char *path;
+    mc_status st = want_text(E, arg_at(c, 0), c->args[0], "load's file name", &path);
+    if (st != MC_OK)
+        return st;
+    char **names = NULL;
+    sv **values = NULL;
+    int n = 0;
+    if ((st = sc_mat_load(E->ctx, path, &names, &values, &n)) != MC_OK)
+        return lib_fail(E, arg_at(c, 0), st);
+    sv *v = sv_new(E->ctx, SV_STRUCT);
+    if (v == NULL) {
+        for (int i = 0; i < n; i++) {
+            mc_free(E->ctx, names[i]);
+            sv_release(E->ctx, values[i]);
+        }
+        mc_free(E->ctx, names);
+        mc_free(E->ctx, values);
+        return nomem(E);
+    }
+    v->names = names;
+    v->items = values;
+    v->n_cols = n;
+    c->outs[0] = v;
+    return MC_OK;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* categorical(x): numbers (their categories the sorted distinct values, named as MATLAB names
+ * them: 0, 1, 2.5) or a cell array of text (sorted distinct texts). */
+static mc_status b_categorical(bcall *c)
+{
+    ev *E = c->E;
+    const sv *x = c->args[0];
+    if (x->kind == SV_CATEG) {
+        c->outs[0] = sv_retain((sv *)x);
+        return MC_OK;
+    }
+    const size_t n = sv_numel(x);
+    if (x->kind != SV_NUM && x->kind != SV_CELL)
+        return fail_at(E, arg_at(c, 0), MC_ERR_INVALID,
+                       "categorical takes numbers or a cell array of text, not %s",
+                       sv_kind_name(x));
+    for (size_t i = 0; x->kind == SV_CELL && i < n; i++)
+        if (!sv_is_text(x->items[i]))
+            return fail_at(E, arg_at(c, 0), MC_ERR_INVALID,
+                           "categorical's cell array must hold text, not %s",
+                           sv_kind_name(x->items[i]));
+    double *nums = x->kind == SV_NUM ? mc_alloc(E->ctx, (n ? n : 1) * sizeof *nums) : NULL;
+    char **texts = x->kind == SV_CELL ? mc_alloc(E->ctx, (n ? n : 1) * sizeof *texts) : NULL;
+    char **cats = mc__calloc(E->ctx, n + 1, sizeof *cats);
+    char(*numbered)[32] = x->kind == SV_NUM ? mc_alloc(E->ctx, (n ? n : 1) * 32) : NULL;
+    mc_status st = MC_OK;
+    if (cats == NULL || (x->kind == SV_NUM ? nums == NULL || numbered == NULL : texts == NULL))
+        st = nomem(E);
+    int K = 0;
+    if (st == MC_OK && x->kind == SV_NUM) {
+        memcpy(nums, x->re, n * sizeof *nums);
+        qsort(nums, n, sizeof *nums, compare_doubles);
+        for (size_t i = 0; i < n; i++) {
+            if (isnan(nums[i]))
+                continue; /* NaN is <undefined> */
+            if (K > 0 && nums[i] == nums[i - 1])
+                continue;
+            snprintf(numbered[K], 32, "%.15g", nums[i]);
+            cats[K] = numbered[K];
+            nums[K++] = nums[i];
+        }
+    } else if (st == MC_OK) {
+        for (size_t i = 0; i < n; i++)
+            texts[i] = x->items[i]->text;
+        qsort(texts, n, sizeof *texts, compare_strings);
+        for (size_t i = 0; i < n; i++)
+            if (K == 0 || strcmp(texts[i], cats[K - 1]) != 0)
+                cats[K++] = texts[i];
+    }
+    sv *v = st == MC_OK ? new_categorical(E->ctx, (int)n, cats, K) : NULL;
+    if (st == MC_OK && v == NULL)
+        st = nomem(E);
+    for (size_t i = 0; st == MC_OK && i < n; i++) {
+        int code = -1;
+        for (int k = 0; k < K && code < 0; k++) /* categories are few: a linear search */
+            if (x->kind == SV_NUM ? x->re[i] == nums[k] : strcmp(x->items[i]->text, cats[k]) == 0)
+                code = k;
+        v->codes[i] = code;
+    }
+    if (v != NULL) {
+        v->nd = x->nd;
+        memcpy(v->dims, x->dims, sizeof v->dims);
+    }
+    mc_free(E->ctx, nums);
+    mc_free(E->ctx, texts);
+    mc_free(E->ctx, cats);
+    mc_free(E->ctx, numbered);
+    if (st != MC_OK) {
+        sv_release(E->ctx, v);
+        return st;
+    }
+    c->outs[0] = v;
+    return MC_OK;
+}
+
 static mc_status b_class(bcall *c)
 {
     const char *name = sv_class(c->args[0]);
@@ -1811,7 +2024,7 @@ static const builtin builtins[] = {
     {"readimage", 2, 2, 1, b_readimage, 0},
     {"splitEachLabel", 2, 4, 3, b_splitEachLabel, 0},
     {"trainingOptions", 1, 99, 1, b_trainingOptions, 0},
-    {"trainNetwork", 3, 3, 2, b_trainNetwork, 0},
+    {"trainNetwork", 3, 4, 2, b_trainNetwork, 0},
     {"classify", 2, 2, 2, b_classify, 0},
     {"predict", 2, 2, 1, b_predict, 0},
     {"categories", 1, 1, 1, b_categories, 0},
@@ -1835,6 +2048,8 @@ static const builtin builtins[] = {
     {"sprintf", 1, 99, 1, b_sprintf, 0},
     {"num2str", 1, 1, 1, b_num2str, 0},
     {"class", 1, 1, 1, b_class, 0},
+    {"load", 1, 1, 1, b_load, 0},
+    {"categorical", 1, 1, 1, b_categorical, 0},
     {"disp", 1, 1, 0, b_disp, BI_NOVALUE},
     /* display-only: skipped with a note */
     {"figure", 0, 99, 0, b_nothing, BI_DISPLAY | BI_NOVALUE},
@@ -1925,10 +2140,8 @@ static mc_status unknown_name(ev *E, const expr *e)
     } later[] = {
         {"augmentedImageDatastore", "augmented datastores are not supported by minicnn run yet"},
         {"imageDataAugmenter", "data augmentation is not supported by minicnn run yet"},
-        {"load", "load is not supported by minicnn run yet"},
         {"save", "save is not supported by minicnn run yet"},
         {"readtable", "readtable is not supported by minicnn run yet"},
-        {"categorical", "categorical is not supported by minicnn run yet"},
         {"analyzeNetwork", "analyzeNetwork is not supported by minicnn run yet (minicnn info "
                            "FILE.net shows the table)"},
         {"confusionchart", "confusionchart is not supported by minicnn run yet"},
@@ -2026,6 +2239,17 @@ static mc_status check_call(ev *E, const expr *e)
                            b->max_args == 1 ? "" : "s", e->n);
         if (strcmp(b->name, "trainingOptions") == 0 || strcmp(b->name, "imageDatastore") == 0)
             return check_literal_options(E, e, b->name);
+        if (strcmp(b->name, "load") == 0 && e->n == 1 &&
+            (e->items[0]->kind == EX_CHAR || e->items[0]->kind == EX_STRING)) {
+            /* the file is there and is a MAT-file: found before anything runs */
+            char **names = NULL;
+            int n = 0;
+            mc_status st = sc_mat_names(E->ctx, e->items[0]->str, &names, &n);
+            for (int i = 0; i < n; i++)
+                mc_free(E->ctx, names[i]);
+            mc_free(E->ctx, names);
+            return st == MC_OK ? MC_OK : lib_fail(E, e->items[0], st);
+        }
         return MC_OK;
     }
     const nf_layer_fn *lf = nf_find_layer_fn(f->str);
@@ -2079,6 +2303,66 @@ static mc_status check_expr(ev *E, const expr *e)
     }
 }
 
+/* The file of `load('file.mat')` or `load file.mat` as a statement (the workspace gets the
+ * file's variables), or NULL when st is not one. *literal is the file name when written as
+ * text. */
+static bool is_workspace_load(ev *E, const stmt *st, const expr **arg, const char **literal)
+{
+    *arg = NULL;
+    *literal = NULL;
+    if (st->kind == ST_COMMAND && strcmp(st->outs[0], "load") == 0) {
+        *literal = st->n_outs > 1 ? st->outs[1] : NULL;
+        return true;
+    }
+    if (st->kind != ST_EXPR || st->rhs->kind != EX_CALL || st->rhs->a->kind != EX_IDENT ||
+        strcmp(st->rhs->a->str, "load") != 0 || find_var(E, "load") != NULL || is_known(E, "load"))
+        return false;
+    if (st->rhs->n == 1) {
+        *arg = st->rhs->items[0];
+        if ((*arg)->kind == EX_CHAR || (*arg)->kind == EX_STRING)
+            *literal = (*arg)->str;
+    }
+    return true;
+}
+
+/* The variables a workspace load defines, known while checking: the file is listed now, so
+ * that a missing file or variable stops the script before it runs. */
+static mc_status check_load(ev *E, const stmt *st)
+{
+    const expr *arg;
+    const char *path;
+    is_workspace_load(E, st, &arg, &path);
+    if (path == NULL)
+        return fail_at(E, arg, MC_ERR_FORMAT,
+                       "load into the workspace needs the file name written as text, so that "
+                       "the script's names can be checked before it runs (or S = load(...))");
+    if (st->kind == ST_COMMAND && st->n_outs > 2)
+        return fail_at(E, NULL, MC_ERR_FORMAT,
+                       "load of chosen variables is not supported; load the whole file");
+    char **names = NULL;
+    int n = 0;
+    mc_status rc = sc_mat_names(E->ctx, path, &names, &n);
+    if (rc != MC_OK)
+        return lib_fail(E, arg, rc);
+    char **grown = mc_alloc(E->ctx, (size_t)(E->n_owned + n + 1) * sizeof *grown);
+    if (grown == NULL) {
+        for (int i = 0; i < n; i++)
+            mc_free(E->ctx, names[i]);
+        mc_free(E->ctx, names);
+        return nomem(E);
+    }
+    if (E->n_owned > 0)
+        memcpy(grown, E->owned, (size_t)E->n_owned * sizeof *grown);
+    mc_free(E->ctx, E->owned);
+    E->owned = grown;
+    for (int i = 0; i < n; i++)
+        E->owned[E->n_owned++] = names[i];
+    mc_free(E->ctx, names);
+    for (int i = 0; rc == MC_OK && i < n; i++)
+        rc = add_known(E, E->owned[E->n_owned - n + i]);
+    return rc;
+}
+
 /* Whether a statement only displays something: a call of a display function. */
 static bool display_only(ev *E, stmt *st)
 {
@@ -2110,6 +2394,8 @@ static mc_status check_stmt(ev *E, stmt *st)
     switch (st->kind) {
     case ST_COMMAND: {
         const char *w = st->outs[0];
+        if (strcmp(w, "load") == 0)
+            return check_load(E, st);
         if (strcmp(w, "clear") == 0 || strcmp(w, "format") == 0 || strcmp(w, "warning") == 0 ||
             strcmp(w, "more") == 0 || st->skip)
             return MC_OK;
@@ -2141,11 +2427,18 @@ static mc_status check_stmt(ev *E, stmt *st)
             rc = add_known(E, st->outs[i]);
         return rc;
     }
-    case ST_EXPR:
+    case ST_EXPR: {
+        const expr *arg;
+        const char *path;
+        if (is_workspace_load(E, st, &arg, &path)) {
+            rc = check_expr(E, st->rhs);
+            return rc == MC_OK ? check_load(E, st) : rc;
+        }
         rc = check_expr(E, st->rhs);
         if (rc == MC_OK && !st->skip)
             rc = add_known(E, "ans");
         return rc;
+    }
     }
     return MC_OK;
 }
@@ -2683,12 +2976,14 @@ static mc_status eval_field(ev *E, const expr *e, sv **out)
             st = nomem(E);
         for (int i = 0; st == MC_OK && i < f->num_files; i++)
             v->codes[i] = f->labels[i];
-    } else if (base->kind == SV_TABLE) {
+    } else if (base->kind == SV_TABLE || base->kind == SV_STRUCT) {
         for (int k = 0; k < base->n_cols; k++)
             if (strcmp(base->names[k], name) == 0)
                 v = sv_retain(base->items[k]);
         if (v == NULL)
-            st = fail_at(E, e, MC_ERR_INVALID, "the table has no variable '%s'", name);
+            st = fail_at(E, e, MC_ERR_INVALID, "the %s has no %s '%s'",
+                         base->kind == SV_TABLE ? "table" : "struct",
+                         base->kind == SV_TABLE ? "variable" : "field", name);
     } else if (base->kind == SV_OPTIONS && strcmp(name, "MaxEpochs") == 0) {
         if ((v = sv_scalar(E->ctx, base->opts->o.max_epochs)) == NULL)
             st = nomem(E);
@@ -2956,9 +3251,37 @@ static mc_status run_for(ev *E, const stmt *st)
     return rc;
 }
 
+/* load into the workspace: each of the file's variables becomes one of the script's. */
+static mc_status run_load(ev *E, const stmt *st)
+{
+    const expr *arg;
+    const char *path;
+    is_workspace_load(E, st, &arg, &path);
+    char **names = NULL;
+    sv **values = NULL;
+    int n = 0;
+    mc_status rc = sc_mat_load(E->ctx, path, &names, &values, &n);
+    if (rc != MC_OK)
+        return lib_fail(E, arg, rc);
+    for (int i = 0; i < n; i++) {
+        if (rc == MC_OK)
+            rc = set_var(E, names[i], values[i]);
+        else
+            sv_release(E->ctx, values[i]);
+        mc_free(E->ctx, names[i]);
+    }
+    mc_free(E->ctx, names);
+    mc_free(E->ctx, values);
+    return rc;
+}
+
 static mc_status run_stmt(ev *E, const stmt *st)
 {
     E->st = st;
+    const expr *load_arg;
+    const char *load_path;
+    if (is_workspace_load(E, st, &load_arg, &load_path))
+        return run_load(E, st);
     if (st->skip) {
         note(E, st, st->kind == ST_FOR ? "a loop of display-only calls" : "display only");
         return MC_OK;
@@ -3036,6 +3359,9 @@ static void ev_release(ev *E)
     clear_vars(E);
     mc_free(E->ctx, E->vars);
     mc_free(E->ctx, E->known);
+    for (int i = 0; i < E->n_owned; i++)
+        mc_free(E->ctx, E->owned[i]);
+    mc_free(E->ctx, E->owned);
 }
 
 mc_status mc_script_parse(mc_ctx *ctx, const char *text, size_t len, const char *filename,

@@ -67,10 +67,14 @@ mc_status sc_fail(const mc_script *s, const stmt *st, int line, int col, mc_stat
     size_t e = a;
     while (e < b && s->text[e] != '\n' && s->text[e] != '\r')
         e++;
-    const bool more = e < b;
+    bool more = false; /* text on the statement's lines after this one */
+    for (size_t i = e; i < b && !more; i++)
+        more = s->text[i] != ' ' && s->text[i] != '\t' && s->text[i] != '\r' && s->text[i] != '\n';
+    const bool continued = e >= a + 3 && memcmp(s->text + e - 3, "...", 3) == 0;
     while (e > a && (s->text[e - 1] == ' ' || s->text[e - 1] == '\t' || s->text[e - 1] == ';' ||
                      s->text[e - 1] == ',' || s->text[e - 1] == '.'))
         e--;
+    more |= continued;
     const bool cut = e - a > 120;
     const int n = (int)(cut ? 120 : e - a);
     return mc_ctx_fail(s->ctx, status, "%s:%d:%d: `%.*s%s`: %s", s->file, line, col, n, s->text + a,
@@ -92,6 +96,7 @@ static mc_status fail(parser *ps, const token *t, const char *fmt, ...)
     va_end(ap);
     stmt tmp;
     memset(&tmp, 0, sizeof tmp);
+    tmp.line = ps->stmt_line;
     tmp.start = ps->stmt_start;
     tmp.end = ps->pos > ps->stmt_start ? ps->pos : ps->stmt_start;
     /* the whole line of the statement, for the message */
@@ -884,6 +889,7 @@ static mc_status parse_statement(parser *ps, stmt **out)
     st->col = t.col;
     st->start = t.pos;
     ps->stmt_start = t.pos;
+    ps->stmt_line = t.line;
     mc_status rc = MC_OK;
     if (is_word(&t, ps, "for") || is_word(&t, ps, "parfor")) {
         st->kind = ST_FOR;
@@ -912,8 +918,13 @@ static mc_status parse_statement(parser *ps, stmt **out)
         if (rc == MC_OK &&
             (is_p(&ps->tok, ps, ",") || is_p(&ps->tok, ps, ";") || ps->tok.kind == T_NEWLINE))
             rc = lex(ps);
-        if (rc == MC_OK)
+        if (rc == MC_OK) {
+            const size_t saved_start = ps->stmt_start;
+            const int saved_line = ps->stmt_line;
             rc = parse_block(ps, &st->body, &st->n_body, true, &t);
+            ps->stmt_start = saved_start;
+            ps->stmt_line = saved_line;
+        }
         if (rc == MC_OK) { /* the 'end' */
             st->end = ps->tok.pos + ps->tok.len;
             rc = lex(ps);
@@ -962,13 +973,27 @@ static mc_status parse_statement(parser *ps, stmt **out)
         if (command) {
             st->kind = ST_COMMAND;
             rc = add_out(ps, st, tok_text(ps, &t));
-            rc = rc == MC_OK ? lex(ps) : rc;
-            while (rc == MC_OK && ps->tok.kind == T_IDENT) {
-                rc = add_out(ps, st, tok_text(ps, &ps->tok));
-                if (rc == MC_OK)
-                    rc = lex(ps);
+            /* the words as they are written, up to the end of the statement */
+            st->end = ps->pos;
+            for (;;) {
+                while (ps->pos < ps->len && (ps->text[ps->pos] == ' ' || ps->text[ps->pos] == '\t'))
+                    advance(ps, 1);
+                size_t w = ps->pos;
+                while (w < ps->len && strchr(" \t\r\n;,%", ps->text[w]) == NULL)
+                    w++;
+                if (rc != MC_OK || w == ps->pos)
+                    break;
+                char *word = mc_alloc(ps->s->ctx, w - ps->pos + 1);
+                if (word != NULL) {
+                    memcpy(word, ps->text + ps->pos, w - ps->pos);
+                    word[w - ps->pos] = '\0';
+                }
+                rc = add_out(ps, st, word);
+                advance(ps, w - ps->pos);
+                st->end = ps->pos;
             }
-            st->end = ps->prev.pos + ps->prev.len;
+            if (rc == MC_OK)
+                rc = lex(ps);
             if (rc == MC_OK)
                 rc = end_statement(ps, st);
         } else if (t.kind == T_IDENT && q < ps->len && ps->text[q] == '=' &&
@@ -1034,12 +1059,16 @@ static mc_status parse_block(parser *ps, stmt ***body, int *n, bool in_for, cons
         }
         if (in_for && (is_word(&ps->tok, ps, "end") || is_word(&ps->tok, ps, "endfor")))
             return MC_OK;
+        const size_t loop_start = ps->stmt_start;
+        const int loop_line = ps->stmt_line;
         stmt *st = NULL;
         mc_status rc = parse_statement(ps, &st);
         if (rc == MC_OK)
             rc = push_stmt(ps, body, n, st);
         if (rc != MC_OK)
             return rc;
+        ps->stmt_start = loop_start; /* a loop's own errors name the loop */
+        ps->stmt_line = loop_line;
     }
 }
 

@@ -126,7 +126,8 @@ typedef enum sv_kind {
     SV_DATASTORE, /* ImageDatastore */
     SV_OPTIONS,   /* TrainingOptions */
     SV_NET,       /* a trained SeriesNetwork / DAGNetwork */
-    SV_TABLE      /* a table of named columns */
+    SV_TABLE,     /* a table of named columns */
+    SV_STRUCT     /* a struct of named fields (load's output); names and items as a table's */
 } sv_kind;
 
 typedef struct sv sv;
@@ -183,6 +184,12 @@ bool sv_is_text(const sv *v);
 /* MATLAB's display of `name = value` (format loose) into a heap string (mc_free), NULL when out
  * of memory. */
 char *sv_display(mc_ctx *ctx, const char *name, const sv *v);
+
+/* The variables of a MAT-file (libmatio): their names (each and the array mc_free), or with
+ * their values (sv_release each). MC_ERR_IO (cannot open, naming the path), MC_ERR_FORMAT (not
+ * a MAT-file, or a variable of a class minicnn does not load, naming it) or MC_ERR_NOMEM. */
+mc_status sc_mat_names(mc_ctx *ctx, const char *path, char ***names, int *n);
+mc_status sc_mat_load(mc_ctx *ctx, const char *path, char ***names, sv ***values, int *n);
 
 /* printf into a growing heap buffer. */
 typedef struct sc_buf {

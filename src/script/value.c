@@ -93,7 +93,8 @@ void sv_release(mc_ctx *ctx, sv *v)
     mc_free(ctx, v->re);
     mc_free(ctx, v->text);
     if (v->items != NULL) {
-        const size_t n = v->kind == SV_TABLE ? (size_t)v->n_cols : sv_numel(v);
+        const size_t n =
+            v->kind == SV_TABLE || v->kind == SV_STRUCT ? (size_t)v->n_cols : sv_numel(v);
         for (size_t i = 0; i < n; i++)
             sv_release(ctx, v->items[i]);
         mc_free(ctx, v->items);
@@ -198,6 +199,8 @@ const char *sv_class(const sv *v)
         return "SeriesNetwork";
     case SV_TABLE:
         return "table";
+    case SV_STRUCT:
+        return "struct";
     }
     return "?";
 }
@@ -225,6 +228,8 @@ const char *sv_kind_name(const sv *v)
         return "a trained network";
     case SV_TABLE:
         return "a table";
+    case SV_STRUCT:
+        return "a struct";
     }
     return "?";
 }
@@ -450,6 +455,33 @@ static void display_datastore(sc_buf *b, const char *name, const sv *v)
     sc_buf_printf(b, "    ReadFcn: @readDatastoreImage\n\n");
 }
 
+/* A struct's fields, names right-aligned: scalars and text as they are, others as
+ * [size class]. */
+static void display_struct(sc_buf *b, const char *name, const sv *v)
+{
+    sc_buf_printf(b, "%s = \n\n  struct with fields:\n\n", name);
+    int w = 0;
+    for (int k = 0; k < v->n_cols; k++)
+        w = (int)strlen(v->names[k]) > w ? (int)strlen(v->names[k]) : w;
+    for (int k = 0; k < v->n_cols; k++) {
+        const sv *f = v->items[k];
+        sc_buf_printf(b, "    %*s: ", w, v->names[k]);
+        if (f->kind == SV_NUM && sv_numel(f) == 1 && !f->logical) {
+            char cell[64];
+            double m;
+            format_elem(cell, sizeof cell, f->re[0], all_integers(f, &m), false);
+            sc_buf_printf(b, "%s\n", cell);
+        } else if (f->kind == SV_CHAR) {
+            sc_buf_printf(b, "'%s'\n", f->text);
+        } else {
+            sc_buf_put(b, "[", 1);
+            put_size(b, f);
+            sc_buf_printf(b, " %s]\n", sv_class(f));
+        }
+    }
+    sc_buf_put(b, "\n", 1);
+}
+
 char *sv_display(mc_ctx *ctx, const char *name, const sv *v)
 {
     sc_buf b = {ctx, NULL, 0, 0, false};
@@ -471,6 +503,9 @@ char *sv_display(mc_ctx *ctx, const char *name, const sv *v)
         break;
     case SV_TABLE:
         display_table(&b, name, v);
+        break;
+    case SV_STRUCT:
+        display_struct(&b, name, v);
         break;
     case SV_DATASTORE:
         display_datastore(&b, name, v);
