@@ -703,6 +703,19 @@ static mc_status b_sqrt(bcall *c)
     return elementwise(c, "sqrt", sqrt);
 }
 
+static double is_nan(double x)
+{
+    return isnan(x) ? 1 : 0;
+}
+
+static mc_status b_isnan(bcall *c)
+{
+    mc_status st = elementwise(c, "isnan", is_nan);
+    if (st == MC_OK)
+        c->outs[0]->logical = true;
+    return st;
+}
+
 static mc_status b_zeros_ones(bcall *c, double fill)
 {
     int dims[2] = {1, 1};
@@ -1414,6 +1427,95 @@ static void data_classes(const sv *x, const sv *y, char ***classes, int *K)
     }
 }
 
+/* What [net, info] = trainNetwork(...) records of every iteration, passed on to the host's
+ * callback. */
+typedef struct recorder {
+    mc_ctx *ctx;
+    mc_train_callback host_cb;
+    void *host_user;
+    int n, cap;
+    double *loss, *acc, *vloss, *vacc, *rate; /* per iteration; NaN when not validated */
+    bool failed;
+} recorder;
+
+static int record(void *user, const mc_train_progress *p)
+{
+    recorder *r = user;
+    if (!r->failed && r->n == r->cap) {
+        const int cap = r->cap ? 2 * r->cap : 256;
+        double **arrays[5] = {&r->loss, &r->acc, &r->vloss, &r->vacc, &r->rate};
+        for (int k = 0; k < 5 && !r->failed; k++) {
+            double *grown = mc_alloc(r->ctx, (size_t)cap * sizeof *grown);
+            if (grown == NULL) {
+                r->failed = true;
+                break;
+            }
+            if (r->n > 0)
+                memcpy(grown, *arrays[k], (size_t)r->n * sizeof *grown);
+            mc_free(r->ctx, *arrays[k]);
+            *arrays[k] = grown;
+        }
+        if (!r->failed)
+            r->cap = cap;
+    }
+    if (!r->failed) {
+        r->loss[r->n] = p->loss;
+        r->acc[r->n] = 100 * p->accuracy;
+        r->vloss[r->n] = p->validated ? p->validation_loss : NAN;
+        r->vacc[r->n] = p->validated ? 100 * p->validation_accuracy : NAN;
+        r->rate[r->n] = p->learn_rate;
+        r->n++;
+    }
+    return r->host_cb != NULL ? r->host_cb(r->host_user, p) : 0;
+}
+
+static void recorder_release(recorder *r)
+{
+    mc_free(r->ctx, r->loss);
+    mc_free(r->ctx, r->acc);
+    mc_free(r->ctx, r->vloss);
+    mc_free(r->ctx, r->vacc);
+    mc_free(r->ctx, r->rate);
+}
+
+/* The info struct of trainNetwork: MATLAB's training-progress fields, one value per iteration
+ * (percentages for the accuracies, NaN where no validation was computed). */
+static mc_status info_value(ev *E, const recorder *r, sv **out)
+{
+    static const char *const names[] = {
+        "TrainingLoss",  "TrainingAccuracy",    "ValidationLoss",         "ValidationAccuracy",
+        "BaseLearnRate", "FinalValidationLoss", "FinalValidationAccuracy"};
+    const int nf = 7;
+    sv *v = sv_new(E->ctx, SV_STRUCT);
+    if (v == NULL || (v->names = mc__calloc(E->ctx, nf, sizeof *v->names)) == NULL ||
+        (v->items = mc__calloc(E->ctx, nf, sizeof *v->items)) == NULL) {
+        sv_release(E->ctx, v);
+        return nomem(E);
+    }
+    v->n_cols = nf;
+    const double *series[5] = {r->loss, r->acc, r->vloss, r->vacc, r->rate};
+    for (int k = 0; k < nf; k++) {
+        v->names[k] = mc__strdup(E->ctx, names[k]);
+        if (k < 5) {
+            v->items[k] = sv_num(E->ctx, 1, r->n);
+            for (int i = 0; v->items[k] != NULL && i < r->n; i++)
+                v->items[k]->re[i] = series[k][i];
+        } else {
+            /* the last validation computed */
+            double last = NAN;
+            for (int i = r->n - 1; i >= 0 && isnan(last); i--)
+                last = k == 5 ? r->vloss[i] : r->vacc[i];
+            v->items[k] = sv_scalar(E->ctx, last);
+        }
+        if (v->names[k] == NULL || v->items[k] == NULL) {
+            sv_release(E->ctx, v);
+            return nomem(E);
+        }
+    }
+    *out = v;
+    return MC_OK;
+}
+
 static mc_status b_trainNetwork(bcall *c)
 {
     ev *E = c->E;
@@ -1442,10 +1544,6 @@ static mc_status b_trainNetwork(bcall *c)
                        "trainNetwork expects training options (trainingOptions) as its last "
                        "argument, not %s",
                        sv_kind_name(c->args[li + 1]));
-    if (c->nout > 1)
-        return fail_at(E, c->call, MC_ERR_INVALID,
-                       "[net, info] = trainNetwork(...) is not supported yet; use net = "
-                       "trainNetwork(...)");
     char **classes = NULL;
     int n_classes = 0;
     data_classes(x, y, &classes, &n_classes);
@@ -1513,10 +1611,20 @@ static mc_status b_trainNetwork(bcall *c)
         else
             begun = true;
     }
-    if (st == MC_OK && (st = mc_train(net, &train, &o, cb, cb_user)) != MC_OK)
+    recorder rec;
+    memset(&rec, 0, sizeof rec);
+    rec.ctx = E->ctx;
+    rec.host_cb = cb;
+    rec.host_user = cb_user;
+    if (st == MC_OK && (st = mc_train(net, &train, &o, record, &rec)) != MC_OK)
         st = lib_fail(E, c->call, st);
     if (begun && E->host->train_end != NULL)
         E->host->train_end(E->host->user, cb_user, st);
+    if (st == MC_OK && rec.failed)
+        st = nomem(E);
+    if (st == MC_OK && c->nout > 1)
+        st = info_value(E, &rec, &c->outs[1]);
+    recorder_release(&rec);
     mc_dataset_release(E->ctx, &train);
     mc_dataset_release(E->ctx, &valid);
     if (st != MC_OK) {
@@ -2040,6 +2148,7 @@ static const builtin builtins[] = {
     {"ceil", 1, 1, 1, b_ceil, 0},
     {"abs", 1, 1, 1, b_abs, 0},
     {"sqrt", 1, 1, 1, b_sqrt, 0},
+    {"isnan", 1, 1, 1, b_isnan, 0},
     {"zeros", 1, 2, 1, b_zeros, 0},
     {"ones", 1, 2, 1, b_ones, 0},
     {"randperm", 1, 2, 1, b_randperm, 0},
