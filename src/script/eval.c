@@ -1292,16 +1292,60 @@ static mc_status layer_value(ev *E, const nf_layer_fn *lf, const expr *call, sv 
     return MC_OK;
 }
 
-/* A network of fresh layers from a layer array (unassembled; the caller destroys it). */
+static mc_status build_layers_into(ev *E, mc_net *net, const sv *layers, const expr *at);
+
+/* A network of fresh layers from a layer array or a layer graph (unassembled; the caller
+ * destroys it). A graph's steps are replayed, each failure located at its call. */
 static mc_status build_net(ev *E, const sv *layers, const expr *at, mc_net **out)
 {
-    *out = NULL;
-    const int n = (int)sv_numel(layers);
+    if (layers->kind == SV_GRAPH) {
+        *out = NULL;
+        mc_net *net = NULL;
+        mc_status st = mc_net_create(E->ctx, &net);
+        for (int i = 0; st == MC_OK && i < layers->n_ops; i++) {
+            const sv_graph_op *op = &layers->ops[i];
+            expr here;
+            memset(&here, 0, sizeof here);
+            here.line = op->line;
+            here.col = op->col;
+            if (op->kind == 0) {
+                st = build_layers_into(E, net, op->layers, &here);
+                if (st == MC_OK && (st = mc_net_assign_names(net)) != MC_OK)
+                    st = lib_fail(E, &here, st);
+            } else {
+                st = op->kind == 1 ? mc_net_connect(net, op->src, op->dst)
+                                   : mc_net_disconnect(net, op->src, op->dst);
+                if (st != MC_OK)
+                    st = lib_fail(E, &here, st);
+            }
+        }
+        if (st != MC_OK) {
+            mc_net_destroy(net);
+            return st;
+        }
+        *out = net;
+        return MC_OK;
+    }
     mc_net *net = NULL;
     mc_status st = mc_net_create(E->ctx, &net);
-    mc_layer **made = st == MC_OK ? mc__calloc(E->ctx, (size_t)n + 1, sizeof *made) : NULL;
-    if (st == MC_OK && made == NULL)
-        st = nomem(E);
+    if (st == MC_OK)
+        st = build_layers_into(E, net, layers, at);
+    if (st != MC_OK) {
+        mc_net_destroy(net);
+        return st;
+    }
+    *out = net;
+    return MC_OK;
+}
+
+/* Adds fresh layers of a layer array to net, connected one after another. */
+static mc_status build_layers_into(ev *E, mc_net *net, const sv *layers, const expr *at)
+{
+    const int n = (int)sv_numel(layers);
+    mc_layer **made = mc__calloc(E->ctx, (size_t)n + 1, sizeof *made);
+    if (made == NULL)
+        return nomem(E);
+    mc_status st = MC_OK;
     int k = 0;
     for (; st == MC_OK && k < n; k++)
         st = build_layer(E, &layers->recipes[k], at, &made[k]);
@@ -1314,12 +1358,89 @@ static mc_status build_net(ev *E, const sv *layers, const expr *at, mc_net **out
             mc_layer_destroy(made[i]);
     }
     mc_free(E->ctx, made);
+    return st;
+}
+
+/* A new graph: g's steps (g may be NULL) and one more. Checked by building it. */
+static mc_status graph_step(ev *E, const expr *call, const sv *g, int kind, sv *layers,
+                            const char *src, const char *dst, sv **out)
+{
+    const int n = g != NULL ? g->n_ops : 0;
+    sv *v = sv_new(E->ctx, SV_GRAPH);
+    if (v == NULL || (v->ops = mc__calloc(E->ctx, (size_t)n + 1, sizeof *v->ops)) == NULL) {
+        sv_release(E->ctx, v);
+        return nomem(E);
+    }
+    for (int i = 0; i <= n; i++) {
+        const sv_graph_op *from = i < n ? &g->ops[i] : NULL;
+        sv_graph_op *to = &v->ops[i];
+        to->kind = from != NULL ? from->kind : kind;
+        to->line = from != NULL ? from->line : call->line;
+        to->col = from != NULL ? from->col : call->col;
+        to->layers = sv_retain(from != NULL ? from->layers : layers);
+        const char *s = from != NULL ? from->src : src, *d = from != NULL ? from->dst : dst;
+        to->src = s != NULL ? mc__strdup(E->ctx, s) : NULL;
+        to->dst = d != NULL ? mc__strdup(E->ctx, d) : NULL;
+        v->n_ops = i + 1;
+        if ((s != NULL && to->src == NULL) || (d != NULL && to->dst == NULL)) {
+            sv_release(E->ctx, v);
+            return nomem(E);
+        }
+    }
+    mc_net *net = NULL;
+    mc_status st = build_net(E, v, call, &net);
+    mc_net_destroy(net);
     if (st != MC_OK) {
-        mc_net_destroy(net);
+        sv_release(E->ctx, v);
         return st;
     }
-    *out = net;
+    *out = v;
     return MC_OK;
+}
+
+static mc_status b_layerGraph(bcall *c)
+{
+    if (c->n == 0) /* an empty graph */
+        return (c->outs[0] = sv_new(c->E->ctx, SV_GRAPH)) != NULL ? MC_OK : nomem(c->E);
+    if (c->args[0]->kind == SV_GRAPH) {
+        c->outs[0] = sv_retain(c->args[0]);
+        return MC_OK;
+    }
+    if (c->args[0]->kind != SV_LAYERS)
+        return fail_at(c->E, arg_at(c, 0), MC_ERR_INVALID,
+                       "layerGraph expects a layer array, not %s", sv_kind_name(c->args[0]));
+    return graph_step(c->E, c->call, NULL, 0, c->args[0], NULL, NULL, &c->outs[0]);
+}
+
+static mc_status b_addLayers(bcall *c)
+{
+    if (c->args[0]->kind != SV_GRAPH || c->args[1]->kind != SV_LAYERS)
+        return fail_at(c->E, c->call, MC_ERR_INVALID,
+                       "addLayers expects (lgraph, layers): a layer graph and a layer array, not "
+                       "%s and %s",
+                       sv_kind_name(c->args[0]), sv_kind_name(c->args[1]));
+    return graph_step(c->E, c->call, c->args[0], 0, c->args[1], NULL, NULL, &c->outs[0]);
+}
+
+static mc_status connect_call(bcall *c, int kind, const char *fn)
+{
+    if (c->args[0]->kind != SV_GRAPH || !sv_is_text(c->args[1]) || !sv_is_text(c->args[2]))
+        return fail_at(c->E, c->call, MC_ERR_INVALID,
+                       "%s expects (lgraph, 'source', 'destination'): a layer graph and two "
+                       "layer names",
+                       fn);
+    return graph_step(c->E, c->call, c->args[0], kind, NULL, c->args[1]->text, c->args[2]->text,
+                      &c->outs[0]);
+}
+
+static mc_status b_connectLayers(bcall *c)
+{
+    return connect_call(c, 1, "connectLayers");
+}
+
+static mc_status b_disconnectLayers(bcall *c)
+{
+    return connect_call(c, 2, "disconnectLayers");
 }
 
 static mc_layer *output_layer(const mc_net *net)
@@ -1535,9 +1656,9 @@ static mc_status b_trainNetwork(bcall *c)
         return fail_at(E, arg_at(c, 1), MC_ERR_INVALID,
                        "trainNetwork's labels must be categorical, not %s%s", sv_kind_name(y),
                        y->kind == SV_NUM ? "; make them so with categorical(Y)" : "");
-    if (c->args[li]->kind != SV_LAYERS)
+    if (c->args[li]->kind != SV_LAYERS && c->args[li]->kind != SV_GRAPH)
         return fail_at(E, arg_at(c, li), MC_ERR_INVALID,
-                       "trainNetwork expects a layer array before the options, not %s",
+                       "trainNetwork expects a layer array or graph before the options, not %s",
                        sv_kind_name(c->args[li]));
     if (c->args[li + 1]->kind != SV_OPTIONS)
         return fail_at(E, arg_at(c, li + 1), MC_ERR_INVALID,
@@ -2157,6 +2278,10 @@ static const builtin builtins[] = {
     {"sprintf", 1, 99, 1, b_sprintf, 0},
     {"num2str", 1, 1, 1, b_num2str, 0},
     {"class", 1, 1, 1, b_class, 0},
+    {"layerGraph", 0, 1, 1, b_layerGraph, 0},
+    {"addLayers", 2, 2, 1, b_addLayers, 0},
+    {"connectLayers", 3, 3, 1, b_connectLayers, 0},
+    {"disconnectLayers", 3, 3, 1, b_disconnectLayers, 0},
     {"load", 1, 1, 1, b_load, 0},
     {"categorical", 1, 1, 1, b_categorical, 0},
     {"disp", 1, 1, 0, b_disp, BI_NOVALUE},
@@ -3281,7 +3406,37 @@ static void print(ev *E, const char *text)
 static mc_status display(ev *E, const char *name, const sv *v)
 {
     char *text = NULL;
-    if (v->kind == SV_LAYERS) {
+    if (v->kind == SV_GRAPH) {
+        mc_net *net = NULL;
+        mc_status st = build_net(E, v, E->st->rhs, &net);
+        if (st != MC_OK)
+            return st;
+        int n_conn = 0, src, dst, k;
+        while (mc_net_connection(net, n_conn, &src, &dst, &k))
+            n_conn++;
+        const char *in = "", *outn = "";
+        for (int i = 0; i < mc_net_num_layers(net); i++) {
+            mc_layer *l = mc_net_layer(net, i);
+            if (l->vt->role == MC_ROLE_INPUT)
+                in = mc_layer_name(l);
+            if (l->vt->role == MC_ROLE_OUTPUT)
+                outn = mc_layer_name(l);
+        }
+        sc_buf b = {E->ctx, NULL, 0, 0, false};
+        sc_buf_printf(&b,
+                      "%s = \n\n  LayerGraph with properties:\n\n"
+                      "         Layers: [%d\xc3\x97"
+                      "1 nnet.cnn.layer.Layer]\n"
+                      "    Connections: [%d\xc3\x97"
+                      "2 table]\n"
+                      "     InputNames: {'%s'}\n"
+                      "    OutputNames: {'%s'}\n\n",
+                      name, mc_net_num_layers(net), n_conn, in, outn);
+        mc_net_destroy(net);
+        if (b.failed)
+            return nomem(E);
+        text = b.p;
+    } else if (v->kind == SV_LAYERS) {
         mc_net *net = NULL;
         mc_status st = build_net(E, v, E->st->rhs, &net);
         char *desc = NULL;

@@ -127,7 +127,8 @@ typedef enum sv_kind {
     SV_OPTIONS,   /* TrainingOptions */
     SV_NET,       /* a trained SeriesNetwork / DAGNetwork */
     SV_TABLE,     /* a table of named columns */
-    SV_STRUCT     /* a struct of named fields (load's output); names and items as a table's */
+    SV_STRUCT,    /* a struct of named fields (load's output); names and items as a table's */
+    SV_GRAPH      /* a LayerGraph: the calls that made it, replayed for each network */
 } sv_kind;
 
 typedef struct sv sv;
@@ -140,6 +141,15 @@ typedef struct sv_recipe {
     int *arg_line, *arg_col;
     int n;
 } sv_recipe;
+
+/* One step of a layer graph: layers added (connected one after another), or a connection
+ * made or removed. */
+typedef struct sv_graph_op {
+    int kind; /* 0 add, 1 connect, 2 disconnect */
+    sv *layers;
+    char *src, *dst;
+    int line, col; /* of the call */
+} sv_graph_op;
 
 typedef struct sv_options {
     mc_train_options o;
@@ -164,7 +174,9 @@ struct sv {
     mc_image_folder folder; /* SV_DATASTORE */
     sv_options *opts;       /* SV_OPTIONS */
     mc_net *net;            /* SV_NET */
-    char **names;           /* SV_TABLE: column names */
+    sv_graph_op *ops;       /* SV_GRAPH */
+    int n_ops;
+    char **names; /* SV_TABLE: column names */
     int n_cols;
 };
 

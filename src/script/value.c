@@ -124,6 +124,12 @@ void sv_release(mc_ctx *ctx, sv *v)
         mc_free(ctx, v->opts);
     }
     mc_net_destroy(v->net);
+    for (int i = 0; v->ops != NULL && i < v->n_ops; i++) {
+        sv_release(ctx, v->ops[i].layers);
+        mc_free(ctx, v->ops[i].src);
+        mc_free(ctx, v->ops[i].dst);
+    }
+    mc_free(ctx, v->ops);
     for (int i = 0; v->names != NULL && i < v->n_cols; i++)
         mc_free(ctx, v->names[i]);
     mc_free(ctx, v->names);
@@ -201,6 +207,8 @@ const char *sv_class(const sv *v)
         return "table";
     case SV_STRUCT:
         return "struct";
+    case SV_GRAPH:
+        return "nnet.cnn.LayerGraph";
     }
     return "?";
 }
@@ -230,6 +238,8 @@ const char *sv_kind_name(const sv *v)
         return "a table";
     case SV_STRUCT:
         return "a struct";
+    case SV_GRAPH:
+        return "a layer graph";
     }
     return "?";
 }
@@ -519,6 +529,7 @@ char *sv_display(mc_ctx *ctx, const char *name, const sv *v)
                       v->opts->o.initial_learn_rate, v->opts->o.max_epochs,
                       v->opts->o.mini_batch_size);
         break;
+    case SV_GRAPH:
     case SV_NET:
     case SV_LAYERS: {
         char *text = NULL;
