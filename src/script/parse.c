@@ -42,6 +42,15 @@ typedef struct parser {
 } parser;
 
 #define MAX_DEPTH 200
+/* How deep a syntax tree may be: a chain of binary operators deepens it without nesting. */
+#define MAX_TREE_DEPTH 400
+
+/* parent holds child: its depth grows to cover it. */
+static void deepen(expr *parent, const expr *child)
+{
+    if (child != NULL && child->depth + 1 > parent->depth)
+        parent->depth = child->depth + 1;
+}
 
 mc_status sc_fail(const mc_script *s, const stmt *st, int line, int col, mc_status status,
                   const char *fmt, ...)
@@ -311,6 +320,7 @@ static expr *new_expr(parser *ps, ex_kind kind, const token *at)
         e->col = at->col;
         e->start = at->pos;
         e->end = at->pos + at->len;
+        e->depth = 1;
     }
     return e;
 }
@@ -397,6 +407,7 @@ static mc_status push_item(parser *ps, expr *list, expr *item, int row)
     }
     list->row_of[list->n] = row;
     list->items[list->n++] = item;
+    deepen(list, item);
     return MC_OK;
 }
 
@@ -630,6 +641,7 @@ static mc_status parse_primary(parser *ps, expr **out)
             call->line = e->line;
             call->col = e->col;
             call->start = e->start;
+            deepen(call, e);
             e = call;
             st = parse_args(ps, call, is_p(&p, ps, "(") ? ")" : "}", &p);
         } else if (is_p(&p, ps, ".") && glued) {
@@ -646,6 +658,7 @@ static mc_status parse_primary(parser *ps, expr **out)
                     f->line = e->line;
                     f->col = e->col;
                     f->start = e->start;
+                    deepen(f, e);
                     e = f;
                     st = lex(ps);
                 }
@@ -727,16 +740,22 @@ static mc_status parse_unary(parser *ps, expr **out)
             b->op = is_p(&o, ps, "^") ? OP_POW : OP_EPOW;
             b->a = *out;
             b->b = rhs;
+            deepen(b, *out);
+            deepen(b, rhs);
             b->start = (*out)->start;
             b->end = rhs->end;
             *out = b;
         }
         return st;
     }
+    if (ps->depth >= MAX_DEPTH)
+        return fail(ps, &t, "expressions nested more than %d deep", MAX_DEPTH);
+    ps->depth++;
     mc_status st = lex(ps);
     expr *a = NULL;
     if (st == MC_OK)
         st = parse_unary(ps, &a);
+    ps->depth--;
     if (st != MC_OK)
         return st;
     expr *u = new_expr(ps, EX_UNARY, &t);
@@ -747,6 +766,7 @@ static mc_status parse_unary(parser *ps, expr **out)
     u->op = op;
     u->a = a;
     u->end = a->end;
+    deepen(u, a);
     *out = u;
     return MC_OK;
 }
@@ -778,8 +798,12 @@ static mc_status parse_level(parser *ps, int level, expr **out)
             if (st == MC_OK)
                 st = parse_level(ps, level + 1, &r->b);
         }
-        if (st == MC_OK)
+        if (st == MC_OK) {
             r->end = r->b->end;
+            deepen(r, r->a);
+            deepen(r, r->b);
+            deepen(r, r->c);
+        }
         return st;
     }
     mc_status st = parse_level(ps, level + 1, out);
@@ -801,8 +825,14 @@ static mc_status parse_level(parser *ps, int level, expr **out)
             st = fail(ps, &ps->tok, "expected an operand after '%s'", b->text);
         if (st == MC_OK)
             st = parse_level(ps, level + 1, &node->b);
-        if (st == MC_OK)
+        if (st == MC_OK) {
             node->end = node->b->end;
+            deepen(node, node->a);
+            deepen(node, node->b);
+            if (node->depth > MAX_TREE_DEPTH)
+                st = fail(ps, &ps->tok, "the expression is more than %d operations deep",
+                          MAX_TREE_DEPTH);
+        }
     }
 }
 
@@ -814,6 +844,8 @@ static mc_status parse_expr(parser *ps, expr **out)
     ps->depth++;
     mc_status st = parse_level(ps, 1, out);
     ps->depth--;
+    if (st == MC_OK && (*out)->depth > MAX_TREE_DEPTH)
+        st = fail(ps, &ps->tok, "the expression is more than %d operations deep", MAX_TREE_DEPTH);
     if (st != MC_OK) {
         sc_expr_free(ps->s->ctx, *out);
         *out = NULL;
@@ -918,10 +950,14 @@ static mc_status parse_statement(parser *ps, stmt **out)
         if (rc == MC_OK &&
             (is_p(&ps->tok, ps, ",") || is_p(&ps->tok, ps, ";") || ps->tok.kind == T_NEWLINE))
             rc = lex(ps);
+        if (rc == MC_OK && ps->depth >= MAX_DEPTH)
+            rc = fail(ps, &t, "for loops nested more than %d deep", MAX_DEPTH);
         if (rc == MC_OK) {
             const size_t saved_start = ps->stmt_start;
             const int saved_line = ps->stmt_line;
+            ps->depth++;
             rc = parse_block(ps, &st->body, &st->n_body, true, &t);
+            ps->depth--;
             ps->stmt_start = saved_start;
             ps->stmt_line = saved_line;
         }

@@ -68,6 +68,7 @@ struct expr {
     int n;
     int *row_of; /* EX_MATRIX, EX_CELL: the row of each item */
     int rows;
+    int depth; /* of the tree below it, bounded so that the evaluator's recursion is */
 };
 
 typedef enum st_kind {
