@@ -1548,6 +1548,103 @@ static void data_classes(const sv *x, const sv *y, char ***classes, int *K)
     }
 }
 
+/* A script value as network-file text (numbers, text, cells of text). */
+static bool put_literal(sc_buf *b, const sv *v)
+{
+    if (v->kind == SV_NUM) {
+        const size_t n = sv_numel(v);
+        if (v->nd > 2 || (v->dims[0] > 1 && v->dims[1] > 1))
+            return false;
+        if (n != 1)
+            sc_buf_put(b, "[", 1);
+        for (size_t i = 0; i < n; i++) {
+            const double x = v->re[i];
+            if (isinf(x))
+                sc_buf_printf(b, "%s%s", i ? " " : "", x > 0 ? "Inf" : "-Inf");
+            else
+                sc_buf_printf(b, "%s%.17g", i ? " " : "", x);
+        }
+        if (n != 1)
+            sc_buf_put(b, "]", 1);
+        return true;
+    }
+    if (sv_is_text(v)) {
+        sc_buf_put(b, "'", 1);
+        for (const char *c = v->text; *c != '\0'; c++) {
+            if (*c == '\'')
+                sc_buf_put(b, "''", 2); /* a quote is written twice */
+            else
+                sc_buf_put(b, c, 1);
+        }
+        sc_buf_put(b, "'", 1);
+        return true;
+    }
+    if (v->kind == SV_CELL) {
+        sc_buf_put(b, "{", 1);
+        for (size_t i = 0; i < sv_numel(v); i++) {
+            if (i > 0)
+                sc_buf_put(b, ",", 1);
+            if (!sv_is_text(v->items[i]) || !put_literal(b, v->items[i]))
+                return false;
+        }
+        sc_buf_put(b, "}", 1);
+        return true;
+    }
+    return false;
+}
+
+static bool put_layers(sc_buf *b, const sv *layers)
+{
+    sc_buf_put(b, "[\n", 2);
+    for (size_t i = 0; i < sv_numel(layers); i++) {
+        const sv_recipe *r = &layers->recipes[i];
+        sc_buf_printf(b, "    %s(", r->fn->name);
+        for (int k = 0; k < r->n; k++) {
+            if (k > 0)
+                sc_buf_put(b, ",", 1);
+            if (!put_literal(b, r->args[k]))
+                return false;
+        }
+        sc_buf_put(b, ")\n", 2);
+    }
+    sc_buf_put(b, "]", 1);
+    return true;
+}
+
+/* The network-file text of a layer array or graph, kept in the network so that save can write a
+ * model file (mc_model_save keeps the text it was built from). NULL when out of memory. */
+static char *network_text(mc_ctx *ctx, const sv *v)
+{
+    sc_buf b = {ctx, NULL, 0, 0, false};
+    bool ok = true;
+    sc_buf_printf(&b, "%% written by minicnn run from a script's %s\n",
+                  v->kind == SV_GRAPH ? "layer graph" : "layer array");
+    if (v->kind == SV_LAYERS) {
+        sc_buf_put(&b, "layers = ", 9);
+        ok = put_layers(&b, v);
+        sc_buf_put(&b, ";\n", 2);
+    } else {
+        sc_buf_put(&b, "lgraph = layerGraph();\n", 23);
+        for (int i = 0; ok && i < v->n_ops; i++) {
+            const sv_graph_op *op = &v->ops[i];
+            if (op->kind == 0) {
+                sc_buf_put(&b, "lgraph = addLayers(lgraph, ", 27);
+                ok = put_layers(&b, op->layers);
+                sc_buf_put(&b, ");\n", 3);
+            } else {
+                sc_buf_printf(&b, "lgraph = %s(lgraph, '%s', '%s');\n",
+                              op->kind == 1 ? "connectLayers" : "disconnectLayers", op->src,
+                              op->dst);
+            }
+        }
+    }
+    if (!ok || b.failed) {
+        mc_free(ctx, b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
 /* What [net, info] = trainNetwork(...) records of every iteration, passed on to the host's
  * callback. */
 typedef struct recorder {
@@ -1675,6 +1772,11 @@ static mc_status b_trainNetwork(bcall *c)
     memset(&train, 0, sizeof train);
     memset(&valid, 0, sizeof valid);
     mc_status st = build_net(E, c->args[li], arg_at(c, li), &net);
+    char *source = st == MC_OK ? network_text(E->ctx, c->args[li]) : NULL;
+    if (source != NULL) { /* for save; a layer argument without a literal form just has none */
+        st = mc_net_set_source(net, source, strlen(source));
+        mc_free(E->ctx, source);
+    }
     if (st == MC_OK && (st = mc_net_assemble(net, 1)) != MC_OK)
         st = lib_fail(E, arg_at(c, li), st);
     mc_layer *out = st == MC_OK ? output_layer(net) : NULL;
@@ -2118,6 +2220,34 @@ static mc_status b_disp(bcall *c)
     return MC_OK;
 }
 
+static bool is_model_file(const char *path)
+{
+    const size_t n = strlen(path);
+    return n > 5 && strcmp(path + n - 5, ".mcnn") == 0;
+}
+
+/* save('model.mcnn', 'net'): a trained network as a minicnn model file. */
+static mc_status b_save(bcall *c)
+{
+    ev *E = c->E;
+    const char *path, *name;
+    mc_status st = want_text(E, arg_at(c, 0), c->args[0], "save's file name", &path);
+    if (st == MC_OK)
+        st = want_text(E, arg_at(c, 1), c->args[1], "the variable's name", &name);
+    if (st != MC_OK)
+        return st;
+    const var *x = find_var(E, name);
+    if (!is_model_file(path) || x == NULL || x->value->kind != SV_NET)
+        return fail_at(E, c->call, MC_ERR_INVALID,
+                       "minicnn saves a trained network as a model file: save('NAME.mcnn', "
+                       "'net') with net from trainNetwork%s%s%s",
+                       x == NULL ? " ('" : "", x == NULL ? name : "",
+                       x == NULL ? "' is not a variable)" : "");
+    if ((st = mc_model_save(x->value->net, path)) != MC_OK)
+        return lib_fail(E, c->call, st);
+    return MC_OK;
+}
+
 /* S = load('file.mat'): a struct of the file's variables. */
 static mc_status b_load(bcall *c)
 {
@@ -2126,6 +2256,17 @@ static mc_status b_load(bcall *c)
     mc_status st = want_text(E, arg_at(c, 0), c->args[0], "load's file name", &path);
     if (st != MC_OK)
         return st;
+    if (is_model_file(path)) { /* net = load('model.mcnn') */
+        sv *v = sv_new(E->ctx, SV_NET);
+        if (v == NULL)
+            return nomem(E);
+        if ((st = mc_model_load(E->ctx, path, 128, &v->net)) != MC_OK) {
+            sv_release(E->ctx, v);
+            return lib_fail(E, arg_at(c, 0), st);
+        }
+        c->outs[0] = v;
+        return MC_OK;
+    }
     char **names = NULL;
     sv **values = NULL;
     int n = 0;
@@ -2283,6 +2424,7 @@ static const builtin builtins[] = {
     {"connectLayers", 3, 3, 1, b_connectLayers, 0},
     {"disconnectLayers", 3, 3, 1, b_disconnectLayers, 0},
     {"load", 1, 1, 1, b_load, 0},
+    {"save", 2, 2, 0, b_save, BI_NOVALUE},
     {"categorical", 1, 1, 1, b_categorical, 0},
     {"disp", 1, 1, 0, b_disp, BI_NOVALUE},
     /* display-only: skipped with a note */
@@ -2374,7 +2516,6 @@ static mc_status unknown_name(ev *E, const expr *e)
     } later[] = {
         {"augmentedImageDatastore", "augmented datastores are not supported by minicnn run yet"},
         {"imageDataAugmenter", "data augmentation is not supported by minicnn run yet"},
-        {"save", "save is not supported by minicnn run yet"},
         {"readtable", "readtable is not supported by minicnn run yet"},
         {"analyzeNetwork", "analyzeNetwork is not supported by minicnn run yet (minicnn info "
                            "FILE.net shows the table)"},
@@ -2474,7 +2615,8 @@ static mc_status check_call(ev *E, const expr *e)
         if (strcmp(b->name, "trainingOptions") == 0 || strcmp(b->name, "imageDatastore") == 0)
             return check_literal_options(E, e, b->name);
         if (strcmp(b->name, "load") == 0 && e->n == 1 &&
-            (e->items[0]->kind == EX_CHAR || e->items[0]->kind == EX_STRING)) {
+            (e->items[0]->kind == EX_CHAR || e->items[0]->kind == EX_STRING) &&
+            !is_model_file(e->items[0]->str)) {
             /* the file is there and is a MAT-file: found before anything runs */
             char **names = NULL;
             int n = 0;
@@ -2570,6 +2712,9 @@ static mc_status check_load(ev *E, const stmt *st)
         return fail_at(E, arg, MC_ERR_FORMAT,
                        "load into the workspace needs the file name written as text, so that "
                        "the script's names can be checked before it runs (or S = load(...))");
+    if (is_model_file(path))
+        return fail_at(E, arg, MC_ERR_FORMAT,
+                       "a minicnn model file loads into a variable: net = load('%s')", path);
     if (st->kind == ST_COMMAND && st->n_outs > 2)
         return fail_at(E, NULL, MC_ERR_FORMAT,
                        "load of chosen variables is not supported; load the whole file");
