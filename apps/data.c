@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "options.h"
+#include "script_cli.h"
 
 /* 0 when dir is missing or empty, 1 when it holds something, -1 (after printing why) when it
  * cannot be read or is not a folder. */
@@ -224,12 +225,14 @@ static int export_png(int argc, char **argv)
 
 int cmd_data(int argc, char **argv)
 {
-    static const char *const tools[1] = {"export-png"};
+    static const char *const tools[2] = {"export-png", "digitdataset"};
     const cli_spec spec = {"data",
                            "TOOL [ARGUMENTS]",
                            "Data set tools:\n"
                            "  export-png  write an IDX data set as a folder of PNG images, one "
                            "sub-folder per class\n"
+                           "  digitdataset  write MathWorks' DigitDataset from the MNIST "
+                           "digits, for minicnn run\n"
                            "'minicnn data TOOL --help' shows a tool's arguments.",
                            NULL,
                            0,
@@ -237,12 +240,14 @@ int cmd_data(int argc, char **argv)
                            1};
     if (argc >= 2 && strcmp(argv[1], "export-png") == 0)
         return export_png(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "digitdataset") == 0)
+        return cmd_data_digitdataset(argc - 1, argv + 1);
     const char *tool = NULL;
     int n_args = 0;
     const int prc = cli_parse(&spec, argc < 2 ? argc : 2, argv, &tool, &n_args);
     if (prc >= 0)
         return prc;
-    const char *near = cli_nearest(tool, strlen(tool), tools, 1);
-    return cli_usage_error(&spec, "unknown tool '%s'%s%s%s; the tools are: export-png", tool,
+    const char *near = cli_nearest(tool, strlen(tool), tools, 2);
+    return cli_usage_error(&spec, "unknown tool '%s'%s%s%s; the tools are: export-png, digitdataset", tool,
                            near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
 }

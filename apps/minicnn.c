@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "options.h"
+#include "script_cli.h"
 
 typedef struct command {
     const char *name;
@@ -30,6 +31,7 @@ static const command commands[] = {
     {"inspect", "histograms of a normalization layer's activations and the first filters",
      cmd_inspect},
     {"data", "data set tools: export-png writes an IDX data set as PNG folders", cmd_data},
+    {"run", "run a MATLAB training script as written, e.g. minicnn run example.m", cmd_run},
     {"info", "show a network file's layers, activations and learnables", cmd_info},
     {"layer", "show one layer's properties, e.g. minicnn layer \"reluLayer\"", cmd_layer},
     {"help", "list the commands", cmd_help},

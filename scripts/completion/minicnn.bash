@@ -15,7 +15,7 @@ _minicnn()
         cword=$COMP_CWORD
     fi
 
-    local commands="train classify predict normlab inspect data info layer help version"
+    local commands="train classify predict normlab inspect data run info layer help version"
     if [[ $cword -eq 1 ]]; then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
         return
@@ -45,10 +45,20 @@ _minicnn()
     inspect) flags="--layer --data --images --out --help" ;;
     data)
         if [[ $cword -eq 2 ]]; then
-            COMPREPLY=($(compgen -W "export-png --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "export-png digitdataset --help" -- "$cur"))
             return
         fi
-        flags="--data --train-images --train-labels --test-images --test-labels --force --help" ;;
+        if [[ ${words[2]} == digitdataset ]]; then
+            flags="--out --per-class --images --labels --force --help"
+        else
+            flags="--data --train-images --train-labels --test-images --test-labels --force --help"
+        fi ;;
+    run)
+        if [[ $prev != --* && $cur != -* ]]; then
+            COMPREPLY=($(compgen -f -X '!*.m' -- "$cur") $(compgen -d -- "$cur"))
+            return
+        fi
+        flags="--seed --threads --matlabroot --help" ;;
     layer) flags="--all" ;;
     info | help | version) flags="" ;;
     esac
@@ -71,10 +81,10 @@ _minicnn()
     --execution-environment) COMPREPLY=($(compgen -W "auto cpu" -- "$cur")); return ;;
     --learn-rate-rule) COMPREPLY=($(compgen -W "linear constant" -- "$cur")); return ;;
     --net) COMPREPLY=($(compgen -f -X '!*.net' -- "$cur") $(compgen -d -- "$cur")); return ;;
-    --checkpoint-path) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+    --checkpoint-path | --matlabroot) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --train-images | --train-labels | --test-images | --test-labels | --validation-images | \
         --validation-labels | --report | --save | \
-        --plots | --log | --resume | --figure | --out)
+        --plots | --log | --resume | --figure | --out | --labels)
         COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --split | --initial-learn-rate | --momentum | --gradient-decay-factor | \
         --squared-gradient-decay-factor | --epsilon | --l2-regularization | --max-epochs | \
@@ -82,7 +92,7 @@ _minicnn()
         --validation-frequency | --validation-patience | --gradient-threshold | \
         --verbose-frequency | --seed | --threads | --train-subset | --min-accuracy | --top-k | \
         --norms | --batch-sizes | --seeds | --epochs | --subset | --base-learn-rate | \
-        --base-batch | --layer | --images)
+        --base-batch | --layer | --images | --per-class)
         return ;;
     esac
 

@@ -830,46 +830,46 @@ static mc_status graph_call(parser *ps, const token *fn, nf_value *args, int n, 
     return st == MC_OK ? MC_OK : located(ps, fn, st);
 }
 
-/* Builds a layer from a call of a registry function. */
-static mc_status layer_call(parser *ps, const token *fn, const nf_layer_fn *lf, nf_value *args,
-                            int n, nf_value *out)
+mc_status nf_layer_build(mc_ctx *ctx, const char *file, int line, int col, const nf_layer_fn *lf,
+                         nf_value *args, int n, mc_layer **out)
 {
+    *out = NULL;
     nf_call c;
     memset(&c, 0, sizeof c);
-    c.ctx = ps->ctx;
-    c.file = ps->file;
+    c.ctx = ctx;
+    c.file = file;
     c.fn = lf->name;
-    c.line = fn->line;
-    c.col = fn->col;
+    c.line = line;
+    c.col = col;
     int n_pos = n < lf->max_pos ? n : lf->max_pos;
     /* An optional positional argument is a number (dropoutLayer(0.4)); a string there is the
      * first option's name (dropoutLayer('Name','drop1')). */
     while (n_pos > lf->min_pos && args[n_pos - 1].kind == NF_STRING)
         n_pos--;
     if (n_pos < lf->min_pos)
-        return fail_tok(ps, fn, "%s needs %d argument%s before its options, got %d", lf->name,
-                        lf->min_pos, lf->min_pos == 1 ? "" : "s", n_pos);
+        return nf_fail_at(&c, line, col, "%s needs %d argument%s before its options, got %d",
+                          lf->name, lf->min_pos, lf->min_pos == 1 ? "" : "s", n_pos);
     c.pos = args;
     c.n_pos = n_pos;
     const int rest = n - n_pos;
     if (rest % 2 != 0) {
         const nf_value *last = &args[n - 1];
         if (last->kind == NF_STRING)
-            return nf_fail_at(&ps->here, last->line, last->col,
+            return nf_fail_at(&c, last->line, last->col,
                               "%s: option '%s' has no value (options come in name-value pairs)",
                               lf->name, last->str);
-        return nf_fail_at(&ps->here, last->line, last->col,
+        return nf_fail_at(&c, last->line, last->col,
                           "%s takes %d argument%s and then name-value pairs; this is one too "
                           "many",
                           lf->name, lf->max_pos, lf->max_pos == 1 ? "" : "s");
     }
     nf_option opts[64];
     if (rest / 2 > 64)
-        return fail_tok(ps, fn, "%s: too many options", lf->name);
+        return nf_fail_at(&c, line, col, "%s: too many options", lf->name);
     for (int i = 0; i < rest / 2; i++) {
         const nf_value *nv = &args[n_pos + 2 * i];
         if (nv->kind != NF_STRING)
-            return nf_fail_at(&ps->here, nv->line, nv->col,
+            return nf_fail_at(&c, nv->line, nv->col,
                               "%s: expected an option name in quotes, found %s", lf->name,
                               kind_name(nv->kind));
         opts[i].name = nv->str;
@@ -880,6 +880,22 @@ static mc_status layer_call(parser *ps, const token *fn, const nf_layer_fn *lf, 
     }
     c.opts = opts;
     c.n_opts = rest / 2;
+    mc_status st = lf->build(&c, out);
+    if (st != MC_OK) {
+        *out = NULL;
+        if (st != MC_ERR_FORMAT && st != MC_ERR_NOMEM) { /* a constructor's own message, located */
+            char msg[768];
+            snprintf(msg, sizeof msg, "%s", mc_ctx_message(ctx));
+            nf_fail_at(&c, line, col, "%s", msg);
+        }
+    }
+    return st;
+}
+
+/* Builds a layer from a call of a registry function. */
+static mc_status layer_call(parser *ps, const token *fn, const nf_layer_fn *lf, nf_value *args,
+                            int n, nf_value *out)
+{
     memset(out, 0, sizeof *out);
     out->kind = NF_LAYERS;
     out->line = fn->line;
@@ -888,10 +904,8 @@ static mc_status layer_call(parser *ps, const token *fn, const nf_layer_fn *lf, 
     if (out->layers == NULL)
         return nomem(ps);
     mc_layer *layer = NULL;
-    mc_status st = lf->build(&c, &layer);
+    mc_status st = nf_layer_build(ps->ctx, ps->file, fn->line, fn->col, lf, args, n, &layer);
     if (st != MC_OK) {
-        if (st != MC_ERR_FORMAT && st != MC_ERR_NOMEM)
-            located(ps, fn, st); /* a constructor's own message, located */
         mc_free(ps->ctx, out->layers);
         out->layers = NULL;
         return st;

@@ -64,6 +64,13 @@ typedef struct nf_layer_fn {
     mc_status (*build)(nf_call *c, mc_layer **out);
 } nf_layer_fn;
 
+/* Builds a layer by calling lf on evaluated arguments (positional ones, then name-value pairs),
+ * as a network file's call at file:line:col does: the script interpreter (src/script) builds its
+ * layers through it. The arguments stay the caller's. Returns MC_OK, MC_ERR_FORMAT (with
+ * "file:line:col: ..."), a constructor's status with its message located, or MC_ERR_NOMEM. */
+mc_status nf_layer_build(mc_ctx *ctx, const char *file, int line, int col, const nf_layer_fn *lf,
+                         nf_value *args, int n, mc_layer **out);
+
 /* The layer function named `name` (exact case, as MATLAB), or NULL. */
 const nf_layer_fn *nf_find_layer_fn(const char *name);
 

@@ -1,0 +1,1 @@
+imageAugmenter = imageDataAugmenter('RandRotation',[-20,20]);

@@ -1,0 +1,1 @@
+options = trainingOptions('sgdm','MaxEpochs',4,'OutputFcn',3);

@@ -1,0 +1,3 @@
+x = 1
+imds = imageDatastre(fullfile(matlabroot,'toolbox','nnet','nndemos','nndatasets','DigitDataset'), ...
+    'IncludeSubfolders',true,'LabelSource','foldernames');
