@@ -49,7 +49,7 @@ awk 'BEGIN {
 }' >"$tmp/labels"
 [ "$(wc -c <"$tmp/images")" -eq $((16 + 6000 * 784)) ] || fail "awk wrote $(wc -c <"$tmp/images") bytes"
 oom=0 ok=0
-for kb in 110000 120000 130000 140000 160000 200000 300000 400000; do
+for kb in 110000 120000 130000 140000 160000 200000 300000 400000 600000; do
     limited "$kb" "$minicnn" train --train-images "$tmp/images" --train-labels "$tmp/labels" \
         --test-images "$tmp/images" --test-labels "$tmp/labels" --max-epochs 1 \
         --mini-batch-size 128 --train-subset 512
