@@ -599,6 +599,49 @@ static size_t wide_positions(const wide_geom *a, int n)
     return ((size_t)(n - 1) * (size_t)a->Hs + (size_t)a->OH - 1) * (size_t)a->Wp + (size_t)a->OW;
 }
 
+#ifdef MC_CONV_AVX2
+AVX2 static void copy_rows_avx2(float *dst, size_t ds, const float *src, size_t ss, int rows, int n)
+{
+    for (int r = 0; r < rows; r++)
+        copy_row(dst + (size_t)r * ds, src + (size_t)r * ss, n);
+}
+
+/* As copy_rows_avx2 with 16-float vectors and masked tails (AVX2's masked stores are slow on
+ * some CPUs). */
+AVX512 static void copy_rows_avx512(float *dst, size_t ds, const float *src, size_t ss, int rows,
+                                    int n)
+{
+    const __mmask16 m = mask16(n % 16);
+    const int full = n / 16 * 16;
+    for (int r = 0; r < rows; r++) {
+        float *d = dst + (size_t)r * ds;
+        const float *sr = src + (size_t)r * ss;
+        for (int i = 0; i < full; i += 16)
+            _mm512_storeu_ps(d + i, _mm512_loadu_ps(sr + i));
+        if (full < n)
+            _mm512_mask_storeu_ps(d + full, m, _mm512_maskz_loadu_ps(m, sr + full));
+    }
+}
+#endif
+
+/* `rows` rows of n floats from src (row stride ss) to dst (row stride ds): inline vector
+ * copies, as the rows are too short for a memcpy call each to pay. */
+static void copy_rows(float *dst, size_t ds, const float *src, size_t ss, int rows, int n)
+{
+#ifdef MC_CONV_AVX2
+    if (mc__have_avx512()) {
+        copy_rows_avx512(dst, ds, src, ss, rows, n);
+        return;
+    }
+    if (mc__have_avx2_fma()) {
+        copy_rows_avx2(dst, ds, src, ss, rows, n);
+        return;
+    }
+#endif
+    for (int r = 0; r < rows; r++)
+        memcpy(dst + (size_t)r * ds, src + (size_t)r * ss, (size_t)n * sizeof(float));
+}
+
 /* x: (n, Cin, Hin, Win) into xp: (Cin, plane), zeros in the gaps. */
 static void wide_pad(const wide_geom *a, const float *x, int n, float *xp)
 {
@@ -610,9 +653,7 @@ static void wide_pad(const wide_geom *a, const float *x, int n, float *xp)
             float *dst = xp + (size_t)c * a->plane +
                          ((size_t)a->gh + (size_t)i * (size_t)a->Hs) * (size_t)a->Wp +
                          (size_t)a->gw;
-            for (int h = 0; h < a->Hin; h++)
-                memcpy(dst + (size_t)h * (size_t)a->Wp, src + (size_t)h * (size_t)a->Win,
-                       (size_t)a->Win * sizeof(float));
+            copy_rows(dst, (size_t)a->Wp, src, (size_t)a->Win, a->Hin, a->Win);
         }
 }
 
@@ -624,9 +665,7 @@ static void wide_narrow(const wide_geom *a, const float *ws, int n, float *y)
         for (int f = 0; f < a->Cout; f++) {
             const float *src = ws + (size_t)f * a->PWS + (size_t)i * (size_t)a->Hs * (size_t)a->Wp;
             float *dst = y + ((size_t)i * (size_t)a->Cout + (size_t)f) * P;
-            for (int h = 0; h < a->OH; h++)
-                memcpy(dst + (size_t)h * (size_t)a->OW, src + (size_t)h * (size_t)a->Wp,
-                       (size_t)a->OW * sizeof(float));
+            copy_rows(dst, (size_t)a->OW, src, (size_t)a->Wp, a->OH, a->OW);
         }
 }
 
@@ -639,9 +678,7 @@ static void wide_widen(const wide_geom *a, const float *dy, int n, float *ws)
         for (int f = 0; f < a->Cout; f++) {
             const float *src = dy + ((size_t)i * (size_t)a->Cout + (size_t)f) * P;
             float *dst = ws + (size_t)f * a->PWS + (size_t)i * (size_t)a->Hs * (size_t)a->Wp;
-            for (int h = 0; h < a->OH; h++)
-                memcpy(dst + (size_t)h * (size_t)a->Wp, src + (size_t)h * (size_t)a->OW,
-                       (size_t)a->OW * sizeof(float));
+            copy_rows(dst, (size_t)a->Wp, src, (size_t)a->OW, a->OH, a->OW);
         }
 }
 
@@ -971,7 +1008,8 @@ static void conv_backward_task(void *arg, int task, int thread)
             const float *dys = j->dy + s * y_step;
             wide_pad(a, j->x + s * x_step, nb, xp);
             wide_widen(a, dys, nb, dyw);
-            flat_dw(xp, j->off, K, dyw, g->F, (int)wide_positions(a, nb), a->PWS, dw);
+            const int PW = (int)wide_positions(a, nb);
+            flat_dw(xp, j->off, K, dyw, g->F, PW, a->PWS, dw);
             if (j->dx == NULL)
                 continue;
             wide_pad(b, dys, nb, dyp);
