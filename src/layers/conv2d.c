@@ -1616,6 +1616,8 @@ static mc_status conv2d_setup(mc_layer *self, const mc_shape *in, int n_in, mc_s
         g.nb = (int)nb;
         step = ((size_t)K + (size_t)g.F) * nb * (size_t)P;
     }
+    /* whole 64-byte lines a thread, so that two threads' workspaces never share one */
+    step = step > SIZE_MAX - 15 ? step : (step + 15) / 16 * 16;
     const size_t nw = (size_t)K * (size_t)cv->num_filters;
     if (nw > SIZE_MAX / sizeof(float) / 8 / chunks ||
         (step > 0 && (size_t)threads > SIZE_MAX / sizeof(float) / step))
