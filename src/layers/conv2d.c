@@ -1,4 +1,11 @@
-/* convolution2dLayer (MATLAB R2020b semantics): im2col per observation, then one sgemm. */
+/* convolution2dLayer (MATLAB R2020b semantics). Four paths, chosen at setup from the shapes:
+ * the direct "small" kernels (few input channels, stride 1, no padding: a network's first
+ * layer); the wide direct kernels (stride 1, padding within the filter's span: 'same' 1x1,
+ * 3x3, 5x5 at any channel count and dilation); one GEMM per observation on x in place (1x1,
+ * stride 1, no padding); im2col of a sub-batch of observations side by side and one GEMM
+ * (everything else: stride 2, large padding). Observations are split into fixed chunks, each
+ * chunk's dW and dBias partial sums added in chunk order: the results do not depend on the
+ * thread count. */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
