@@ -190,16 +190,17 @@ static geom combo(int i, int *same)
                                     : NULL);
 }
 
-START_TEST(test_oracle_combinations)
+/* The layer's y, dx, dW and dBias for geometry g against the oracle, within float rounding of
+ * each value's terms. `tag` names the case in the messages. */
+static void expect_oracle(const geom *gp, int same, uint64_t seed, int tag)
 {
-    int same;
-    const geom g = combo(_i, &same);
+    const geom g = *gp;
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
-    test_rng r = {1000 + (uint64_t)_i};
+    test_rng r = {seed};
     const size_t nx = numel_x(&g), ny = numel_y(&g), nw = numel_w(&g);
     float *x = test_floats(nx), *y = test_floats(ny), *dy = test_floats(ny);
-    float *dx = test_floats(nx), *w = test_floats(nw), b[5];
+    float *dx = test_floats(nx), *w = test_floats(nw), *b = test_floats((size_t)g.F);
     test_fill_normal(&r, x, nx, 0.3, 1.0);
     test_fill_normal(&r, w, nw, 0.0, 1.0);
     test_fill_normal(&r, b, (size_t)g.F, 0.0, 1.0);
@@ -228,29 +229,30 @@ START_TEST(test_oracle_combinations)
            *bd = test_to_doubles(b, (size_t)g.F);
     double *dyd = test_to_doubles(dy, ny), *yd = test_doubles(ny), *mag = test_doubles(ny);
     double *dxd = test_doubles(nx), *mdx = test_doubles(nx), *dwd = test_doubles(nw);
-    double *mdw = test_doubles(nw), dbd[5];
+    double *mdw = test_doubles(nw), *dbd = test_doubles((size_t)g.F);
     oracle_forward(&g, xd, wd, bd, yd, mag);
     oracle_backward(&g, xd, wd, dyd, dxd, dwd, dbd, mdx, mdw);
     const int K = g.C * g.KH * g.KW, P = g.OH * g.OW;
     for (size_t i = 0; i < ny; i++)
         ck_assert_msg(within_rounding(y[i], yd[i], mag[i], K + 1),
-                      "combo %d: y[%zu] = %.9g, oracle %.9g", _i, i, y[i], yd[i]);
+                      "combo %d: y[%zu] = %.9g, oracle %.9g", tag, i, y[i], yd[i]);
     for (size_t i = 0; i < nx; i++)
         ck_assert_msg(within_rounding(dx[i], dxd[i], mdx[i], g.F * g.KH * g.KW),
-                      "combo %d: dx[%zu] = %.9g, oracle %.9g", _i, i, dx[i], dxd[i]);
+                      "combo %d: dx[%zu] = %.9g, oracle %.9g", tag, i, dx[i], dxd[i]);
     const float *gw = lt_param(l, "Weights")->grad.data, *gb = lt_param(l, "Bias")->grad.data;
     for (size_t i = 0; i < nw; i++)
         ck_assert_msg(within_rounding(gw[i], dwd[i], mdw[i], g.N * P),
-                      "combo %d: dW[%zu] = %.9g, oracle %.9g", _i, i, gw[i], dwd[i]);
+                      "combo %d: dW[%zu] = %.9g, oracle %.9g", tag, i, gw[i], dwd[i]);
     for (int f = 0; f < g.F; f++)
         ck_assert_msg(fabs(gb[f] - dbd[f]) <= 1e-6 * (1 + fabs(dbd[f])),
-                      "combo %d: dBias[%d] = %.9g, oracle %.9g", _i, f, gb[f], dbd[f]);
+                      "combo %d: dBias[%d] = %.9g, oracle %.9g", tag, f, gb[f], dbd[f]);
 
     free(x);
     free(y);
     free(dy);
     free(dx);
     free(w);
+    free(b);
     free(xd);
     free(wd);
     free(bd);
@@ -261,7 +263,122 @@ START_TEST(test_oracle_combinations)
     free(mdx);
     free(dwd);
     free(mdw);
+    free(dbd);
     lt_teardown(&a, ctx, l);
+}
+
+START_TEST(test_oracle_combinations)
+{
+    int same;
+    const geom g = combo(_i, &same);
+    expect_oracle(&g, same, 1000 + (uint64_t)_i, _i);
+}
+END_TEST
+
+/* The same combinations with more observations than chunks (so that the direct kernels lay
+ * several observations out in one sub-batch, the last one shorter), and more channels and
+ * filters than their register blocks hold, with remainders. */
+START_TEST(test_oracle_combinations_batched)
+{
+    int same;
+    geom g = combo(_i, &same);
+    const int C = g.C + 4, F = g.F + 6, N = 37;
+    g = geom_make(N, C, g.H, g.W, F, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, same ? NULL : g.pad);
+    expect_oracle(&g, same, 2000 + (uint64_t)_i, _i);
+}
+END_TEST
+
+/* The sizes small CNNs use, each direct-kernel and GEMM path once: kernels 1, 3 and 5, 'same'
+ * and explicit padding, dilation, stride 2, 8-40 channels, maps 3x3 to 28x28. */
+static const struct {
+    int N, C, H, W, F, K, S, D, same, pad[4];
+} sized_cases[] = {
+    {9, 16, 14, 14, 32, 3, 1, 1, 1, {0}},        {5, 32, 3, 3, 40, 3, 1, 1, 1, {0}},
+    {19, 8, 7, 7, 16, 3, 1, 1, 1, {0}},          {3, 1, 28, 28, 16, 3, 1, 1, 1, {0}},
+    {4, 12, 11, 9, 8, 5, 1, 1, 0, {2, 1, 0, 4}}, {6, 9, 12, 10, 10, 3, 1, 2, 1, {0}},
+    {7, 16, 15, 13, 24, 3, 2, 1, 1, {0}},        {5, 24, 8, 8, 16, 1, 1, 1, 0, {0, 0, 0, 0}},
+    {5, 8, 9, 9, 8, 1, 2, 1, 0, {1, 1, 1, 1}},   {3, 2, 28, 28, 20, 5, 1, 1, 0, {0, 0, 0, 0}},
+};
+#define N_SIZED (int)(sizeof sized_cases / sizeof sized_cases[0])
+
+static geom sized(int i, int *same)
+{
+    const int k = sized_cases[i].K, s = sized_cases[i].S, d = sized_cases[i].D;
+    *same = sized_cases[i].same;
+    return geom_make(sized_cases[i].N, sized_cases[i].C, sized_cases[i].H, sized_cases[i].W,
+                     sized_cases[i].F, k, k, s, s, d, d, *same ? NULL : sized_cases[i].pad);
+}
+
+START_TEST(test_oracle_sizes)
+{
+    int same;
+    const geom g = sized(_i, &same);
+    expect_oracle(&g, same, 3000 + (uint64_t)_i, 1000 + _i);
+}
+END_TEST
+
+/* 1, 2 and 3 threads give the same bytes of y, dx, dW and dBias, the layer set up anew for each
+ * thread count (its workspaces are sized for the threads at setup): mini-batches smaller than
+ * the chunk count, odd sizes, every path. */
+START_TEST(test_thread_independence)
+{
+    int same;
+    geom g = sized(_i, &same);
+    /* enough work for several threads (2^16 floats of work each) */
+    const int N = _i % 2 ? 3 : 37;
+    g = geom_make(N, g.C, g.H, g.W, g.F, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW,
+                  same ? NULL : sized_cases[_i].pad);
+    test_rng r = {4000 + (uint64_t)_i};
+    const size_t nx = numel_x(&g), ny = numel_y(&g), nw = numel_w(&g);
+    float *x = test_floats(nx), *dy = test_floats(ny), *w = test_floats(nw);
+    float *b = test_floats((size_t)g.F);
+    test_fill_normal(&r, x, nx, 0.3, 1.0);
+    test_fill_normal(&r, dy, ny, 0.0, 1.0);
+    test_fill_normal(&r, w, nw, 0.0, 1.0);
+    test_fill_normal(&r, b, (size_t)g.F, 0.0, 1.0);
+    float *y[3], *dx[3], *gw[3], *gb[3];
+    for (int t = 0; t < 3; t++) {
+        mc_set_threads(t + 1);
+        test_alloc a;
+        mc_ctx *ctx = test_ctx(&a, 1);
+        mc_conv2d_options o = options_for(&g, same);
+        o.weights = w;
+        o.weights_len = nw;
+        o.bias = b;
+        o.bias_len = (size_t)g.F;
+        mc_layer *l = make_layer(ctx, &o);
+        mc_shape xs = shape4(g.N, g.C, g.H, g.W), ys = lt_setup_one(l, xs);
+        y[t] = test_floats(ny);
+        dx[t] = test_floats(nx);
+        lt_forward_data(l, x, &xs, y[t], &ys, MC_MODE_TRAINING);
+        lt_backward_data(l, x, &xs, y[t], &ys, dy, dx[t]);
+        gw[t] = test_floats(nw);
+        gb[t] = test_floats((size_t)g.F);
+        memcpy(gw[t], lt_param(l, "Weights")->grad.data, nw * sizeof(float));
+        memcpy(gb[t], lt_param(l, "Bias")->grad.data, (size_t)g.F * sizeof(float));
+        lt_teardown(&a, ctx, l);
+    }
+    mc_set_threads(0);
+    for (int t = 1; t < 3; t++) {
+        ck_assert_msg(memcmp(y[0], y[t], ny * sizeof(float)) == 0, "case %d: 1 and %d threads: y",
+                      _i, t + 1);
+        ck_assert_msg(memcmp(dx[0], dx[t], nx * sizeof(float)) == 0,
+                      "case %d: 1 and %d threads: dx", _i, t + 1);
+        ck_assert_msg(memcmp(gw[0], gw[t], nw * sizeof(float)) == 0,
+                      "case %d: 1 and %d threads: dW", _i, t + 1);
+        ck_assert_msg(memcmp(gb[0], gb[t], (size_t)g.F * sizeof(float)) == 0,
+                      "case %d: 1 and %d threads: dBias", _i, t + 1);
+    }
+    for (int t = 0; t < 3; t++) {
+        free(y[t]);
+        free(dx[t]);
+        free(gw[t]);
+        free(gb[t]);
+    }
+    free(x);
+    free(dy);
+    free(w);
+    free(b);
 }
 END_TEST
 
@@ -1418,6 +1535,13 @@ static Suite *conv2d_suite(void)
     tcase_add_loop_test(tc, test_oracle_combinations, 0, N_COMBOS);
     tcase_add_loop_test(tc, test_im2col_col2im, 0, N_COMBOS);
     tcase_add_test(tc, test_smaller_batch_and_resetup);
+    suite_add_tcase(s, tc);
+    /* every path of the layer: direct kernels and GEMMs, on any thread count */
+    tc = tcase_create("paths");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, test_oracle_combinations_batched, 0, N_COMBOS);
+    tcase_add_loop_test(tc, test_oracle_sizes, 0, N_SIZED);
+    tcase_add_loop_test(tc, test_thread_independence, 0, N_SIZED);
     suite_add_tcase(s, tc);
     tc = tcase_create("gradients");
     tcase_set_timeout(tc, 60);
