@@ -6,22 +6,24 @@
 #endif
 
 #include <cairo.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include <minicnn/atomic.h>
+#include <minicnn/ctx.h>
 
 void plot_colour(int i, double rgb[3])
 {
-    static const double palette[8][3] = {
-        {0.00, 0.45, 0.70}, {0.84, 0.37, 0.00}, {0.00, 0.62, 0.45}, {0.80, 0.47, 0.65},
-        {0.34, 0.34, 0.34}, {0.90, 0.62, 0.00}, {0.35, 0.70, 0.90}, {0.60, 0.20, 0.20}};
+    static const double palette[8][3] = {{0.00, 0.45, 0.70}, {0.84, 0.37, 0.00}, {0.00, 0.62, 0.45},
+                                         {0.80, 0.47, 0.65}, {0.34, 0.34, 0.34}, {0.90, 0.62, 0.00},
+                                         {0.35, 0.70, 0.90}, {0.60, 0.20, 0.20}};
     memcpy(rgb, palette[i % 8], sizeof palette[0]);
 }
 
 typedef struct frame {
-    double x0, y0, w, h;        /* plot area in pixels */
+    double x0, y0, w, h; /* plot area in pixels */
     double xmin, xmax, ymin, ymax;
     const plot_axes *ax;
 } frame;
@@ -29,7 +31,8 @@ typedef struct frame {
 static double tx(const frame *f, double x)
 {
     double u = f->ax->log2_x ? log2(x) : x;
-    double lo = f->ax->log2_x ? log2(f->xmin) : f->xmin, hi = f->ax->log2_x ? log2(f->xmax) : f->xmax;
+    double lo = f->ax->log2_x ? log2(f->xmin) : f->xmin,
+           hi = f->ax->log2_x ? log2(f->xmax) : f->xmax;
     const double margin = f->ax->log2_x ? 0.04 * (hi - lo) : 0.0; /* keep end markers inside */
     lo -= margin;
     hi += margin;
@@ -52,8 +55,7 @@ static double nice_step(double span, int n)
     return (r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10) * mag;
 }
 
-static void text_at(cairo_t *cr, double x, double y, const char *s, double align_x,
-                    double align_y)
+static void text_at(cairo_t *cr, double x, double y, const char *s, double align_x, double align_y)
 {
     cairo_text_extents_t e;
     cairo_text_extents(cr, s, &e);
@@ -64,8 +66,9 @@ static void text_at(cairo_t *cr, double x, double y, const char *s, double align
 static void draw_panel(cairo_t *cr, double left, double top, double width, double height,
                        const plot_axes *ax, const plot_series *s, int n)
 {
-    frame f = {left + 70, top + 40, width - 70 - 20, height - 40 - 55, INFINITY, -INFINITY,
-               INFINITY, -INFINITY, ax};
+    frame f = {left + 70,        top + 40,  width - 70 - 20,
+               height - 40 - 55, INFINITY,  -INFINITY,
+               INFINITY,         -INFINITY, ax};
     for (int k = 0; k < n; k++)
         for (int i = 0; i < s[k].n; i++) {
             if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i]))
@@ -237,6 +240,33 @@ static void draw_panel(cairo_t *cr, double left, double top, double width, doubl
     }
 }
 
+/* The PNG cairo encodes, gathered in memory. */
+typedef struct png_buffer {
+    unsigned char *data;
+    size_t len, cap;
+    bool nomem;
+} png_buffer;
+
+static cairo_status_t png_append(void *user, const unsigned char *data, unsigned int n)
+{
+    png_buffer *b = user;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->len + n)
+            cap *= 2;
+        unsigned char *d = realloc(b->data, cap);
+        if (d == NULL) {
+            b->nomem = true;
+            return CAIRO_STATUS_NO_MEMORY;
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    return CAIRO_STATUS_SUCCESS;
+}
+
 int plot_write(const char *path, int width, int height, int panels, const plot_axes *axes,
                const plot_series *const *series, const int *n_series, char *err, size_t cap)
 {
@@ -255,20 +285,26 @@ int plot_write(const char *path, int width, int height, int panels, const plot_a
         draw_panel(cr, 0, p * ph, width, ph, &axes[p], series[p], n_series[p]);
     cairo_status_t cs = cairo_status(cr);
     cairo_destroy(cr);
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    /* Encoded in memory, then written whole through the atomic writer, so that a failure names
+     * the path and errno (cairo's own file writer says only "error while writing to output
+     * stream") and no half-written or misplaced file is left. */
+    png_buffer png = {NULL, 0, 0, false};
     if (cs == CAIRO_STATUS_SUCCESS)
-        cs = cairo_surface_write_to_png(surface, tmp);
+        cs = cairo_surface_write_to_png_stream(surface, png_append, &png);
     cairo_surface_destroy(surface);
     if (cs != CAIRO_STATUS_SUCCESS) {
-        snprintf(err, cap, "cannot write '%s': %s", path, cairo_status_to_string(cs));
-        unlink(tmp);
+        snprintf(err, cap, "cannot write '%s': cairo could not encode the figure: %s", path,
+                 png.nomem ? "out of memory" : cairo_status_to_string(cs));
+        free(png.data);
         return -1;
     }
-    if (rename(tmp, path) != 0) {
-        snprintf(err, cap, "cannot write '%s': %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    mc_ctx *ctx = NULL;
+    mc_status st = mc_ctx_create(NULL, 1, &ctx);
+    if (st == MC_OK)
+        st = mc_atomic_write_file(ctx, path, png.data, png.len);
+    if (st != MC_OK)
+        snprintf(err, cap, "%s", ctx != NULL ? mc_ctx_message(ctx) : "out of memory");
+    mc_ctx_destroy(ctx);
+    free(png.data);
+    return st == MC_OK ? 0 : -1;
 }

@@ -159,13 +159,16 @@ static mc_status check_target(mc_ctx *ctx, const char *given, const char *target
             return MC_OK;
         return io_fail(ctx, "write", target, errno);
     }
+    if (!S_ISREG(st.st_mode) && strcmp(given, target) != 0)
+        return mc_ctx_fail(ctx, MC_ERR_IO,
+                           "cannot write '%s': its link target '%s' is %s; minicnn writes "
+                           "regular files only and does not replace it",
+                           given, target, kind_of(st.st_mode));
     if (!S_ISREG(st.st_mode))
         return mc_ctx_fail(ctx, MC_ERR_IO,
-                           "cannot write '%s': %s%s%s is %s; minicnn writes regular files only "
-                           "and does not replace it",
-                           given, strcmp(given, target) != 0 ? "its link target '" : "",
-                           strcmp(given, target) != 0 ? target : "",
-                           strcmp(given, target) != 0 ? "'" : "", kind_of(st.st_mode));
+                           "cannot write '%s': it is %s; minicnn writes regular files only and "
+                           "does not replace it",
+                           given, kind_of(st.st_mode));
     *exists = true;
     *mode = st.st_mode & 07777;
     return MC_OK;
