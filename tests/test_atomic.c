@@ -251,6 +251,17 @@ START_TEST(test_stale_temporaries)
     ck_assert_int_eq(access(path(alive), F_OK), 0);
     ck_assert_int_eq(access(path("m.mcnn.tmp.x1"), F_OK), 0);
     ck_assert_int_eq(access(path("n.mcnn.tmp.1"), F_OK), 0);
+    /* bulk files (exported images) look for stale temporaries only when they replace a file */
+    char png_dead[64];
+    snprintf(png_dead, sizeof png_dead, "i.png.tmp.%ld", (long)child);
+    FILE *f = fopen(path(png_dead), "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    const float pixels[4] = {0, 255, 255, 0};
+    ck_assert_int_eq(mc_png_write(ctx, path("i.png"), pixels, 1, 2, 2), MC_OK);
+    ck_assert_int_eq(access(path(png_dead), F_OK), 0);
+    ck_assert_int_eq(mc_png_write(ctx, path("i.png"), pixels, 1, 2, 2), MC_OK);
+    ck_assert_int_ne(access(path(png_dead), F_OK), 0);
     mc_net_destroy(net);
     mc_ctx_destroy(ctx);
     ck_assert_int_eq(a.live, 0);

@@ -34,7 +34,12 @@ enum {
     /* On a signal, mc_atomic_signal_cleanup renames what was written so far over the target
      * instead of removing it (for logs written as they go, whose lines so far are worth
      * keeping). */
-    MC_ATOMIC_KEEP_ON_SIGNAL = 1
+    MC_ATOMIC_KEEP_ON_SIGNAL = 1,
+    /* Many files that can be made again (exported images, figures): neither the file nor the
+     * folder is synced, and dead processes' temporaries are looked for only when the target
+     * exists, so that writing N files into one folder stays linear. Still whole or nothing
+     * when the process crashes or is killed; a power cut may lose the new file. */
+    MC_ATOMIC_BULK = 2
 };
 
 /* Starts writing `path`: checks the target (see above), removes dead processes' temporaries of

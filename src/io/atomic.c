@@ -71,7 +71,7 @@ void mc_atomic_signal_cleanup(void)
 
 struct mc_atomic_file {
     mc_ctx *ctx;
-    int fd, slot;
+    int fd, slot, flags;
     char target[PATH_CAP], temp[PATH_CAP], dir[PATH_CAP];
 };
 
@@ -203,8 +203,10 @@ static void remove_stale(const char *dir, const char *base)
     closedir(d);
 }
 
-static void sync_dir(const char *dir)
+static void sync_dir(const char *dir, int flags)
 {
+    if (flags & MC_ATOMIC_BULK)
+        return;
     const int dfd = open(dir, O_RDONLY);
     if (dfd >= 0) {
         fsync(dfd); /* best effort: the rename is already visible */
@@ -221,6 +223,7 @@ mc_status mc_atomic_open(mc_ctx *ctx, const char *path, int flags, mc_atomic_fil
     f->ctx = ctx;
     f->fd = -1;
     f->slot = -1;
+    f->flags = flags;
     const char *base = NULL;
     bool exists = false;
     mode_t mode = 0;
@@ -236,7 +239,8 @@ mc_status mc_atomic_open(mc_ctx *ctx, const char *path, int flags, mc_atomic_fil
         mc_free(ctx, f);
         return st;
     }
-    remove_stale(f->dir, base);
+    if (!(flags & MC_ATOMIC_BULK) || exists)
+        remove_stale(f->dir, base);
     /* registered before it exists, so that no signal can leave it behind */
     f->slot = slot_take(f->temp, f->target, (flags & MC_ATOMIC_KEEP_ON_SIGNAL) != 0);
     unlink(f->temp); /* an earlier failed write of this process, or of a dead one of our PID */
@@ -299,7 +303,7 @@ void mc_atomic_abort(mc_atomic_file *f)
 static mc_status finish(mc_atomic_file *f)
 {
     mc_status st = MC_OK;
-    if (fsync(f->fd) != 0)
+    if (!(f->flags & MC_ATOMIC_BULK) && fsync(f->fd) != 0)
         st = io_fail(f->ctx, "sync", f->temp, errno);
     if (close(f->fd) != 0 && st == MC_OK)
         st = io_fail(f->ctx, "close", f->temp, errno);
@@ -319,7 +323,7 @@ mc_status mc_atomic_commit(mc_atomic_file *f)
         st = io_fail(f->ctx, "rename the new file to", f->target, errno);
     if (st == MC_OK) {
         slot_release(f->slot);
-        sync_dir(f->dir);
+        sync_dir(f->dir, f->flags);
         mc_free(f->ctx, f);
         return MC_OK;
     }
@@ -337,7 +341,7 @@ mc_status mc_atomic_commit_new(mc_atomic_file *f, const char *path)
     if (link(f->temp, path) == 0) {
         unlink(f->temp);
         slot_release(f->slot);
-        sync_dir(f->dir);
+        sync_dir(f->dir, f->flags);
         mc_free(f->ctx, f);
         return MC_OK;
     }
@@ -354,7 +358,7 @@ mc_status mc_atomic_commit_new(mc_atomic_file *f, const char *path)
             close(fd);
             if (rename(f->temp, path) == 0) {
                 slot_release(f->slot);
-                sync_dir(f->dir);
+                sync_dir(f->dir, f->flags);
                 mc_free(f->ctx, f);
                 return MC_OK;
             }

@@ -568,8 +568,17 @@ mc_status mc_png_write(mc_ctx *ctx, const char *path, const float *image, int C,
         png_destroy_write_struct(&w.png, w.info != NULL ? &w.info : NULL);
     mc_free(ctx, w.pixels);
     mc_free(ctx, w.rows);
-    if (st == MC_OK)
-        st = mc_atomic_write_file(ctx, path, w.out.data, w.out.len);
+    if (st == MC_OK) {
+        /* exported data sets are thousands of files in a folder: written whole, not synced */
+        mc_atomic_file *f = NULL;
+        st = mc_atomic_open(ctx, path, MC_ATOMIC_BULK, &f);
+        if (st == MC_OK)
+            st = mc_atomic_write(f, w.out.data, w.out.len);
+        if (st == MC_OK)
+            st = mc_atomic_commit(f);
+        else
+            mc_atomic_abort(f);
+    }
     mc_free(ctx, w.out.data);
     return st;
 }
