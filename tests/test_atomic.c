@@ -328,6 +328,16 @@ START_TEST(test_signal_cleanup)
     mc_atomic_abort(f);
     mc_atomic_abort(g);
     ck_assert_str_eq(listing(), "log");
+    /* one target written twice at once in this process: the second is refused, the first
+     * goes on */
+    mc_atomic_file *h = NULL;
+    ck_assert_int_eq(mc_atomic_open(ctx, path("twice"), 0, &f), MC_OK);
+    ck_assert_int_eq(mc_atomic_open(ctx, path("twice"), 0, &h), MC_ERR_IO);
+    ck_assert_ptr_null(h);
+    ck_assert_ptr_nonnull(strstr(mc_ctx_message(ctx), "another thread"));
+    ck_assert_int_eq(mc_atomic_write(f, "1", 1), MC_OK);
+    ck_assert_int_eq(mc_atomic_commit(f), MC_OK);
+    ck_assert_int_eq(unlink(path("twice")), 0);
     /* a slot freed by abort is reused: many files in a row */
     for (int i = 0; i < 40; i++) {
         ck_assert_int_eq(mc_atomic_open(ctx, path("model"), 0, &f), MC_OK);

@@ -48,6 +48,17 @@ static int slot_take(const char *temp, const char *target, bool keep)
     return -1;
 }
 
+/* Whether another thread of this process is writing temp (its slot is not `self`). */
+static bool slot_busy(const char *temp, int self)
+{
+    for (int i = 0; i < N_SLOTS; i++) {
+        const int s = atomic_load(&slots[i].state);
+        if (i != self && (s == SLOT_REMOVE || s == SLOT_KEEP) && strcmp(slots[i].temp, temp) == 0)
+            return true;
+    }
+    return false;
+}
+
 static void slot_release(int i)
 {
     if (i >= 0)
@@ -243,6 +254,12 @@ mc_status mc_atomic_open(mc_ctx *ctx, const char *path, int flags, mc_atomic_fil
         remove_stale(f->dir, base);
     /* registered before it exists, so that no signal can leave it behind */
     f->slot = slot_take(f->temp, f->target, (flags & MC_ATOMIC_KEEP_ON_SIGNAL) != 0);
+    if (slot_busy(f->temp, f->slot)) {
+        slot_release(f->slot);
+        mc_free(ctx, f);
+        return mc_ctx_fail(ctx, MC_ERR_IO,
+                           "cannot write '%s': another thread of this process is writing it", path);
+    }
     unlink(f->temp); /* an earlier failed write of this process, or of a dead one of our PID */
     f->fd = open(f->temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (f->fd < 0) {
