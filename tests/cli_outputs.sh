@@ -1,7 +1,8 @@
 #!/bin/sh
 # Every file minicnn train writes, end to end: destinations checked before training, targets
 # that are not regular files refused, links followed, checkpoints of concurrent runs all kept,
-# no temporary left by SIGTERM, stale temporaries of dead processes removed.
+# no temporary left by SIGTERM, stale temporaries of dead processes removed, a model field that
+# does not fit refused without keeping the report from being written.
 # Usage: tests/cli_outputs.sh path/to/minicnn
 set -eu
 minicnn=$1
@@ -211,6 +212,26 @@ head -n 1 "$tmp/run.csv" | grep -q '^epoch,iteration' || fail "the log was not k
 [ "$(wc -l <"$tmp/run.csv")" -gt 2 ] || fail "the log holds no iteration"
 set -- "$tmp"/run.csv.tmp.*
 [ ! -e "$1" ] || fail "SIGTERM left the log's temporary"
+ok
+
+# 8. A class name longer than its 2-byte field: --save fails after training, naming the field,
+# writes nothing (the old model stays), and the report is written all the same.
+awk 'BEGIN {
+    printf "layers = [imageInputLayer([8 8 1])\n  convolution2dLayer(3,4)\n  reluLayer\n"
+    printf "  fullyConnectedLayer(2)\n  softmaxLayer\n  classificationLayer(%cClasses%c, {%ca%c, %c", 39, 39, 39, 39, 39
+    for (i = 0; i < 70000; i++)
+        printf "x"
+    printf "%c})]\n", 39
+}' >"$tmp/long.net"
+cp "$tmp/old.mcnn" "$tmp/long.mcnn"
+status=0
+train "$tmp/long.net" 2 --save "$tmp/long.mcnn" --report "$tmp/long.json" >"$tmp/out" 2>"$tmp/err" ||
+    status=$?
+[ "$status" -eq 1 ] || fail "a 70,000-byte class name: exit status $status: $(cut -c1-300 "$tmp/err")"
+grep -qF "cannot save '$tmp/long.mcnn': the length of class name 2 is 70000 but the model file's field holds at most 65535 (2 bytes); nothing was written" "$tmp/err" ||
+    fail "a 70,000-byte class name: $(cut -c1-300 "$tmp/err")"
+cmp -s "$tmp/long.mcnn" "$tmp/old.mcnn" || fail "the old model was replaced"
+grep -q '"test_accuracy"' "$tmp/long.json" || fail "the report was not written after the failed save"
 ok
 
 echo "cli_outputs: $passed passed, 0 failed"
