@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "options.h"
 #include "script_cli.h"
+#include "signals.h"
 
 typedef struct command {
     const char *name;
@@ -290,6 +291,8 @@ static void openblas_single_threaded(char **argv)
 int main(int argc, char **argv)
 {
     openblas_single_threaded(argv);
+    /* no temporary file left behind by SIGINT/SIGTERM */
+    signals_install();
     if (argc < 2) { /* a usage error: the list on stderr */
         list_commands(stderr);
         return 2;

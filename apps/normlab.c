@@ -253,12 +253,13 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
         return 1;
     }
     /* The figure's data beside it, so what is drawn can be checked: FIGURE.csv */
-    char csv[4096], tmp[4200];
+    char csv[4096];
     snprintf(csv, sizeof csv, "%s.csv", a->figure);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", csv, (long)getpid());
-    FILE *f = fopen(tmp, "w");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     if (f == NULL) {
-        fprintf(stderr, "minicnn normlab: cannot write '%s': %s\n", tmp, strerror(errno));
+        fprintf(stderr, "minicnn normlab: out of memory while writing '%s'\n", csv);
         return 1;
     }
     csvw_writer cw;
@@ -273,13 +274,19 @@ static int write_figure(const lab_args *a, const result *r, const int *batches, 
             csvw_double(&cw, s[k].err != NULL ? s[k].err[i] : 0.0);
             csvw_end_row(&cw);
         }
-    /* written whole under a temporary name, then renamed: an old CSV is never half replaced */
-    if (fclose(f) != 0 || rename(tmp, csv) != 0) {
-        fprintf(stderr, "minicnn normlab: cannot write '%s': %s\n", csv, strerror(errno));
-        remove(tmp);
-        return 1;
+    /* written whole through the atomic writer: an old CSV is never half replaced */
+    int rc = 0;
+    mc_ctx *ctx = NULL;
+    if (fclose(f) != 0 || mc_ctx_create(NULL, 1, &ctx) != MC_OK) {
+        fprintf(stderr, "minicnn normlab: out of memory while writing '%s'\n", csv);
+        rc = 1;
+    } else if (mc_atomic_write_file(ctx, csv, text, len) != MC_OK) {
+        fprintf(stderr, "minicnn normlab: %s\n", mc_ctx_message(ctx));
+        rc = 1;
     }
-    return 0;
+    mc_ctx_destroy(ctx);
+    free(text);
+    return rc;
 }
 
 int cmd_normlab(int argc, char **argv)
@@ -388,7 +395,15 @@ int cmd_normlab(int argc, char **argv)
     mc_dataset train, test;
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);
-    mc_status st = mc_dataset_read_idx(ctx, paths.p[0], paths.p[1], &train);
+    /* the figure and its data are checked before the first run, not after the last */
+    char *figure_csv = cli_format("%s.csv", a.figure);
+    mc_status st = figure_csv == NULL ? mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory")
+                                      : mc_atomic_check(ctx, a.figure, "--figure");
+    if (st == MC_OK)
+        st = mc_atomic_check(ctx, figure_csv, "--figure's data");
+    free(figure_csv);
+    if (st == MC_OK)
+        st = mc_dataset_read_idx(ctx, paths.p[0], paths.p[1], &train);
     if (st == MC_OK)
         st = mc_dataset_read_idx(ctx, paths.p[2], paths.p[3], &test);
     if (st != MC_OK) {

@@ -6,12 +6,13 @@
 #endif
 
 #include <cairo.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include <minicnn/atomic.h>
+#include <minicnn/ctx.h>
 
 void plot_colour(int i, double rgb[3])
 {
@@ -670,6 +671,33 @@ static void draw_panels(cairo_t *cr, int width, int height, int panels, const pl
     }
 }
 
+/* The PNG cairo encodes, gathered in memory. */
+typedef struct png_buffer {
+    unsigned char *data;
+    size_t len, cap;
+    bool nomem;
+} png_buffer;
+
+static cairo_status_t png_append(void *user, const unsigned char *data, unsigned int n)
+{
+    png_buffer *b = user;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->len + n)
+            cap *= 2;
+        unsigned char *d = realloc(b->data, cap);
+        if (d == NULL) {
+            b->nomem = true;
+            return CAIRO_STATUS_NO_MEMORY;
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    return CAIRO_STATUS_SUCCESS;
+}
+
 int plot_write(const char *path, int width, int height, int panels, const plot_axes *axes,
                const plot_series *const *series, const int *n_series, char *err, size_t cap)
 {
@@ -686,20 +714,26 @@ int plot_write(const char *path, int width, int height, int panels, const plot_a
     draw_panels(cr, width, height, panels, axes, series, n_series);
     cairo_status_t cs = cairo_status(cr);
     cairo_destroy(cr);
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    /* Encoded in memory, then written whole through the atomic writer, so that a failure names
+     * the path and errno (cairo's own file writer says only "error while writing to output
+     * stream") and no half-written or misplaced file is left. */
+    png_buffer png = {NULL, 0, 0, false};
     if (cs == CAIRO_STATUS_SUCCESS)
-        cs = cairo_surface_write_to_png(surface, tmp);
+        cs = cairo_surface_write_to_png_stream(surface, png_append, &png);
     cairo_surface_destroy(surface);
     if (cs != CAIRO_STATUS_SUCCESS) {
-        snprintf(err, cap, "cannot write '%s': %s", path, cairo_status_to_string(cs));
-        unlink(tmp);
+        snprintf(err, cap, "cannot write '%s': cairo could not encode the figure: %s", path,
+                 png.nomem ? "out of memory" : cairo_status_to_string(cs));
+        free(png.data);
         return -1;
     }
-    if (rename(tmp, path) != 0) {
-        snprintf(err, cap, "cannot write '%s': %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    mc_ctx *ctx = NULL;
+    mc_status st = mc_ctx_create(NULL, 1, &ctx);
+    if (st == MC_OK)
+        st = mc_atomic_write_file(ctx, path, png.data, png.len);
+    if (st != MC_OK)
+        snprintf(err, cap, "%s", ctx != NULL ? mc_ctx_message(ctx) : "out of memory");
+    mc_ctx_destroy(ctx);
+    free(png.data);
+    return st == MC_OK ? 0 : -1;
 }

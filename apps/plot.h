@@ -53,8 +53,8 @@ typedef struct plot_axes {
 } plot_axes;
 
 /* One chart per panel, stacked vertically (or beside each other, see plot_axes.beside), written
- * as a width x height PNG to path (through a temporary file and a rename). Returns 0, or -1
- * with a reason in err. */
+ * as a width x height PNG to path (through the atomic writer, mc_atomic_write_file). Returns 0, or
+ * -1 with a reason in err. */
 int plot_write(const char *path, int width, int height, int panels, const plot_axes *axes,
                const plot_series *const *series, const int *n_series, char *err, size_t cap);
 

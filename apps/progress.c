@@ -18,10 +18,24 @@ int progress_log_open(progress_log *log, const char *csv_path, const char *figur
     log->csv_path = csv_path;
     log->bar = bar && isatty(fileno(stderr));
     if (csv_path != NULL) {
-        log->csv = fopen(csv_path, "w");
-        if (log->csv == NULL) {
-            fprintf(stderr, "minicnn: error: cannot write the log '%s': %s\n", csv_path,
-                    strerror(errno));
+        mc_status st = mc_ctx_create(NULL, 1, &log->ctx);
+        if (st == MC_OK)
+            st = mc_atomic_open(log->ctx, csv_path, MC_ATOMIC_KEEP_ON_SIGNAL, &log->file);
+        int fd = -1;
+        if (st == MC_OK &&
+            ((fd = dup(mc_atomic_fd(log->file))) < 0 || (log->csv = fdopen(fd, "w")) == NULL)) {
+            st = mc_ctx_fail(log->ctx, MC_ERR_IO, "cannot write '%s': %s", csv_path,
+                             strerror(errno));
+            if (fd >= 0)
+                close(fd);
+        }
+        if (st != MC_OK) {
+            fprintf(stderr, "minicnn: error: the log: %s\n",
+                    log->ctx != NULL ? mc_ctx_message(log->ctx) : "out of memory");
+            mc_atomic_abort(log->file);
+            mc_ctx_destroy(log->ctx);
+            log->file = NULL;
+            log->ctx = NULL;
             return 1;
         }
         static const char *const head[8] = {
@@ -241,8 +255,13 @@ int progress_log_close(progress_log *log)
     if (log->csv != NULL && fclose(log->csv) != 0) {
         fprintf(stderr, "minicnn: error: cannot write the log '%s': %s\n", log->csv_path,
                 strerror(errno));
+        mc_atomic_abort(log->file);
+        rc = 1;
+    } else if (log->file != NULL && mc_atomic_commit(log->file) != MC_OK) {
+        fprintf(stderr, "minicnn: error: the log: %s\n", mc_ctx_message(log->ctx));
         rc = 1;
     }
+    mc_ctx_destroy(log->ctx);
     free(log->iteration);
     free(log->loss);
     free(log->accuracy);

@@ -8,11 +8,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <minicnn/atomic.h>
 #include <minicnn/train.h>
 
 typedef struct progress_log {
     const char *figure; /* PNG path, or NULL */
-    FILE *csv;          /* or NULL */
+    FILE *csv;          /* or NULL: writes into `file`, the log's temporary */
+    mc_atomic_file *file;
+    mc_ctx *ctx; /* for `file`'s messages */
     const char *csv_path;
     int total;     /* iterations the run will make */
     int per_epoch; /* iterations per epoch (the figure's epoch bands) */
@@ -24,7 +27,10 @@ typedef struct progress_log {
     double *v_iteration, *v_loss, *v_accuracy;
 } progress_log;
 
-/* Opens the log (csv_path and figure may be NULL). Returns 0, or 1 after printing why. */
+/* Opens the log (csv_path and figure may be NULL). The log is written as training goes into a
+ * temporary beside csv_path and put in place when it is closed (or when a signal ends the
+ * run: its lines so far), so an old log is never half replaced. Returns 0, or 1 after printing
+ * why. */
 int progress_log_open(progress_log *log, const char *csv_path, const char *figure, bool bar);
 
 /* Records one iteration: a CSV row, the bar, and the figure at the end of an epoch. */

@@ -289,26 +289,26 @@ static int on_progress(void *user, const mc_train_progress *p)
     return 0;
 }
 
-/* Writes text to path through a temporary file in the same folder and a rename. */
-static int write_atomically(const char *path, const char *text)
+/* Checks every output destination before any training, so that a run never learns after
+ * hours that its report, figure, log, checkpoints or model cannot be written. */
+static mc_status check_outputs(mc_ctx *ctx, const train_args *a)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL) {
-        fprintf(stderr, "minicnn: error: cannot write '%s': %s\n", tmp, strerror(errno));
-        return 1;
+    const char *const flags[4] = {"--save", "--report", "--plots", "--log"};
+    const char *const paths[4] = {a->save, a->report, a->plots, a->log};
+    mc_status st = MC_OK;
+    for (int i = 0; st == MC_OK && i < 4; i++) {
+        if (paths[i] == NULL)
+            continue;
+        st = mc_atomic_check(ctx, paths[i], flags[i]);
+        for (int k = 0; st == MC_OK && k < i; k++)
+            if (paths[k] != NULL && strcmp(paths[k], paths[i]) == 0)
+                st = mc_ctx_fail(ctx, MC_ERR_INVALID,
+                                 "%s and %s both name '%s'; give each its own file", flags[k],
+                                 flags[i], paths[i]);
     }
-    bool ok = fputs(text, f) >= 0;
-    ok = fflush(f) == 0 && ok;
-    ok = fsync(fileno(f)) == 0 && ok;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        fprintf(stderr, "minicnn: error: cannot write '%s': %s\n", path, strerror(errno));
-        remove(tmp);
-        return 1;
-    }
-    return 0;
+    if (st == MC_OK && a->checkpoint_path != NULL)
+        st = mc_atomic_check_folder(ctx, a->checkpoint_path, "--checkpoint-path");
+    return st;
 }
 
 /* MATLAB's words for why training stopped (the training-progress window's "Training
@@ -324,10 +324,10 @@ static const char *stop_words(const char *reason)
 
 /* The --report JSON; acc and loss NaN when there is no test result (a diverged run), why the
  * error message then. */
-static int write_report(const char *path, const train_args *a, const mc_train_options *o,
-                        const char *data_name, const cli_paths *paths, const mc_dataset *train,
-                        const mc_dataset *test, const char *net, double acc, double loss,
-                        const progress_state *ps, const char *why)
+static int write_report(mc_ctx *ctx, const char *path, const train_args *a,
+                        const mc_train_options *o, const char *data_name, const cli_paths *paths,
+                        const mc_dataset *train, const mc_dataset *test, const char *net,
+                        double acc, double loss, const progress_state *ps, const char *why)
 {
     char *text = NULL;
     size_t len = 0;
@@ -404,9 +404,14 @@ static int write_report(const char *path, const train_args *a, const mc_train_op
     json_string(&j, "net", net);
     json_end(&j);
     const bool ok = fclose(f) == 0 && !ps->out_of_memory;
-    int rc = ok ? write_atomically(path, text) : 1;
-    if (!ok)
+    int rc = 0;
+    if (!ok) {
         fprintf(stderr, "minicnn: error: out of memory while writing the report '%s'\n", path);
+        rc = 1;
+    } else if (mc_atomic_write_file(ctx, path, text, len) != MC_OK) {
+        fprintf(stderr, "minicnn: error: --report: %s\n", mc_ctx_message(ctx));
+        rc = 1;
+    }
     free(text);
     return rc;
 }
@@ -599,6 +604,8 @@ int cmd_train(int argc, char **argv)
     const int val_kind = st == MC_OK ? validation_kind(ctx, &a, paths.p[0], folder, table) : -1;
     if (val_kind < 0)
         st = MC_ERR_INVALID;
+    if (st == MC_OK) /* before the data is read and any training */
+        st = check_outputs(ctx, &a);
 
     char *net_path = NULL;
     mc_net *net = NULL;
@@ -708,9 +715,6 @@ int cmd_train(int argc, char **argv)
     if (val_kind > VAL_NONE)
         o.validation = val_kind == VAL_TEST ? &test : &val;
     o.checkpoint_path = a.checkpoint_path;
-    if (st == MC_OK && a.checkpoint_path != NULL && access(a.checkpoint_path, W_OK) != 0)
-        st = mc_ctx_fail(ctx, MC_ERR_IO, "--checkpoint-path '%s' is not a writable folder: %s",
-                         a.checkpoint_path, strerror(errno));
     ps.max_epochs = o.max_epochs;
     if (st == MC_OK && progress_log_open(&ps.log, a.log, a.plots, !ps.verbose) != 0)
         st = mc_ctx_fail(ctx, MC_ERR_IO, "cannot start the training log");
@@ -736,7 +740,7 @@ int cmd_train(int argc, char **argv)
         rc = cli_fail(ctx, st);
         end_epoch(&ps, false);
         if (a.report != NULL)
-            write_report(a.report, &a, &o, data_name, &paths, &train, &test,
+            write_report(ctx, a.report, &a, &o, data_name, &paths, &train, &test,
                          a.net != NULL ? a.net : a.resume, NAN, NAN, &ps, mc_ctx_message(ctx));
     } else if (st == MC_OK) {
         printf("\nTest accuracy: %.2f%% (%d images), test loss: %.4f\n", 100 * acc,
@@ -745,15 +749,20 @@ int cmd_train(int argc, char **argv)
             printf("Training finished: Met validation criterion (the validation loss did not "
                    "improve in %d validations; stopped at iteration %d, epoch %d).\n",
                    o.validation_patience, ps.iteration, ps.epoch);
-        if (a.report != NULL)
-            rc = write_report(a.report, &a, &o, data_name, &paths, &train, &test,
-                              a.net != NULL ? a.net : a.resume, acc, loss, &ps, NULL);
-        if (rc == 0 && a.save != NULL) {
+        /* The model first; a failure of one output never keeps the others from being
+         * written. */
+        if (a.save != NULL) {
             st = mc_model_save(net, a.save);
-            rc = st == MC_OK ? 0 : cli_fail(ctx, st);
-            if (rc == 0)
+            if (st == MC_OK)
                 printf("Saved the trained network to %s\n", a.save);
+            else
+                rc = cli_fail(ctx, st);
         }
+        if (a.report != NULL &&
+            write_report(ctx, a.report, &a, &o, data_name, &paths, &train, &test,
+                         a.net != NULL ? a.net : a.resume, acc, loss, &ps, NULL) != 0 &&
+            rc == 0)
+            rc = 1;
         if (rc == 0 && !isnan(a.min_accuracy) && acc < a.min_accuracy) {
             fprintf(stderr, "minicnn train: test accuracy %.4f is below --min-accuracy %.4f\n", acc,
                     a.min_accuracy);

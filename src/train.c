@@ -454,7 +454,9 @@ static mc_status take_options(mc__reader *r, mc_train_options *o)
     return check_options(r->ctx, o) == MC_OK ? MC_OK : mc__corrupt(r, "invalid training options");
 }
 
-/* Writes net_checkpoint__<iteration>__<yyyy_MM_dd__HH_mm_ss>.mcnn in the checkpoint folder. */
+/* Writes net_checkpoint__<iteration>__<yyyy_MM_dd__HH_mm_ss>.mcnn in the checkpoint folder,
+ * exclusively: when another run made that name in the same second, ...__2.mcnn and so on. A
+ * checkpoint never replaces another. */
 static mc_status save_checkpoint(mc_net *net, const mc_train_state *s, mc_optim *opt)
 {
     mc_ctx *ctx = mc_net_ctx(net);
@@ -491,7 +493,7 @@ static mc_status save_checkpoint(mc_net *net, const mc_train_state *s, mc_optim 
     snprintf(path, sizeof path, "%s/net_checkpoint__%d__%04d_%02d_%02d__%02d_%02d_%02d.mcnn",
              s->checkpoint_path, s->iteration, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
              tm.tm_hour, tm.tm_min, tm.tm_sec);
-    mc_status st = mc__model_write(net, path, MC__KIND_CHECKPOINT, b.data, b.len);
+    mc_status st = mc__model_write(net, path, MC__KIND_CHECKPOINT, b.data, b.len, true);
     mc_free(ctx, b.data);
     return st;
 }

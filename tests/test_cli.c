@@ -688,13 +688,27 @@ START_TEST(test_progress_bar)
     ck_assert_int_eq(run(args, &out, 1), 0);
     ck_assert_ptr_null(strchr(out, '\r'));
     free(out);
+    /* a figure that cannot be written is found before the first run */
     ck_assert_int_eq(run("normlab --data mnist --subset 128 --seeds 1 --batch-sizes 64 --norms gn "
                          "--figure /dev/null/x.png",
                          &out, 1),
                      1);
+    ck_assert_ptr_null(strstr(out, "  GN batch 64 seed 1: "));
+    ck_assert_ptr_nonnull(strstr(out, "/dev/null/x.png"));
+    free(out);
+    char cmd[256], figure[96];
+    snprintf(figure, sizeof figure, "/tmp/minicnn-test-cli-%ld.png", (long)getpid());
+    snprintf(cmd, sizeof cmd,
+             "normlab --data mnist --subset 128 --seeds 1 --batch-sizes 64 --norms gn "
+             "--figure %s",
+             figure);
+    ck_assert_int_eq(run(cmd, &out, 1), 0);
     ck_assert_ptr_nonnull(strstr(out, "  GN batch 64 seed 1: "));
     ck_assert_ptr_null(strchr(out, '\r'));
     free(out);
+    remove(figure);
+    snprintf(cmd, sizeof cmd, "%s.csv", figure);
+    remove(cmd);
 }
 END_TEST
 

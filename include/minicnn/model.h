@@ -17,9 +17,10 @@
  *       u8 ndim, ndim x u32 dims (storage shape), then the float32 values
  *   u32 count, then per class: u16 n, n bytes (class names, in label order)
  *   u8                  1 when the input layer's statistics are fitted
- * Every learnable and buffer of every layer is stored, nothing else. Files are written to a
- * temporary name in the same folder, flushed, synced and renamed, so a crash leaves the old file
- * or the new one. */
+ * Every learnable and buffer of every layer is stored, nothing else. Files are written through
+ * the atomic writer (atomic.h): a temporary in the same folder, synced, read back and loaded,
+ * then renamed, so a crash leaves the old file or the new one; links are followed, FIFOs and
+ * devices refused. */
 #ifndef MINICNN_MODEL_H
 #define MINICNN_MODEL_H
 
@@ -32,8 +33,11 @@ extern "C" {
 #define MC_MODEL_VERSION 1
 
 /* Saves an assembled network that was read from a network file (it keeps the file's text).
- * Returns MC_OK, MC_ERR_STATE (not assembled, no network text), MC_ERR_IO (naming the path and
- * the reason; the previous file, if any, is untouched) or MC_ERR_NOMEM. */
+ * Returns MC_OK, MC_ERR_STATE (not assembled, no network text), MC_ERR_INVALID (a length that
+ * does not fit its field, e.g. a class name over 65,535 bytes, named in the message; nothing is
+ * written), MC_ERR_IO (naming the path and the reason; the previous file, if any, is
+ * untouched), MC_ERR_FORMAT (the file written did not load back; the previous file is kept) or
+ * MC_ERR_NOMEM. */
 mc_status mc_model_save(const mc_net *net, const char *path);
 
 /* Loads a model file and assembles it for batches of up to max_batch. Every field is checked:

@@ -1,13 +1,13 @@
 /* Model files: see include/minicnn/model.h for the layout. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <zlib.h>
 
+#include <minicnn/atomic.h>
 #include <minicnn/input.h>
 #include <minicnn/layers.h>
 #include <minicnn/model.h>
@@ -53,72 +53,75 @@ static bool array_at(const mc_net *net, int k, array_ref *out)
 
 /* ---- Saving ----------------------------------------------------------------------------- */
 
-static mc_status io_fail(mc_ctx *ctx, const char *what, const char *path)
+/* Fails unless v fits a field of `size` bytes; `field` names it. */
+static mc_status fits(mc_ctx *ctx, const char *path, uint64_t v, int size, const char *field)
 {
-    return mc_ctx_fail(ctx, MC_ERR_IO, "cannot %s '%s': %s", what, path, strerror(errno));
+    const uint64_t max = size == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * size)) - 1;
+    if (v <= max)
+        return MC_OK;
+    return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                       "cannot save '%s': %s is %llu but the model file's field holds at most "
+                       "%llu (%d byte%s); nothing was written",
+                       path, field, (unsigned long long)v, (unsigned long long)max, size,
+                       size == 1 ? "" : "s");
 }
 
-/* Writes data to path through path.tmp.<pid>, fsync and rename; the directory is synced too. */
-static mc_status write_atomically(mc_ctx *ctx, const char *path, const unsigned char *head,
-                                  size_t head_len, const unsigned char *data, size_t len)
+/* The k-th array's name, "layer/Name", into name[512]; fails when it does not fit (a loader
+ * compares it with a name built the same way). */
+static mc_status array_name(mc_ctx *ctx, const char *path, const array_ref *r, char name[512])
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return mc_ctx_fail(ctx, MC_ERR_IO, "path too long: '%s'", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        return io_fail(ctx, "create", tmp);
-    mc_status st = MC_OK;
-    const unsigned char *parts[2] = {head, data};
-    const size_t lens[2] = {head_len, len};
-    for (int i = 0; i < 2 && st == MC_OK; i++) {
-        size_t done = 0;
-        while (done < lens[i]) {
-            ssize_t k = write(fd, parts[i] + done, lens[i] - done);
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0) {
-                st = io_fail(ctx, "write", tmp);
-                break;
-            }
-            done += (size_t)k;
-        }
-    }
-    if (st == MC_OK && fsync(fd) != 0)
-        st = io_fail(ctx, "sync", tmp);
-    if (close(fd) != 0 && st == MC_OK)
-        st = io_fail(ctx, "close", tmp);
-    if (st == MC_OK && rename(tmp, path) != 0)
-        st = io_fail(ctx, "rename the new file to", path);
-    if (st != MC_OK) {
-        unlink(tmp);
-        return st;
-    }
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY);
-    if (dfd >= 0) {
-        fsync(dfd); /* best effort: the rename is already visible */
-        close(dfd);
-    }
+    const int n = snprintf(name, 512, "%s/%s", mc_layer_name(r->layer), r->name);
+    if (n < 0 || n >= 512)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "cannot save '%s': the array name '%.60s.../%s' is %d bytes; array "
+                           "names (layer/Name) hold at most 511; nothing was written",
+                           path, mc_layer_name(r->layer), r->name, n);
     return MC_OK;
 }
 
-/* The network part of a payload: text, arrays, class names, input statistics flag. */
-static void put_network(mc__bytes *b, const mc_net *net)
+static const mc_layer *output_layer(const mc_net *net)
 {
+    const mc_layer *out = NULL;
+    for (int l = 0; l < mc_net_num_layers(net); l++)
+        if (mc_net_layer(net, l)->vt->role == MC_ROLE_OUTPUT)
+            out = mc_net_layer(net, l);
+    return out;
+}
+
+/* The network part of a payload: text, arrays, class names, input statistics flag. Every
+ * length is checked against its field first, so that nothing is written that cannot load. */
+static mc_status put_network(mc__bytes *b, const mc_net *net, const char *path)
+{
+    mc_ctx *ctx = b->ctx;
     const char *source = mc_net_source(net);
-    mc__put_u(b, strlen(source), 4);
-    mc__put(b, source, strlen(source));
+    mc_status st = fits(ctx, path, strlen(source), 4, "the length of the network text");
     int count = 0;
     array_ref r;
-    while (array_at(net, count, &r))
+    char name[512];
+    while (array_at(net, count, &r)) {
+        if (st == MC_OK)
+            st = array_name(ctx, path, &r, name);
+        if (st == MC_OK && r.t->shape.ndim > 255)
+            st = fits(ctx, path, (uint64_t)r.t->shape.ndim, 1, "the dimension count of an array");
+        for (int d = 0; st == MC_OK && d < r.t->shape.ndim; d++)
+            st = fits(ctx, path, (uint64_t)r.t->shape.dims[d], 4, "an array's size");
         count++;
+    }
+    const mc_layer *out = output_layer(net), *in = mc_net_input_layer(net);
+    const int nc = out != NULL ? mc_classification_num_classes(out) : 0;
+    for (int k = 0; st == MC_OK && k < nc; k++) {
+        char field[64];
+        snprintf(field, sizeof field, "the length of class name %d", k + 1);
+        st = fits(ctx, path, strlen(mc_classification_class_name(out, k)), 2, field);
+    }
+    if (st != MC_OK)
+        return st;
+    mc__put_u(b, strlen(source), 4);
+    mc__put(b, source, strlen(source));
     mc__put_u(b, (uint64_t)count, 4);
     for (int k = 0; k < count; k++) {
         array_at(net, k, &r);
-        char name[512];
-        snprintf(name, sizeof name, "%s/%s", mc_layer_name(r.layer), r.name);
+        array_name(ctx, path, &r, name);
         mc__put_u(b, strlen(name), 2);
         mc__put(b, name, strlen(name));
         mc__put_u(b, (uint64_t)r.t->shape.ndim, 1);
@@ -126,11 +129,6 @@ static void put_network(mc__bytes *b, const mc_net *net)
             mc__put_u(b, (uint64_t)r.t->shape.dims[d], 4);
         mc__put_floats(b, r.t->data, mc_tensor_numel(r.t));
     }
-    const mc_layer *out = NULL, *in = mc_net_input_layer(net);
-    for (int l = 0; l < mc_net_num_layers(net); l++)
-        if (mc_net_layer(net, l)->vt->role == MC_ROLE_OUTPUT)
-            out = mc_net_layer(net, l);
-    const int nc = out != NULL ? mc_classification_num_classes(out) : 0;
     mc__put_u(b, (uint64_t)nc, 4);
     for (int k = 0; k < nc; k++) {
         const char *c = mc_classification_class_name(out, k);
@@ -138,10 +136,92 @@ static void put_network(mc__bytes *b, const mc_net *net)
         mc__put(b, c, strlen(c));
     }
     mc__put_u(b, in != NULL && mc_input_is_fitted(in), 1);
+    return MC_OK;
 }
 
-mc_status mc__model_write(const mc_net *net, const char *path, int kind,
-                          const unsigned char *extra, size_t extra_len)
+static mc_status read_file(mc_ctx *ctx, const char *path, unsigned char **out, size_t *len);
+
+/* Reads the temporary back before it replaces anything: the same bytes, and a file that loads
+ * (its header, CRCs, network text, arrays and class names). */
+static mc_status verify(mc_ctx *ctx, const char *temp, const char *path, const unsigned char *head,
+                        size_t head_len, const unsigned char *z, size_t zlen)
+{
+    unsigned char *back = NULL;
+    size_t len = 0;
+    mc_status st = read_file(ctx, temp, &back, &len);
+    if (st == MC_OK && (len != head_len + zlen || memcmp(back, head, head_len) != 0 ||
+                        memcmp(back + head_len, z, zlen) != 0))
+        st = mc_ctx_fail(ctx, MC_ERR_IO,
+                         "cannot save '%s': the file read back (%zu bytes) differs from what was "
+                         "written (%zu bytes); the old file is kept",
+                         path, len, head_len + zlen);
+    mc_free(ctx, back);
+    if (st != MC_OK)
+        return st;
+    mc_net *net = NULL;
+    int kind = 0;
+    unsigned char *payload = NULL;
+    mc__reader rest;
+    /* loading initialises a network, which draws from the RNG: the caller's draws are kept */
+    const mc_rng_state rng = mc_rng_get_state(ctx);
+    st = mc__model_read(ctx, temp, 1, &net, &kind, &payload, &rest);
+    mc_rng_set_state(ctx, rng);
+    mc_net_destroy(net);
+    mc_free(ctx, payload);
+    if (st != MC_OK) {
+        char msg[768];
+        snprintf(msg, sizeof msg, "%s", mc_ctx_message(ctx));
+        st = mc_ctx_fail(ctx, MC_ERR_FORMAT,
+                         "cannot save '%s': the file written does not load back (%s); the old "
+                         "file is kept",
+                         path, msg);
+    }
+    return st;
+}
+
+/* Writes head and data through the atomic writer, checks the temporary, then renames it over
+ * path, or (exclusive) creates path, else path with __2, __3, ... before its extension, never
+ * replacing a file. */
+static mc_status write_model_file(mc_ctx *ctx, const char *path, bool exclusive,
+                                  const unsigned char *head, size_t head_len,
+                                  const unsigned char *data, size_t len)
+{
+    mc_atomic_file *f = NULL;
+    mc_status st = mc_atomic_open(ctx, path, 0, &f);
+    if (st == MC_OK)
+        st = mc_atomic_write(f, head, head_len);
+    if (st == MC_OK)
+        st = mc_atomic_write(f, data, len);
+    if (st == MC_OK)
+        st = verify(ctx, mc_atomic_temp_path(f), path, head, head_len, data, len);
+    if (st != MC_OK) {
+        mc_atomic_abort(f);
+        return st;
+    }
+    if (!exclusive)
+        return mc_atomic_commit(f);
+    const char *target = mc_atomic_target(f);
+    const char *dot = strrchr(target, '.');
+    const char *slash = strrchr(target, '/');
+    const size_t stem =
+        dot != NULL && (slash == NULL || dot > slash) ? (size_t)(dot - target) : strlen(target);
+    char name[4200];
+    snprintf(name, sizeof name, "%s", target);
+    for (int k = 2;; k++) {
+        st = mc_atomic_commit_new(f, name);
+        if (st != MC_ERR_STATE)
+            return st;
+        if (k > 1000) {
+            mc_atomic_abort(f);
+            return mc_ctx_fail(ctx, MC_ERR_IO,
+                               "cannot save '%s': it and 1000 variants of its name exist", path);
+        }
+        snprintf(name, sizeof name, "%.*s__%d%s", (int)stem, target, k, target + stem);
+    }
+}
+
+mc_status mc__model_write(const mc_net *net, const char *path, int kind, const unsigned char *extra,
+                          size_t extra_len, bool exclusive)
 {
     mc_ctx *ctx = mc_net_ctx(net);
     if (!mc_net_is_assembled(net))
@@ -149,14 +229,18 @@ mc_status mc__model_write(const mc_net *net, const char *path, int kind,
                            path);
     if (mc_net_source(net) == NULL)
         return mc_ctx_fail(ctx, MC_ERR_STATE,
-                           "cannot save '%s': the network was not read from a network file",
-                           path);
+                           "cannot save '%s': the network was not read from a network file", path);
     mc__bytes b = {ctx, NULL, 0, 0, false};
-    put_network(&b, net);
+    mc_status st = put_network(&b, net, path);
     mc__put(&b, extra, extra_len);
-    if (b.failed) {
+    if (st == MC_OK && b.failed)
+        st = mc__nomem(ctx, "saving a network");
+    /* the loader's bound, and crc32's 32-bit length */
+    if (st == MC_OK)
+        st = fits(ctx, path, b.len, 4, "the length of the payload");
+    if (st != MC_OK) {
         mc_free(ctx, b.data);
-        return mc__nomem(ctx, "saving a network");
+        return st;
     }
     uLongf zlen = compressBound((uLong)b.len);
     unsigned char *z = mc_alloc(ctx, zlen);
@@ -174,8 +258,8 @@ mc_status mc__model_write(const mc_net *net, const char *path, int kind,
     mc__put_u(&h, crc32(0L, b.data, (uInt)b.len), 4);
     if (!h.failed)
         mc__put_u(&h, crc32(0L, h.data, 36), 4);
-    mc_status st = h.failed ? mc__nomem(ctx, "saving a network")
-                            : write_atomically(ctx, path, h.data, h.len, z, zlen);
+    st = h.failed ? mc__nomem(ctx, "saving a network")
+                  : write_model_file(ctx, path, exclusive, h.data, h.len, z, zlen);
     mc_free(ctx, h.data);
     mc_free(ctx, z);
     mc_free(ctx, b.data);
@@ -184,7 +268,7 @@ mc_status mc__model_write(const mc_net *net, const char *path, int kind,
 
 mc_status mc_model_save(const mc_net *net, const char *path)
 {
-    return mc__model_write(net, path, MC__KIND_NETWORK, NULL, 0);
+    return mc__model_write(net, path, MC__KIND_NETWORK, NULL, 0, false);
 }
 
 /* ---- Loading ---------------------------------------------------------------------------- */
@@ -216,8 +300,8 @@ static mc_status read_arrays(mc__reader *r, mc_net *net)
         snprintf(want, sizeof want, "%s/%s", mc_layer_name(ref.layer), ref.name);
         if (st == MC_OK && (strlen(want) != n || memcmp(want, name, n) != 0))
             return mc_ctx_fail(r->ctx, MC_ERR_FORMAT,
-                               "%s: array %d is '%.*s' but the network's is '%s'", r->path,
-                               k + 1, (int)(n > 200 ? 200 : n), (const char *)name, want);
+                               "%s: array %d is '%.*s' but the network's is '%s'", r->path, k + 1,
+                               (int)(n > 200 ? 200 : n), (const char *)name, want);
         if (st == MC_OK && ndim != (uint64_t)ref.t->shape.ndim)
             return mc_ctx_fail(r->ctx, MC_ERR_FORMAT,
                                "%s: '%s' has %llu dimensions in the file, %d in the network",
@@ -316,8 +400,9 @@ static mc_status check_header(mc_ctx *ctx, const char *path, const unsigned char
                            path, len);
     const uint64_t version = mc__get_le(f + 8, 4), kind = mc__get_le(f + 12, 4);
     if ((uint32_t)crc32(0L, f, 36) != (uint32_t)mc__get_le(f + 36, 4))
-        return mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s: corrupt model file: the header's CRC-32 "
-                                               "does not match",
+        return mc_ctx_fail(ctx, MC_ERR_FORMAT,
+                           "%s: corrupt model file: the header's CRC-32 "
+                           "does not match",
                            path);
     if (version > MC_MODEL_VERSION || version == 0)
         return mc_ctx_fail(ctx, MC_ERR_FORMAT,
@@ -340,8 +425,9 @@ static mc_status check_header(mc_ctx *ctx, const char *path, const unsigned char
                            path, *zlen > len - HEADER_SIZE ? "truncated" : "corrupt",
                            (unsigned long long)*zlen, len - HEADER_SIZE);
     if (*plen > ((uint64_t)1 << 32) || *plen > 1032 * *zlen + 1024)
-        return mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s: corrupt model file: a payload of %llu bytes "
-                                               "cannot come from %llu compressed bytes",
+        return mc_ctx_fail(ctx, MC_ERR_FORMAT,
+                           "%s: corrupt model file: a payload of %llu bytes "
+                           "cannot come from %llu compressed bytes",
                            path, (unsigned long long)*plen, (unsigned long long)*zlen);
     return MC_OK;
 }
@@ -386,8 +472,8 @@ mc_status mc__model_read(mc_ctx *ctx, const char *path, int max_batch, mc_net **
         if (st != MC_OK && st != MC_ERR_NOMEM) {
             char msg[768];
             snprintf(msg, sizeof msg, "%s", mc_ctx_message(ctx));
-            st = mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s: the network in the file is invalid: %s",
-                             path, msg);
+            st = mc_ctx_fail(ctx, MC_ERR_FORMAT, "%s: the network in the file is invalid: %s", path,
+                             msg);
         }
     }
     if (st == MC_OK)

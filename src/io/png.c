@@ -16,6 +16,7 @@
 #include <png.h>
 #include <zlib.h>
 
+#include <minicnn/atomic.h>
 #include <minicnn/data.h>
 
 #include "../internal.h"
@@ -543,27 +544,6 @@ static mc_status encode(png_writer *w, const char *path, const float *image, int
     return MC_OK;
 }
 
-static mc_status write_file(mc_ctx *ctx, const char *path, const unsigned char *data, size_t len)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return mc_ctx_fail(ctx, MC_ERR_IO, "path too long: '%s'", path);
-    FILE *f = fopen(tmp, "wb");
-    if (f == NULL)
-        return mc_ctx_fail(ctx, MC_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
-    mc_status st = MC_OK;
-    if (fwrite(data, 1, len, f) != len || fflush(f) != 0)
-        st = mc_ctx_fail(ctx, MC_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
-    if (fclose(f) != 0 && st == MC_OK)
-        st = mc_ctx_fail(ctx, MC_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
-    if (st == MC_OK && rename(tmp, path) != 0)
-        st = mc_ctx_fail(ctx, MC_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path,
-                         strerror(errno));
-    if (st != MC_OK)
-        remove(tmp);
-    return st;
-}
-
 mc_status mc_png_write(mc_ctx *ctx, const char *path, const float *image, int C, int H, int W)
 {
     if ((C != 1 && C != 3) || H < 1 || W < 1 || H > MC_PNG_MAX_SIDE || W > MC_PNG_MAX_SIDE)
@@ -588,8 +568,17 @@ mc_status mc_png_write(mc_ctx *ctx, const char *path, const float *image, int C,
         png_destroy_write_struct(&w.png, w.info != NULL ? &w.info : NULL);
     mc_free(ctx, w.pixels);
     mc_free(ctx, w.rows);
-    if (st == MC_OK)
-        st = write_file(ctx, path, w.out.data, w.out.len);
+    if (st == MC_OK) {
+        /* exported data sets are thousands of files in a folder: written whole, not synced */
+        mc_atomic_file *f = NULL;
+        st = mc_atomic_open(ctx, path, MC_ATOMIC_BULK, &f);
+        if (st == MC_OK)
+            st = mc_atomic_write(f, w.out.data, w.out.len);
+        if (st == MC_OK)
+            st = mc_atomic_commit(f);
+        else
+            mc_atomic_abort(f);
+    }
     mc_free(ctx, w.out.data);
     return st;
 }
