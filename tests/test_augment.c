@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -507,6 +508,123 @@ START_TEST(test_train_refuses)
 }
 END_TEST
 
+/* Runs the minicnn command with `args` from the source tree; its exit code. Output (both
+ * streams) goes to `log` when it is not NULL. */
+static int cli(const char *args, const char *log)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >'%s' 2>&1", MC_SOURCE_DIR, MC_CLI, args,
+             log != NULL ? log : "/dev/null");
+    const int status = system(cmd);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The whole of a small file (free it), or NULL. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = malloc(1 << 22);
+    ck_assert_ptr_nonnull(buf);
+    *len = fread(buf, 1, (1 << 22) - 1, f);
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+#define AUG                                                                                        \
+    "\"imageDataAugmenter('RandRotation',[-10 10],'RandXTranslation',[-2 "                         \
+    "2],'RandXReflection',0)\""
+
+/* minicnn train --augmenter: the saved weights of 1 and 2 threads are the same bytes; without
+ * the augmenter they differ. */
+START_TEST(test_cli_train_threads)
+{
+    char dir[] = "/tmp/mc_augment_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char args[2048], m1[64], m2[64], m0[64];
+    snprintf(m1, sizeof m1, "%s/t1.mcnn", dir);
+    snprintf(m2, sizeof m2, "%s/t2.mcnn", dir);
+    snprintf(m0, sizeof m0, "%s/t0.mcnn", dir);
+    const char *common = "train --data mnist --train-subset 512 --max-epochs 2 "
+                         "--mini-batch-size 64 --verbose false";
+    snprintf(args, sizeof args, "%s --augmenter " AUG " --threads 1 --save %s", common, m1);
+    ck_assert_int_eq(cli(args, NULL), 0);
+    snprintf(args, sizeof args, "%s --augmenter " AUG " --threads 2 --save %s", common, m2);
+    ck_assert_int_eq(cli(args, NULL), 0);
+    snprintf(args, sizeof args, "%s --threads 2 --save %s", common, m0);
+    ck_assert_int_eq(cli(args, NULL), 0);
+    size_t n1 = 0, n2 = 0, n0 = 0;
+    char *b1 = slurp(m1, &n1), *b2 = slurp(m2, &n2), *b0 = slurp(m0, &n0);
+    ck_assert(b1 != NULL && b2 != NULL && b0 != NULL);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_msg(memcmp(b1, b2, n1) == 0, "the models of 1 and 2 threads differ");
+    ck_assert_msg(n0 != n1 || memcmp(b1, b0, n1) != 0, "the augmenter changed nothing");
+    free(b0);
+    free(b1);
+    free(b2);
+    unlink(m0);
+    unlink(m1);
+    unlink(m2);
+    /* a bad expression stops before any training, with the parser's message */
+    char log[64];
+    snprintf(log, sizeof log, "%s/log", dir);
+    ck_assert_int_eq(
+        cli("train --data mnist --augmenter \"imageDataAugmenter('RandRotate',[1 2])\"", log), 1);
+    size_t n = 0;
+    char *text = slurp(log, &n);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_msg(strstr(text, "augmenter:1:20: unknown imageDataAugmenter property 'RandRotate' "
+                               "(did you mean 'RandRotation'?)") != NULL,
+                  "%s", text);
+    ck_assert_ptr_null(strstr(text, "Epoch"));
+    free(text);
+    unlink(log);
+    rmdir(dir);
+}
+END_TEST
+
+/* minicnn data preview-augmented writes a PNG of the grid's size; errors write nothing. */
+START_TEST(test_cli_preview)
+{
+    char dir[] = "/tmp/mc_preview_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char args[2048], png[64], log[64];
+    snprintf(png, sizeof png, "%s/grid.png", dir);
+    snprintf(log, sizeof log, "%s/log", dir);
+    snprintf(args, sizeof args,
+             "data preview-augmented --data mnist --augmenter " AUG " --rows 3 --columns 4 "
+             "--out %s",
+             png);
+    ck_assert_int_eq(cli(args, log), 0);
+    size_t n = 0;
+    char *b = slurp(png, &n);
+    ck_assert_ptr_nonnull(b);
+    ck_assert(n > 24 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0);
+    const unsigned char *u = (const unsigned char *)b;
+    const unsigned w = (unsigned)u[16] << 24 | u[17] << 16 | u[18] << 8 | u[19];
+    const unsigned h = (unsigned)u[20] << 24 | u[21] << 16 | u[22] << 8 | u[23];
+    /* 4 columns and 3 rows of 112-pixel cells, with the labels and the title */
+    ck_assert_msg(w > 4 * 112 && w < 4 * 112 + 200 && h > 3 * 112 && h < 3 * 112 + 250, "%ux%u", w,
+                  h);
+    free(b);
+    unlink(png);
+    snprintf(args, sizeof args,
+             "data preview-augmented --data mnist --augmenter \"imageDataAugmenter('RandXShear',"
+             "[0 90])\" --out %s",
+             png);
+    ck_assert_int_eq(cli(args, log), 1);
+    char *text = slurp(log, &n);
+    ck_assert_ptr_nonnull(strstr(text, "RandXShear must hold shear angles inside (-90, 90)"));
+    free(text);
+    ck_assert_int_ne(access(png, F_OK), 0);
+    ck_assert_int_eq(cli("data preview-augmented --data mnist --out /tmp/never.png", log), 2);
+    unlink(log);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *augment_suite(void)
 {
     Suite *s = suite_create("augment");
@@ -525,6 +643,8 @@ static Suite *augment_suite(void)
     tcase_add_test(tc, test_alloc_failures);
     tcase_add_test(tc, test_train_refuses);
     tcase_add_test(tc, test_train_threads);
+    tcase_add_test(tc, test_cli_train_threads);
+    tcase_add_test(tc, test_cli_preview);
     suite_add_tcase(s, tc);
     return s;
 }
