@@ -35,27 +35,45 @@ void mc_augment_warp(const double t[6], const float *fill, const float *x, float
         for (int u = 0; u < W; u++) {
             const double p = u - e, q = v - f;
             const double sx = p * ia + q * ic, sy = p * ib + q * id;
-            const double fx0 = floor(sx), fy0 = floor(sy);
+            float *out = y + (size_t)v * W + u;
             /* far outside: the fill value (also keeps the casts below in range) */
-            const bool out = !(sx > -1.0 && sy > -1.0 && sx < W && sy < H);
-            const long x0 = out ? -2 : (long)fx0, y0 = out ? -2 : (long)fy0;
-            const double wx = sx - fx0, wy = sy - fy0;
+            if (!(sx > -1.0 && sy > -1.0 && sx < W && sy < H)) {
+                for (int ch = 0; ch < C; ch++)
+                    out[(size_t)ch * plane] = fill[ch];
+                continue;
+            }
+            /* floor, for values above -1 */
+            long x0 = (long)(sx + 1.0) - 1, y0 = (long)(sy + 1.0) - 1;
+            x0 -= (double)x0 > sx;
+            y0 -= (double)y0 > sy;
+            const double wx = sx - (double)x0, wy = sy - (double)y0;
+            /* a weight of 0 leaves the neighbour out, so that integer shifts are exact */
+            const bool inside = x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H;
+            const size_t at = (size_t)(inside ? y0 * W + x0 : 0);
             for (int ch = 0; ch < C; ch++) {
                 const float *xc = x + (size_t)ch * plane;
                 const double fv = fill[ch];
-                double r = fv;
-                if (!out) {
-                    /* a weight of 0 leaves the neighbour out, so that integer shifts are exact */
-                    double top = pixel(xc, H, W, x0, y0, fv);
-                    double bottom = wy != 0.0 ? pixel(xc, H, W, x0, y0 + 1, fv) : 0.0;
+                double top, bottom = 0.0;
+                if (inside) {
+                    top = xc[at];
+                    if (wy != 0.0)
+                        bottom = xc[at + W];
+                    if (wx != 0.0) {
+                        top = (1.0 - wx) * top + wx * xc[at + 1];
+                        if (wy != 0.0)
+                            bottom = (1.0 - wx) * bottom + wx * xc[at + W + 1];
+                    }
+                } else {
+                    top = pixel(xc, H, W, x0, y0, fv);
+                    if (wy != 0.0)
+                        bottom = pixel(xc, H, W, x0, y0 + 1, fv);
                     if (wx != 0.0) {
                         top = (1.0 - wx) * top + wx * pixel(xc, H, W, x0 + 1, y0, fv);
                         if (wy != 0.0)
                             bottom = (1.0 - wx) * bottom + wx * pixel(xc, H, W, x0 + 1, y0 + 1, fv);
                     }
-                    r = wy != 0.0 ? (1.0 - wy) * top + wy * bottom : top;
                 }
-                y[(size_t)ch * plane + (size_t)v * W + u] = (float)r;
+                out[(size_t)ch * plane] = (float)(wy != 0.0 ? (1.0 - wy) * top + wy * bottom : top);
             }
         }
 }
