@@ -3,6 +3,7 @@
  * options, validation and MATLAB-syntax parser. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -353,20 +354,41 @@ mc_status mc_augmenter_check(mc_ctx *ctx, const mc_augmenter *aug, int C, int H,
     return MC_OK;
 }
 
-/* Appends printf text to buf (cap bytes), counting the full length in *len. */
+/* The shortest "%g" text of v that reads back as v. */
+static void num_text(double v, char out[32])
+{
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(out, 32, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            return;
+    }
+}
+
+/* Appends fmt to buf (cap bytes), its "%g"s replaced by a and then b as num_text writes them,
+ * counting the full length in *len. */
 static void append(char *buf, size_t cap, size_t *len, const char *fmt, double a, double b)
 {
-    char part[96];
-    const int n = snprintf(part, sizeof part, fmt, a, b);
-    if (n <= 0)
-        return;
+    char part[160];
+    size_t n = 0;
+    int used = 0;
+    for (const char *f = fmt; *f != '\0' && n + 33 < sizeof part; f++) {
+        if (f[0] == '%' && f[1] == 'g') {
+            char num[32];
+            num_text(used++ == 0 ? a : b, num);
+            memcpy(part + n, num, strlen(num));
+            n += strlen(num);
+            f++;
+        } else {
+            part[n++] = *f;
+        }
+    }
     if (*len < cap) {
         const size_t room = cap - *len;
-        const size_t k = (size_t)n < room ? (size_t)n : room - 1;
+        const size_t k = n < room ? n : room - 1;
         memcpy(buf + *len, part, k);
         buf[*len + k] = '\0';
     }
-    *len += (size_t)n;
+    *len += n;
 }
 
 size_t mc_augmenter_format(const mc_augmenter *aug, char *buf, size_t cap)

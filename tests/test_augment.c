@@ -360,6 +360,15 @@ START_TEST(test_parse_options)
     ck_assert(memcmp(mc_augmenter_get_options(again), o, sizeof *o) == 0);
     mc_augmenter_destroy(again);
     mc_augmenter_destroy(aug);
+    /* numbers print as they read back: a shear just inside (-90, 90) stays inside */
+    aug = parse_ok(ctx, "imageDataAugmenter('RandXShear',[-89.99999999 0.1],'FillValue',0.3)");
+    mc_augmenter_format(aug, buf, sizeof buf);
+    ck_assert_str_eq(buf, "imageDataAugmenter('FillValue',0.3,'RandXShear',[-89.99999999 0.1])");
+    again = parse_ok(ctx, buf);
+    ck_assert(memcmp(mc_augmenter_get_options(again), mc_augmenter_get_options(aug), sizeof *o) ==
+              0);
+    mc_augmenter_destroy(again);
+    mc_augmenter_destroy(aug);
     aug = parse_ok(ctx, "imageDataAugmenter()");
     ck_assert_uint_eq(mc_augmenter_format(aug, buf, sizeof buf), 20);
     ck_assert_str_eq(buf, "imageDataAugmenter()");
