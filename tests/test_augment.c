@@ -307,10 +307,14 @@ START_TEST(test_parse_errors)
         {"imageDataAugmenter('RandXReflection',true,'RandXReflection',false)",
          "'RandXReflection' is given twice"},
         {"imageDataAugmentor('RandXReflection',true)",
-         "expected a call of imageDataAugmenter, such as imageDataAugmenter('Name',value), found "
-         "'imageDataAugmentor'"},
+         "found 'imageDataAugmentor' where a call of imageDataAugmenter belongs, such as "
+         "imageDataAugmenter('Name',value)"},
+        /* a quoted text cut short at a ':' still leaves a message that says something */
+        {"'-[1 ta -[18888888888888888888888888888:888888888 ta '", "where a call of"},
+        {"imageDataAugmenter('RandXReflection' true)", "follows an argument; expected ',' or ')'"},
         {"imageDataAugmenter('RandXReflection',true", "'(' is never closed by ')'"},
-        {"imageDataAugmenter('RandXReflection',true) x", "expected the end of the expression"},
+        {"imageDataAugmenter('RandXReflection',true) x",
+         "'x' follows the call; expected the end of the expression"},
     };
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);

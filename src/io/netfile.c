@@ -1432,8 +1432,8 @@ mc_status nf_parse_call(mc_ctx *ctx, const char *expr, const char *file, const c
     char buf[64];
     mc_status st = lex(&ps);
     if (st == MC_OK && !tok_is(&ps.tok, fn))
-        st = fail_tok(&ps, &ps.tok, "expected a call of %s, such as %s('Name',value), found %s", fn,
-                      fn, describe_tok(&ps.tok, buf, sizeof buf));
+        st = fail_tok(&ps, &ps.tok, "found %s where a call of %s belongs, such as %s('Name',value)",
+                      describe_tok(&ps.tok, buf, sizeof buf), fn, fn);
     if (st == MC_OK)
         st = lex(&ps);
     if (st == MC_OK && ps.tok.kind == TK_LPAREN) {
@@ -1452,7 +1452,7 @@ mc_status nf_parse_call(mc_ctx *ctx, const char *expr, const char *file, const c
             else if (ps.tok.kind == TK_EOF || ps.tok.kind == TK_NEWLINE)
                 st = fail_tok(&ps, &open, "'(' is never closed by ')'");
             else
-                st = fail_tok(&ps, &ps.tok, "expected ',' or ')', found %s",
+                st = fail_tok(&ps, &ps.tok, "%s follows an argument; expected ',' or ')'",
                               describe_tok(&ps.tok, buf, sizeof buf));
         }
         if (st == MC_OK)
@@ -1461,7 +1461,7 @@ mc_status nf_parse_call(mc_ctx *ctx, const char *expr, const char *file, const c
     if (st == MC_OK && ps.tok.kind == TK_SEMI)
         st = lex(&ps);
     if (st == MC_OK && ps.tok.kind != TK_EOF && ps.tok.kind != TK_NEWLINE)
-        st = fail_tok(&ps, &ps.tok, "expected the end of the expression, found %s",
+        st = fail_tok(&ps, &ps.tok, "%s follows the call; expected the end of the expression",
                       describe_tok(&ps.tok, buf, sizeof buf));
     parser_free(&ps);
     if (st != MC_OK) {
