@@ -376,6 +376,10 @@ static int write_report(const char *path, const train_args *a, const mc_train_op
     json_int(&j, "validation_frequency", o->validation_frequency);
     json_int(&j, "validation_patience", o->validation_patience);
     json_int(&j, "threads", a->threads);
+    char said[1024] = ""; /* the augmenter as MATLAB writes it, or null */
+    if (o->augmenter != NULL)
+        mc_augmenter_format(o->augmenter, said, sizeof said);
+    json_string(&j, "augmenter", o->augmenter != NULL ? said : NULL);
     json_end(&j);
     json_string(&j, "version", mc_version());
     json_uint(&j, "seed", a->seed);

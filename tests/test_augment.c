@@ -564,8 +564,19 @@ START_TEST(test_cli_train_threads)
                          "--mini-batch-size 64 --verbose false";
     snprintf(args, sizeof args, "%s --augmenter " AUG " --threads 1 --save %s", common, m1);
     ck_assert_int_eq(cli(args, NULL), 0);
-    snprintf(args, sizeof args, "%s --augmenter " AUG " --threads 2 --save %s", common, m2);
+    char report[64];
+    snprintf(report, sizeof report, "%s/report.json", dir);
+    snprintf(args, sizeof args, "%s --augmenter " AUG " --threads 2 --save %s --report %s", common,
+             m2, report);
     ck_assert_int_eq(cli(args, NULL), 0);
+    size_t nr = 0;
+    char *json = slurp(report, &nr);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_msg(strstr(json, "\"augmenter\": \"imageDataAugmenter('RandRotation',[-10 10],"
+                               "'RandXTranslation',[-2 2])\"") != NULL,
+                  "%s", json);
+    free(json);
+    unlink(report);
     snprintf(args, sizeof args, "%s --threads 2 --save %s", common, m0);
     ck_assert_int_eq(cli(args, NULL), 0);
     size_t n1 = 0, n2 = 0, n0 = 0;
