@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "options.h"
+#include "validation.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
@@ -105,4 +106,75 @@ mc_status cli_read_idx(mc_ctx *ctx, const mc_net *net, const char *color, const 
         color != NULL && (strcmp(color, "gray2rgb") == 0 || strcmp(color, "rgb2gray") == 0);
     const mc_data_expect e = mc_data_expect_net(net, convert, what);
     return mc_dataset_read_idx_expect(ctx, images, labels, &e, out);
+}
+
+mc_status cli_read_validation_folder(mc_ctx *ctx, const mc_net *net, const char *dir,
+                                     const char *color, bool resize, mc_dataset *out)
+{
+    memset(out, 0, sizeof *out);
+    mc_color_preprocessing cp = MC_COLOR_NONE;
+    mc_status st = mc_color_preprocessing_parse(ctx, color != NULL ? color : "none", &cp);
+    if (st != MC_OK)
+        return st;
+    const mc_shape in = mc_net_input_shape(net, 1);
+    if (in.ndim != 4)
+        return mc_ctx_fail(ctx, MC_ERR_SHAPE,
+                           "--validation-data %s: the network takes feature vectors, not "
+                           "images; an image folder needs an imageInputLayer",
+                           dir);
+    mc_image_options io = mc_image_default(in.dims[2], in.dims[3], in.dims[1]);
+    io.color = cp;
+    io.resize = resize;
+    /* the network's classes, as a folder without files to match the class folders against */
+    const mc_layer *layer = cli_output_layer(net);
+    const int K = mc_net_num_classes(net);
+    char **names = calloc((size_t)K + 1, sizeof *names);
+    if (names == NULL)
+        return mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < K; k++) {
+        const char *name = layer != NULL && mc_classification_num_classes(layer) == K
+                               ? mc_classification_class_name(layer, k)
+                               : NULL;
+        names[k] = name != NULL ? (char *)name : NULL;
+    }
+    char numbers[64][12];
+    for (int k = 0; k < K; k++)
+        if (names[k] == NULL && k < 64) {
+            snprintf(numbers[k], sizeof numbers[k], "%d", k);
+            names[k] = numbers[k];
+        }
+    mc_image_folder ref = {0, NULL, NULL, K, names}, f;
+    memset(&f, 0, sizeof f);
+    for (int part = 0; part < 2 && st == MC_OK; part++) {
+        const char *name = part == 0 ? "train" : "test";
+        char *sub = cli_format("%s/%s", dir, name);
+        if (sub == NULL)
+            st = mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory");
+        else if (cli_is_directory(sub))
+            st = mc_ctx_fail(ctx, MC_ERR_FORMAT,
+                             "--validation-data %s has a %s/ folder: give a folder of class "
+                             "folders (its %s/ part, say), not one with train/ and test/ parts",
+                             dir, name, name);
+        free(sub);
+    }
+    if (st == MC_OK)
+        st = mc_image_folder_scan(ctx, dir, &f);
+    for (int k = 0; st == MC_OK && k < K; k++)
+        if (names[k] == NULL)
+            st = mc_ctx_fail(ctx, MC_ERR_INVALID, "--validation-data %s: too many classes (%d)",
+                             dir, K);
+    const int folders = f.num_classes;
+    if (st == MC_OK)
+        st = mc_image_folder_use_classes(ctx, &f, &ref);
+    if (st == MC_OK)
+        st = mc_image_folder_read(ctx, &f, &io, out);
+    if (st == MC_OK)
+        out->num_classes = K;
+    if (st == MC_OK)
+        printf("Validation folder %s: %d images in %d class folders, read at %dx%dx%d%s.\n", dir,
+               f.num_files, folders, io.height, io.width, io.channels,
+               io.resize ? " (resized where needed)" : "");
+    free(names);
+    mc_image_folder_release(ctx, &f);
+    return st;
 }

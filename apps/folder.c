@@ -92,10 +92,12 @@ mc_status cli_read_folder(mc_ctx *ctx, mc_net *net, int max_batch, const cli_fol
                          "folder of class folders",
                          o->dir);
     const double p = isnan(o->split) ? 0.75 : o->split;
-    if (st == MC_OK && !(p > 0 && p < 1))
+    const bool per_class = p >= 1; /* splitEachLabel(imds, 750): a count per class */
+    if (st == MC_OK && !(p > 0 && p < 1) && !(per_class && p <= 1e9 && p == floor(p)))
         st = mc_ctx_fail(ctx, MC_ERR_INVALID,
                          "--split takes the proportion of each class's images to train on, "
-                         "between 0 and 1 (not inclusive), not %g",
+                         "between 0 and 1 (not inclusive), or a whole number of images per "
+                         "class (1 or more), not %g",
                          p);
 
     mc_image_folder all, tr, te;
@@ -114,8 +116,14 @@ mc_status cli_read_folder(mc_ctx *ctx, mc_net *net, int max_batch, const cli_fol
         const mc_rng_state saved = mc_rng_get_state(ctx);
         mc_rng_seed(ctx, o->seed);
         if (st == MC_OK)
-            st = mc_image_folder_split(ctx, &all, p, &tr, &te);
+            st = per_class ? mc_image_folder_split_count(ctx, &all, (int)p, &tr, &te)
+                           : mc_image_folder_split(ctx, &all, p, &tr, &te);
         mc_rng_set_state(ctx, saved);
+        if (st == MC_ERR_INVALID && per_class) {
+            char why[1024]; /* the message is rewritten in place: copied first */
+            snprintf(why, sizeof why, "%s", mc_ctx_message(ctx));
+            mc_ctx_fail(ctx, st, "--split %g: %s in %s", p, why, o->dir);
+        }
         for (int part = 0; st == MC_OK && part < 2; part++)
             if ((part == 0 ? tr : te).num_files == 0)
                 st = mc_ctx_fail(ctx, MC_ERR_INVALID,

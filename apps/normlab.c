@@ -424,9 +424,10 @@ int cmd_normlab(int argc, char **argv)
             for (int b = 0; b < nb; b++)
                 any_diverged += r.diverged[k][b];
         }
-        printf("\nBN at test time normally uses its trained (moving-average) statistics; with the "
-               "test\nbatch's own statistics instead, its result depends on the other images in "
-               "the batch.\n");
+        printf("\nBN at test time normally uses its trained statistics (MATLAB's default: the "
+               "mean and\nvariance over the whole training set, computed when training "
+               "finishes); with the test\nbatch's own statistics instead, its result depends on "
+               "the other images in the batch.\n");
         if (any_diverged > 0)
             printf("*n: n runs diverged (the loss stopped being finite); they count at chance "
                    "level.\n");

@@ -6,18 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "json.h"
 #include "options.h"
 #include "progress.h"
+#include "validation.h"
 #include "verbose.h"
 
 typedef struct train_args {
     const char *net, *data, *train_images, *train_labels, *test_images, *test_labels;
     const char *color, *solver, *shuffle, *schedule, *threshold_method, *report, *validation;
     const char *save, *checkpoint_path, *resume, *plots, *log, *response, *environment;
+    const char *bn_statistics, *validation_images, *validation_labels;
     const char *augmenter;
     double initial_learn_rate, momentum, beta1, beta2, epsilon, l2, drop_factor, threshold;
     double min_accuracy, split;
@@ -43,7 +46,7 @@ static int parse_train_flags(int argc, char **argv, train_args *a)
         {"data", CLI_STRING, &a->data, "NAME",
          "fashion-mnist (default), mnist, an image folder or a CSV table", 0, 0, 0},
         {"split", CLI_DOUBLE, &a->split, "P",
-         "image folder or table: share of each class to train on (0.75)", 0, 0, 0},
+         "image folder or table: share (0.75) or count of each class to train on", 0, 0, 0},
         {"response", CLI_STRING, &a->response, "NAME", "CSV table: the label column (the last)", 0,
          0, 0},
         {"omit-missing", CLI_SWITCH, &a->omit_missing, NULL,
@@ -82,11 +85,18 @@ static int parse_train_flags(int argc, char **argv, train_args *a)
          0},
         {"learn-rate-drop-period", CLI_INT, &a->drop_period, "N", "piecewise period in epochs (10)",
          1, INT_MAX, 0},
-        {"validation-data", CLI_STRING, &a->validation, "WHAT", "none (default) or test", 0, 0, 0},
+        {"validation-data", CLI_STRING, &a->validation, "WHAT",
+         "none (default), test, an image folder or a CSV table", 0, 0, 0},
+        {"validation-images", CLI_STRING, &a->validation_images, "FILE",
+         "IDX file of validation images", 0, 0, 0},
+        {"validation-labels", CLI_STRING, &a->validation_labels, "FILE",
+         "IDX file of validation labels", 0, 0, 0},
         {"validation-frequency", CLI_INT, &a->validation_frequency, "N", "iterations (50)", 1,
          INT_MAX, 0},
         {"validation-patience", CLI_INT, &a->validation_patience, "N",
          "validations (Inf, the default: 0)", 0, INT_MAX, CLI_INF},
+        {"batch-normalization-statistics", CLI_STRING, &a->bn_statistics, "S",
+         "population (default: over the training set at the end) or moving", 0, 0, 0},
         {"gradient-threshold", CLI_DOUBLE, &a->threshold, "T", "Inf (default) or a positive number",
          0, 0, CLI_INF},
         {"gradient-threshold-method", CLI_STRING, &a->threshold_method, "M",
@@ -375,6 +385,8 @@ static int write_report(const char *path, const train_args *a, const mc_train_op
                 mc_threshold_method_name(o->solver.gradient_threshold_method));
     json_int(&j, "validation_frequency", o->validation_frequency);
     json_int(&j, "validation_patience", o->validation_patience);
+    json_string(&j, "batch_normalization_statistics",
+                mc_bn_statistics_name(o->batch_normalization_statistics));
     json_int(&j, "threads", a->threads);
     char said[1024] = ""; /* the augmenter as MATLAB writes it, or null */
     if (o->augmenter != NULL)
@@ -400,6 +412,95 @@ static int write_report(const char *path, const train_args *a, const mc_train_op
         fprintf(stderr, "minicnn: error: out of memory while writing the report '%s'\n", path);
     free(text);
     return rc;
+}
+
+/* ---- validation data ---- */
+
+enum { VAL_NONE, VAL_TEST, VAL_FOLDER, VAL_TABLE, VAL_IDX };
+
+/* Which validation data the flags ask for, or -1 with the reason in ctx: --validation-data
+ * none, test, DIR or FILE.csv, or the --validation-images/--validation-labels pair. */
+static int validation_kind(mc_ctx *ctx, const train_args *a, const char *data, bool folder,
+                           bool table)
+{
+    const char *v = a->validation;
+    const bool idx = a->validation_images != NULL || a->validation_labels != NULL;
+    if (idx && (a->validation_images == NULL || a->validation_labels == NULL)) {
+        mc_ctx_fail(ctx, MC_ERR_INVALID, "give both --validation-images and --validation-labels");
+        return -1;
+    }
+    if (idx && v != NULL) {
+        mc_ctx_fail(ctx, MC_ERR_INVALID,
+                    "give either --validation-data or --validation-images and "
+                    "--validation-labels, not both");
+        return -1;
+    }
+    if (idx)
+        return VAL_IDX;
+    if (v == NULL || strcmp(v, "none") == 0)
+        return VAL_NONE;
+    if (strcmp(v, "test") == 0)
+        return VAL_TEST;
+    const bool dir = cli_is_directory(v), csv = cli_is_csv(v);
+    if (!dir && !(csv && access(v, F_OK) == 0)) {
+        mc_ctx_fail(ctx, MC_ERR_INVALID,
+                    "--validation-data takes none, test, an image folder or a CSV table; '%s' "
+                    "is %s",
+                    v,
+                    csv ? "a CSV table that does not exist" : "neither a folder nor a .csv file");
+        return -1;
+    }
+    if ((folder || table) && data != NULL) {
+        struct stat sv, sd;
+        const bool same = stat(v, &sv) == 0 && stat(data, &sd) == 0 && sv.st_dev == sd.st_dev &&
+                          sv.st_ino == sd.st_ino;
+        if (same) {
+            mc_ctx_fail(ctx, MC_ERR_INVALID,
+                        "--validation-data %s is the training data (--data): it would validate "
+                        "on the images it trains on; give --validation-data test to validate on "
+                        "the part --split holds out, or another %s",
+                        v, table ? "table" : "folder");
+            return -1;
+        }
+    }
+    if (csv && !table) {
+        mc_ctx_fail(ctx, MC_ERR_INVALID,
+                    "--validation-data %s is a CSV table, which goes with a CSV training table "
+                    "(--data FILE.csv) and its --response",
+                    v);
+        return -1;
+    }
+    if (dir && table) {
+        mc_ctx_fail(ctx, MC_ERR_INVALID,
+                    "--validation-data %s is an image folder but the training data is a CSV "
+                    "table; give a CSV table",
+                    v);
+        return -1;
+    }
+    return dir ? VAL_FOLDER : VAL_TABLE;
+}
+
+/* Reads the separate validation data and checks it against the network (its classes are the
+ * network's by now). */
+static mc_status read_validation(mc_ctx *ctx, mc_net *net, const train_args *a, int kind,
+                                 mc_dataset *val)
+{
+    mc_status st = MC_OK;
+    const char *color = a->color != NULL ? a->color : "none";
+    const bool convert = strcmp(color, "gray2rgb") == 0 || strcmp(color, "rgb2gray") == 0;
+    if (kind == VAL_FOLDER)
+        st = cli_read_validation_folder(ctx, net, a->validation, a->color, !a->no_resize, val);
+    else if (kind == VAL_TABLE)
+        st = cli_read_validation_table(ctx, net, a->validation, a->response, a->omit_missing != 0,
+                                       "validation", val);
+    else
+        st = cli_read_idx(ctx, net, a->color, a->validation_images, a->validation_labels,
+                          "validation data", val);
+    if (st == MC_OK && kind == VAL_IDX && convert)
+        st = mc_dataset_convert_channels(ctx, val, mc_net_input_shape(net, 1).dims[1]);
+    if (st == MC_OK)
+        st = mc_data_check_against_net(net, val, "validation data");
+    return st;
 }
 
 int cmd_train(int argc, char **argv)
@@ -465,6 +566,8 @@ int cmd_train(int argc, char **argv)
         st = mc_shuffle_parse(ctx, a.shuffle, &o.shuffle);
     if (st == MC_OK && a.schedule != NULL)
         st = mc_schedule_parse(ctx, a.schedule, &o.schedule);
+    if (st == MC_OK && a.bn_statistics != NULL)
+        st = mc_bn_statistics_parse(ctx, a.bn_statistics, &o.batch_normalization_statistics);
     if (st == MC_OK && a.threshold_method != NULL)
         st =
             mc_threshold_method_parse(ctx, a.threshold_method, &o.solver.gradient_threshold_method);
@@ -496,10 +599,9 @@ int cmd_train(int argc, char **argv)
         o.validation_patience = a.validation_patience;
     if (a.verbose_frequency >= 0)
         o.verbose_frequency = a.verbose_frequency;
-    if (st == MC_OK && a.validation != NULL && strcmp(a.validation, "test") != 0 &&
-        strcmp(a.validation, "none") != 0)
-        st = mc_ctx_fail(ctx, MC_ERR_INVALID, "--validation-data takes 'none' or 'test', not '%s'",
-                         a.validation);
+    const int val_kind = st == MC_OK ? validation_kind(ctx, &a, paths.p[0], folder, table) : -1;
+    if (val_kind < 0)
+        st = MC_ERR_INVALID;
 
     mc_augmenter *aug = NULL; /* seeded by --seed */
     if (st == MC_OK && a.augmenter != NULL &&
@@ -507,9 +609,10 @@ int cmd_train(int argc, char **argv)
         mc_augmenter_set_seed(aug, a.seed);
     char *net_path = NULL;
     mc_net *net = NULL;
-    mc_dataset train, test;
+    mc_dataset train, test, val;
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);
+    memset(&val, 0, sizeof val);
     char *text = NULL;
     mc_train_state *resume = NULL;
     if (st == MC_OK && a.resume != NULL) {
@@ -520,7 +623,7 @@ int cmd_train(int argc, char **argv)
             !isnan(a.momentum) || !isnan(a.beta1) || !isnan(a.beta2) || !isnan(a.epsilon) ||
             !isnan(a.l2) || !isnan(a.threshold) || !isnan(a.drop_factor) || a.max_epochs >= 0 ||
             a.batch >= 0 || a.drop_period >= 0 || a.validation_patience >= 0;
-        if (changed)
+        if (changed || a.bn_statistics != NULL)
             st = mc_ctx_fail(ctx, MC_ERR_INVALID,
                              "--resume continues with the checkpoint's network and training "
                              "options; give only data, validation, output and checkpoint flags");
@@ -595,6 +698,8 @@ int cmd_train(int argc, char **argv)
         st = mc_data_check_against_net(net, &test, "test data");
     if (st == MC_OK)
         st = name_classes(ctx, net, data_name);
+    if (st == MC_OK && val_kind > VAL_TEST) /* checked against the network before training */
+        st = read_validation(ctx, net, &a, val_kind, &val);
     if (st == MC_OK && a.verbose) /* as MATLAB says, whatever the number of threads */
         printf("Training on single CPU.\n");
     if (st == MC_OK && resume == NULL && mc_input_needs_fit(mc_net_input_layer(net))) {
@@ -606,10 +711,9 @@ int cmd_train(int argc, char **argv)
     memset(&ps, 0, sizeof ps);
     ps.verbose = a.verbose != 0;
     ps.batch = o.mini_batch_size;
-    const bool validate = a.validation != NULL && strcmp(a.validation, "test") == 0;
-    ps.validation = validate;
-    if (validate)
-        o.validation = &test;
+    ps.validation = val_kind > VAL_NONE;
+    if (val_kind > VAL_NONE)
+        o.validation = val_kind == VAL_TEST ? &test : &val;
     o.checkpoint_path = a.checkpoint_path;
     if (st == MC_OK && a.checkpoint_path != NULL && access(a.checkpoint_path, W_OK) != 0)
         st = mc_ctx_fail(ctx, MC_ERR_IO, "--checkpoint-path '%s' is not a writable folder: %s",
@@ -676,6 +780,7 @@ int cmd_train(int argc, char **argv)
     cli_paths_free(&paths);
     mc_dataset_release(ctx, &train);
     mc_dataset_release(ctx, &test);
+    mc_dataset_release(ctx, &val);
     mc_net_destroy(net);
     mc_ctx_destroy(ctx);
     return rc;
@@ -722,16 +827,21 @@ int cmd_classify(int argc, char **argv)
     a.split = NAN;
     const cli_opt opts[] = {
         {"data", CLI_STRING, &a.data, "NAME",
-         "fashion-mnist (default), mnist or an image folder: its test part", 0, 0, 0},
+         "fashion-mnist (default), mnist, an image folder or a CSV table", 0, 0, 0},
         {"test-images", CLI_STRING, &a.test_images, "FILE", "IDX file of test images", 0, 0, 0},
         {"test-labels", CLI_STRING, &a.test_labels, "FILE", "IDX file of test labels", 0, 0, 0},
         {"color-preprocessing", CLI_STRING, &a.color, "MODE", "none, gray2rgb or rgb2gray", 0, 0,
          0},
         {"split", CLI_DOUBLE, &a.split, "P",
-         "image folder without train/ and test/: the training share to leave out (0.75)", 0, 0, 0},
-        {"seed", CLI_UINT64, &a.seed, "S", "image folder: the seed of that split (1)", 0, 0, 0},
+         "the training share or count to leave out (folder: 0.75; table: none)", 0, 0, 0},
+        {"seed", CLI_UINT64, &a.seed, "S", "image folder or table: the seed of that split (1)", 0,
+         0, 0},
         {"no-resize", CLI_SWITCH, &a.no_resize, NULL, "image folder: refuse images of another size",
          0, 0, 0},
+        {"response", CLI_STRING, &a.response, "NAME", "CSV table: the label column (the last)", 0,
+         0, 0},
+        {"omit-missing", CLI_SWITCH, &a.omit_missing, NULL,
+         "CSV table: leave out rows with a missing value", 0, 0, 0},
     };
     const cli_spec spec = {"classify",
                            "MODEL [FLAGS]",
@@ -757,17 +867,22 @@ int cmd_classify(int argc, char **argv)
             return 1;
     } else if ((rc = data_paths("classify", &a, &paths, &data_name)) != 0) {
         return rc;
-    } else if (strcmp(data_name, "table") == 0) {
-        cli_paths_free(&paths);
-        return cli_usage_error(&spec, "reads IDX data and image folders, not CSV tables: "
-                                      "'minicnn train --data FILE.csv' reports the test "
-                                      "accuracy of a table");
     }
-    if (strcmp(data_name != NULL ? data_name : "", "image-folder") != 0 &&
+    const bool table = data_name != NULL && strcmp(data_name, "table") == 0;
+    if (!table && (a.response != NULL || a.omit_missing)) {
+        cli_paths_free(&paths);
+        return cli_usage_error(&spec, "--response and --omit-missing apply to CSV tables "
+                                      "(--data FILE.csv)");
+    }
+    if (table && a.no_resize) {
+        cli_paths_free(&paths);
+        return cli_usage_error(&spec, "--no-resize applies to image folders (--data DIR)");
+    }
+    if (!table && strcmp(data_name != NULL ? data_name : "", "image-folder") != 0 &&
         (!isnan(a.split) || a.no_resize || a.seed != 1)) {
         cli_paths_free(&paths);
         return cli_usage_error(&spec, "--split, --seed and --no-resize apply to image folders "
-                                      "(--data DIR)");
+                                      "and CSV tables (--data DIR or FILE.csv)");
     }
     mc_ctx *ctx = cli_ctx(1);
     if (ctx == NULL) {
@@ -779,9 +894,21 @@ int cmd_classify(int argc, char **argv)
     memset(&test, 0, sizeof test);
     mc_status st = mc_model_load(ctx, model, 256, &net);
     const cli_folder fo = {paths.p[0], a.split, a.seed, a.color, !a.no_resize};
-    if (st == MC_OK && data_name != NULL && strcmp(data_name, "image-folder") == 0)
+    if (st == MC_OK && data_name != NULL && strcmp(data_name, "image-folder") == 0) {
         st = cli_read_folder(ctx, net, 256, &fo, NULL, &test);
-    else if (st == MC_OK)
+    } else if (st == MC_OK && table && !isnan(a.split)) {
+        /* the rows that train --data FILE.csv --split P --seed S held out */
+        const cli_table to = {paths.p[0], a.response, a.omit_missing != 0, a.split, a.seed};
+        mc_dataset held_in;
+        memset(&held_in, 0, sizeof held_in);
+        st = cli_read_table(ctx, net, 256, &to, &held_in, &test);
+        mc_dataset_release(ctx, &held_in);
+    } else if (st == MC_OK && table) { /* the whole table, as classify(net, tbl) */
+        st = mc_net_is_assembled(net) ? MC_OK : mc_net_assemble(net, 256);
+        if (st == MC_OK)
+            st = cli_read_validation_table(ctx, net, paths.p[0], a.response, a.omit_missing != 0,
+                                           "test", &test);
+    } else if (st == MC_OK)
         st = cli_read_idx(ctx, net, a.color, paths.p[2], paths.p[3], "test data", &test);
     if (st == MC_OK && a.color != NULL && strcmp(a.color, "none") != 0)
         st = mc_dataset_convert_channels(ctx, &test, mc_net_input_shape(net, 1).dims[1]);
@@ -808,7 +935,8 @@ int cmd_classify(int argc, char **argv)
         }
     }
     if (st == MC_OK) {
-        printf("Accuracy: %.2f%% (%d images), loss: %.4f\n", 100 * acc, N, loss);
+        printf("Accuracy: %.2f%% (%d %s), loss: %.4f\n", 100 * acc, N, table ? "rows" : "images",
+               loss);
         print_confusion(net, counts, K);
         rc = 0;
     } else {

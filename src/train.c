@@ -12,6 +12,7 @@
 #include "internal.h"
 #include "io/bytes.h"
 #include "io/model_internal.h"
+#include "layers/bnstats.h"
 
 mc_train_options mc_train_default(mc_solver solver)
 {
@@ -33,6 +34,7 @@ mc_train_options mc_train_default(mc_solver solver)
 
 static const char *const shuffle_names[] = {"once", "never", "every-epoch", NULL};
 static const char *const schedule_names[] = {"none", "piecewise", NULL};
+static const char *const bn_statistics_names[] = {"population", "moving", NULL};
 
 static mc_status parse_word(mc_ctx *ctx, const char *text, const char *const *names,
                             const char *what, int *out)
@@ -79,6 +81,19 @@ mc_status mc_schedule_parse(mc_ctx *ctx, const char *text, mc_lr_schedule *out)
 const char *mc_schedule_name(mc_lr_schedule s)
 {
     return (unsigned)s < 2 ? schedule_names[s] : "unknown";
+}
+
+mc_status mc_bn_statistics_parse(mc_ctx *ctx, const char *text, mc_bn_statistics *out)
+{
+    int i = 0;
+    mc_status st = parse_word(ctx, text, bn_statistics_names, "BatchNormalizationStatistics", &i);
+    *out = (mc_bn_statistics)i;
+    return st;
+}
+
+const char *mc_bn_statistics_name(mc_bn_statistics s)
+{
+    return (unsigned)s < 2 ? bn_statistics_names[s] : "unknown";
 }
 
 static double now_seconds(void)
@@ -226,6 +241,11 @@ static mc_status check_options(mc_ctx *ctx, const mc_train_options *o)
                            o->mini_batch_size);
     if ((unsigned)o->shuffle > MC_SHUFFLE_EVERY_EPOCH || (unsigned)o->schedule > 1)
         return mc_ctx_fail(ctx, MC_ERR_INVALID, "unknown Shuffle or LearnRateSchedule value");
+    if ((unsigned)o->batch_normalization_statistics > MC_BN_MOVING)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "unknown BatchNormalizationStatistics value %d; expected "
+                           "'population' or 'moving'",
+                           (int)o->batch_normalization_statistics);
     if (!(o->learn_rate_drop_factor >= 0 && o->learn_rate_drop_factor <= 1))
         return mc_ctx_fail(ctx, MC_ERR_INVALID, "LearnRateDropFactor must be in [0, 1], not %g",
                            o->learn_rate_drop_factor);
@@ -362,6 +382,14 @@ static uint64_t data_hash(const mc_dataset *d)
 
 /* ---- Checkpoints: the training state after the network in a model file ---------------- */
 
+/* BatchNormalizationStatistics rides in the Shuffle word, bit 8 set for 'population', so the
+ * layout stays that of earlier checkpoints, whose runs (all 'moving', the only behaviour
+ * then) resume as they were started. */
+static int32_t shuffle_population(const mc_train_options *o)
+{
+    return o->batch_normalization_statistics == MC_BN_POPULATION ? 1 << 8 : 0;
+}
+
 static void put_options(mc__bytes *b, const mc_train_options *o)
 {
     const double f[] = {o->solver.momentum,
@@ -376,7 +404,7 @@ static void put_options(mc__bytes *b, const mc_train_options *o)
                          (int32_t)o->solver.gradient_threshold_method,
                          o->max_epochs,
                          o->mini_batch_size,
-                         (int32_t)o->shuffle,
+                         (int32_t)o->shuffle | shuffle_population(o),
                          (int32_t)o->schedule,
                          o->learn_rate_drop_period,
                          o->validation_frequency,
@@ -413,7 +441,11 @@ static mc_status take_options(mc__reader *r, mc_train_options *o)
     o->solver.gradient_threshold_method = (mc_grad_threshold_method)v[1];
     o->max_epochs = v[2];
     o->mini_batch_size = v[3];
-    o->shuffle = (mc_shuffle)v[4];
+    o->shuffle = (mc_shuffle)(v[4] & 0xff);
+    const int32_t population = v[4] >> 8;
+    if (population != 0 && population != 1)
+        return mc__corrupt(r, "invalid training options");
+    o->batch_normalization_statistics = population ? MC_BN_POPULATION : MC_BN_MOVING;
     o->schedule = (mc_lr_schedule)v[5];
     o->learn_rate_drop_period = v[6];
     o->validation_frequency = v[7];
@@ -555,6 +587,56 @@ mc_status mc_checkpoint_load(mc_ctx *ctx, const char *path, mc_net **net, mc_tra
 
 /* ---- The loop ------------------------------------------------------------------------- */
 
+/* BatchNormalizationStatistics 'population': MATLAB's finalization, one more pass over the
+ * training set in training mode (as MATLAB's finalizeNetwork calls each layer's training
+ * forward), in chunks of `batch` observations in data order; each batch normalization layer
+ * merges the statistics of its input chunk by chunk, in chunk order, so the result depends
+ * neither on the thread count nor on how the chunks would be shared out. The moving averages
+ * the passes update are then replaced by the whole-set mean and variance. */
+static mc_status finalize_batchnorm(mc_net *net, const mc_dataset *data, int batch)
+{
+    mc_ctx *ctx = mc_net_ctx(net);
+    const int L = mc_net_num_layers(net);
+    size_t total = 0;
+    for (int l = 0; l < L; l++)
+        if (mc__batchnorm_is(mc_net_layer(net, l)))
+            total += 3 * (size_t)mc__batchnorm_channels(mc_net_layer(net, l));
+    if (total == 0)
+        return MC_OK;
+    double *acc = mc__calloc(ctx, total, sizeof *acc);
+    if (acc == NULL)
+        return mc__nomem(ctx, "computing the batch normalization statistics");
+    /* Dropout draws its masks here as in training; the random state is put back so that a run
+     * resumed from its last checkpoint draws the same ones. */
+    const mc_rng_state rng = mc_rng_get_state(ctx);
+    const int N = data->shape.dims[0];
+    const size_t per = mc_shape_numel(&data->shape) / (size_t)N;
+    mc_status st = MC_OK;
+    for (int n = 0; st == MC_OK && n < N; n += batch) {
+        const int b = N - n < batch ? N - n : batch;
+        st = mc_net_forward(net, data->x + (size_t)n * per, b, MC_MODE_TRAINING);
+        double *a = acc;
+        for (int l = 0; st == MC_OK && l < L; l++) {
+            const mc_layer *layer = mc_net_layer(net, l);
+            if (!mc__batchnorm_is(layer))
+                continue;
+            mc__batchnorm_population_add(layer, b, a);
+            a += 3 * (size_t)mc__batchnorm_channels(layer);
+        }
+    }
+    double *a = acc;
+    for (int l = 0; st == MC_OK && l < L; l++) {
+        mc_layer *layer = mc_net_layer(net, l);
+        if (!mc__batchnorm_is(layer))
+            continue;
+        mc__batchnorm_population_store(layer, a);
+        a += 3 * (size_t)mc__batchnorm_channels(layer);
+    }
+    mc_rng_set_state(ctx, rng);
+    mc_free(ctx, acc);
+    return st;
+}
+
 static mc_status run(mc_net *net, const mc_dataset *data, mc_train_state *s,
                      const mc_dataset *validation, mc_train_callback callback, void *user)
 {
@@ -588,7 +670,8 @@ static mc_status run(mc_net *net, const mc_dataset *data, mc_train_state *s,
     }
     const double start = now_seconds();
     const int total = per_epoch * o->max_epochs;
-    bool stop = false;
+    bool stop = false, finalized = false;
+    const bool population = o->batch_normalization_statistics == MC_BN_POPULATION;
     int iteration = s->iteration;
     for (int epoch = s->epochs_done + 1; st == MC_OK && !stop && epoch <= o->max_epochs; epoch++) {
         if (o->shuffle == MC_SHUFFLE_EVERY_EPOCH)
@@ -641,6 +724,14 @@ static mc_status run(mc_net *net, const mc_dataset *data, mc_train_state *s,
             p.learn_rate = rate;
             p.epoch_end = it == per_epoch - 1;
             p.last = iteration == total;
+            /* BatchNormalizationStatistics 'population': the statistics are final before the
+             * last validation (MATLAB's final validation metrics) and the last checkpoint */
+            if (p.last && population && !finalized) {
+                st = finalize_batchnorm(net, data, B);
+                finalized = true;
+                if (st != MC_OK)
+                    break;
+            }
             if (validation != NULL &&
                 (iteration == 1 || iteration % o->validation_frequency == 0 || p.last)) {
                 st = mc_evaluate(net, validation, &p.validation_accuracy, &p.validation_loss);
@@ -654,6 +745,12 @@ static mc_status run(mc_net *net, const mc_dataset *data, mc_train_state *s,
                     stop = true;
                     p.last = true;
                 }
+            }
+            if (stop && population && !finalized) {
+                st = finalize_batchnorm(net, data, B);
+                finalized = true;
+                if (st != MC_OK)
+                    break;
             }
             if (p.epoch_end && s->checkpoint_path != NULL) {
                 s->epochs_done = epoch;
@@ -671,6 +768,9 @@ static mc_status run(mc_net *net, const mc_dataset *data, mc_train_state *s,
                 stop = true;
         }
     }
+    if (st == MC_OK && population && !finalized) /* stopped by the callback, or resumed after
+                                                  * the last epoch */
+        st = finalize_batchnorm(net, data, B);
     mc_optim_destroy(opt);
     mc_free(ctx, params);
     mc_free(ctx, labels);

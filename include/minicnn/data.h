@@ -176,6 +176,13 @@ mc_status mc_image_folder_scan(mc_ctx *ctx, const char *dir, mc_image_folder *ou
 mc_status mc_image_folder_split(mc_ctx *ctx, const mc_image_folder *all, double p,
                                 mc_image_folder *train, mc_image_folder *test);
 
+/* MATLAB's splitEachLabel(imds, n, 'randomized') with a count: for each class, n of its files
+ * (n >= 1), chosen by the context's RNG, go to train and the others to test, as above. Returns
+ * MC_OK, MC_ERR_INVALID (n < 1, or a class with fewer than n files, naming it and its count) or
+ * MC_ERR_NOMEM; on failure train and test are empty. (src/io/dataset.c) */
+mc_status mc_image_folder_split_count(mc_ctx *ctx, const mc_image_folder *all, int n,
+                                      mc_image_folder *train, mc_image_folder *test);
+
 /* Gives f the classes of `ref` (a test part takes the training part's): its labels are
  * renumbered by class name. Returns MC_OK, MC_ERR_FORMAT (f has a class ref lacks, naming it)
  * or MC_ERR_NOMEM (f is then unchanged). */

@@ -22,6 +22,18 @@ typedef enum mc_shuffle {
 
 typedef enum mc_lr_schedule { MC_SCHEDULE_NONE = 0, MC_SCHEDULE_PIECEWISE } mc_lr_schedule;
 
+/* BatchNormalizationStatistics (R2021a): what batch normalization layers keep as TrainedMean
+ * and TrainedVariance when training finishes. */
+typedef enum mc_bn_statistics {
+    MC_BN_POPULATION = 0, /* 'population' (MATLAB's default): after the last iteration, one more
+                           * pass over the whole training set, in training mode as MATLAB's
+                           * finalization does (each layer as during training, so a batch
+                           * normalization sees earlier ones normalize by their mini-batch), in
+                           * chunks of MiniBatchSize observations in data order; each layer's
+                           * mean and biased variance of its input over every observation */
+    MC_BN_MOVING          /* 'moving': the running averages updated during training */
+} mc_bn_statistics;
+
 typedef struct mc_train_options {
     mc_optim_options solver;       /* solver, Momentum, decay factors, Epsilon, L2, thresholds */
     double initial_learn_rate;     /* 0.01 for sgdm, 0.001 for adam and rmsprop */
@@ -38,6 +50,7 @@ typedef struct mc_train_options {
                                     * whose loss is not below the best so far */
     int verbose_frequency;         /* 50 iterations */
     const char *checkpoint_path;   /* a folder: a checkpoint after every epoch; NULL for none */
+    mc_bn_statistics batch_normalization_statistics; /* 'population' */
     const mc_augmenter *augmenter; /* NULL for none; borrowed: each training image is augmented
                                     * afresh each epoch as its mini-batch is gathered (never the
                                     * validation data); checkpoints do not keep it */
@@ -51,6 +64,9 @@ mc_status mc_shuffle_parse(mc_ctx *ctx, const char *text, mc_shuffle *out);
 const char *mc_shuffle_name(mc_shuffle s);
 mc_status mc_schedule_parse(mc_ctx *ctx, const char *text, mc_lr_schedule *out);
 const char *mc_schedule_name(mc_lr_schedule s);
+/* "population" and "moving" (case-insensitive). */
+mc_status mc_bn_statistics_parse(mc_ctx *ctx, const char *text, mc_bn_statistics *out);
+const char *mc_bn_statistics_name(mc_bn_statistics s);
 
 /* What the training loop reports to its caller after each iteration. */
 typedef struct mc_train_progress {

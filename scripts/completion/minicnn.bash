@@ -29,13 +29,15 @@ _minicnn()
             --gradient-decay-factor --squared-gradient-decay-factor --epsilon
             --l2-regularization --max-epochs --mini-batch-size --shuffle --learn-rate-schedule
             --learn-rate-drop-factor --learn-rate-drop-period --validation-data
-            --validation-frequency --validation-patience --gradient-threshold
+            --validation-images --validation-labels
+            --validation-frequency --validation-patience --batch-normalization-statistics
+            --gradient-threshold
             --gradient-threshold-method --verbose --verbose-frequency --seed --threads
             --train-subset --report --save --plots --log --checkpoint-path --resume
             --min-accuracy --help" ;;
     classify)
         flags="--data --test-images --test-labels --color-preprocessing --split --seed
-            --no-resize --help" ;;
+            --no-resize --response --omit-missing --help" ;;
     predict) flags="--top-k --json --color-preprocessing --no-resize --help" ;;
     normlab)
         flags="--data --net --norms --batch-sizes --seeds --epochs --subset --learn-rate-rule
@@ -61,7 +63,11 @@ _minicnn()
     --solver) COMPREPLY=($(compgen -W "sgdm adam rmsprop" -- "$cur")); return ;;
     --shuffle) COMPREPLY=($(compgen -W "once never every-epoch" -- "$cur")); return ;;
     --learn-rate-schedule) COMPREPLY=($(compgen -W "none piecewise" -- "$cur")); return ;;
-    --validation-data) COMPREPLY=($(compgen -W "none test" -- "$cur")); return ;;
+    --batch-normalization-statistics)
+        COMPREPLY=($(compgen -W "population moving" -- "$cur")); return ;;
+    --validation-data)
+        COMPREPLY=($(compgen -W "none test" -- "$cur") $(compgen -d -- "$cur")
+            $(compgen -f -X '!*.csv' -- "$cur")); return ;;
     --color-preprocessing) COMPREPLY=($(compgen -W "none gray2rgb rgb2gray" -- "$cur")); return ;;
     --gradient-threshold-method)
         COMPREPLY=($(compgen -W "l2norm global-l2norm absolute-value" -- "$cur")); return ;;
@@ -73,7 +79,8 @@ _minicnn()
     --images) # inspect: a count; data preview-augmented: an IDX file
         [[ ${words[1]} == inspect ]] || COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --augmenter) COMPREPLY=($(compgen -W "\"imageDataAugmenter(" -- "$cur")); return ;;
-    --train-images | --train-labels | --test-images | --test-labels | --report | --save | \
+    --train-images | --train-labels | --test-images | --test-labels | --validation-images | \
+        --validation-labels | --report | --save | \
         --labels | --plots | --log | --resume | --figure | --out)
         COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --split | --initial-learn-rate | --momentum | --gradient-decay-factor | \

@@ -246,3 +246,81 @@ mc_status mc_dataset_convert_channels(mc_ctx *ctx, mc_dataset *ds, int channels)
     ds->shape.dims[1] = channels;
     return MC_OK;
 }
+
+/* ---- splitEachLabel with a count per label ---------------------------------------------- */
+
+/* The classes of `from` and room for n files in `to`. */
+static mc_status split_part(mc_ctx *ctx, const mc_image_folder *from, int n, mc_image_folder *to)
+{
+    to->classes = mc__calloc(ctx, (size_t)from->num_classes + 1, sizeof *to->classes);
+    to->files = mc__calloc(ctx, (size_t)n + 1, sizeof *to->files);
+    to->labels = mc__calloc(ctx, (size_t)n + 1, sizeof *to->labels);
+    if (to->classes == NULL || to->files == NULL || to->labels == NULL)
+        return mc__nomem(ctx, "splitting an image folder");
+    for (int k = 0; k < from->num_classes; k++) {
+        if ((to->classes[k] = mc__strdup(ctx, from->classes[k])) == NULL)
+            return mc__nomem(ctx, "splitting an image folder");
+        to->num_classes++;
+    }
+    return MC_OK;
+}
+
+mc_status mc_image_folder_split_count(mc_ctx *ctx, const mc_image_folder *all, int n,
+                                      mc_image_folder *train, mc_image_folder *test)
+{
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    if (n < 1)
+        return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                           "the split count must be a whole number of files per class, at "
+                           "least 1, not %d",
+                           n);
+    const int N = all->num_files;
+    for (int k = 0; k < all->num_classes; k++) {
+        int count = 0;
+        for (int i = 0; i < N; i++)
+            count += all->labels[i] == k;
+        if (count < n)
+            return mc_ctx_fail(ctx, MC_ERR_INVALID,
+                               "cannot take %d files of each class for training: class '%s' "
+                               "has only %d",
+                               n, all->classes[k], count);
+    }
+    unsigned char *take = mc__calloc(ctx, (size_t)N + 1, 1);
+    int *idx = mc__calloc(ctx, (size_t)N + 1, sizeof *idx);
+    mc_status st =
+        take == NULL || idx == NULL ? mc__nomem(ctx, "splitting an image folder") : MC_OK;
+    for (int k = 0; st == MC_OK && k < all->num_classes; k++) {
+        int count = 0;
+        for (int i = 0; i < N; i++)
+            if (all->labels[i] == k)
+                idx[count++] = i;
+        /* the first n of a Fisher-Yates shuffle of the class's files (partial) */
+        for (int i = 0; i < n; i++) {
+            int j = i + (int)(mc_rng_uniform(ctx) * (double)(count - i));
+            int t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+            take[idx[i]] = 1;
+        }
+    }
+    const int n_train = n * all->num_classes;
+    if (st == MC_OK)
+        st = split_part(ctx, all, n_train, train);
+    if (st == MC_OK)
+        st = split_part(ctx, all, N - n_train, test);
+    for (int i = 0; st == MC_OK && i < N; i++) {
+        mc_image_folder *to = take[i] ? train : test;
+        if ((to->files[to->num_files] = mc__strdup(ctx, all->files[i])) == NULL)
+            st = mc__nomem(ctx, "splitting an image folder");
+        else
+            to->labels[to->num_files++] = all->labels[i];
+    }
+    mc_free(ctx, take);
+    mc_free(ctx, idx);
+    if (st != MC_OK) {
+        mc_image_folder_release(ctx, train);
+        mc_image_folder_release(ctx, test);
+    }
+    return st;
+}

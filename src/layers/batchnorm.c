@@ -5,6 +5,7 @@
 
 #include <minicnn/batchnorm.h>
 
+#include "bnstats.h"
 #include "norm.h"
 #include "../parallel.h"
 
@@ -528,3 +529,42 @@ static const mc_layer_vtable batchnorm_vtable = {
     .describe = batchnorm_describe,
     .destroy = batchnorm_destroy,
 };
+
+/* ---- Statistics over the whole training set (src/layers/bnstats.h) ---------------------- */
+
+bool mc__batchnorm_is(const mc_layer *layer)
+{
+    return layer != NULL && layer->vt == &batchnorm_vtable;
+}
+
+int mc__batchnorm_channels(const mc_layer *layer)
+{
+    return ((const batchnorm *)layer)->num_channels;
+}
+
+/* acc: (3, C): count, mean, sum of squared deviations */
+void mc__batchnorm_population_add(const mc_layer *layer, int n, double *acc)
+{
+    const batchnorm *bn = (const batchnorm *)layer;
+    const int C = bn->num_channels;
+    const double m = (double)n * (double)mc__positions(&layer->in_shape[0]);
+    double *count = acc, *mean = acc + C, *m2 = acc + 2 * (size_t)C;
+    for (int c = 0; c < C; c++) {
+        const double total = count[c] + m;
+        const double delta = bn->mean[c] - mean[c];
+        mean[c] += delta * (m / total);
+        m2[c] += bn->var[c] * m + delta * delta * (count[c] * m / total);
+        count[c] = total;
+    }
+}
+
+void mc__batchnorm_population_store(mc_layer *layer, const double *acc)
+{
+    batchnorm *bn = (batchnorm *)layer;
+    const int C = bn->num_channels;
+    for (int c = 0; c < C; c++)
+        if (acc[c] > 0) {
+            bn->trained_mean.data[c] = (float)acc[C + c];
+            bn->trained_var.data[c] = (float)(acc[2 * (size_t)C + c] / acc[c]);
+        }
+}
