@@ -1,6 +1,9 @@
-/* minicnn data: tools for data sets. export-png writes an IDX data set as an image folder. */
+/* minicnn data: tools for data sets. export-png writes an IDX data set as an image folder;
+ * preview-augmented draws what an imageDataAugmenter makes of some of its images. */
+#include <cairo.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,15 +226,265 @@ static int export_png(int argc, char **argv)
     return rc;
 }
 
+/* ---- preview-augmented --------------------------------------------------------------------- */
+
+static void text_at(cairo_t *cr, double x, double y, const char *s, double align_x)
+{
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, s, &e);
+    cairo_move_to(cr, x - align_x * e.width - e.x_bearing, y);
+    cairo_show_text(cr, s);
+}
+
+/* One image (C, H, W) as a cell of `scale` pixels per pixel at (x0, y0); values mapped from
+ * [lo, hi] to black..white (3 channels as RGB, otherwise the first channel). */
+static void draw_image(cairo_t *cr, const float *img, int C, int H, int W, double lo, double hi,
+                       double x0, double y0, double scale)
+{
+    const size_t plane = (size_t)H * W;
+    for (int h = 0; h < H; h++)
+        for (int w = 0; w < W; w++) {
+            double rgb[3];
+            for (int k = 0; k < 3; k++) {
+                const float v = img[(C == 3 ? (size_t)k * plane : 0) + (size_t)h * W + w];
+                const double t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+                rgb[k] = t < 0 ? 0 : t > 1 ? 1 : t;
+            }
+            cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+            cairo_rectangle(cr, x0 + w * scale, y0 + h * scale, scale, scale);
+            cairo_fill(cr);
+        }
+    cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, x0 - 0.5, y0 - 0.5, W * scale + 1, H * scale + 1);
+    cairo_stroke(cr);
+}
+
+/* The grid: row r is observation index[r], column 0 the original, column c its augmentation
+ * in epoch c (what training gives it then). Written through a temporary file and a rename. */
+static mc_status draw_preview(mc_ctx *ctx, const char *path, const mc_augmenter *aug,
+                              const mc_dataset *ds, const int *index, int rows, int cols)
+{
+    const int C = ds->shape.dims[1], H = ds->shape.dims[2], W = ds->shape.dims[3];
+    const size_t per = (size_t)C * H * W;
+    /* the value range of the originals shown, so that the fill value shows as it is */
+    double lo = 0, hi = 0;
+    for (int r = 0; r < rows; r++)
+        for (size_t i = 0; i < per; i++) {
+            const double v = ds->x[(size_t)index[r] * per + i];
+            lo = r == 0 && i == 0 ? v : fmin(lo, v);
+            hi = r == 0 && i == 0 ? v : fmax(hi, v);
+        }
+    const double scale = fmax(1.0, floor(112.0 / (H > W ? H : W)));
+    const double cw = W * scale, ch = H * scale, gap = 10, left = 80, top = 96;
+    const int width = (int)(left + cols * (cw + gap) + gap);
+    const int height = (int)(top + rows * (ch + gap) + 30);
+    float *y = malloc(per * sizeof *y);
+    cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
+    if (y == NULL || cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS) {
+        free(y);
+        cairo_surface_destroy(surface);
+        return mc_ctx_fail(ctx, MC_ERR_NOMEM, "cannot draw a %dx%d figure: out of memory", width,
+                           height);
+    }
+    cairo_t *cr = cairo_create(surface);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    cairo_set_font_size(cr, 15);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    text_at(cr, gap, 22, "Augmented training images: each row one image, first the original,", 0);
+    text_at(cr, gap, 40, "then what each epoch's mini-batch gets", 0);
+    /* the options, wrapped at the properties' commas */
+    char said[2048];
+    mc_augmenter_format(aug, said, sizeof said);
+    cairo_select_font_face(cr, "monospace", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, 11);
+    char line[2600] = "";
+    double ly = 58;
+    for (const char *p = said; *p != '\0';) {
+        const char *q = p;
+        int quotes = 0;
+        while (*q != '\0' && !(*q == ',' && quotes % 2 == 0 && q[1] == '\'' && q > p))
+            quotes += *q++ == '\'';
+        char part[512];
+        snprintf(part, sizeof part, "%.*s", (int)(q - p), p);
+        char trial[2600];
+        snprintf(trial, sizeof trial, "%.2000s%s", line, part);
+        cairo_text_extents_t e;
+        cairo_text_extents(cr, trial, &e);
+        if (e.width > width - 2 * gap && line[0] != '\0') {
+            /* the comma ends the line, the next property starts the next one */
+            const size_t used = strlen(line);
+            if (part[0] == ',' && used + 1 < sizeof line)
+                memcpy(line + used, ",", 2);
+            text_at(cr, gap, ly, line, 0);
+            ly += 14;
+            snprintf(line, sizeof line, "    %s", part[0] == ',' ? part + 1 : part);
+        } else {
+            memcpy(line, trial, sizeof line);
+        }
+        p = q;
+    }
+    text_at(cr, gap, ly, line, 0);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, 12);
+    const double grid_top = top + (ly - 58);
+    for (int c = 0; c < cols; c++) {
+        char head[32];
+        if (c == 0)
+            snprintf(head, sizeof head, "original");
+        else
+            snprintf(head, sizeof head, "epoch %d", c);
+        cairo_set_source_rgb(cr, c == 0 ? 0 : 0.1, c == 0 ? 0 : 0.3, c == 0 ? 0 : 0.6);
+        text_at(cr, left + c * (cw + gap) + cw / 2, grid_top - 8, head, 0.5);
+    }
+    for (int r = 0; r < rows; r++) {
+        const double y0 = grid_top + r * (ch + gap);
+        char name[48];
+        snprintf(name, sizeof name, "#%d", index[r] + 1);
+        char label[48];
+        snprintf(label, sizeof label, "label %d", ds->labels[index[r]]);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        text_at(cr, left - 10, y0 + ch / 2 - 2, name, 1.0);
+        text_at(cr, left - 10, y0 + ch / 2 + 14, label, 1.0);
+        const float *x = ds->x + (size_t)index[r] * per;
+        for (int c = 0; c < cols; c++) {
+            if (c > 0)
+                mc_augmenter_apply(aug, c, (size_t)index[r], x, y, C, H, W);
+            draw_image(cr, c == 0 ? x : y, C, H, W, lo, hi, left + c * (cw + gap), y0, scale);
+        }
+        if (r == 0) { /* a rule between the originals and the augmented images */
+            cairo_set_source_rgb(cr, 0.1, 0.3, 0.6);
+            cairo_set_line_width(cr, 2);
+            const double xr = left + cw + gap / 2;
+            cairo_move_to(cr, xr, grid_top - 4);
+            cairo_line_to(cr, xr, grid_top + rows * (ch + gap) - gap);
+            cairo_stroke(cr);
+        }
+    }
+    free(y);
+    cairo_status_t cs = cairo_status(cr);
+    cairo_destroy(cr);
+    char *tmp = cli_format("%s.tmp.%ld", path, (long)getpid());
+    if (tmp == NULL) {
+        cairo_surface_destroy(surface);
+        return mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory");
+    }
+    if (cs == CAIRO_STATUS_SUCCESS)
+        cs = cairo_surface_write_to_png(surface, tmp);
+    cairo_surface_destroy(surface);
+    mc_status st = MC_OK;
+    if (cs != CAIRO_STATUS_SUCCESS)
+        st = mc_ctx_fail(ctx, MC_ERR_IO, "cannot write '%s': %s", path, cairo_status_to_string(cs));
+    else if (rename(tmp, path) != 0)
+        st = mc_ctx_fail(ctx, MC_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+    if (st != MC_OK)
+        unlink(tmp);
+    free(tmp);
+    return st;
+}
+
+static int preview_augmented(int argc, char **argv)
+{
+    const char *data = NULL, *images = NULL, *labels = NULL, *expr = NULL, *out = NULL;
+    int rows = 4, cols = 6;
+    uint64_t seed = 1;
+    const cli_opt opts[] = {
+        {"augmenter", CLI_STRING, &expr, "EXPR", "\"imageDataAugmenter(...)\" (required)", 0, 0, 0},
+        {"data", CLI_STRING, &data, "NAME", "fashion-mnist (default) or mnist: its training images",
+         0, 0, 0},
+        {"images", CLI_STRING, &images, "FILE", "IDX file of images instead", 0, 0, 0},
+        {"labels", CLI_STRING, &labels, "FILE", "IDX file of their labels", 0, 0, 0},
+        {"rows", CLI_INT, &rows, "N", "images, one per row, of different labels (4)", 1, 20, 0},
+        {"columns", CLI_INT, &cols, "N", "the original and N-1 epochs' augmentations (6)", 2, 20,
+         0},
+        {"seed", CLI_UINT64, &seed, "S", "the seed, as minicnn train --seed (1)", 0, 0, 0},
+        {"out", CLI_STRING, &out, "FILE.png", "the figure to write (required)", 0, 0, 0},
+    };
+    const cli_spec spec = {"data preview-augmented",
+                           "[FLAGS]",
+                           "Draws a grid of augmented training images: each row one image, first "
+                           "the original,\nthen the augmentations that minicnn train --augmenter "
+                           "gives it in epochs 1, 2, ...",
+                           opts,
+                           (int)(sizeof opts / sizeof opts[0]),
+                           0,
+                           0};
+    const int prc = cli_parse(&spec, argc, argv, NULL, NULL);
+    if (prc >= 0)
+        return prc;
+    if (expr == NULL || out == NULL)
+        return cli_usage_error(&spec, "give --augmenter \"imageDataAugmenter(...)\" and --out "
+                                      "FILE.png");
+    if ((images == NULL) != (labels == NULL) || (images != NULL && data != NULL))
+        return cli_usage_error(&spec, "give --images with --labels, or --data, not both");
+    cli_paths paths = {{NULL, NULL, NULL, NULL}};
+    if (images != NULL) {
+        const char *given[4] = {images, labels, NULL, NULL};
+        if (cli_paths_set(&paths, given) != 0)
+            return 1;
+    } else {
+        const int rc = cli_dataset_paths(data != NULL ? data : "fashion-mnist", &paths);
+        if (rc != 0)
+            return rc;
+    }
+    mc_ctx *ctx = cli_ctx(seed);
+    if (ctx == NULL) {
+        cli_paths_free(&paths);
+        return 1;
+    }
+    mc_augmenter *aug = NULL;
+    mc_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    mc_status st = mc_augmenter_parse(ctx, expr, &aug);
+    if (st == MC_OK) {
+        mc_augmenter_set_seed(aug, seed);
+        st = mc_dataset_read_idx(ctx, paths.p[0], paths.p[1], &ds);
+    }
+    if (st == MC_OK)
+        st = mc_augmenter_check(ctx, aug, ds.shape.dims[1], ds.shape.dims[2], ds.shape.dims[3]);
+    /* the first image of each of the first labels met, then any to fill the rows */
+    int index[20], found = 0;
+    for (int i = 0; st == MC_OK && i < ds.shape.dims[0] && found < rows; i++) {
+        bool seen = false;
+        for (int k = 0; k < found; k++)
+            seen |= ds.labels[index[k]] == ds.labels[i];
+        if (!seen)
+            index[found++] = i;
+    }
+    for (int i = 0; st == MC_OK && found < rows && i < ds.shape.dims[0]; i++) {
+        bool used = false;
+        for (int k = 0; k < found; k++)
+            used |= index[k] == i;
+        if (!used)
+            index[found++] = i;
+    }
+    if (st == MC_OK)
+        st = draw_preview(ctx, out, aug, &ds, index, found, cols);
+    if (st == MC_OK)
+        printf("Wrote %s: %d images, the original and %d augmentations each\n", out, found,
+               cols - 1);
+    const int rc = st == MC_OK ? 0 : cli_fail(ctx, st);
+    mc_augmenter_destroy(aug);
+    mc_dataset_release(ctx, &ds);
+    cli_paths_free(&paths);
+    mc_ctx_destroy(ctx);
+    return rc;
+}
+
 int cmd_data(int argc, char **argv)
 {
-    static const char *const tools[2] = {"export-png", "digitdataset"};
+    static const char *const tools[3] = {"export-png", "preview-augmented", "digitdataset"};
     const cli_spec spec = {"data",
                            "TOOL [ARGUMENTS]",
                            "Data set tools:\n"
-                           "  export-png  write an IDX data set as a folder of PNG images, one "
-                           "sub-folder per class\n"
-                           "  digitdataset  write MathWorks' DigitDataset from the MNIST "
+                           "  export-png         write an IDX data set as a folder of PNG images, "
+                           "one sub-folder\n"
+                           "                     per class\n"
+                           "  preview-augmented  draw a grid of images augmented by an "
+                           "imageDataAugmenter\n"
+                           "  digitdataset       write MathWorks' DigitDataset from the MNIST "
                            "digits, for minicnn run\n"
                            "'minicnn data TOOL --help' shows a tool's arguments.",
                            NULL,
@@ -242,12 +495,17 @@ int cmd_data(int argc, char **argv)
         return export_png(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "digitdataset") == 0)
         return cmd_data_digitdataset(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "preview-augmented") == 0)
+        return preview_augmented(argc - 1, argv + 1);
     const char *tool = NULL;
     int n_args = 0;
     const int prc = cli_parse(&spec, argc < 2 ? argc : 2, argv, &tool, &n_args);
     if (prc >= 0)
         return prc;
-    const char *near = cli_nearest(tool, strlen(tool), tools, 2);
-    return cli_usage_error(&spec, "unknown tool '%s'%s%s%s; the tools are: export-png, digitdataset", tool,
-                           near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+    const char *near = cli_nearest(tool, strlen(tool), tools, 3);
+    return cli_usage_error(&spec,
+                           "unknown tool '%s'%s%s%s; the tools are: export-png, "
+                           "preview-augmented, digitdataset",
+                           tool, near ? " (did you mean '" : "", near ? near : "",
+                           near ? "'?)" : "");
 }

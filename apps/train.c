@@ -22,6 +22,7 @@ typedef struct train_args {
     const char *color, *solver, *shuffle, *schedule, *threshold_method, *report, *validation;
     const char *save, *checkpoint_path, *resume, *plots, *log, *response, *environment;
     const char *bn_statistics, *validation_images, *validation_labels;
+    const char *augmenter;
     double initial_learn_rate, momentum, beta1, beta2, epsilon, l2, drop_factor, threshold;
     double min_accuracy, split;
     int no_resize, omit_missing;
@@ -62,6 +63,8 @@ static int parse_train_flags(int argc, char **argv, train_args *a)
         {"test-labels", CLI_STRING, &a->test_labels, "FILE", "IDX file of test labels", 0, 0, 0},
         {"color-preprocessing", CLI_STRING, &a->color, "MODE", "none, gray2rgb or rgb2gray", 0, 0,
          0},
+        {"augmenter", CLI_STRING, &a->augmenter, "EXPR",
+         "\"imageDataAugmenter(...)\": augment each training image each epoch", 0, 0, 0},
         {"execution-environment", CLI_STRING, &a->environment, "ENV",
          "auto (default) or cpu: minicnn trains on the CPU", 0, 0, 0},
         {"solver", CLI_STRING, &a->solver, "NAME", "sgdm (default), adam or rmsprop", 0, 0, 0},
@@ -389,6 +392,10 @@ static int write_report(mc_ctx *ctx, const char *path, const train_args *a,
     json_string(&j, "batch_normalization_statistics",
                 mc_bn_statistics_name(o->batch_normalization_statistics));
     json_int(&j, "threads", a->threads);
+    char said[1024] = ""; /* the augmenter as MATLAB writes it, or null */
+    if (o->augmenter != NULL)
+        mc_augmenter_format(o->augmenter, said, sizeof said);
+    json_string(&j, "augmenter", o->augmenter != NULL ? said : NULL);
     json_end(&j);
     json_string(&j, "version", mc_version());
     json_uint(&j, "seed", a->seed);
@@ -607,6 +614,10 @@ int cmd_train(int argc, char **argv)
     if (st == MC_OK) /* before the data is read and any training */
         st = check_outputs(ctx, &a);
 
+    mc_augmenter *aug = NULL; /* seeded by --seed */
+    if (st == MC_OK && a.augmenter != NULL &&
+        (st = mc_augmenter_parse(ctx, a.augmenter, &aug)) == MC_OK)
+        mc_augmenter_set_seed(aug, a.seed);
     char *net_path = NULL;
     mc_net *net = NULL;
     mc_dataset train, test, val;
@@ -718,6 +729,15 @@ int cmd_train(int argc, char **argv)
     ps.max_epochs = o.max_epochs;
     if (st == MC_OK && progress_log_open(&ps.log, a.log, a.plots, !ps.verbose) != 0)
         st = mc_ctx_fail(ctx, MC_ERR_IO, "cannot start the training log");
+    if (aug != NULL && st == MC_OK) { /* checkpoints do not keep it: given again on --resume */
+        char said[1024];
+        mc_augmenter_format(aug, said, sizeof said);
+        if (a.verbose)
+            printf("Augmenting the training images: %s\n", said);
+        o.augmenter = aug;
+        if (resume != NULL)
+            mc_train_state_options(resume)->augmenter = aug;
+    }
     if (st == MC_OK)
         mc_net_set_profiling(net, a.profile != 0);
     if (st == MC_OK && resume != NULL)
@@ -773,6 +793,7 @@ int cmd_train(int argc, char **argv)
     }
     free(ps.epochs);
     free(net_path);
+    mc_augmenter_destroy(aug);
     cli_paths_free(&paths);
     mc_dataset_release(ctx, &train);
     mc_dataset_release(ctx, &test);

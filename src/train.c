@@ -688,9 +688,14 @@ static mc_status run(mc_net *net, const mc_dataset *data, mc_train_state *s,
             const double t_step = timing ? now_seconds() : 0;
             for (int b = 0; b < B; b++) {
                 const int src = s->order[it * B + b];
-                memcpy(x + (size_t)b * per, data->x + (size_t)src * per, per * sizeof(float));
+                if (o->augmenter == NULL)
+                    memcpy(x + (size_t)b * per, data->x + (size_t)src * per, per * sizeof(float));
                 labels[b] = data->labels[src];
             }
+            if (o->augmenter != NULL) /* by observation and epoch, in parallel */
+                mc_augmenter_apply_batch(o->augmenter, epoch, data->x, s->order + (size_t)it * B, B,
+                                         data->shape.dims[1], data->shape.dims[2],
+                                         data->shape.dims[3], x);
             if (timing)
                 mc_net_profile_add(net, MC_PROFILE_DATA, now_seconds() - t_step);
             mc_train_progress p;
@@ -811,6 +816,12 @@ static mc_status prepare(mc_net *net, const mc_dataset *data, const mc_train_opt
         st = check_data(net, data, "training data");
     if (st == MC_OK && validation != NULL)
         st = mc_data_check_against_net(net, validation, "validation data");
+    if (st == MC_OK && o->augmenter != NULL)
+        st = data->shape.ndim == 4
+                 ? mc_augmenter_check(ctx, o->augmenter, data->shape.dims[1], data->shape.dims[2],
+                                      data->shape.dims[3])
+                 : mc_ctx_fail(ctx, MC_ERR_INVALID,
+                               "an imageDataAugmenter augments images, not feature data");
     if (st != MC_OK)
         return st;
     const int K = mc_net_num_classes(net);

@@ -10,7 +10,7 @@ cli=$1
 source "$2"
 man=$(sed 's/\\-/-/g' "$3")
 status=0
-for cmd in train classify predict normlab inspect "data export-png" "data digitdataset" run layer; do
+for cmd in train classify predict normlab inspect "data export-png" "data preview-augmented" "data digitdataset" run layer; do
     read -ra words <<<"minicnn $cmd --"
     COMP_WORDS=("${words[@]}")
     COMP_CWORD=$((${#words[@]} - 1))

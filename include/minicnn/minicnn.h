@@ -9,6 +9,7 @@ extern "C" {
 #include <minicnn/version.h>
 
 #include <minicnn/atomic.h>
+#include <minicnn/augment.h>
 #include <minicnn/batchnorm.h>
 #include <minicnn/conv2d.h>
 #include <minicnn/ctx.h>

@@ -9,6 +9,7 @@ extern "C" {
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <minicnn/augment.h>
 #include <minicnn/data.h>
 #include <minicnn/net.h>
 #include <minicnn/optim.h>
@@ -50,6 +51,9 @@ typedef struct mc_train_options {
     int verbose_frequency;         /* 50 iterations */
     const char *checkpoint_path;   /* a folder: a checkpoint after every epoch; NULL for none */
     mc_bn_statistics batch_normalization_statistics; /* 'population' */
+    const mc_augmenter *augmenter; /* NULL for none; borrowed: each training image is augmented
+                                    * afresh each epoch as its mini-batch is gathered (never the
+                                    * validation data); checkpoints do not keep it */
 } mc_train_options;
 
 /* MATLAB's defaults for the solver. */

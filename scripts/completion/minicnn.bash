@@ -25,7 +25,7 @@ _minicnn()
     case ${words[1]} in
     train)
         flags="--net --data --split --no-resize --response --omit-missing --train-images --train-labels --test-images
-            --test-labels --color-preprocessing --execution-environment --solver --initial-learn-rate --momentum
+            --test-labels --color-preprocessing --augmenter --execution-environment --solver --initial-learn-rate --momentum
             --gradient-decay-factor --squared-gradient-decay-factor --epsilon
             --l2-regularization --max-epochs --mini-batch-size --shuffle --learn-rate-schedule
             --learn-rate-drop-factor --learn-rate-drop-period --validation-data
@@ -45,10 +45,12 @@ _minicnn()
     inspect) flags="--layer --data --images --out --help" ;;
     data)
         if [[ $cword -eq 2 ]]; then
-            COMPREPLY=($(compgen -W "export-png digitdataset --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "export-png preview-augmented digitdataset --help" -- "$cur"))
             return
         fi
-        if [[ ${words[2]} == digitdataset ]]; then
+        if [[ ${words[2]} == preview-augmented ]]; then
+            flags="--augmenter --data --images --labels --rows --columns --seed --out --help"
+        elif [[ ${words[2]} == digitdataset ]]; then
             flags="--out --per-class --images --labels --force --help"
         else
             flags="--data --train-images --train-labels --test-images --test-labels --force --help"
@@ -82,9 +84,12 @@ _minicnn()
     --learn-rate-rule) COMPREPLY=($(compgen -W "linear constant" -- "$cur")); return ;;
     --net) COMPREPLY=($(compgen -f -X '!*.net' -- "$cur") $(compgen -d -- "$cur")); return ;;
     --checkpoint-path | --matlabroot) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+    --images) # inspect: a count; data preview-augmented, data digitdataset: an IDX file
+        [[ ${words[1]} == inspect ]] || COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --augmenter) COMPREPLY=($(compgen -W "\"imageDataAugmenter(" -- "$cur")); return ;;
     --train-images | --train-labels | --test-images | --test-labels | --validation-images | \
         --validation-labels | --report | --save | \
-        --plots | --log | --resume | --figure | --out | --labels)
+        --labels | --plots | --log | --resume | --figure | --out)
         COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --split | --initial-learn-rate | --momentum | --gradient-decay-factor | \
         --squared-gradient-decay-factor | --epsilon | --l2-regularization | --max-epochs | \
@@ -92,7 +97,7 @@ _minicnn()
         --validation-frequency | --validation-patience | --gradient-threshold | \
         --verbose-frequency | --seed | --threads | --train-subset | --min-accuracy | --top-k | \
         --norms | --batch-sizes | --seeds | --epochs | --subset | --base-learn-rate | \
-        --base-batch | --layer | --images | --per-class)
+        --base-batch | --layer | --rows | --columns | --per-class)
         return ;;
     esac
 

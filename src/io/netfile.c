@@ -1374,3 +1374,114 @@ mc_status mc_layers_parse(mc_ctx *ctx, const char *expr, mc_net **out)
     parser_free(&ps);
     return st;
 }
+
+/* ---- One call of a function that is not a layer (src/augment.c) ------------------------ */
+
+void nf_free_args(mc_ctx *ctx, nf_value *args, int n)
+{
+    free_args(ctx, args, n);
+}
+
+/* Appends v (taken, also on failure) to the growing *args. */
+static mc_status push_arg(parser *ps, nf_value **args, int *n, int *cap, nf_value *v)
+{
+    void *grown = *args;
+    mc_status st = reserve(ps, &grown, *n, cap, (long)*n + 1, sizeof **args);
+    *args = grown;
+    if (st != MC_OK) {
+        value_free(ps->ctx, v);
+        return st;
+    }
+    (*args)[(*n)++] = *v;
+    return MC_OK;
+}
+
+/* One argument item: 'Name' or a value, or Name=Value (two values). */
+static mc_status call_item(parser *ps, const char *handle_hint, nf_value **args, int *n, int *cap)
+{
+    const char *option =
+        *n % 2 == 1 && (*args)[*n - 1].kind == NF_STRING ? (*args)[*n - 1].str : NULL;
+    if (ps->tok.kind == TK_AT)
+        return fail_tok(ps, &ps->tok,
+                        "%s%sfunction handles are not supported (minicnn runs no "
+                        "MATLAB code); %s",
+                        option != NULL ? option : "", option != NULL ? ": " : "", handle_hint);
+    if (ps->tok.kind == TK_IDENT && *n % 2 == 0) {
+        parser save = *ps;
+        token name = ps->tok;
+        mc_status st = lex(ps);
+        if (st != MC_OK)
+            return st;
+        if (ps->tok.kind == TK_ASSIGN) { /* Name=Value (R2021a) */
+            nf_value s;
+            memset(&s, 0, sizeof s);
+            s.kind = NF_STRING;
+            s.line = name.line;
+            s.col = name.col;
+            if ((s.str = mc_alloc(ps->ctx, name.len + 1)) == NULL)
+                return nomem(ps);
+            memcpy(s.str, name.p, name.len);
+            s.str[name.len] = '\0';
+            st = push_arg(ps, args, n, cap, &s);
+            if (st == MC_OK)
+                st = lex(ps);
+            return st == MC_OK ? call_item(ps, handle_hint, args, n, cap) : st;
+        }
+        *ps = save;
+    }
+    nf_value v;
+    ps->option = option;
+    mc_status st = parse_expr(ps, &v);
+    ps->option = NULL;
+    return st == MC_OK ? push_arg(ps, args, n, cap, &v) : st;
+}
+
+mc_status nf_parse_call(mc_ctx *ctx, const char *expr, const char *file, const char *fn,
+                        const char *handle_hint, nf_value **args, int *n)
+{
+    *args = NULL;
+    *n = 0;
+    parser ps;
+    parser_init(&ps, ctx, expr, strlen(expr), file);
+    char buf[64];
+    mc_status st = lex(&ps);
+    if (st == MC_OK && !tok_is(&ps.tok, fn))
+        st = fail_tok(&ps, &ps.tok, "found %s where a call of %s belongs, such as %s('Name',value)",
+                      describe_tok(&ps.tok, buf, sizeof buf), fn, fn);
+    if (st == MC_OK)
+        st = lex(&ps);
+    if (st == MC_OK && ps.tok.kind == TK_LPAREN) {
+        token open = ps.tok;
+        int cap = 0;
+        st = lex(&ps);
+        bool done = st == MC_OK && ps.tok.kind == TK_RPAREN;
+        while (st == MC_OK && !done) {
+            st = call_item(&ps, handle_hint, args, n, &cap);
+            if (st != MC_OK)
+                break;
+            if (ps.tok.kind == TK_RPAREN)
+                done = true;
+            else if (ps.tok.kind == TK_COMMA)
+                st = lex(&ps);
+            else if (ps.tok.kind == TK_EOF || ps.tok.kind == TK_NEWLINE)
+                st = fail_tok(&ps, &open, "'(' is never closed by ')'");
+            else
+                st = fail_tok(&ps, &ps.tok, "%s follows an argument; expected ',' or ')'",
+                              describe_tok(&ps.tok, buf, sizeof buf));
+        }
+        if (st == MC_OK)
+            st = lex(&ps); /* the ')' */
+    }
+    if (st == MC_OK && ps.tok.kind == TK_SEMI)
+        st = lex(&ps);
+    if (st == MC_OK && ps.tok.kind != TK_EOF && ps.tok.kind != TK_NEWLINE)
+        st = fail_tok(&ps, &ps.tok, "%s follows the call; expected the end of the expression",
+                      describe_tok(&ps.tok, buf, sizeof buf));
+    parser_free(&ps);
+    if (st != MC_OK) {
+        free_args(ctx, *args, *n);
+        *args = NULL;
+        *n = 0;
+    }
+    return st;
+}

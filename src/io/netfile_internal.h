@@ -89,4 +89,13 @@ const nf_matlab_name *nf_find_matlab_name(const char *name);
 /* The i-th MATLAB name of the table, NULL past the last. */
 const char *nf_matlab_name_at(int i);
 
+/* Parses `expr`, one call of the function `fn` in MATLAB syntax: fn, fn() or fn(arguments),
+ * with name-value pairs as 'Name',value or Name=value (the name then becomes a string value).
+ * *args (n values, freed with nf_free_args) are the arguments in order. A function handle
+ * given as an argument fails with a message naming the option and saying `handle_hint`.
+ * Messages are "file:line:col: ..." (MC_ERR_FORMAT); MC_ERR_NOMEM. */
+mc_status nf_parse_call(mc_ctx *ctx, const char *expr, const char *file, const char *fn,
+                        const char *handle_hint, nf_value **args, int *n);
+void nf_free_args(mc_ctx *ctx, nf_value *args, int n);
+
 #endif
