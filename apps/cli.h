@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by the minicnn command's files. */
 #ifndef MINICNN_CLI_H
 #define MINICNN_CLI_H

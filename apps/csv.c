@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The CSV writer (see csv.h). */
 #include "csv.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one CSV writer of the minicnn command (--log, normlab's FIGURE.csv). Its names start with
  * csvw_: libcsv, which the command also links, has the csv_ ones. Fields are quoted as RFC 4180
  * says: a field holding a comma, a double quote, a line break or an outer space is put

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* minicnn data: tools for data sets. export-png writes an IDX data set as an image folder;
  * preview-augmented draws what an imageDataAugmenter makes of some of its images. */
 #include <cairo.h>

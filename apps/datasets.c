@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Where the named data sets live. */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* minicnn data digitdataset: a DigitDataset-shaped folder (MathWorks' nndatasets/DigitDataset:
  * class folders 0..9 of 28x28 grayscale PNG digits, 1000 per class) made from the real MNIST
  * digits, where `matlabroot` finds it. */

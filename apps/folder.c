@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Image folders as data for minicnn train and classify (--data DIR). */
 #include <math.h>
 #include <stdio.h>

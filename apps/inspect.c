@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* minicnn inspect: what a normalization layer does to its activations, and what the first
  * convolution learned. Writes PREFIX-histograms.png (per group, the distribution of the values
  * entering and leaving the layer) and PREFIX-filters.png (the filters of a convolution layer as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one JSON writer of the minicnn command (--report, predict --json). Members are written
  * in order; the writer puts the commas, the quotes and the escapes. Numbers read back exactly:
  * a double with the fewest of 15 to 17 significant digits that give it back, a float with 6 to

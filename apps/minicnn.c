@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* minicnn: the command-line front end. */
 #include <stdbool.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* minicnn normlab: what normalization does, and why group normalization exists. The same network
  * is trained with group, batch, layer and instance normalization and with none, at several
  * mini-batch sizes and seeds; a table in the layout of the Group Normalization paper and a PNG

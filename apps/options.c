@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The command-line grammar shared by every minicnn command (see options.h). */
 #include "options.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One command-line grammar for every minicnn command: a table of flags per command, read by one
  * parser. `--flag value` and `--flag=value`; positional arguments anywhere, `--` ends the flags;
  * `-h`/`--help` prints the command's help on stdout. Every number goes through the same checks,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Line charts and image grids with cairo. */
 #include "plot.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Figures as PNG files, drawn with cairo: line charts with axes, ticks, a legend and a title,
  * and grids of small images with a colour bar. The pure parts (percentile ranges, legend
  * placement, colour scales, label spacing) are separate functions, tested in tests/test_plot.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* minicnn predict: a saved network's top classes for PNG images (MATLAB's classify on files). */
 #include <stdio.h>
 #include <stdlib.h>

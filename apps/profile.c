@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* minicnn train --profile: each layer's share of a training step. */
 #include "profile.h"
 

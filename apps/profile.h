@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The table of minicnn train --profile (apps/profile.c), also printed by minicnn-bench. */
 #ifndef MINICNN_APPS_PROFILE_H
 #define MINICNN_APPS_PROFILE_H

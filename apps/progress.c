@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The training-progress figure, the iteration log and the progress bar. */
 #include "progress.h"
 

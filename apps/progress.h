@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What minicnn train shows of its progress besides MATLAB's table: a CSV log of every
  * iteration, the training-progress figure (redrawn every epoch and at the end), and a progress
  * bar with ETA on a terminal when the table is off (redrawn in place, as wide as the terminal;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* minicnn run SCRIPT.m: a MATLAB training script, run as written (src/script). The command
  * prints what MATLAB prints; it supplies trainNetwork's verbose table and training-progress
  * figure. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* minicnn run (apps/run.c) and minicnn data digitdataset (apps/digits.c). */
 #ifndef MINICNN_SCRIPT_CLI_H
 #define MINICNN_SCRIPT_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Signals: see signals.h. */
 #include "signals.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* SIGINT, SIGTERM and SIGHUP end the command without leaving temporary files behind. */
 #ifndef MINICNN_SIGNALS_H
 #define MINICNN_SIGNALS_H

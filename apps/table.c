@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CSV tables for the command: a featureInputLayer network's training and test data. */
 #include <math.h>
 #include <stdio.h>

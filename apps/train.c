@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* minicnn train: MATLAB's trainNetwork from the command line. */
 #include <errno.h>
 #include <limits.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Separate validation data for minicnn train (--validation-data DIR|FILE.csv and
  * --validation-images/--validation-labels): read after the training data, with the classes the
  * network's output layer has by then. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* MATLAB's verbose table (see verbose.h). */
 #include "verbose.h"
 

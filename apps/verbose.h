@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* MATLAB's verbose table of minicnn train: the header, a row per displayed iteration, the
  * closing rule; the cells formatted as MATLAB formats them. */
 #ifndef MINICNN_VERBOSE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* minicnn-bench: the speed of minicnn's hot paths on this machine, against the machine's own
  * limits (memory bandwidth from a copy and a triad loop, OpenBLAS's sgemm rate), with 1 and 2
  * threads (or --threads LIST). Prints a table and writes everything as JSON (--json FILE).

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """PyTorch's side of bench/run: group_norm forward and forward+backward at the benchmark's
 shapes, and a training step of the reference network (conv 5x5x20, group norm 4, ReLU, 2x2 max
 pooling, fully connected 10, softmax cross-entropy; SGD with momentum 0.9, L2 1e-4) at

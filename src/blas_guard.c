@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A memory limit must end in "out of memory while ...", never in a hang inside OpenBLAS.
  *
  * OpenBLAS 0.3.21 (Debian 12) takes a work buffer of BUFFER_SIZE (128 MiB on x86_64) plus a

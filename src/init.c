@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,8 +10,11 @@ static const struct {
     mc__init_kind kind;
     const char *name;
 } init_names[] = {
-    {MC__INIT_ONES, "ones"},     {MC__INIT_ZEROS, "zeros"}, {MC__INIT_NARROW_NORMAL, "narrow-normal"},
-    {MC__INIT_GLOROT, "glorot"}, {MC__INIT_HE, "he"},
+    {MC__INIT_ONES, "ones"},
+    {MC__INIT_ZEROS, "zeros"},
+    {MC__INIT_NARROW_NORMAL, "narrow-normal"},
+    {MC__INIT_GLOROT, "glorot"},
+    {MC__INIT_HE, "he"},
 };
 #define N_INIT_NAMES (sizeof init_names / sizeof init_names[0])
 
@@ -62,9 +66,8 @@ mc_status mc__init_resolve(mc_ctx *ctx, const char *label, const char *option,
     char suggestion[96] = "";
     if (hint != NULL)
         snprintf(suggestion, sizeof suggestion, " (did you mean '%s'?)", hint);
-    return mc_ctx_fail(ctx, MC_ERR_INVALID,
-                       "%s: unknown %s '%s'%s; expected %s or a function", label, option,
-                       init->name, suggestion, list);
+    return mc_ctx_fail(ctx, MC_ERR_INVALID, "%s: unknown %s '%s'%s; expected %s or a function",
+                       label, option, init->name, suggestion, list);
 }
 
 mc_status mc__init_fill(mc_ctx *ctx, const char *label, const char *option, const mc__init *init,

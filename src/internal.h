@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internals shared by the library's files; not installed. */
 #ifndef MINICNN_INTERNAL_H
 #define MINICNN_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The layer graph: construction, assembly (names, checks, shapes, buffers), forward and
  * backward passes. */
 #include <math.h>

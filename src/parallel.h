@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* minicnn's threads: a fixed set of tasks spread over the threads of mc_set_threads.
  *
  * Results never depend on the thread count. A kernel splits its work into tasks whose

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include <math.h>
 #include <string.h>
 
@@ -32,8 +33,8 @@ mc_status mc__param_set_values(mc_ctx *ctx, mc_param *p, const float *values, si
 }
 
 mc_status mc__param_prepare(mc_ctx *ctx, const char *label, mc_param *p, const mc__init *init,
-                            const char *init_option, const mc_shape *storage,
-                            const mc_shape *size, double fan_in, double fan_out)
+                            const char *init_option, const mc_shape *storage, const mc_shape *size,
+                            double fan_in, double fan_out)
 {
     const size_t n = mc_shape_numel(storage);
     if (p->value.data != NULL && mc_tensor_numel(&p->value) != n)
@@ -48,8 +49,7 @@ mc_status mc__param_prepare(mc_ctx *ctx, const char *label, mc_param *p, const m
     if (st == MC_OK && p->value.data == NULL) {
         st = mc_tensor_create(ctx, storage, &value);
         if (st == MC_OK)
-            st = mc__init_fill(ctx, label, init_option, init, size, fan_in, fan_out, value.data,
-                               n);
+            st = mc__init_fill(ctx, label, init_option, init, size, fan_in, fan_out, value.data, n);
     }
     if (st != MC_OK) {
         if (st == MC_ERR_NOMEM)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Vector loops shared by the layers, in versions chosen at run time: AVX-512 and AVX2 for the
  * CPUs that have them (mc_set_max_isa caps the choice), portable C for the others. The
  * reductions accumulate in double over 16 fixed lanes (element i goes to lane i % 16, the lanes

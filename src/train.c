@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The training loop (MATLAB's trainNetwork) and evaluation. */
 #include <limits.h>
 #include <math.h>

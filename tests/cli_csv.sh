@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # minicnn train on a CSV table end to end, on a synthetic table made here (three classes of
 # points in four features around different centres, text labels, quoted cells, a missing value),
 # and the errors a user meets on the way. Usage: tests/cli_csv.sh path/to/minicnn

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Data that does not fit the network is found before training, not after it: minicnn train
 # with test labels beyond the network's classes, test images of another size, and validation
 # data that does not fit each fail before the first iteration, naming the file and the numbers.

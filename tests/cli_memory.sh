@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # minicnn under a memory limit (ulimit -v) ends, never hangs: `minicnn version` exits, and a
 # short training run either finishes or says "out of memory while <what> (<N> bytes)" and
 # exits 1. OpenBLAS's own threads used to spin retrying their buffers at such limits, and the

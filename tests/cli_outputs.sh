@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Every file minicnn train writes, end to end: destinations checked before training, targets
 # that are not regular files refused, links followed, checkpoints of concurrent runs all kept,
 # no temporary left by SIGTERM, stale temporaries of dead processes removed, a model field that

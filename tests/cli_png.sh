@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The image-folder commands end to end, on a tiny synthetic data set made here: IDX files ->
 # minicnn data export-png -> minicnn train --data DIR -> minicnn predict / classify, and the
 # errors a user meets on the way. Usage: tests/cli_png.sh path/to/minicnn

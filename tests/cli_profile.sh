@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # minicnn train --profile end to end: after training it prints one row per layer of the network,
 # then the data, optimizer and other rows, and the shares of the step add up to 100 %; without
 # the flag no profile is printed. Usage: tests/cli_profile.sh path/to/minicnn

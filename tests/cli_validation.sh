@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # minicnn train with separate validation data and --split counts, end to end on tiny synthetic
 # data made here: --validation-data DIR, FILE.csv and test, the IDX pair
 # --validation-images/--validation-labels, --split N (a count per class, as

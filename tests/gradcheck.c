@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "gradcheck.h"
 
 #include <check.h>
@@ -28,8 +29,8 @@ static void compare(gradcheck_result *res, const char *what, size_t i, double an
         res->worst = err;
     if (!(err <= atol + rtol * fabs(numeric))) {
         if (res->failed == 0)
-            snprintf(res->first, sizeof res->first, "%s[%zu]: analytic %.9g, numeric %.9g",
-                     what, i, analytic, numeric);
+            snprintf(res->first, sizeof res->first, "%s[%zu]: analytic %.9g, numeric %.9g", what, i,
+                     analytic, numeric);
         res->failed++;
     }
 }
@@ -49,8 +50,8 @@ static double central(mc_layer *layer, mc_tensor *in, int n_in, mc_tensor *out, 
     return (lp - lm) / (hp + hm);
 }
 
-void gradcheck_layer(mc_layer *layer, mc_tensor *in, int n_in, double h, double atol,
-                     double rtol, gradcheck_result *res)
+void gradcheck_layer(mc_layer *layer, mc_tensor *in, int n_in, double h, double atol, double rtol,
+                     gradcheck_result *res)
 {
     memset(res, 0, sizeof *res);
     mc_shape out_shape = layer->out_shape;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Checks shared by the suites of dropout, average and global pooling and concatenation: the
  * input gradient against central differences of a double oracle, and thread-count
  * independence. Header-only, like layertest.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers shared by the layer suites: creating, setting up and running a layer with the test
  * failing on any error, the expected-error checks, finding learnables and buffers by name,
  * initializer callbacks, the normalization oracle's plumbing, the write contract of an input

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Writes tests/corpus/: broken IDX, model and network files, each with the error minicnn must
 give (tests/corpus/EXPECTED: file, status, a part of the message). tests/test_corpus.c checks
 every file. Run again after changing a format: /usr/bin/python3 tests/make_corpus.py"""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Writes tests/fixtures/groupnorm_torch.txt: group normalization forward and backward from
 PyTorch's own implementation (torch.nn.functional.group_norm and autograd), the independent
 reference the C tests compare against.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* leakyReluLayer, clippedReluLayer, eluLayer and tanhLayer: properties, defaults, validation,
  * displays, network files, values (NaN and infinities), gradients against a double oracle,
  * the write contract, threads, allocation. */

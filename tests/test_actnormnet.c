@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A network of every layer of minicnn/layers3.h (tests/fixtures/activations_norms.net) trains:
  * the loss falls and the accuracy beats chance, the weights are the same on 1, 2 and 3
  * threads, a saved model scores as the network did, and the Layer array shows MATLAB's rows. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* additionLayer: input count, names, display, shape checks, values, gradients, allocation. */
 #include <check.h>
 #include <math.h>

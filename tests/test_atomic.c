@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The atomic writer (include/minicnn/atomic.h) and the model files written through it: fields
  * that do not fit, links, FIFOs, folders, stale temporaries, exclusive creation, signals. */
 #include <check.h>

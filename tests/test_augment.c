@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Data augmentation: MATLAB's imageDataAugmenter (src/augment.c). */
 #include <math.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* averagePooling2dLayer: options, validation, display, output sizes, zero padding counted in
  * the average, gradients, threads, allocation. */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* batchNormalizationLayer: options, validation, display, values, running statistics,
  * gradients, allocation. */
 #include <check.h>
@@ -16,8 +17,8 @@
 
 /* x, y: (N, C, S); scale, offset: (C). Textbook form: every element looks up its channel;
  * training mode uses the batch's mean and biased variance. */
-static void oracle_forward(const double *x, double *y, const double *scale,
-                           const double *offset, int N, int C, size_t S, double eps)
+static void oracle_forward(const double *x, double *y, const double *scale, const double *offset,
+                           int N, int C, size_t S, double eps)
 {
     const size_t n = (size_t)N * (size_t)C * S;
     for (int c = 0; c < C; c++) {
@@ -159,10 +160,25 @@ START_TEST(test_display_after_setup)
         int dims[5];
         const char *size;
     } kinds[] = {
-        {2, {5, 6}, "[6\xc3\x97" "1 single]"},
-        {3, {5, 6, 7}, "[6\xc3\x97" "1 single]"},
-        {4, {5, 6, 7, 7}, "[1\xc3\x97" "1\xc3\x97" "6 single]"},
-        {5, {5, 6, 2, 3, 3}, "[1\xc3\x97" "1\xc3\x97" "1\xc3\x97" "6 single]"},
+        {2,
+         {5, 6},
+         "[6\xc3\x97"
+         "1 single]"},
+        {3,
+         {5, 6, 7},
+         "[6\xc3\x97"
+         "1 single]"},
+        {4,
+         {5, 6, 7, 7},
+         "[1\xc3\x97"
+         "1\xc3\x97"
+         "6 single]"},
+        {5,
+         {5, 6, 2, 3, 3},
+         "[1\xc3\x97"
+         "1\xc3\x97"
+         "1\xc3\x97"
+         "6 single]"},
     };
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
@@ -252,8 +268,10 @@ START_TEST(test_display_all_properties)
     mc_shape s = test_shape(2, 4, 3);
     lt_setup_same(l, &s);
     char *text = lt_describe(l, MC_DESCRIBE_ALL);
-    ck_assert_ptr_nonnull(strstr(text, "              TrainedMean: [3\xc3\x97" "1 single]\n"
-                                       "          TrainedVariance: [3\xc3\x97" "1 single]\n"));
+    ck_assert_ptr_nonnull(strstr(text, "              TrainedMean: [3\xc3\x97"
+                                       "1 single]\n"
+                                       "          TrainedVariance: [3\xc3\x97"
+                                       "1 single]\n"));
     ck_assert_ptr_nonnull(strstr(text, "         ScaleInitializer: [function_handle]\n"
                                        "        OffsetInitializer: 'narrow-normal'\n"));
     mc_free(ctx, text);
@@ -267,8 +285,7 @@ END_TEST
 /* ---- Validation ----------------------------------------------------------------------- */
 
 /* Creation must fail with `status` and a message containing `needle`. */
-static void expect_create_error(const mc_batchnorm_options *o, mc_status status,
-                                const char *needle)
+static void expect_create_error(const mc_batchnorm_options *o, mc_status status, const char *needle)
 {
     lt_expect_create_error(create, o, status, needle, 0);
 }
@@ -330,8 +347,8 @@ END_TEST
 
 START_TEST(test_factor_validation)
 {
-    static const char *names[] = {"ScaleLearnRateFactor", "OffsetLearnRateFactor",
-                                  "ScaleL2Factor", "OffsetL2Factor"};
+    static const char *names[] = {"ScaleLearnRateFactor", "OffsetLearnRateFactor", "ScaleL2Factor",
+                                  "OffsetL2Factor"};
     double bad[] = {-1e-9, -2.0, NAN, INFINITY};
     for (int f = 0; f < 4; f++) {
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -417,8 +434,7 @@ START_TEST(test_channel_validation)
         const float bad[4] = {1, 2, INFINITY, 4};
         *field[k] = bad;
         snprintf(want, sizeof want,
-                 "Layer 'bn1': the initial %s has the non-finite value inf at element 3",
-                 names[k]);
+                 "Layer 'bn1': the initial %s has the non-finite value inf at element 3", names[k]);
         expect_create_error(&o, MC_ERR_INVALID, want);
         *len[k] = 0;
         snprintf(want, sizeof want, "Layer 'bn1': the initial %s is given with 0 elements",
@@ -458,7 +474,9 @@ START_TEST(test_channel_validation)
     ck_assert(lt_buffer(l, "TrainedMean")->data[1] == 7.0f);
     ck_assert_int_eq(lt_param(l, "Scale")->size.ndim, 3);
     char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
-    ck_assert_ptr_nonnull(strstr(text, "TrainedMean: [1\xc3\x97" "1\xc3\x97" "4 single]"));
+    ck_assert_ptr_nonnull(strstr(text, "TrainedMean: [1\xc3\x97"
+                                       "1\xc3\x97"
+                                       "4 single]"));
     mc_free(ctx, text);
     lt_teardown(&a, ctx, l);
 }
@@ -644,8 +662,7 @@ START_TEST(test_running_statistics)
             ck_assert_msg(fabs(tm[c] - em[c]) <= 1e-6 * (1 + fabs(em[c])),
                           "step %d: TrainedMean[%d] = %.9g, want %.9g", step, c, tm[c], em[c]);
             ck_assert_msg(fabs(tv[c] - ev[c]) <= 1e-6 * ev[c],
-                          "step %d: TrainedVariance[%d] = %.9g, want %.9g", step, c, tv[c],
-                          ev[c]);
+                          "step %d: TrainedVariance[%d] = %.9g, want %.9g", step, c, tv[c], ev[c]);
         }
         /* An inference forward changes nothing. */
         float keep_m[3], keep_v[3];
@@ -717,8 +734,8 @@ START_TEST(test_inference_uses_trained_statistics)
     for (size_t i = 0; i < 24; i++) {
         const int c = (int)(i / 4 % 2);
         const double want = scale[c] * (x[i] - tm[c]) / sqrt(tv[c] + 0.01) + offset[c];
-        ck_assert_msg(fabs(y[i] - want) < 1e-6 * (1 + fabs(want)), "y[%zu] = %.9g, want %.9g",
-                      i, y[i], want);
+        ck_assert_msg(fabs(y[i] - want) < 1e-6 * (1 + fabs(want)), "y[%zu] = %.9g, want %.9g", i,
+                      y[i], want);
     }
     /* The same through the kernel, and one observation gives the same as in a batch. */
     mc_batchnorm_forward_infer_kernel(x, y2, scale, offset, tm, tv, 3, 2, 4, 0.01);
@@ -856,10 +873,10 @@ START_TEST(test_gradients)
         double ds = lt_norm_derivative(&pr, &pr.scale[c], h);
         double db = lt_norm_derivative(&pr, &pr.offset[c], h);
         double gs = lt_param(l, "Scale")->grad.data[c], gb = lt_param(l, "Offset")->grad.data[c];
-        ck_assert_msg(fabs(gs - ds) <= atol + rtol * fabs(ds), "dScale[%d] = %.9g, oracle %.9g",
-                      c, gs, ds);
-        ck_assert_msg(fabs(gb - db) <= atol + rtol * fabs(db), "dOffset[%d] = %.9g, oracle %.9g",
-                      c, gb, db);
+        ck_assert_msg(fabs(gs - ds) <= atol + rtol * fabs(ds), "dScale[%d] = %.9g, oracle %.9g", c,
+                      gs, ds);
+        ck_assert_msg(fabs(gb - db) <= atol + rtol * fabs(db), "dOffset[%d] = %.9g, oracle %.9g", c,
+                      gb, db);
     }
 
     mc_tensor in = mc_tensor_view(x, &s);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* trainingOptions' BatchNormalizationStatistics: 'population' (the default) leaves every batch
  * normalization layer with the mean and variance of its input over the whole training set,
  * computed as MATLAB's finalization does (one more pass in training mode); 'moving' keeps the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Checkpoints: resuming gives bitwise the weights of an uninterrupted run; a process killed
  * while saving leaves a readable file. */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* classificationLayer and the cross-entropy kernels: classes, display, validation, labels,
  * values, extreme logits, gradients, allocation. */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The minicnn command as a user runs it: outputs, exit codes, files written. */
 #define _XOPEN_SOURCE 700 /* posix_openpt and its kin, for the terminal tests */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* depthConcatenationLayer and concatenationLayer: input counts, Dim, names, displays, shape
  * checks, values against an index-by-index oracle, gradients, threads, allocation. */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* convolution2dLayer: options, validation, display, values against a direct-convolution oracle,
  * im2col/col2im, gradients, the accumulation contract, allocation. */
 #include <check.h>

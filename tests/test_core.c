@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Core: status table, context, RNG, tensors, text. */
 #include <check.h>
 #include <math.h>

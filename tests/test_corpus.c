@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The broken-file corpus: every file under tests/corpus gives the error tests/corpus/EXPECTED
  * names (written by tests/make_corpus.py), and every file is listed there. */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* crossChannelNormalizationLayer: properties, defaults, validation, display, network files,
  * MATLAB's documented example, an odd and an even window against a double oracle, gradients,
  * the kernels alone, the write contract, threads, allocation. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* IDX files and data sets: round trips, every kind of broken file, channel conversion. */
 #include <check.h>
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dropoutLayer: options, validation, display, the mask (share, scale, seeding, independence of
  * observations, batch size and thread count), inference, gradients, allocation. */
 #include <check.h>

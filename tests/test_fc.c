@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fullyConnectedLayer: options, validation, display, values against a double oracle for every
  * input kind, gradients, the accumulation contract, allocation. */
 #include <check.h>

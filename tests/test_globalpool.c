@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* globalAveragePooling2dLayer and globalMaxPooling2dLayer: properties, display, validation,
  * values, ties and NaN, gradients, threads, allocation. */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* groupNormalizationLayer: options, validation, display, values, gradients, allocation. */
 #include <check.h>
 #include <math.h>
@@ -12,8 +13,8 @@
 /* ---- An independent double-precision oracle ------------------------------------------- */
 
 /* x, y: (N, C, S); scale, offset: (C). Textbook form: each element looks up its group. */
-static void oracle_forward(const double *x, double *y, const double *scale,
-                           const double *offset, int N, int C, size_t S, int G, double eps)
+static void oracle_forward(const double *x, double *y, const double *scale, const double *offset,
+                           int N, int C, size_t S, int G, double eps)
 {
     const int per = C / G;
     for (int n = 0; n < N; n++) {
@@ -150,10 +151,25 @@ START_TEST(test_display_after_setup)
         int dims[5];
         const char *size;
     } kinds[] = {
-        {2, {5, 6}, "[6\xc3\x97" "1 single]"},
-        {3, {5, 6, 7}, "[6\xc3\x97" "1 single]"},
-        {4, {5, 6, 7, 7}, "[1\xc3\x97" "1\xc3\x97" "6 single]"},
-        {5, {5, 6, 2, 3, 3}, "[1\xc3\x97" "1\xc3\x97" "1\xc3\x97" "6 single]"},
+        {2,
+         {5, 6},
+         "[6\xc3\x97"
+         "1 single]"},
+        {3,
+         {5, 6, 7},
+         "[6\xc3\x97"
+         "1 single]"},
+        {4,
+         {5, 6, 7, 7},
+         "[1\xc3\x97"
+         "1\xc3\x97"
+         "6 single]"},
+        {5,
+         {5, 6, 2, 3, 3},
+         "[1\xc3\x97"
+         "1\xc3\x97"
+         "1\xc3\x97"
+         "6 single]"},
     };
     test_alloc a;
     mc_ctx *ctx = test_ctx(&a, 1);
@@ -266,8 +282,7 @@ END_TEST
 /* ---- Validation ----------------------------------------------------------------------- */
 
 /* Creation must fail with `status` and a message containing `needle`. */
-static void expect_create_error(const mc_groupnorm_options *o, mc_status status,
-                                const char *needle)
+static void expect_create_error(const mc_groupnorm_options *o, mc_status status, const char *needle)
 {
     lt_expect_create_error(create, o, status, needle, 0);
 }
@@ -303,8 +318,9 @@ START_TEST(test_groups_must_divide_channels)
     o = mc_groupnorm_default(3);
     o.name = "gn1";
     o.num_channels = 20;
-    expect_create_error(&o, MC_ERR_INVALID, "Layer 'gn1': the number of groups (3) must divide "
-                                            "NumChannels (20)");
+    expect_create_error(&o, MC_ERR_INVALID,
+                        "Layer 'gn1': the number of groups (3) must divide "
+                        "NumChannels (20)");
     o.num_groups = 40;
     expect_create_error(&o, MC_ERR_INVALID, "the number of groups (40) exceeds NumChannels (20)");
 }
@@ -350,8 +366,8 @@ END_TEST
 
 START_TEST(test_factor_validation)
 {
-    static const char *names[] = {"ScaleLearnRateFactor", "OffsetLearnRateFactor",
-                                  "ScaleL2Factor", "OffsetL2Factor"};
+    static const char *names[] = {"ScaleLearnRateFactor", "OffsetLearnRateFactor", "ScaleL2Factor",
+                                  "OffsetL2Factor"};
     double bad[] = {-1e-9, -2.0, NAN, INFINITY};
     for (int f = 0; f < 4; f++) {
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -409,8 +425,9 @@ START_TEST(test_channel_validation)
     mc_groupnorm_options o = mc_groupnorm_default(2);
     o.name = "gn1";
     o.num_channels = -3;
-    expect_create_error(&o, MC_ERR_INVALID,
-                        "Layer 'gn1': NumChannels must be 'auto' (0) or a positive integer, not -3");
+    expect_create_error(
+        &o, MC_ERR_INVALID,
+        "Layer 'gn1': NumChannels must be 'auto' (0) or a positive integer, not -3");
     o.num_channels = 16;
     expect_setup_error(&o, test_shape(4, 2, 20, 5, 5), MC_ERR_SHAPE,
                        "Layer 'gn1': NumChannels is 16 but the input has 20 channels", 1);
@@ -439,8 +456,9 @@ START_TEST(test_channel_validation)
     const float bad[4] = {1, NAN, 3, 4};
     o.scale = bad;
     o.scale_len = 4;
-    expect_create_error(&o, MC_ERR_INVALID, "the initial Scale has the non-finite value nan at "
-                                            "element 2");
+    expect_create_error(&o, MC_ERR_INVALID,
+                        "the initial Scale has the non-finite value nan at "
+                        "element 2");
     o.scale_len = 0;
     expect_create_error(&o, MC_ERR_INVALID, "the initial Scale is given with 0 elements");
 
@@ -587,7 +605,9 @@ START_TEST(test_explicit_values_win)
     mc_layer *l = make_layer(ctx, &o);
     scale[0] = 99.0f; /* the layer keeps its own copy */
     char *text = lt_describe(l, MC_DESCRIBE_PROPERTIES);
-    ck_assert_ptr_nonnull(strstr(text, "          Scale: [1\xc3\x97" "1\xc3\x97" "4 single]\n"));
+    ck_assert_ptr_nonnull(strstr(text, "          Scale: [1\xc3\x97"
+                                       "1\xc3\x97"
+                                       "4 single]\n"));
     mc_free(ctx, text);
     mc_shape s = test_shape(2, 3, 4);
     lt_setup_same(l, &s);
@@ -748,8 +768,11 @@ START_TEST(test_shift_and_scale_invariance)
     lt_forward_data(l, x, &s, y, &s, MC_MODE_TRAINING);
     const struct {
         double shift, factor, tol;
-    } cases[] = {{10.0, 1.0, 5e-6}, {-1000.0, 1.0, 2e-4}, {0.0, 3.0, 2e-6},
-                 {0.0, 1e-2, 2e-5}, {5.0, 7.0, 1e-5}};
+    } cases[] = {{10.0, 1.0, 5e-6},
+                 {-1000.0, 1.0, 2e-4},
+                 {0.0, 3.0, 2e-6},
+                 {0.0, 1e-2, 2e-5},
+                 {5.0, 7.0, 1e-5}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         memcpy(x2, x, n * sizeof(float));
         for (size_t i = 0; i < n; i++)
@@ -819,8 +842,8 @@ START_TEST(test_large_offset)
             }
             ck_assert_msg(vx > 5e-5, "the input's spread survived float rounding: %g", vx);
             const double want = vx / (vx + eps);
-            ck_assert_msg(fabs(vy - want) < 1e-4 * want, "group %zu: var(y) %.9g, want %.9g", g,
-                          vy, want);
+            ck_assert_msg(fabs(vy - want) < 1e-4 * want, "group %zu: var(y) %.9g, want %.9g", g, vy,
+                          want);
             ck_assert_msg(fabs(my) < 1e-5, "group %zu: mean(y) %g", g, my);
         }
         free(x);
@@ -1020,8 +1043,8 @@ typedef struct torch_case {
     double *v[8]; /* x scale offset dy y dx dscale doffset */
 } torch_case;
 
-static const char *const case_keys[8] = {"x", "scale", "offset", "dy", "y", "dx", "dscale",
-                                         "doffset"};
+static const char *const case_keys[8] = {"x", "scale", "offset", "dy",
+                                         "y", "dx",    "dscale", "doffset"};
 
 /* The next line of the text at *p (terminated in place), or NULL at the end. */
 static char *next_line(char **p)
@@ -1225,10 +1248,10 @@ START_TEST(test_precision_every_group_size)
 {
     static const int shapes[][5] = {
         /* ndim, C, H, W, G */
-        {2, 4, 1, 1, 2},   {2, 6, 1, 1, 3},   {2, 16, 1, 1, 8},  {2, 12, 1, 1, 4},
-        {2, 40, 1, 1, 5},  {2, 64, 1, 1, 32}, {4, 8, 1, 1, 4},   {4, 6, 1, 1, 2},
-        {4, 4, 1, 2, 4},   {4, 3, 1, 3, 3},   {4, 8, 2, 1, 4},   {4, 16, 1, 1, 16},
-        {4, 32, 2, 2, 16}, {4, 4, 3, 3, 2},   {4, 64, 1, 1, 8},  {4, 4, 2, 2, 4},
+        {2, 4, 1, 1, 2},   {2, 6, 1, 1, 3},   {2, 16, 1, 1, 8}, {2, 12, 1, 1, 4},
+        {2, 40, 1, 1, 5},  {2, 64, 1, 1, 32}, {4, 8, 1, 1, 4},  {4, 6, 1, 1, 2},
+        {4, 4, 1, 2, 4},   {4, 3, 1, 3, 3},   {4, 8, 2, 1, 4},  {4, 16, 1, 1, 16},
+        {4, 32, 2, 2, 16}, {4, 4, 3, 3, 2},   {4, 64, 1, 1, 8}, {4, 4, 2, 2, 4},
     };
     static const double centres[] = {0.0, 3.0, 1e3};
     test_alloc a;
@@ -1293,8 +1316,7 @@ START_TEST(test_gradients)
     static const struct {
         int ndim;
         int dims[5];
-    } kinds[] = {
-        {2, {3, 6}}, {3, {2, 6, 4}}, {4, {2, 6, 3, 3}}, {5, {2, 4, 2, 2, 3}}};
+    } kinds[] = {{2, {3, 6}}, {3, {2, 6, 4}}, {4, {2, 6, 3, 3}}, {5, {2, 4, 2, 2, 3}}};
     static const mc_groups_mode modes[] = {MC_GROUPS_COUNT, MC_GROUPS_ALL_CHANNELS,
                                            MC_GROUPS_CHANNEL_WISE};
     const int k = _i / 3, mi = _i % 3;
@@ -1310,7 +1332,9 @@ START_TEST(test_gradients)
     mc_layer *l = make_layer(ctx, &o);
     lt_setup_same(l, &s);
     const int G = mc_groupnorm_num_groups(l);
-    ck_assert_int_eq(G, modes[mi] == MC_GROUPS_COUNT ? 2 : modes[mi] == MC_GROUPS_ALL_CHANNELS ? 1 : C);
+    ck_assert_int_eq(G, modes[mi] == MC_GROUPS_COUNT          ? 2
+                        : modes[mi] == MC_GROUPS_ALL_CHANNELS ? 1
+                                                              : C);
     float *x = test_floats(n), *y = test_floats(n), *w = test_floats(n), *dx = test_floats(n);
     float scale[8], offset[8];
     test_fill_normal(&r, x, n, 0.5, 1.0);
@@ -1334,10 +1358,10 @@ START_TEST(test_gradients)
         double ds = lt_norm_derivative(&pr, &pr.scale[c], h);
         double db = lt_norm_derivative(&pr, &pr.offset[c], h);
         double gs = lt_param(l, "Scale")->grad.data[c], gb = lt_param(l, "Offset")->grad.data[c];
-        ck_assert_msg(fabs(gs - ds) <= atol + rtol * fabs(ds), "dScale[%d] = %.9g, oracle %.9g",
-                      c, gs, ds);
-        ck_assert_msg(fabs(gb - db) <= atol + rtol * fabs(db), "dOffset[%d] = %.9g, oracle %.9g",
-                      c, gb, db);
+        ck_assert_msg(fabs(gs - ds) <= atol + rtol * fabs(ds), "dScale[%d] = %.9g, oracle %.9g", c,
+                      gs, ds);
+        ck_assert_msg(fabs(gb - db) <= atol + rtol * fabs(db), "dOffset[%d] = %.9g, oracle %.9g", c,
+                      gb, db);
     }
 
     mc_tensor in = mc_tensor_view(x, &s);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* imageInputLayer and featureInputLayer: options, validation, display, normalization values,
  * fitting the statistics, allocation. */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* layerNormalizationLayer and instanceNormalizationLayer: properties, defaults, validation,
  * displays, network files, the identity with groupNormalizationLayer('all-channels') and
  * ('channel-wise') bit for bit, a double oracle with central differences of every input and

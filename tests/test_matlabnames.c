@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The list of MATLAB names that minicnn does not provide (src/io/netfile_matlab.c) holds no
  * name that the network files do provide: every registered layer function and graph function
  * is absent from it, and a misspelt registered layer is offered the layer itself. */

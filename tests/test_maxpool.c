@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* maxPooling2dLayer: options, validation, display, output sizes, values, ties, gradients,
  * allocation. */
 #include <check.h>

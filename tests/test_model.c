@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Model files: round trips, and every truncation and bit flip of a small file. */
 #include <check.h>
 #include <dirent.h>
@@ -10,14 +11,13 @@
 
 #include "testutil.h"
 
-static const char *const net_text =
-    "layers = [imageInputLayer([4 4 1])\n"
-    "  convolution2dLayer(3,2,'Padding','same')\n"
-    "  batchNormalizationLayer\n"
-    "  reluLayer\n"
-    "  fullyConnectedLayer(3)\n"
-    "  softmaxLayer\n"
-    "  classificationLayer('Classes', {'cat', 'dog', 'emu'})]";
+static const char *const net_text = "layers = [imageInputLayer([4 4 1])\n"
+                                    "  convolution2dLayer(3,2,'Padding','same')\n"
+                                    "  batchNormalizationLayer\n"
+                                    "  reluLayer\n"
+                                    "  fullyConnectedLayer(3)\n"
+                                    "  softmaxLayer\n"
+                                    "  classificationLayer('Classes', {'cat', 'dog', 'emu'})]";
 
 static char dir[64];
 
@@ -47,8 +47,7 @@ static void remove_dir(void)
 static mc_net *make_net(mc_ctx *ctx, float *x)
 {
     mc_net *net = NULL;
-    ck_assert_int_eq(mc_netfile_parse(ctx, net_text, strlen(net_text), "t.net", &net, NULL),
-                     MC_OK);
+    ck_assert_int_eq(mc_netfile_parse(ctx, net_text, strlen(net_text), "t.net", &net, NULL), MC_OK);
     ck_assert_int_eq(mc_net_assemble(net, 4), MC_OK);
     test_rng r = {9};
     test_fill_normal(&r, x, 64, 100, 30);

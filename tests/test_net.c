@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The layer graph: assembly checks, names, shapes, and whole-graph gradients. */
 #include <check.h>
 #include <math.h>

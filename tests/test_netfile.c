@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Network files: every syntax element, the reference files, and every error message. */
 #include <check.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Solvers against closed-form steps, with learn-rate and L2 factors 0, 1 and 2. */
 #include <check.h>
 #include <math.h>
@@ -93,7 +94,7 @@ START_TEST(test_adam_hand)
     ck_assert_double_eq_tol(f.value[0][0], 1.0 - 0.01, 1e-6);
     ck_assert_double_eq_tol(f.value[0][1], 2.0 + 0.01, 1e-6);
     ck_assert_double_eq_tol(f.value[1][0], -0.5 - 0.02, 1e-6); /* fLR 2 */
-    ck_assert(f.value[1][1] == 0.25f);                       /* g = 0: m = 0 */
+    ck_assert(f.value[1][1] == 0.25f);                         /* g = 0: m = 0 */
     /* Step 2 with g halved for p0[0]: m = 0.09*0.5 + 0.1*0.25, s = 0.999*0.001*0.25 +
      * 0.001*0.0625 */
     f.grad[0][0] = 0.25f;
@@ -207,7 +208,7 @@ START_TEST(test_validation_and_names)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         mc_optim_options o = mc_optim_default(MC_SOLVER_ADAM);
         double *f[] = {&o.momentum, &o.gradient_decay_factor, &o.squared_gradient_decay_factor,
-                       &o.epsilon, &o.l2_regularization, &o.gradient_threshold};
+                       &o.epsilon,  &o.l2_regularization,     &o.gradient_threshold};
         *f[cases[i].field] = cases[i].value;
         ck_assert_int_eq(mc_optim_create(ctx, &o, NULL, 0, &opt), MC_ERR_INVALID);
         ck_assert_str_eq(mc_ctx_message(ctx), cases[i].message);

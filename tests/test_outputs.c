@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The command's figure writer (apps/plot.c) through the atomic writer: a failure names the path
  * and errno (cairo's own writer said "error while writing to output stream"), a FIFO is
  * refused and stays a FIFO, and a figure written leaves no temporary behind. */

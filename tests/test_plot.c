@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The figures' pure parts (percentile ranges and outlier counts, legend placement, the colour
  * scale, epoch label spacing) against hand-computed cases, and drawn figures read back pixel by
  * pixel: a legend that hides no data, shaded epoch bands, an image grid on its colour scale. */

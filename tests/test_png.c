@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* PNG images and image folders: every PNG kind written here with libpng and read back, resizing,
  * channel conversion, folder scanning and splitting, hostile files, allocation failures. */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A network of dropout, average and global pooling and both concatenations
  * (tests/fixtures/dropout_pool_concat.net) trains: the loss falls, the accuracy beats chance,
  * the weights are the same for one seed and for any thread count, and a saved model predicts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reluLayer: properties, display, values, gradients, allocation. */
 #include <check.h>
 #include <math.h>

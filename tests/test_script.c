@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The script interpreter through its library API: load of MAT-files that the test writes
  * through libmatio (v5 compressed and v7.3), categorical labels, trainNetwork on 4-D arrays
  * with {X, Y} validation data, what the host is given, errors, and allocation failures. */

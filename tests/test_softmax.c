@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* softmaxLayer: properties, display, values, stability, gradients, allocation. */
 #include <check.h>
 #include <float.h>

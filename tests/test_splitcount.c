@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mc_image_folder_split_count: splitEachLabel(imds, n, 'randomized') with a count per class. */
 #include <check.h>
 #include <stdio.h>

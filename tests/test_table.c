@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CSV tables and the feature data sets made from them: hand-made files with known contents,
  * RFC 4180's quoting, every kind of broken table, and allocation failures. */
 #include <check.h>

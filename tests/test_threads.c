@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Results do not depend on the thread count: every layer at general shapes (odd sizes,
  * overlapping and padded pooling) and whole training runs of the shipped networks give the same
  * bits on 1, 2 and 3 threads -- the learnables after training, every activation and every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Training: overfitting, reproducibility, schedules, validation, errors, a short real run. */
 #include <check.h>
 #include <math.h>

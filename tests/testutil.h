@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers shared by the Check suites. */
 #ifndef MINICNN_TESTUTIL_H
 #define MINICNN_TESTUTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Files written whole or not at all: every file minicnn writes goes through this writer.
  *
  * A file is written to a temporary NAME.tmp.PID in the folder of its target, synced, and renamed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Data augmentation: MATLAB's imageDataAugmenter (R2018b's properties), applied as
  * augmentedImageDatastore applies it during training: one random affine transformation per
  * image, about the image's centre, output the size of the input, bilinear interpolation

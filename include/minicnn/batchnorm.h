@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* batchNormalizationLayer (MATLAB R2020b semantics). */
 #ifndef MINICNN_BATCHNORM_H
 #define MINICNN_BATCHNORM_H

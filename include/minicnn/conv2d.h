@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* convolution2dLayer and fullyConnectedLayer (MATLAB R2020b semantics). */
 #ifndef MINICNN_CONV2D_H
 #define MINICNN_CONV2D_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The context: allocator, last error message and random number generator shared by the objects
  * made from it. One context per thread of control; objects must not outlive their context. */
 #ifndef MINICNN_CTX_H

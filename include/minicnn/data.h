@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Labelled data sets in memory, and the IDX file format (MNIST's), raw or gzip-compressed. */
 #ifndef MINICNN_DATA_H
 #define MINICNN_DATA_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* groupNormalizationLayer: MATLAB's group normalization layer (R2020b), with every property of
  * its documentation. Per observation n and group g of C/G consecutive channels it computes the
  * mean and biased variance over the group's channels and all spatial or time positions, then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Initializers of learnable parameters. */
 #ifndef MINICNN_INIT_H
 #define MINICNN_INIT_H

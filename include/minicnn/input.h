@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* imageInputLayer and featureInputLayer (MATLAB R2020b semantics). */
 #ifndef MINICNN_INPUT_H
 #define MINICNN_INPUT_H

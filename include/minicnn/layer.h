@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The layer interface: every layer is a base struct plus a vtable. Layers are made by their
  * own constructors (mc_groupnorm_create, ...); everything else goes through the functions
  * below, which check their arguments and then call the vtable. */

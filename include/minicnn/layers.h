@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The small layers: reluLayer, maxPooling2dLayer, softmaxLayer, classificationLayer,
  * additionLayer (MATLAB R2020b semantics). */
 #ifndef MINICNN_LAYERS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Activations and normalizations beyond the reference network: leakyReluLayer,
  * clippedReluLayer, eluLayer, tanhLayer (MATLAB R2020b), crossChannelNormalizationLayer
  * (R2020b) and the R2021a layerNormalizationLayer and instanceNormalizationLayer. */

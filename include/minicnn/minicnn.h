@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* minicnn: a miniature training framework for small CNNs. Umbrella header. */
 #ifndef MINICNN_MINICNN_H
 #define MINICNN_MINICNN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Trained-network files ("model files").
  *
  * Layout, all integers little-endian:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Networks: a layer graph (MATLAB's Layer array, layerGraph, connectLayers) that is assembled
  * once (names, connections, shapes, buffers) and then runs forward and backward passes. */
 #ifndef MINICNN_NET_H

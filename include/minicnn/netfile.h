@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Network files: MATLAB layer expressions as written in MATLAB code.
  *
  *   % the reference example

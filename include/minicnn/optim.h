@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Solvers: MATLAB's sgdm, adam and rmsprop update rules (trainingOptions, R2020b).
  *
  * For each learnable p with factors fLR (learn-rate) and fL2 (L2), every step:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Learnable parameters. */
 #ifndef MINICNN_PARAM_H
 #define MINICNN_PARAM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Dropout, average and global pooling, and concatenation: dropoutLayer, averagePooling2dLayer,
  * globalAveragePooling2dLayer, globalMaxPooling2dLayer, depthConcatenationLayer and
  * concatenationLayer (MATLAB R2020b semantics). */

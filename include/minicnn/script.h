@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* MATLAB training scripts: `minicnn run SCRIPT.m` runs the statements of a small-CNN script
  * (imageDatastore, splitEachLabel, a layer array, trainingOptions, trainNetwork, classify and
  * the arithmetic on the results) with MATLAB's semantics and MATLAB's display of statements

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Status codes returned by every fallible minicnn call. */
 #ifndef MINICNN_STATUS_H
 #define MINICNN_STATUS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tables of feature data from CSV files (MATLAB's readtable), and the labelled data sets made
  * from them for networks that start with a featureInputLayer. */
 #ifndef MINICNN_TABLE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shapes and tensors: contiguous float32, dimensions outermost first (NCHW), no strides. */
 #ifndef MINICNN_TENSOR_H
 #define MINICNN_TENSOR_H

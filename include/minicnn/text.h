@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A growing text buffer, used by layers to describe themselves. */
 #ifndef MINICNN_TEXT_H
 #define MINICNN_TEXT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Training: MATLAB's trainNetwork loop with its trainingOptions (R2020b), and evaluation. */
 #ifndef MINICNN_TRAIN_H
 #define MINICNN_TRAIN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Files written whole or not at all: see include/minicnn/atomic.h. */
 #include <minicnn/atomic.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Little-endian byte buffers for the binary file formats (model files and checkpoints). */
 #ifndef MINICNN_BYTES_H
 #define MINICNN_BYTES_H

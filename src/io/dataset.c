@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Labelled data sets in memory. */
 #include <math.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* IDX files (the MNIST format), read through zlib so that .gz and raw files both work. */
 #include <errno.h>
 #include <math.h>

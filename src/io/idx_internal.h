@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* IDX files read in two steps, so that a data set's two headers are checked against each other
  * (and against a network) before either file's data is inflated. */
 #ifndef MINICNN_IDX_INTERNAL_H

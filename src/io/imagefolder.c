@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Labelled image folders: one sub-folder per class (MATLAB's imageDatastore with
  * 'LabelSource','foldernames'), splitEachLabel, and reading every image into a data set. */
 #include <dirent.h>

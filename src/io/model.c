@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Model files: see include/minicnn/model.h for the layout. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Model files shared with the training loop's checkpoints. Not installed. */
 #ifndef MINICNN_MODEL_INTERNAL_H
 #define MINICNN_MODEL_INTERNAL_H

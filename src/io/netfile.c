@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Network files: a lexer and an interpreter for the MATLAB subset described in netfile.h. */
 #include <errno.h>
 #include <math.h>

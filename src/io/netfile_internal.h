@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by the network-file interpreter (netfile.c) and the layer registry
  * (netfile_layers.c). */
 #ifndef MINICNN_NETFILE_INTERNAL_H

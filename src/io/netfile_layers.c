@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The layer registry of network files: each MATLAB layer function, its positional arguments,
  * its options and how they map onto the C options struct. */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Names of MATLAB's Deep Learning Toolbox (layers and functions) that network files do not
  * provide, so that a script's line gets "a MATLAB layer that minicnn does not provide" rather
  * than a "did you mean" towards some other layer. The layer registry (netfile_layers.c) is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* PNG images through libpng: reading any PNG into a float image of the network's size, and
  * writing 8-bit gray or RGB PNGs.
  *

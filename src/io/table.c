@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CSV tables (MATLAB's readtable) through libcsv, and feature data sets made from them. */
 #include <ctype.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* leakyReluLayer, clippedReluLayer, eluLayer and tanhLayer (MATLAB R2020b semantics): the
  * element-wise activations with one hyperparameter (or none). One state struct and one job for
  * the four; each has its own vtable, constructor and display. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* additionLayer (MATLAB R2020b semantics). */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* averagePooling2dLayer (MATLAB R2020b semantics). */
 #include <string.h>
 

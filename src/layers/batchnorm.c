@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* batchNormalizationLayer (MATLAB R2020b semantics). */
 #include <math.h>
 #include <stdio.h>
@@ -5,9 +6,9 @@
 
 #include <minicnn/batchnorm.h>
 
-#include "bnstats.h"
 #include "../parallel.h"
 #include "../simd.h"
+#include "bnstats.h"
 #include "norm.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */

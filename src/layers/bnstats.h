@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Batch normalization statistics over a whole training set (trainingOptions'
  * BatchNormalizationStatistics 'population'), for the trainer. Private to minicnn: the
  * functions live at the end of src/layers/batchnorm.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* classificationLayer (MATLAB R2020b semantics): cross-entropy for mutually exclusive classes. */
 #include <float.h>
 #include <math.h>

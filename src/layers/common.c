@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers every layer file may use: see common.h. */
 #include <stdint.h>
 #include <stdio.h>

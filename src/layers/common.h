@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What every layer file needs beyond the base: making the concrete struct, the vtable entries
  * of a layer without learnables, buffers or members, and the pieces of MATLAB's property
  * display that several layers print alike. Private to src/layers. */

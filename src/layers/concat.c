@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* depthConcatenationLayer and concatenationLayer (MATLAB R2020b semantics). */
 #include <limits.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* convolution2dLayer (MATLAB R2020b semantics). Four paths, chosen at setup from the shapes:
  * the direct "small" kernels (few input channels, stride 1, no padding: a network's first
  * layer); the wide direct kernels (stride 1, padding within the filter's span: 'same' 1x1,

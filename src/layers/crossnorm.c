@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* crossChannelNormalizationLayer (MATLAB R2020b semantics): local response normalization
  * across channels, y = x / (K + Alpha * ss / w)^Beta (see minicnn/layers3.h). */
 #include <math.h>

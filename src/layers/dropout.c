@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dropoutLayer (MATLAB R2020b semantics). */
 #include <math.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fullyConnectedLayer (MATLAB R2020b semantics): one sgemm per batch (per observation for
  * sequences). */
 #include <limits.h>
@@ -112,22 +113,21 @@ static void fc_small_forward(const float *x, const float *weights, const float *
     for (int n = 0; n < N; n++)
         for (int k = 0; k < K; k++)
             y[(size_t)n * (size_t)K + (size_t)k] =
-                bias[k] + dot16(x + (size_t)n * (size_t)D, weights + (size_t)k * (size_t)D,
-                                (size_t)D);
+                bias[k] +
+                dot16(x + (size_t)n * (size_t)D, weights + (size_t)k * (size_t)D, (size_t)D);
 }
 
 static void fc_small_backward(const float *x, const float *weights, const float *dy, float *dx,
                               float *dweights, int N, int D, int K)
 {
     for (int k = 0; k < K; k++) /* dW[k] += dy[n][k] * x[n], n = 0, 1, .. */
-        axpy_rows(dy + k, (size_t)K, x, (size_t)D, N, dweights + (size_t)k * (size_t)D,
-                  (size_t)D);
+        axpy_rows(dy + k, (size_t)K, x, (size_t)D, N, dweights + (size_t)k * (size_t)D, (size_t)D);
     if (dx == NULL)
         return;
     memset(dx, 0, (size_t)N * (size_t)D * sizeof(float));
     for (int n = 0; n < N; n++) /* dx[n] = sum over k of dy[n][k] * W[k], k = 0, 1, .. */
-        axpy_rows(dy + (size_t)n * (size_t)K, 1, weights, (size_t)D, K,
-                  dx + (size_t)n * (size_t)D, (size_t)D);
+        axpy_rows(dy + (size_t)n * (size_t)K, 1, weights, (size_t)D, K, dx + (size_t)n * (size_t)D,
+                  (size_t)D);
 }
 
 /* x: (N, D); weights: (K, D); bias: (K); y: (N, K) */
@@ -148,8 +148,14 @@ static void fc_forward_kernel(const float *x, const float *weights, const float 
 static void fc_backward_kernel(const float *x, const float *weights, const float *dy, float *dx,
                                float *dweights, float *dbias, int N, int D, int K)
 {
-    fc_job j = {.x = x, .weights = weights, .dy = dy, .dx = dx, .dweights = dweights, .N = N,
-                .D = D, .K = K};
+    fc_job j = {.x = x,
+                .weights = weights,
+                .dy = dy,
+                .dx = dx,
+                .dweights = dweights,
+                .N = N,
+                .D = D,
+                .K = K};
     const size_t work = (size_t)N * (size_t)D * (size_t)K / 2;
     if (N <= FC_SMALL) {
         fc_small_backward(x, weights, dy, dx, dweights, N, D, K);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* globalAveragePooling2dLayer and globalMaxPooling2dLayer (MATLAB R2020b semantics): one
  * value per channel of each image, output (N, C, 1, 1). */
 #include <stdint.h>

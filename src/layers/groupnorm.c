@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* groupNormalizationLayer (MATLAB R2020b semantics). */
 #include <math.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* imageInputLayer and featureInputLayer (MATLAB R2020b semantics): one file, as they share the
  * normalization and the fitting of its statistics. */
 #include <limits.h>

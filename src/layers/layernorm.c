@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* layerNormalizationLayer and instanceNormalizationLayer (MATLAB R2021a semantics): group
  * normalization with one group ('all-channels') and with one group per channel
  * ('channel-wise'). Each layer holds a groupNormalizationLayer that does the computing (its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* maxPooling2dLayer (MATLAB R2020b semantics). */
 #include <stdint.h>
 #include <string.h>

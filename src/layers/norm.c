@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Scale and Offset: what batchNormalizationLayer and groupNormalizationLayer share. */
 #include <math.h>
 #include <string.h>

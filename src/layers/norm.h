@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What batchNormalizationLayer and groupNormalizationLayer share: Epsilon, NumChannels and a
  * per-channel Scale and Offset learnable with their initializers and four factors. Private to
  * src/layers. */

@@ -1,11 +1,12 @@
+/* SPDX-License-Identifier: MIT */
 /* reluLayer (MATLAB R2020b semantics). */
 #include <stddef.h>
 
 #include <minicnn/layers.h>
 
-#include "common.h"
 #include "../parallel.h"
 #include "../simd.h"
+#include "common.h"
 
 /* ---- Kernels ---------------------------------------------------------------------------- */
 

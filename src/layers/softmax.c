@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* softmaxLayer (MATLAB R2020b semantics). */
 #include <math.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Weights and Bias: what convolution2dLayer and fullyConnectedLayer share. */
 #include <limits.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What convolution2dLayer and fullyConnectedLayer share: a Weights and a Bias learnable with
  * their initializers, explicit initial values and four factors. Private to src/layers. */
 #ifndef MINICNN_LAYERS_WEIGHTED_H

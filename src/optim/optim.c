@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sgdm, adam and rmsprop as in MATLAB's trainingOptions. */
 #include <limits.h>
 #include <math.h>

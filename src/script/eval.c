@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The script checker and evaluator, and the MATLAB functions scripts call. */
 #include <errno.h>
 #include <math.h>

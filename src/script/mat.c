@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* MAT-files for load: read through libmatio (v5, v7 compressed, v7.3/HDF5), never parsed by
  * hand. Numeric, logical and char arrays become script values; other classes are refused by
  * name. */

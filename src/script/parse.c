@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The script language's lexer and parser: MATLAB statements into a syntax tree, checked as a
  * whole before anything runs. */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The script interpreter's parts: the syntax tree (parse.c), values and MATLAB's display of
  * them (value.c), and the checker and evaluator with the functions scripts call (eval.c). */
 #ifndef MINICNN_SCRIPT_INTERNAL_H

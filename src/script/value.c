@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Script values and MATLAB's display of them (format short, format loose). */
 #include <math.h>
 #include <stdarg.h>

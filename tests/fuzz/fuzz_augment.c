@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness: imageDataAugmenter expressions, parsed, formatted and parsed back, then
  * applied to a small image for a few epochs (every output value must be finite or the fill). */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by the libFuzzer harnesses: a context whose allocator has a byte budget, so that an
  * input asking for huge tensors meets a clean MC_ERR_NOMEM instead of exhausting the machine,
  * and a scratch file for the parsers that read paths. */

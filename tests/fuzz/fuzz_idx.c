@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness: IDX files (raw or gzip) and the data set built from them. */
 #include "fuzz_common.h"
 

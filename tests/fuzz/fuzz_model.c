@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness: model files and checkpoints. */
 #include "fuzz_common.h"
 

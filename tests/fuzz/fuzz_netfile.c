@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness: network files, parsed and then assembled for a batch of 2 within a memory
  * budget, with one forward pass when that works. */
 #include "fuzz_common.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness: PNG images read for a 28x28 gray input (resized) and for a 16x16 RGB one
  * (gray2rgb, no resizing). */
 #include "fuzz_common.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness: MATLAB scripts, parsed and checked (names resolved, literal layer calls
  * built) within a memory budget; nothing runs. */
 #include <minicnn/script.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness: CSV tables and the feature data sets made from them. */
 #include <math.h>
 
