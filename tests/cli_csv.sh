@@ -5,13 +5,8 @@
 # and the errors a user meets on the way. Usage: tests/cli_csv.sh path/to/minicnn
 set -eu
 minicnn=$1
-tmp=$(mktemp -d /tmp/minicnn-cli-csv-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-export LC_ALL=C
-fail() {
-    echo "cli_csv: FAILED: $*" >&2
-    exit 1
-}
+. "$(dirname "$0")/cli_common.sh"
+cli_begin cli_csv
 
 awk 'BEGIN {
     srand(3)

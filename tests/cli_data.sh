@@ -6,43 +6,15 @@
 # Usage: tests/cli_data.sh path/to/minicnn
 set -eu
 minicnn=$1
-tmp=$(mktemp -d /tmp/minicnn-cli-data-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-export LC_ALL=C
-fail() {
-    echo "cli_data: FAILED: $*" >&2
-    exit 1
-}
+. "$(dirname "$0")/cli_common.sh"
+cli_begin cli_data
 
-# IDX files of N SxS images in 2 classes (bright left or right half) and their labels.
-make_idx() { # n seed images labels size
-    printf '\000\000\010\003\000\000\000\'"$(printf %o "$1")"'\000\000\000\'"$(printf %o "$5")"'\000\000\000\'"$(printf %o "$5")" >"$3"
-    printf '\000\000\010\001\000\000\000\'"$(printf %o "$1")" >"$4"
-    awk -v n="$1" -v seed="$2" -v s="$5" 'BEGIN {
-        srand(seed)
-        for (i = 0; i < n; i++)
-            for (p = 0; p < s * s; p++) {
-                left = (p % s) < s / 2
-                printf "%c", ((left && i % 2 == 0) || (!left && i % 2 == 1) ? 200 : 40) + int(rand() * 30) - 15
-            }
-    }' >>"$3"
-    awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "%c", (i % 2) ? 1 : 2 }' |
-        tr '\002' '\000' >>"$4"
-}
 make_idx 40 1 "$tmp/train-images" "$tmp/train-labels" 8
 make_idx 10 2 "$tmp/test-images" "$tmp/test-labels" 8
 make_idx 10 3 "$tmp/test10-images" "$tmp/test10-labels" 10
 cp "$tmp/test-labels" "$tmp/test-labels-5"
 printf '\005' | dd of="$tmp/test-labels-5" bs=1 seek=12 conv=notrunc 2>/dev/null
-cat >"$tmp/tiny.net" <<'NET'
-layers = [
-    imageInputLayer([8 8 1])
-    convolution2dLayer(3,4)
-    reluLayer
-    fullyConnectedLayer(2)
-    softmaxLayer
-    classificationLayer]
-NET
+tiny_net "$tmp/tiny.net"
 
 # train_fails WHAT EXPECTED TEST-IMAGES TEST-LABELS [FLAGS]: exit 1, the message, no iteration.
 train_fails() {

@@ -11,14 +11,9 @@ if [ "${2:-}" = sanitize ]; then
     echo "cli_memory: skipped under the sanitizers (ASan reserves huge virtual memory)"
     exit 0
 fi
-tmp=$(mktemp -d /tmp/minicnn-cli-memory-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-export LC_ALL=C
+. "$(dirname "$0")/cli_common.sh"
+cli_begin cli_memory
 unset OPENBLAS_NUM_THREADS GOTO_NUM_THREADS OMP_NUM_THREADS
-fail() {
-    echo "cli_memory: FAILED: $*" >&2
-    exit 1
-}
 passed=0
 
 # limited KB COMMAND...: runs the command under ulimit -v KB with a time limit; sets $rc.

@@ -5,33 +5,9 @@
 # errors a user meets on the way. Usage: tests/cli_png.sh path/to/minicnn
 set -eu
 minicnn=$1
-tmp=$(mktemp -d /tmp/minicnn-cli-png-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-export LC_ALL=C
-fail() {
-    echo "cli_png: FAILED: $*" >&2
-    exit 1
-}
+. "$(dirname "$0")/cli_common.sh"
+cli_begin cli_png
 
-# IDX files of N 8x8 images: class 0 is bright on the left, class 1 on the right, with noise
-# (pixel values 20..235, never 0, so that awk's %c writes them all).
-make_idx() { # n seed images labels
-    printf '\000\000\010\003\000\000\000\'"$(printf %o "$1")"'\000\000\000\010\000\000\000\010' >"$3"
-    printf '\000\000\010\001\000\000\000\'"$(printf %o "$1")" >"$4"
-    awk -v n="$1" -v seed="$2" 'BEGIN {
-        srand(seed)
-        for (i = 0; i < n; i++) {
-            c = i % 2
-            for (p = 0; p < 64; p++) {
-                left = (p % 8) < 4
-                v = ((left && c == 0) || (!left && c == 1)) ? 200 : 40
-                printf "%c", v + int(rand() * 30) - 15
-            }
-        }
-    }' >>"$3"
-    awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "%c", (i % 2) ? 1 : 2 }' |
-        tr '\002' '\000' >>"$4"
-}
 make_idx 40 1 "$tmp/train-images" "$tmp/train-labels"
 make_idx 10 2 "$tmp/test-images" "$tmp/test-labels"
 
@@ -50,15 +26,7 @@ grep -q "exists and is not empty" "$tmp/err" || fail "export: $(cat "$tmp/err")"
     --train-labels "$tmp/train-labels" --force "$tmp/out" >/dev/null
 
 # train on the folder, with the classes from the folder names
-cat >"$tmp/tiny.net" <<'EOF'
-layers = [
-    imageInputLayer([8 8 1])
-    convolution2dLayer(3,4)
-    reluLayer
-    fullyConnectedLayer(2)
-    softmaxLayer
-    classificationLayer]
-EOF
+tiny_net "$tmp/tiny.net"
 "$minicnn" train --net "$tmp/tiny.net" --data "$tmp/out" --max-epochs 30 --mini-batch-size 8 \
     --verbose false --min-accuracy 0.9 --save "$tmp/model.mcnn" >"$tmp/log" ||
     fail "train: $(cat "$tmp/log")"

@@ -5,13 +5,8 @@
 # the flag no profile is printed. Usage: tests/cli_profile.sh path/to/minicnn
 set -eu
 minicnn=$1
-tmp=$(mktemp -d /tmp/minicnn-cli-profile-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-export LC_ALL=C
-fail() {
-    echo "cli_profile: FAILED: $*" >&2
-    exit 1
-}
+. "$(dirname "$0")/cli_common.sh"
+cli_begin cli_profile
 awk 'BEGIN {
     srand(5)
     print "f1,f2,kind,f3,f4"

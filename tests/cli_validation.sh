@@ -7,32 +7,9 @@
 # Usage: tests/cli_validation.sh path/to/minicnn
 set -eu
 minicnn=$1
-tmp=$(mktemp -d /tmp/minicnn-cli-validation-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-export LC_ALL=C
-fail() {
-    echo "cli_validation: FAILED: $*" >&2
-    exit 1
-}
+. "$(dirname "$0")/cli_common.sh"
+cli_begin cli_validation
 
-# IDX files of N 8x8 images: class 0 bright on the left, class 1 on the right, with noise.
-make_idx() { # n seed images labels
-    printf '\000\000\010\003\000\000\000\'"$(printf %o "$1")"'\000\000\000\010\000\000\000\010' >"$3"
-    printf '\000\000\010\001\000\000\000\'"$(printf %o "$1")" >"$4"
-    awk -v n="$1" -v seed="$2" 'BEGIN {
-        srand(seed)
-        for (i = 0; i < n; i++) {
-            c = i % 2
-            for (p = 0; p < 64; p++) {
-                left = (p % 8) < 4
-                v = ((left && c == 0) || (!left && c == 1)) ? 200 : 40
-                printf "%c", v + int(rand() * 30) - 15
-            }
-        }
-    }' >>"$3"
-    awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "%c", (i % 2) ? 1 : 2 }' |
-        tr '\002' '\000' >>"$4"
-}
 make_idx 40 1 "$tmp/train-images" "$tmp/train-labels"
 make_idx 12 2 "$tmp/test-images" "$tmp/test-labels"
 make_idx 10 3 "$tmp/val-images" "$tmp/val-labels"
