@@ -16,15 +16,12 @@ static char dir[256];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/minicnn-test-data-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    test_make_dir(dir, sizeof dir, "data");
 }
 
 static void remove_dir(void)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    test_remove_dir(dir);
 }
 
 static const char *path(const char *name)

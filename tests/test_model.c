@@ -32,15 +32,12 @@ static const char *path(const char *name)
 
 static void setup_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/minicnn-test-model-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    test_make_dir(dir, sizeof dir, "model");
 }
 
 static void remove_dir(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    test_remove_dir(dir);
 }
 
 /* A trained-looking network: random learnables, fitted input statistics, a BN step. */

@@ -28,8 +28,7 @@ static int figure(const char *path, char *err, size_t cap)
 
 START_TEST(test_figure_errors)
 {
-    snprintf(dir, sizeof dir, "/tmp/minicnn-test-outputs-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    test_make_dir(dir, sizeof dir, "outputs");
     char path[256], err[512];
     snprintf(path, sizeof path, "%s/missing/f.png", dir);
     ck_assert_int_eq(figure(path, err, sizeof err), -1);
@@ -56,9 +55,7 @@ START_TEST(test_figure_errors)
         files += e->d_name[0] != '.';
     closedir(d);
     ck_assert_int_eq(files, 2); /* fifo, f.png: no temporary */
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    test_remove_dir(dir);
 }
 END_TEST
 

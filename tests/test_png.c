@@ -20,15 +20,12 @@ static char dir[256];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/minicnn-test-png-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    test_make_dir(dir, sizeof dir, "png");
 }
 
 static void remove_dir(void)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "chmod -R u+rwx '%s'; rm -rf '%s'", dir, dir);
-    ck_assert_int_eq(system(cmd), 0);
+    test_remove_dir(dir);
 }
 
 static const char *path(const char *name)

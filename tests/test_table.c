@@ -13,15 +13,12 @@ static char dir[64];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/minicnn-test-table-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    test_make_dir(dir, sizeof dir, "table");
 }
 
 static void remove_dir(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    test_remove_dir(dir);
 }
 
 /* Writes text to dir/name and returns the path (static storage, one at a time). */

@@ -247,3 +247,17 @@ const char *const test_reference_display =
     "     6   ''   Fully Connected         10 fully connected layer\n"
     "     7   ''   Softmax                 softmax\n"
     "     8   ''   Classification Output   crossentropyex\n";
+
+void test_make_dir(char *dir, size_t cap, const char *name)
+{
+    ck_assert_int_lt(snprintf(dir, cap, "/tmp/minicnn-test-%s-XXXXXX", name), (int)cap);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+void test_remove_dir(const char *dir)
+{
+    char cmd[600];
+    ck_assert_int_lt(snprintf(cmd, sizeof cmd, "chmod -R u+rwx '%s'; rm -rf '%s'", dir, dir),
+                     (int)sizeof cmd);
+    ck_assert_int_eq(system(cmd), 0);
+}

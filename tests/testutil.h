@@ -58,6 +58,13 @@ double test_central_difference(test_loss_fn loss, const void *user, double *v, d
 
 /* Reads a whole file relative to the fixture folder (tests/fixtures); NULL if missing. Free
  * with free(). */
+/* Makes a new folder /tmp/minicnn-test-NAME-XXXXXX, its path in dir (cap bytes); fails the
+ * running test if it cannot. */
+void test_make_dir(char *dir, size_t cap, const char *name);
+
+/* Removes the folder and everything in it (made writable first); fails the test if it cannot. */
+void test_remove_dir(const char *dir);
+
 char *test_read_fixture(const char *name);
 
 /* The network of a fixture file (tests/fixtures/name), assembled for `batch`; *is_graph (may be
