@@ -190,6 +190,8 @@ static const struct {
     {"l = fullyConnectedLayer(10,'WeightLearnRateFactr',2);\n",
      "s.m:1:28: `l = fullyConnectedLayer(10,'WeightLearnRateFactr',2)`: fullyConnectedLayer has "
      "no option 'WeightLearnRateFactr' (did you mean 'WeightLearnRateFactor'?)"},
+    /* a Name=Value argument cut short by a bad byte: its name was leaked (found by fuzzing) */
+    {"x = fullfile(a =\240b);\n", "s.m:1:17: `x = fullfile(a =\240b)`: unexpected byte 0xa0"},
 };
 
 START_TEST(test_broken)

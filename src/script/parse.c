@@ -460,7 +460,9 @@ static mc_status parse_args(parser *ps, expr *call, const char *close, const tok
                 if (st == MC_OK)
                     st = lex(ps);
                 if (st == MC_OK)
-                    st = push_item(ps, call, arg, 0);
+                    st = push_item(ps, call, arg, 0); /* frees arg if it fails */
+                else
+                    sc_expr_free(ps->s->ctx, arg);
                 arg = NULL;
                 if (st == MC_OK)
                     st = parse_expr(ps, &arg);
