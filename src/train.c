@@ -490,11 +490,22 @@ static mc_status save_checkpoint(mc_net *net, const mc_train_state *s, mc_optim 
     time_t now = time(NULL);
     struct tm tm;
     localtime_r(&now, &tm);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/net_checkpoint__%d__%04d_%02d_%02d__%02d_%02d_%02d.mcnn",
-             s->checkpoint_path, s->iteration, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec);
+    /* MATLAB's name, in a buffer sized for it: a folder path of any length */
+#define CHECKPOINT_NAME "%s/net_checkpoint__%d__%04d_%02d_%02d__%02d_%02d_%02d.mcnn"
+#define CHECKPOINT_ARGS                                                                            \
+    s->checkpoint_path, s->iteration, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,    \
+        tm.tm_min, tm.tm_sec
+    const int len = snprintf(NULL, 0, CHECKPOINT_NAME, CHECKPOINT_ARGS);
+    char *path = len < 0 ? NULL : mc_alloc(ctx, (size_t)len + 1);
+    if (path == NULL) {
+        mc_free(ctx, b.data);
+        return mc__nomem(ctx, "naming a checkpoint");
+    }
+    snprintf(path, (size_t)len + 1, CHECKPOINT_NAME, CHECKPOINT_ARGS);
+#undef CHECKPOINT_NAME
+#undef CHECKPOINT_ARGS
     mc_status st = mc__model_write(net, path, MC__KIND_CHECKPOINT, b.data, b.len, true);
+    mc_free(ctx, path);
     mc_free(ctx, b.data);
     return st;
 }
