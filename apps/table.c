@@ -82,6 +82,20 @@ static mc_status split_rows(mc_ctx *ctx, const mc_table_data *table, double p, m
     return st;
 }
 
+/* The data of a table read from CSV (the table is released), with the hint of --omit-missing
+ * added to a missing value's message. */
+static mc_status table_data(mc_ctx *ctx, mc_table *t, const mc_table_options *to, mc_table_data *d)
+{
+    mc_status st = mc_table_to_data(ctx, t, to, d);
+    mc_table_release(ctx, t);
+    if (st == MC_ERR_FORMAT && strstr(mc_ctx_message(ctx), "missing value") != NULL) {
+        char why[1024]; /* the message is rewritten in place: copied first */
+        snprintf(why, sizeof why, "%s", mc_ctx_message(ctx));
+        mc_ctx_fail(ctx, st, "%s; --omit-missing leaves such rows out", why);
+    }
+    return st;
+}
+
 mc_status cli_read_table(mc_ctx *ctx, mc_net *net, int max_batch, const cli_table *o,
                          mc_dataset *train, mc_dataset *test)
 {
@@ -109,13 +123,7 @@ mc_status cli_read_table(mc_ctx *ctx, mc_net *net, int max_batch, const cli_tabl
     mc_table_options to = mc_table_default();
     to.response = o->response;
     to.omit_missing = o->omit_missing;
-    st = mc_table_to_data(ctx, &t, &to, &d);
-    mc_table_release(ctx, &t);
-    if (st == MC_ERR_FORMAT && strstr(mc_ctx_message(ctx), "missing value") != NULL) {
-        char why[1024]; /* the message is rewritten in place: copied first */
-        snprintf(why, sizeof why, "%s", mc_ctx_message(ctx));
-        mc_ctx_fail(ctx, st, "%s; --omit-missing leaves such rows out", why);
-    }
+    st = table_data(ctx, &t, &to, &d);
     const int F = st == MC_OK ? d.data.shape.dims[1] : 0;
     if (st == MC_OK && F != in.dims[1])
         st = mc_ctx_fail(ctx, MC_ERR_SHAPE,
@@ -204,13 +212,7 @@ mc_status cli_read_validation_table(mc_ctx *ctx, const mc_net *net, const char *
     to.omit_missing = omit_missing;
     to.classes = names;
     to.num_classes = K;
-    st = mc_table_to_data(ctx, &t, &to, &d);
-    mc_table_release(ctx, &t);
-    if (st == MC_ERR_FORMAT && strstr(mc_ctx_message(ctx), "missing value") != NULL) {
-        char why[1024]; /* the message is rewritten in place: copied first */
-        snprintf(why, sizeof why, "%s", mc_ctx_message(ctx));
-        mc_ctx_fail(ctx, st, "%s; --omit-missing leaves such rows out", why);
-    }
+    st = table_data(ctx, &t, &to, &d);
     const int F = st == MC_OK ? d.data.shape.dims[1] : 0;
     if (st == MC_OK && F != in.dims[1])
         st = mc_ctx_fail(ctx, MC_ERR_SHAPE,

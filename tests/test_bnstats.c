@@ -277,16 +277,7 @@ static char dir[64];
 
 static void checkpoint_path(int iteration, char *out, size_t cap)
 {
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "net_checkpoint__%d__", iteration);
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    out[0] = '\0';
-    for (struct dirent *e; (e = readdir(d)) != NULL;)
-        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
-            snprintf(out, cap, "%s/%s", dir, e->d_name);
-    closedir(d);
-    ck_assert_msg(out[0] != '\0', "no checkpoint of iteration %d", iteration);
+    test_checkpoint_path(dir, iteration, out, cap);
 }
 
 /* Both options survive a checkpoint: resumed after epoch 1 (and after the last epoch), the

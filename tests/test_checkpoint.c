@@ -74,19 +74,9 @@ static float *weights(const mc_net *net, size_t *n)
     return w;
 }
 
-/* The checkpoint of the given iteration in `dir`. */
 static void checkpoint_path(int iteration, char *out, size_t cap)
 {
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "net_checkpoint__%d__", iteration);
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    out[0] = '\0';
-    for (struct dirent *e; (e = readdir(d)) != NULL;)
-        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
-            snprintf(out, cap, "%s/%s", dir, e->d_name);
-    closedir(d);
-    ck_assert_msg(out[0] != '\0', "no checkpoint of iteration %d", iteration);
+    test_checkpoint_path(dir, iteration, out, cap);
 }
 
 /* For each solver and shuffle: 4 epochs straight, and 2 + resumed 2; same bits. */

@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -260,4 +261,18 @@ void test_remove_dir(const char *dir)
     ck_assert_int_lt(snprintf(cmd, sizeof cmd, "chmod -R u+rwx '%s'; rm -rf '%s'", dir, dir),
                      (int)sizeof cmd);
     ck_assert_int_eq(system(cmd), 0);
+}
+
+void test_checkpoint_path(const char *dir, int iteration, char *out, size_t cap)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "net_checkpoint__%d__", iteration);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    out[0] = '\0';
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+            snprintf(out, cap, "%s/%s", dir, e->d_name);
+    closedir(d);
+    ck_assert_msg(out[0] != '\0', "no checkpoint of iteration %d", iteration);
 }

@@ -62,6 +62,10 @@ double test_central_difference(test_loss_fn loss, const void *user, double *v, d
  * running test if it cannot. */
 void test_make_dir(char *dir, size_t cap, const char *name);
 
+/* The path of the checkpoint of the given iteration in folder dir (net_checkpoint__I__...);
+ * fails the test if there is none. */
+void test_checkpoint_path(const char *dir, int iteration, char *out, size_t cap);
+
 /* Removes the folder and everything in it (made writable first); fails the test if it cannot. */
 void test_remove_dir(const char *dir);
 
