@@ -509,6 +509,40 @@ AVX512 static void small_forward_avx512(const conv_geom *g, const int *off, cons
     narrow_rows(g, ws, y);
 }
 
+/* The weight-gradient sums of 4 filters x nt <= 5 taps (the backward of the wide kernels):
+ * a[q][i] = sum over positions p < PW of d[q][p] * x[off[i] + p], in 16 lanes, the tail read
+ * masked (d is zero past PW). Shared by small_backward_avx512 and flat_dw_avx512. */
+AVX512 static inline void dw_taps_avx512(const float *x, const int *off, int nt,
+                                         const float *const *d, int PW, __m512 a[4][5])
+{
+    const int full_end = PW / 16 * 16;
+    const __mmask16 mt = mask16(PW - full_end);
+    const float *xs[5];
+    for (int i = 0; i < 5; i++)
+        xs[i] = x + off[i < nt ? i : 0];
+    for (int q = 0; q < 4; q++)
+        for (int i = 0; i < 5; i++)
+            a[q][i] = _mm512_setzero_ps();
+    int p = 0;
+    for (; p < full_end; p += 16) {
+        __m512 gq[4];
+        for (int q = 0; q < 4; q++)
+            gq[q] = _mm512_loadu_ps(d[q] + p);
+        for (int i = 0; i < 5; i++) {
+            __m512 v = _mm512_loadu_ps(xs[i] + p);
+            keep_in_register512(&v);
+            for (int q = 0; q < 4; q++)
+                a[q][i] = _mm512_fmadd_ps(gq[q], v, a[q][i]);
+        }
+    }
+    if (p < PW)
+        for (int i = 0; i < 5; i++) {
+            const __m512 v = _mm512_maskz_loadu_ps(mt, xs[i] + p);
+            for (int q = 0; q < 4; q++)
+                a[q][i] = _mm512_fmadd_ps(_mm512_loadu_ps(d[q] + p), v, a[q][i]);
+        }
+}
+
 /* As small_backward_avx2 with 16-float vectors and 4 filters per pass (each input vector
  * loaded once for 20 FMAs; with 32 vector registers the accumulators stay in registers); each
  * weight's 16 lanes are folded to the 8 of dwv (lane i + 8 onto lane i) before they are added. */
@@ -518,8 +552,6 @@ AVX512 static void small_backward_avx512(const conv_geom *g, const int *off, con
     const int K = g->C * g->KH * g->KW, W = g->W, OW = g->OW, PW = (g->OH - 1) * W + OW;
     const size_t PWS = WIDE_PAD(PW);
     widen_dy(g, dy, ws);
-    const int full_end = PW / 16 * 16;
-    const __mmask16 mt = mask16(PW - full_end);
     for (int f0 = 0; f0 < g->F; f0 += 4) {
         const int nf = g->F - f0 < 4 ? g->F - f0 : 4;
         const float *d[4];
@@ -527,32 +559,8 @@ AVX512 static void small_backward_avx512(const conv_geom *g, const int *off, con
             d[q] = ws + (size_t)(f0 + (q < nf ? q : nf - 1)) * PWS;
         for (int t0 = 0; t0 < K; t0 += 5) {
             const int nt = K - t0 < 5 ? K - t0 : 5;
-            const float *xs[5];
-            for (int i = 0; i < 5; i++)
-                xs[i] = x + off[t0 + (i < nt ? i : 0)];
             __m512 a[4][5];
-            for (int q = 0; q < 4; q++)
-                for (int i = 0; i < 5; i++)
-                    a[q][i] = _mm512_setzero_ps();
-            int p = 0;
-            for (; p < full_end; p += 16) {
-                __m512 gq[4];
-                for (int q = 0; q < 4; q++)
-                    gq[q] = _mm512_loadu_ps(d[q] + p);
-                for (int i = 0; i < 5; i++) {
-                    __m512 v = _mm512_loadu_ps(xs[i] + p);
-                    keep_in_register512(&v);
-                    for (int q = 0; q < 4; q++)
-                        a[q][i] = _mm512_fmadd_ps(gq[q], v, a[q][i]);
-                }
-            }
-            if (p < PW) { /* dy is zero-padded in ws; x is read masked */
-                for (int i = 0; i < 5; i++) {
-                    const __m512 v = _mm512_maskz_loadu_ps(mt, xs[i] + p);
-                    for (int q = 0; q < 4; q++)
-                        a[q][i] = _mm512_fmadd_ps(_mm512_loadu_ps(d[q] + p), v, a[q][i]);
-                }
-            }
+            dw_taps_avx512(x, off + t0, nt, d, PW, a);
             for (int q = 0; q < nf; q++)
                 for (int i = 0; i < nt; i++) {
                     const __m256 lo = _mm512_castps512_ps256(a[q][i]);
@@ -857,8 +865,6 @@ AVX2 static void flat_dw_avx2(const float *x, const int *off, int K, const float
 AVX512 static void flat_dw_avx512(const float *x, const int *off, int K, const float *dyw, int F,
                                   int PW, size_t PWS, float *dw)
 {
-    const int full_end = PW / 16 * 16;
-    const __mmask16 mt = mask16(PW - full_end);
     for (int f0 = 0; f0 < F; f0 += 4) {
         const int nf = F - f0 < 4 ? F - f0 : 4;
         const float *d[4];
@@ -866,32 +872,8 @@ AVX512 static void flat_dw_avx512(const float *x, const int *off, int K, const f
             d[q] = dyw + (size_t)(f0 + (q < nf ? q : nf - 1)) * PWS;
         for (int t0 = 0; t0 < K; t0 += 5) {
             const int nt = K - t0 < 5 ? K - t0 : 5;
-            const float *xs[5];
-            for (int i = 0; i < 5; i++)
-                xs[i] = x + off[t0 + (i < nt ? i : 0)];
             __m512 a[4][5];
-            for (int q = 0; q < 4; q++)
-                for (int i = 0; i < 5; i++)
-                    a[q][i] = _mm512_setzero_ps();
-            int p = 0;
-            for (; p < full_end; p += 16) {
-                __m512 gq[4];
-                for (int q = 0; q < 4; q++)
-                    gq[q] = _mm512_loadu_ps(d[q] + p);
-                for (int i = 0; i < 5; i++) {
-                    __m512 v = _mm512_loadu_ps(xs[i] + p);
-                    keep_in_register512(&v);
-                    for (int q = 0; q < 4; q++)
-                        a[q][i] = _mm512_fmadd_ps(gq[q], v, a[q][i]);
-                }
-            }
-            if (p < PW) { /* dyw is zero past PW; x is read masked */
-                for (int i = 0; i < 5; i++) {
-                    const __m512 v = _mm512_maskz_loadu_ps(mt, xs[i] + p);
-                    for (int q = 0; q < 4; q++)
-                        a[q][i] = _mm512_fmadd_ps(_mm512_loadu_ps(d[q] + p), v, a[q][i]);
-                }
-            }
+            dw_taps_avx512(x, off + t0, nt, d, PW, a);
             for (int q = 0; q < nf; q++)
                 for (int i = 0; i < nt; i++) {
                     const __m256 lo = _mm512_castps512_ps256(a[q][i]);
