@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "digitarrays.h"
 #include "options.h"
 #include "script_cli.h"
 
@@ -102,6 +103,19 @@ static bool complete(const char *dir)
     return true;
 }
 
+/* Whether both MAT-files of the 4-D digit arrays are in dir. */
+static bool arrays_there(const char *dir)
+{
+    bool ok = true;
+    const char *const names[2] = {CLI_DIGITS_TRAIN_FILE, CLI_DIGITS_TEST_FILE};
+    for (int k = 0; k < 2; k++) {
+        char *p = cli_format("%s/%s", dir, names[k]);
+        ok = ok && p != NULL && access(p, F_OK) == 0;
+        free(p);
+    }
+    return ok;
+}
+
 int cmd_data_digitdataset(int argc, char **argv)
 {
     const char *out = NULL, *images = NULL, *labels = NULL;
@@ -135,7 +149,8 @@ int cmd_data_digitdataset(int argc, char **argv)
         return prc;
     if ((images == NULL) != (labels == NULL))
         return cli_usage_error(&spec, "give --images and --labels together");
-    char *root = NULL, *dir = NULL, *img = NULL, *lab = NULL, *tmp = NULL, *old = NULL;
+    char *nndatasets = NULL, *root = NULL, *dir = NULL, *img = NULL, *lab = NULL, *tmp = NULL,
+         *old = NULL;
     int rc = 1;
     if (out == NULL) {
         if ((root = cli_matlabroot()) == NULL ||
@@ -154,7 +169,16 @@ int cmd_data_digitdataset(int argc, char **argv)
                (lab = cli_format("%s", labels)) == NULL) {
         goto done;
     }
-    if (!force && complete(dir)) {
+    /* the MAT-files of digitTrain4DArrayData and digitTest4DArrayData go next to the folder */
+    if ((nndatasets = cli_format("%s", dir)) == NULL)
+        goto done;
+    char *cut = strrchr(nndatasets, '/');
+    if (cut != NULL)
+        cut[cut == nndatasets] = '\0';
+    else
+        strcpy(nndatasets, ".");
+    const bool folder = force || !complete(dir), arrays = force || !arrays_there(nndatasets);
+    if (!folder && !arrays) {
         printf("DigitDataset is already there: %s (--force writes it again)\n", dir);
         rc = 0;
         goto done;
@@ -190,17 +214,18 @@ int cmd_data_digitdataset(int argc, char **argv)
                              "%s%s has %d images of the digit %d, fewer than --per-class %d", img,
                              n_parts == 2 ? " with its test part" : "", count[d], d, per);
     /* written into a new folder next to it, then renamed into place: never half a data set */
-    if (st == MC_OK && ((tmp = cli_format("%s.tmp.%ld", dir, (long)getpid())) == NULL ||
-                        (old = cli_format("%s.old.%ld", dir, (long)getpid())) == NULL))
+    if (st == MC_OK && folder &&
+        ((tmp = cli_format("%s.tmp.%ld", dir, (long)getpid())) == NULL ||
+         (old = cli_format("%s.old.%ld", dir, (long)getpid())) == NULL))
         st = mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory");
-    for (int d = 0; st == MC_OK && d < 10; d++) {
+    for (int d = 0; st == MC_OK && folder && d < 10; d++) {
         char *sub = cli_format("%s/%d", tmp, d);
         st = sub != NULL ? make_dirs(ctx, sub) : mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory");
         free(sub);
     }
     int written[10] = {0};
     const size_t per_image = 28 * 28;
-    for (int p = 0; p < n_parts; p++)
+    for (int p = 0; folder && p < n_parts; p++)
         for (int i = 0; st == MC_OK && i < parts[p].shape.dims[0]; i++) {
             const int d = parts[p].labels[i];
             if (d < 0 || d >= 10 || written[d] >= per)
@@ -212,7 +237,7 @@ int cmd_data_digitdataset(int argc, char **argv)
                      : mc_ctx_fail(ctx, MC_ERR_NOMEM, "out of memory");
             free(path);
         }
-    if (st == MC_OK) {
+    if (st == MC_OK && folder) {
         char *parent = cli_format("%s", dir);
         char *slash = parent != NULL ? strrchr(parent, '/') : NULL;
         if (slash != NULL && slash != parent) {
@@ -221,7 +246,7 @@ int cmd_data_digitdataset(int argc, char **argv)
         }
         free(parent);
     }
-    if (st == MC_OK) {
+    if (st == MC_OK && folder) {
         const bool had = cli_is_directory(dir);
         if (had && rename(dir, old) != 0)
             st = mc_ctx_fail(ctx, MC_ERR_IO, "cannot move the old '%s' aside: %s", dir,
@@ -234,9 +259,18 @@ int cmd_data_digitdataset(int argc, char **argv)
     }
     if (st != MC_OK && tmp != NULL && cli_is_directory(tmp))
         nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int files = 0;
+    if (st == MC_OK)
+        st = cli_write_digit_arrays(ctx, nndatasets, parts, n_parts, force, &files);
     if (st == MC_OK) {
-        printf("Wrote DigitDataset: 10 class folders of %d 28x28 PNG digits (from %s%s) to %s\n",
-               per, img, n_parts == 2 ? " and its test part" : "", dir);
+        if (folder)
+            printf("Wrote DigitDataset: 10 class folders of %d 28x28 PNG digits (from %s%s) to "
+                   "%s\n",
+                   per, img, n_parts == 2 ? " and its test part" : "", dir);
+        if (files > 0)
+            printf("Wrote the digits of digitTrain4DArrayData and digitTest4DArrayData (5,000 "
+                   "turned digits each) to %s/%s and %s\n",
+                   nndatasets, CLI_DIGITS_TRAIN_FILE, CLI_DIGITS_TEST_FILE);
         rc = 0;
     } else {
         rc = cli_fail(ctx, st);
@@ -245,6 +279,7 @@ int cmd_data_digitdataset(int argc, char **argv)
     mc_dataset_release(ctx, &parts[1]);
     mc_ctx_destroy(ctx);
 done:
+    free(nndatasets);
     free(root);
     free(dir);
     free(img);
